@@ -1,0 +1,18 @@
+/* echo: answers Echo with its payload, and HealthRequest with {"healthy": true}. */
+#include "wapc.h"
+
+static int echo(const uint8_t *msg, uint32_t len) { return wapc_respond(msg, len); }
+
+static int health(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    return wapc_respond(WAPC_HEALTHY, sizeof WAPC_HEALTHY);
+}
+
+static const struct wapc_operation operations[] = {
+    {"Echo", echo},
+    {"HealthRequest", health},
+    {0, 0},
+};
+
+WAPC_EXPORT_GUEST_CALL(operations)

@@ -1,0 +1,1 @@
+"""The `edgehost` command line: argument parsing in main.py, one function per command."""

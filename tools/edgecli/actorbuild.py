@@ -1,0 +1,75 @@
+"""Build the project's own actors (tools/actors/*.c) to wasm32 with zig from PyPI.
+
+Each `NAME.c` becomes `build/actors/NAME.wasm`. The output is byte-for-byte reproducible
+(symbols stripped, no paths embedded), and a build is skipped when neither the source, the
+shared header, the flags nor the compiler changed. A source may add linker or compiler flags
+with a line `build-flags: ...` in its header comment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ROOT / "tools" / "actors"
+OUTPUT = ROOT / "build" / "actors"
+
+# mvp: only the core instruction set, which every wasm3 build (board and pywasm3) runs.
+# Small stack and one initial page keep the actors within a board's memory budget.
+BASE_FLAGS = [
+    "--target=wasm32-freestanding",
+    "-nostdlib",
+    "-O2",
+    "-mcpu=mvp",
+    "-s",
+    "-Wall",
+    "-Werror",
+    "-Wl,--no-entry",
+    "-Wl,-z,stack-size=8192",
+    "-Wl,--initial-memory=131072",
+]
+
+
+class ActorBuildError(RuntimeError):
+    """An actor source did not compile; the message holds the compiler's output."""
+
+
+def _extra_flags(source: Path) -> list[str]:
+    for line in source.read_text().splitlines():
+        if "build-flags:" in line:
+            return line.split("build-flags:", 1)[1].replace("*/", "").split()
+    return []
+
+
+def _zig_version() -> str:
+    from importlib.metadata import version
+
+    return version("ziglang")
+
+
+def build_actor(source: Path, out_dir: Path = OUTPUT) -> Path:
+    """Compile one actor source unless an identical build is already there."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / (source.stem + ".wasm")
+    stamp = out.with_suffix(".wasm.inputs")
+    flags = BASE_FLAGS + _extra_flags(source)
+    digest = hashlib.sha256()
+    for part in (source.read_bytes(), (SOURCES / "wapc.h").read_bytes(), " ".join(flags).encode(),
+                 _zig_version().encode()):
+        digest.update(hashlib.sha256(part).digest())
+    if out.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return out
+    cmd = [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(out), source.name]
+    done = subprocess.run(cmd, cwd=source.parent, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ActorBuildError(f"actor {source.name} did not compile:\n{done.stderr.strip()}")
+    stamp.write_text(digest.hexdigest())
+    return out
+
+
+def build_all(out_dir: Path = OUTPUT) -> dict[str, Path]:
+    """Build every actor; returns {name: path of its .wasm}."""
+    return {src.stem: build_actor(src, out_dir) for src in sorted(SOURCES.glob("*.c"))}

@@ -1,0 +1,32 @@
+"""One function per `edgehost` command; each takes the parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edgecli import actorbuild
+
+
+def _error(message: str) -> int:
+    print(f"edgehost: {message}", file=sys.stderr)
+    return 1
+
+
+def up(args: argparse.Namespace) -> int:
+    return _error(
+        "`edgehost up` is not there yet: the gateway, the board simulator and the embedded "
+        "nats-server are still being built (see the open issues). Nothing was started."
+    )
+
+
+def build_actors(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else actorbuild.OUTPUT
+    try:
+        built = actorbuild.build_all(out)
+    except actorbuild.ActorBuildError as exc:
+        return _error(str(exc))
+    for name, path in built.items():
+        print(f"{name}: {path} ({path.stat().st_size} bytes)")
+    return 0

@@ -1,0 +1,24 @@
+/* wasmbus_echo: a wasmbus-rpc style actor (host functions from the wasmbus module, exports
+ * __wasmbus_rpc_version) answering Actor.HealthRequest and Echo.Echo. */
+#define WAPC_MODULE "wasmbus"
+#include "wapc.h"
+
+__attribute__((export_name("__wasmbus_rpc_version"))) uint32_t wasmbus_rpc_version(void) {
+    return 1;
+}
+
+static int echo(const uint8_t *msg, uint32_t len) { return wapc_respond(msg, len); }
+
+static int health(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    return wapc_respond(WAPC_HEALTHY, sizeof WAPC_HEALTHY);
+}
+
+static const struct wapc_operation operations[] = {
+    {"Echo.Echo", echo},
+    {"Actor.HealthRequest", health},
+    {0, 0},
+};
+
+WAPC_EXPORT_GUEST_CALL(operations)

@@ -1,0 +1,105 @@
+"""The board's config.json: read it, check every field, and say exactly what is wrong."""
+
+import json
+
+TRANSPORTS = ("uart", "usb", "wifi", "tcp-listen")
+
+DEFAULT_LIMITS = {
+    "max_pages_per_actor": 2,
+    "max_actors": 4,
+    "max_frame": 1024,
+    "max_payload": 65536,
+    "window": 4,
+}
+
+
+class ConfigError(ValueError):
+    """config.json is missing or a field breaks a rule; the message names the field."""
+
+
+def _want(cfg, key, kind, where, default=None, required=True):
+    value = cfg.get(key, default)
+    if value is None:
+        if required:
+            raise ConfigError("%s: %s is missing" % (where, key))
+        return None
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError("%s: %s must be a positive integer, got %r" % (where, key, value))
+    elif not isinstance(value, kind) or (kind is str and not value):
+        raise ConfigError(
+            "%s: %s must be a non-empty %s, got %r" % (where, key, kind.__name__, value)
+        )
+    return value
+
+
+class BoardConfig:
+    """A checked config: board identity, transport settings and limits."""
+
+    def __init__(self, data, where="config.json"):
+        if not isinstance(data, dict):
+            raise ConfigError("%s: must be a JSON object" % where)
+        self.board_id = _want(data, "board_id", str, where)
+        key_hex = _want(data, "pairing_key", str, where)
+        try:
+            key = bytes.fromhex(key_hex)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ConfigError("%s: pairing_key must be 64 hex digits (32 bytes)" % where)
+        self.pairing_key = key
+        self.profile = _want(data, "profile", str, where, "generic")
+        self.health_period_s = _want(data, "health_period_s", int, where, 30)
+        transport = data.get("transport")
+        if not isinstance(transport, dict):
+            raise ConfigError("%s: transport must be an object with a kind" % where)
+        kind = transport.get("kind")
+        if kind not in TRANSPORTS:
+            raise ConfigError(
+                "%s: transport.kind must be one of %s, got %r"
+                % (where, ", ".join(TRANSPORTS), kind)
+            )
+        tw = where + " transport"
+        if kind == "uart":
+            _want(transport, "uart", int, tw, 1)
+            _want(transport, "baud", int, tw, 115200)
+            _want(transport, "tx", int, tw)
+            _want(transport, "rx", int, tw)
+        elif kind == "wifi":
+            _want(transport, "ssid", str, tw)
+            if not isinstance(transport.get("password", ""), str):
+                raise ConfigError("%s: password must be a string" % tw)
+            _want(transport, "gateway_host", str, tw)
+            _want(transport, "gateway_port", int, tw)
+        elif kind == "tcp-listen":
+            _want(transport, "host", str, tw, "127.0.0.1")
+            _want(transport, "port", int, tw)
+        self.transport = transport
+        limits = data.get("limits", {})
+        if not isinstance(limits, dict):
+            raise ConfigError("%s: limits must be an object" % where)
+        for name in limits:
+            if name not in DEFAULT_LIMITS:
+                raise ConfigError(
+                    "%s: limits.%s is not a known limit (known: %s)"
+                    % (where, name, ", ".join(sorted(DEFAULT_LIMITS)))
+                )
+        self.limits = {}
+        for name, default in DEFAULT_LIMITS.items():
+            self.limits[name] = _want(limits, name, int, where + " limits", default)
+        if self.limits["max_frame"] < 64:
+            raise ConfigError("%s: limits.max_frame must be at least 64 bytes" % where)
+
+
+def load_config(path):
+    """Read and check the config file at `path`; raises ConfigError with a one-line reason."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        raise ConfigError("%s: not found; provision the board with a config file" % path)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ConfigError("%s: not valid JSON" % path)
+    return BoardConfig(data, path)

@@ -1,0 +1,88 @@
+"""The board's config.json: a good one loads, every broken field is named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgehost.config import BoardConfig, ConfigError, load_config
+
+GOOD = {
+    "board_id": "bench-1",
+    "pairing_key": "11" * 32,
+    "transport": {"kind": "uart", "uart": 1, "tx": 17, "rx": 16, "baud": 921600},
+    "limits": {"max_pages_per_actor": 4, "max_frame": 2048},
+}
+
+
+def test_good_config_loads_with_defaults_filled_in(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(GOOD))
+    cfg = load_config(str(path))
+    assert cfg.board_id == "bench-1"
+    assert cfg.pairing_key == b"\x11" * 32
+    assert cfg.limits["max_pages_per_actor"] == 4 and cfg.limits["max_actors"] == 4
+    assert cfg.transport["baud"] == 921600
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"board_id": ""}, "board_id must be a non-empty str"),
+        ({"pairing_key": "abc"}, "pairing_key must be 64 hex digits"),
+        ({"pairing_key": "zz" * 32}, "pairing_key must be 64 hex digits"),
+        ({"transport": {"kind": "carrier-pigeon"}}, "transport.kind must be one of"),
+        ({"transport": {"kind": "uart", "tx": 1}}, "transport: rx is missing"),
+        ({"transport": {"kind": "uart", "tx": 1, "rx": 2, "baud": "fast"}}, "baud must be a"),
+        ({"transport": {"kind": "wifi", "ssid": "lab"}}, "gateway_host is missing"),
+        ({"limits": {"max_frame": 16}}, "max_frame must be at least 64"),
+        ({"limits": {"max_fram": 2048}}, "limits.max_fram is not a known limit"),
+        ({"limits": {"max_actors": -1}}, "max_actors must be a positive integer, got -1"),
+    ],
+)
+def test_each_broken_field_is_named(change, message):
+    data = dict(GOOD)
+    data.update(change)
+    with pytest.raises(ConfigError, match=message):
+        BoardConfig(data)
+
+
+def test_missing_and_unparsable_files_are_reported(tmp_path):
+    with pytest.raises(ConfigError, match="not found; provision the board"):
+        load_config(str(tmp_path / "config.json"))
+    (tmp_path / "config.json").write_text("{board_id: 1")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(str(tmp_path / "config.json"))
+
+
+@pytest.mark.micropython
+def test_config_checks_run_under_micropython(micropython):
+    out = micropython(
+        "from edgehost.config import BoardConfig, ConfigError\n"
+        f"good = {GOOD!r}\n"
+        "print(BoardConfig(good).limits['max_frame'])\n"
+        "bad = dict(good); bad['transport'] = {'kind': 'uart', 'tx': 1, 'rx': 2, 'baud': True}\n"
+        "try:\n"
+        "    BoardConfig(bad)\n"
+        "except ConfigError as e:\n"
+        "    print(e)\n"
+    )
+    assert out.splitlines() == [
+        "2048",
+        "config.json transport: baud must be a positive integer, got True",
+    ]
+
+
+@pytest.mark.micropython
+def test_port_layer_runs_under_micropython(micropython, tmp_path):
+    out = micropython(
+        "from edgehost import port\n"
+        "t0 = port.ticks_ms(); port.sleep_ms(5)\n"
+        "print(port.ticks_diff(port.ticks_ms(), t0) >= 5)\n"
+        "print(port.free_memory() > 0, port.free_flash('.') > 0, len(port.random_bytes(16)))\n"
+        f"port.makedirs({str(tmp_path / 'a/b/c')!r})\n"
+        f"print(port.exists({str(tmp_path / 'a/b/c')!r}), port.IMPLEMENTATION)\n"
+        "w = port.Watchdog(5000); w.feed(); print(w.feeds)\n"
+    )
+    assert out.splitlines() == ["True", "True True 16", "True micropython", "1"]

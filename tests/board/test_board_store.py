@@ -1,0 +1,92 @@
+"""Actors persisted on the board's flash: whole ones come back at boot, cut-off ones never run."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from edgehost.store import ActorStore
+
+MODULE = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 9
+RECORD = {"claims": "eyJ0eXAiOiJqd3QifQ.e30.c2ln", "call_alias": "demo/echo"}
+
+
+def test_saved_actor_is_restored_with_its_digest(tmp_path):
+    store = ActorStore(str(tmp_path))
+    stored = store.save("MKEY1", MODULE, RECORD)
+    assert stored["digest"] == hashlib.sha256(MODULE).hexdigest()
+    kept, dropped = ActorStore(str(tmp_path)).restore()
+    assert dropped == []
+    assert [(r["key"], r["digest"], r["call_alias"]) for r in kept] == [
+        ("MKEY1", stored["digest"], "demo/echo")
+    ]
+    assert store.load_module(kept[0]) == MODULE
+
+
+def test_module_cut_off_by_power_loss_is_discarded(tmp_path):
+    store = ActorStore(str(tmp_path))
+    stored = store.save("MKEY1", MODULE, RECORD)
+    path = store.module_path(stored["digest"])
+    with open(path, "r+b") as f:
+        f.truncate(100)
+    kept, dropped = ActorStore(str(tmp_path)).restore()
+    assert kept == []
+    assert dropped == [("MKEY1", "module cut off or corrupt")]
+    assert not os.path.exists(path)
+
+
+def test_record_cut_off_by_power_loss_is_discarded(tmp_path):
+    store = ActorStore(str(tmp_path))
+    store.save("MKEY1", MODULE, RECORD)
+    path = store.record_path("MKEY1")
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    kept, dropped = ActorStore(str(tmp_path)).restore()
+    assert kept == [] and dropped == [("MKEY1.json", "record cut off or corrupt")]
+
+
+def test_half_written_temporary_files_are_ignored(tmp_path):
+    store = ActorStore(str(tmp_path))
+    open(store.module_path("ab" * 32) + ".tmp", "wb").write(b"\x00as")
+    open(store.record_path("MKEY2") + ".tmp", "wb").write(b'{"key": "MK')
+    kept, dropped = ActorStore(str(tmp_path)).restore()
+    assert kept == [] and dropped == []
+    assert os.listdir(store.modules_dir) == [] and os.listdir(store.actors_dir) == []
+
+
+def test_complete_record_left_under_tmp_name_is_recovered(tmp_path):
+    store = ActorStore(str(tmp_path))
+    store.save("MKEY1", MODULE, RECORD)
+    path = store.record_path("MKEY1")
+    os.rename(path, path + ".tmp")  # power cut between removing the old record and the rename
+    kept, _ = ActorStore(str(tmp_path)).restore()
+    assert [r["key"] for r in kept] == ["MKEY1"]
+
+
+def test_swap_replaces_module_and_drops_the_old_one(tmp_path):
+    store = ActorStore(str(tmp_path))
+    old = store.save("MKEY1", MODULE, RECORD)
+    new = store.save("MKEY1", MODULE + b"\x00\x01", RECORD)
+    assert os.listdir(store.modules_dir) == [new["digest"] + ".wasm"]
+    assert old["digest"] != new["digest"]
+    store.remove("MKEY1")
+    assert ActorStore(str(tmp_path)).restore() == ([], [])
+    assert os.listdir(store.modules_dir) == []
+
+
+@pytest.mark.micropython
+def test_store_round_trip_and_power_cut_under_micropython(micropython, tmp_path):
+    out = micropython(
+        "from edgehost.store import ActorStore\n"
+        f"root = {str(tmp_path / 'flash')!r}\n"
+        f"module = {MODULE!r}\n"
+        "s = ActorStore(root)\n"
+        "r = s.save('MKEY1', module, {'call_alias': 'x'})\n"
+        "s.save('MKEY2', module + b'2', {})\n"
+        "f = open(s.module_path(r['digest']), 'wb'); f.write(module[:10]); f.close()\n"
+        "kept, dropped = ActorStore(root).restore()\n"
+        "print([k['key'] for k in kept], dropped)\n"
+    )
+    assert out.strip() == "['MKEY2'] [('MKEY1', 'module cut off or corrupt')]"

@@ -1,0 +1,226 @@
+"""The authenticated session: mutual challenge-response, per-frame MAC and sequence numbers."""
+
+from edgelink.hmac256 import HmacKey, same
+
+OPEN = 0x01       # board -> gateway: board id, board nonce
+CHALLENGE = 0x02  # gateway -> board: gateway nonce, gateway proof
+PROOF = 0x03      # board -> gateway: board proof
+ASK = 0x04        # gateway -> board: please open a session
+DATA = 0x10       # either way: seq, body, truncated MAC
+
+NONCE = 16
+PROOF_SIZE = 32
+MAC = 12
+SEQ_LIMIT = 0xFFFFFFFF
+DATA_OVERHEAD = 1 + 4 + MAC
+MAX_BOARD_ID = 64
+
+_TAG_GATEWAY = b"edgelink gateway proof"
+_TAG_BOARD = b"edgelink board proof"
+_TAG_UP = b"edgelink board to gateway"
+_TAG_DOWN = b"edgelink gateway to board"
+
+
+class SessionError(Exception):
+    pass
+
+
+def _random_nonce():
+    import os
+    return os.urandom(NONCE)
+
+
+class Session:
+    """What both ends share: the open session's keys, sequence numbers and drop counts.
+
+    `send(a, b, c)` frames and writes one record made of the three parts. Records come in
+    through `receive(record)`, which returns the body of a valid DATA record and None for
+    anything else (handshake records are answered through `send`).
+    """
+
+    def __init__(self, send, drops, random=None):
+        self._send = send
+        self.drops = drops
+        self._random = random or _random_nonce
+        self.on_open = None
+        self.board_id = None
+        self.is_open = False
+        self.opened = 0
+        self._send_key = None
+        self._recv_key = None
+        self._next_seq = 1
+        self._last_seq = 0
+        self._header = bytearray(5)
+
+    def _start(self, board_id, pairing, nonce_b, nonce_g, sending_up):
+        up = HmacKey(pairing.digest(_TAG_UP, nonce_b, nonce_g))
+        down = HmacKey(pairing.digest(_TAG_DOWN, nonce_b, nonce_g))
+        self._send_key, self._recv_key = (up, down) if sending_up else (down, up)
+        self.board_id = board_id
+        self._next_seq = 1
+        self._last_seq = 0
+        self.is_open = True
+        self.opened += 1
+        if self.on_open is not None:
+            self.on_open()
+
+    def close(self):
+        self.is_open = False
+        self._send_key = self._recv_key = None
+
+    def send(self, body):
+        """Send one body in a DATA record of the open session."""
+        if not self.is_open:
+            raise SessionError("cannot send: no open session")
+        seq = self._next_seq
+        if seq >= SEQ_LIMIT:
+            self.close()
+            raise SessionError("sequence numbers exhausted: open a new session")
+        self._next_seq = seq + 1
+        header = self._header
+        header[0] = DATA
+        header[1] = seq >> 24
+        header[2] = (seq >> 16) & 0xFF
+        header[3] = (seq >> 8) & 0xFF
+        header[4] = seq & 0xFF
+        mac = self._send_key.digest(header, body)
+        self._send(header, body, memoryview(mac)[:MAC])
+
+    def receive(self, record):
+        if len(record) == 0:
+            self.drops.add("short", "empty record")
+            return None
+        kind = record[0]
+        if kind == DATA:
+            return self._data(record)
+        self._handshake(kind, record)
+        return None
+
+    def _data(self, record):
+        if not self.is_open:
+            self.drops.add("no session", "data before the handshake")
+            return None
+        if len(record) < DATA_OVERHEAD:
+            self.drops.add("short", "data record of %d bytes" % len(record))
+            return None
+        end = len(record) - MAC
+        mac = self._recv_key.digest(record[:end])
+        if not same(memoryview(mac)[:MAC], record[end:]):
+            self.drops.add("bad MAC")
+            return None
+        seq = (record[1] << 24) | (record[2] << 16) | (record[3] << 8) | record[4]
+        if seq <= self._last_seq:
+            self.drops.add("replay", "sequence %d after %d" % (seq, self._last_seq))
+            return None
+        self._last_seq = seq
+        return record[5:end]
+
+    def _handshake(self, kind, record):
+        self.drops.add("unexpected", "record kind 0x%02x" % kind)
+
+
+class BoardSession(Session):
+    """The board's end: it opens sessions and proves it holds the pairing key."""
+
+    def __init__(self, board_id, pairing_key, send, drops, random=None):
+        Session.__init__(self, send, drops, random)
+        if isinstance(board_id, str):
+            board_id = board_id.encode()
+        if not 0 < len(board_id) <= MAX_BOARD_ID:
+            raise SessionError("board id must be 1 to %d bytes, got %d"
+                               % (MAX_BOARD_ID, len(board_id)))
+        if len(pairing_key) != 32:
+            raise SessionError("pairing key must be 32 bytes, got %d" % len(pairing_key))
+        self.board_id = board_id
+        self._pairing = HmacKey(pairing_key)
+        self._nonce = None
+        self._open_record = None
+
+    def open(self):
+        """Start a new session (fresh nonce); the old one, if any, ends now."""
+        self.close()
+        self._nonce = self._random()
+        self._open_record = bytes([OPEN, len(self.board_id)]) + self.board_id + self._nonce
+        self._send(self._open_record)
+
+    @property
+    def is_opening(self):
+        return self._nonce is not None
+
+    def _handshake(self, kind, record):
+        if kind == ASK:
+            if self._nonce is not None:
+                self._send(self._open_record)
+            else:
+                self.open()
+            return
+        if kind != CHALLENGE:
+            self.drops.add("unexpected", "record kind 0x%02x on the board" % kind)
+            return
+        if self._nonce is None or len(record) != 1 + NONCE + PROOF_SIZE:
+            self.drops.add("handshake", "challenge without an open request")
+            return
+        nonce_g = bytes(record[1:1 + NONCE])
+        expected = self._pairing.digest(_TAG_GATEWAY + self.board_id, self._nonce, nonce_g)
+        if not same(expected, record[1 + NONCE:]):
+            self.drops.add("handshake", "gateway proof does not match the pairing key")
+            return
+        nonce_b = self._nonce
+        self._nonce = None
+        self._send(bytes([PROOF]), self._pairing.digest(_TAG_BOARD + self.board_id,
+                                                        nonce_b, nonce_g))
+        self._start(self.board_id, self._pairing, nonce_b, nonce_g, True)
+
+
+class GatewaySession(Session):
+    """The gateway's end: it answers open requests from boards whose pairing key it knows.
+
+    `pairing_keys` maps a board id (bytes) to its 32-byte pairing key.
+    """
+
+    def __init__(self, pairing_keys, send, drops, random=None):
+        Session.__init__(self, send, drops, random)
+        self._keys = pairing_keys
+        self._pending = None
+
+    def ask(self):
+        """Ask the board to open a session (after the gateway restarted, say)."""
+        self._send(bytes([ASK]))
+
+    def _handshake(self, kind, record):
+        if kind == OPEN:
+            self._on_open_request(record)
+        elif kind == PROOF:
+            self._on_proof(record)
+        else:
+            self.drops.add("unexpected", "record kind 0x%02x on the gateway" % kind)
+
+    def _on_open_request(self, record):
+        size = record[1] if len(record) > 1 else 0
+        if size == 0 or size > MAX_BOARD_ID or len(record) != 2 + size + NONCE:
+            self.drops.add("handshake", "malformed open request")
+            return
+        board_id = bytes(record[2:2 + size])
+        key = self._keys.get(board_id)
+        if key is None:
+            self.drops.add("unknown board", repr(board_id))
+            return
+        pairing = HmacKey(key)
+        nonce_b = bytes(record[2 + size:])
+        nonce_g = self._random()
+        # the open session, if any, stays until the board proves itself
+        self._pending = (board_id, pairing, nonce_b, nonce_g)
+        self._send(bytes([CHALLENGE]) + nonce_g,
+                   pairing.digest(_TAG_GATEWAY + board_id, nonce_b, nonce_g))
+
+    def _on_proof(self, record):
+        pending = self._pending
+        if pending is None or len(record) != 1 + PROOF_SIZE:
+            self.drops.add("handshake", "proof without a challenge")
+            return
+        board_id, pairing, nonce_b, nonce_g = pending
+        if not same(pairing.digest(_TAG_BOARD + board_id, nonce_b, nonce_g), record[1:]):
+            self.drops.add("handshake", "board proof does not match the pairing key")
+            return
+        self._pending = None
+        self._start(board_id, pairing, nonce_b, nonce_g, False)

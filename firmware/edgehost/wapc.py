@@ -1,0 +1,452 @@
+"""The board's waPC host: waPC exchanges with one actor on a wasm engine, and hot swap."""
+
+try:
+    import _thread
+except ImportError:  # CircuitPython: no threads, so nothing can run beside a call
+    _thread = None
+
+from edgehost import engine as wasm3_engine
+from edgehost.wasminspect import LimitBroken, inspect_bytes
+from edgehost.wasmsections import WasmFormatError
+
+RPC_VERSION_EXPORT = "__wasmbus_rpc_version"
+START_FUNCTIONS = ("start", "wapc_init", "_start")
+
+WAPC_FUNCTIONS = {
+    "__guest_request": "v(ii)",
+    "__guest_response": "v(ii)",
+    "__guest_error": "v(ii)",
+    "__host_call": "i(iiiiiiii)",
+    "__host_response_len": "i()",
+    "__host_response": "v(i)",
+    "__host_error_len": "i()",
+    "__host_error": "v(i)",
+    "__console_log": "v(ii)",
+}
+WASI_FUNCTIONS = {"fd_write": "i(iiii)"}
+# What a guest may import, by import module: {module: {name: signature}}
+PROVIDED = {"wapc": WAPC_FUNCTIONS, "wasmbus": WAPC_FUNCTIONS,
+            "wasi_snapshot_preview1": WASI_FUNCTIONS}
+
+
+class Limits:
+    """What one actor may use: memory pages it declares, bytes per payload, engine stack."""
+
+    def __init__(self, memory_pages=16, max_payload=128 * 1024, stack_bytes=64 * 1024,
+                 max_log=512):
+        self.memory_pages = memory_pages
+        self.max_payload = max_payload
+        self.stack_bytes = stack_bytes
+        self.max_log = max_log
+
+
+class WapcError(Exception):
+    """Something went wrong with an actor; the message names the actor and says what."""
+
+    def __init__(self, actor, message):
+        Exception.__init__(self, "actor %s: %s" % (actor, message))
+        self.actor = actor
+
+
+class GuestError(WapcError):
+    """The guest answered an operation with an error (the instance stays usable)."""
+
+    def __init__(self, actor, operation, detail):
+        WapcError.__init__(self, actor, "%s failed: %s" % (operation, detail))
+        self.operation = operation
+        self.detail = detail
+
+
+class TrapError(WapcError):
+    """The guest trapped or broke the exchange; its instance was rebuilt (or marked failed)."""
+
+    def __init__(self, actor, operation, cause, rebuilt=False):
+        WapcError.__init__(self, actor, "trapped in %s: %s" % (operation, cause))
+        self.operation = operation
+        self.cause = cause
+        self.rebuilt = rebuilt
+
+
+class ModuleRefused(WapcError):
+    """A module was refused before it ran; `rule` names the rule it broke."""
+
+    def __init__(self, actor, rule, reason):
+        WapcError.__init__(self, actor, "module refused: %s" % reason)
+        self.rule = rule
+        self.reason = reason
+
+
+class NoGuestCall(ModuleRefused):
+    """The module exports no __guest_call, so there is nothing to call."""
+
+
+class PayloadTooLarge(WapcError):
+    """A payload or response is larger than the actor's limit."""
+
+
+class ActorFailed(WapcError):
+    """The actor trapped and its instance could not be rebuilt; swap in a module to recover."""
+
+
+class GuestFault(Exception):
+    """The guest handed the host something it cannot serve, e.g. a pointer outside its memory."""
+
+
+def _u32(value):
+    return value & 0xFFFFFFFF
+
+
+def _text(data):
+    try:
+        return str(data, "utf-8")
+    except Exception:
+        return None
+
+
+class Exchange:
+    """The waPC exchange state of one instance and the host functions that serve it.
+
+    Engine-independent: `memory` is a callable giving a fresh writable view of the guest's
+    linear memory, fetched on every entry because the guest may have grown it. `begin()`
+    resets the state at the start of each call.
+    """
+
+    def __init__(self, memory, host_call=None, on_log=None, max_payload=128 * 1024, max_log=512):
+        self._memory = memory
+        self._host_call = host_call
+        self._on_log = on_log
+        self.max_payload = max_payload
+        self.max_log = max_log
+        self.operation = b""
+        self.payload = b""
+        self.response = None
+        self.error = None
+        self.oversize = 0
+        self.host_response = b""
+        self.host_error = b""
+
+    def begin(self, operation, payload):
+        self.operation = operation
+        self.payload = payload
+        self.response = None
+        self.error = None
+        self.oversize = 0
+        self.host_response = b""
+        self.host_error = b""
+
+    def _span(self, mem, ptr, length, what):
+        ptr = _u32(ptr)
+        length = _u32(length)
+        if ptr + length > len(mem):
+            raise GuestFault(
+                "%s: %d bytes at 0x%x run past the end of linear memory (%d bytes)"
+                % (what, length, ptr, len(mem))
+            )
+        return ptr, ptr + length
+
+    def _read(self, mem, ptr, length, what):
+        start, end = self._span(mem, ptr, length, what)
+        return bytes(mem[start:end])
+
+    def _write(self, mem, ptr, data, what):
+        start, end = self._span(mem, ptr, len(data), what)
+        mem[start:end] = data
+
+    # Host functions, linked under the names the guest imports.
+
+    def guest_request(self, op_ptr, ptr):
+        mem = self._memory()
+        self._write(mem, op_ptr, self.operation, "__guest_request operation")
+        self._write(mem, ptr, self.payload, "__guest_request payload")
+
+    def guest_response(self, ptr, length):
+        self.response = self._take(ptr, length, "__guest_response")
+
+    def guest_error(self, ptr, length):
+        self.error = self._take(ptr, length, "__guest_error")
+
+    def _take(self, ptr, length, what):
+        mem = self._memory()
+        if _u32(length) > self.max_payload:
+            self._span(mem, ptr, length, what)
+            self.oversize = _u32(length)
+            return b""
+        return self._read(mem, ptr, length, what)
+
+    def host_call(self, bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, length):
+        mem = self._memory()
+        binding = self._read(mem, bd_ptr, bd_len, "__host_call binding")
+        namespace = self._read(mem, ns_ptr, ns_len, "__host_call namespace")
+        operation = self._read(mem, op_ptr, op_len, "__host_call operation")
+        self._span(mem, ptr, length, "__host_call payload")
+        self.host_response = b""
+        self.host_error = b""
+        names = (_text(binding), _text(namespace), _text(operation))
+        if None in names:
+            return self._fail_host_call("binding, namespace and operation must be UTF-8")
+        if _u32(length) > self.max_payload:
+            return self._fail_host_call(
+                "host call payload of %d bytes is above the limit of %d"
+                % (_u32(length), self.max_payload)
+            )
+        payload = self._read(mem, ptr, length, "__host_call payload")
+        if self._host_call is None:
+            return self._fail_host_call("this host serves no host calls")
+        try:
+            result = self._host_call(names[0], names[1], names[2], payload)
+        except Exception as exc:
+            return self._fail_host_call(str(exc) or type(exc).__name__)
+        if not isinstance(result, (bytes, bytearray, memoryview)):
+            return self._fail_host_call(
+                "host call handler returned %s, not bytes" % type(result).__name__
+            )
+        if len(result) > self.max_payload:
+            return self._fail_host_call(
+                "host response of %d bytes is above the limit of %d"
+                % (len(result), self.max_payload)
+            )
+        self.host_response = result
+        return 1
+
+    def _fail_host_call(self, message):
+        self.host_error = message.encode()
+        return 0
+
+    def host_response_len(self):
+        return len(self.host_response)
+
+    def host_response_into(self, ptr):
+        self._write(self._memory(), ptr, self.host_response, "__host_response")
+
+    def host_error_len(self):
+        return len(self.host_error)
+
+    def host_error_into(self, ptr):
+        self._write(self._memory(), ptr, self.host_error, "__host_error")
+
+    def console_log(self, ptr, length):
+        mem = self._memory()
+        self._span(mem, ptr, length, "__console_log")
+        shown = min(_u32(length), self.max_log)
+        line = bytes(mem[_u32(ptr):_u32(ptr) + shown])
+        text = _text(line)
+        if text is None:
+            text = repr(line)
+        if shown < _u32(length):
+            text += "... (%d bytes)" % _u32(length)
+        if self._on_log is not None:
+            self._on_log(text)
+
+    def fd_write(self, fd, iovs, iovs_len, written_ptr):
+        # TinyGo's runtime prints through WASI; output is dropped, but every byte counts as
+        # written so a guest that loops until all is written does not spin.
+        mem = self._memory()
+        records = self._read(mem, iovs, _u32(iovs_len) * 8, "fd_write iovecs")
+        total = 0
+        for i in range(4, len(records), 8):
+            total += int.from_bytes(records[i:i + 4], "little")
+        written = (total & 0xFFFFFFFF).to_bytes(4, "little")
+        self._write(mem, written_ptr, written, "fd_write nwritten")
+        return 0
+
+    def functions(self):
+        """{module: {name: (signature, function)}} for every import this host serves."""
+        wapc = {
+            "__guest_request": self.guest_request,
+            "__guest_response": self.guest_response,
+            "__guest_error": self.guest_error,
+            "__host_call": self.host_call,
+            "__host_response_len": self.host_response_len,
+            "__host_response": self.host_response_into,
+            "__host_error_len": self.host_error_len,
+            "__host_error": self.host_error_into,
+            "__console_log": self.console_log,
+        }
+        served = {}
+        for module, names in PROVIDED.items():
+            served[module] = {}
+            for name, signature in names.items():
+                fn = self.fd_write if name == "fd_write" else wapc[name]
+                served[module][name] = (signature, fn)
+        return served
+
+
+class WapcInstance:
+    """One loaded module: host functions linked, start functions run, ready for calls."""
+
+    def __init__(self, actor, module_bytes, inspection, limits, host_call, on_log, engine):
+        self.actor = actor
+        self._engine = engine
+        self.instance = engine.Instance(module_bytes, limits.stack_bytes)
+        self.exchange = Exchange(self.instance.memory, host_call, on_log, limits.max_payload,
+                                 limits.max_log)
+        served = self.exchange.functions()
+        for module, name, _, signature in inspection.imports:
+            self.instance.link_function(module, name, signature, served[module][name][1])
+        self._guest_call = self.instance.find_function("__guest_call")
+        self.rpc_version = 0
+        if inspection.exports_function(RPC_VERSION_EXPORT):
+            self.rpc_version = self._start(RPC_VERSION_EXPORT) or 0
+        for name in START_FUNCTIONS:
+            if inspection.exports_function(name):
+                self._start(name)
+
+    def _start(self, name):
+        self.exchange.begin(b"", b"")
+        return self._run(name, self.instance.find_function(name))
+
+    def _run(self, operation, function, *args):
+        try:
+            return self.instance.call(function, *args)
+        except self._engine.Trap as exc:
+            raise TrapError(self.actor, operation, str(exc))
+        except GuestFault as exc:
+            raise TrapError(self.actor, operation, str(exc))
+        except self._engine.EngineError as exc:
+            raise TrapError(self.actor, operation, "engine failure: %s" % exc)
+
+    def call(self, operation, payload):
+        exchange = self.exchange
+        exchange.begin(operation, payload)
+        status = self._run(_text(operation), self._guest_call, len(operation), len(payload))
+        if exchange.oversize:
+            raise PayloadTooLarge(
+                self.actor,
+                "answer of %d bytes to %s is above the limit of %d"
+                % (exchange.oversize, _text(operation), exchange.max_payload),
+            )
+        if status == 1:
+            response = exchange.response
+            return b"" if response is None else response
+        error = exchange.error
+        if error:
+            detail = _text(error) or repr(error)
+        elif status == 0:
+            detail = "the guest returned 0 without an error message"
+        else:
+            detail = "the guest returned %r, not 1 (ok) or 0 (error)" % (status,)
+        raise GuestError(self.actor, _text(operation), detail)
+
+    def close(self):
+        self.instance.close()
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _thread_id():
+    return _thread.get_ident() if _thread is not None else 0
+
+
+class WapcHost:
+    """Runs one actor: waPC calls against its module, host calls out to `host_call`, hot swap.
+
+    `host_call(binding, namespace, operation, payload) -> bytes` serves the guest's host
+    calls (str, str, str, bytes); raising makes a host error for the guest. `on_log(text)`
+    receives the guest's console lines. Calls are serialised: one at a time per actor.
+    """
+
+    def __init__(self, name, module_bytes, host_call=None, limits=None, on_log=None,
+                 engine=None):
+        self.name = name
+        self.limits = limits or Limits()
+        self._host_call = host_call
+        self._on_log = on_log
+        self._engine = engine or wasm3_engine
+        self._lock = _thread.allocate_lock() if _thread is not None else _NoLock()
+        self._caller = None
+        self.failed = None
+        self._module_bytes, self.inspection, self._instance = self._load(module_bytes)
+
+    @property
+    def rpc_version(self):
+        """The guest's __wasmbus_rpc_version (0 when it exports none)."""
+        return self._instance.rpc_version if self._instance is not None else 0
+
+    @property
+    def health_operation(self):
+        return "Actor.HealthRequest" if self.rpc_version > 0 else "HealthRequest"
+
+    def _load(self, module_bytes):
+        module_bytes = bytes(module_bytes)
+        try:
+            inspection = inspect_bytes(module_bytes)
+            inspection.check(PROVIDED, self.limits.memory_pages)
+        except WasmFormatError as exc:
+            raise ModuleRefused(self.name, "format", "not a valid module: %s" % exc)
+        except LimitBroken as exc:
+            refused = NoGuestCall if exc.rule == "exports" else ModuleRefused
+            raise refused(self.name, exc.rule, exc.reason)
+        return module_bytes, inspection, self._instantiate(module_bytes, inspection)
+
+    def _instantiate(self, module_bytes, inspection):
+        try:
+            return WapcInstance(self.name, module_bytes, inspection, self.limits,
+                                self._host_call, self._on_log, self._engine)
+        except self._engine.EngineError as exc:
+            raise ModuleRefused(self.name, "engine", str(exc))
+
+    def call(self, operation, payload=b""):
+        """Run one waPC exchange; returns the guest's response bytes.
+
+        Raises GuestError, TrapError, PayloadTooLarge or ActorFailed, each naming the actor.
+        """
+        if isinstance(operation, str):
+            operation = operation.encode()
+        if len(payload) > self.limits.max_payload:
+            raise PayloadTooLarge(
+                self.name, "payload of %d bytes for %s is above the limit of %d"
+                % (len(payload), _text(operation), self.limits.max_payload)
+            )
+        me = _thread_id()
+        if self._caller == me:
+            raise WapcError(self.name, "called from inside its own call; waPC is not re-entrant")
+        with self._lock:
+            self._caller = me
+            try:
+                instance = self._instance
+                if instance is None:
+                    raise ActorFailed(self.name, "failed earlier: %s" % self.failed)
+                try:
+                    return instance.call(operation, payload)
+                except TrapError as exc:
+                    exc.rebuilt = self._rebuild(exc)
+                    raise
+            finally:
+                self._caller = None
+
+    def _rebuild(self, trap):
+        # A trap can leave the guest's heap half-written: start over from the module bytes.
+        self._instance.close()
+        self._instance = None
+        try:
+            self._instance = self._instantiate(self._module_bytes, self.inspection)
+        except WapcError as exc:
+            self.failed = "%s; rebuilding it failed: %s" % (trap, exc)
+            return False
+        return True
+
+    def swap(self, module_bytes):
+        """Replace the actor's module. The new one is loaded while the old one keeps serving;
+        a call in flight finishes first. If the new module is refused, the old one stays."""
+        if self._caller == _thread_id():
+            raise WapcError(self.name, "cannot swap its module from inside its own call")
+        loaded = self._load(module_bytes)
+        with self._lock:
+            old = self._instance
+            self._module_bytes, self.inspection, self._instance = loaded
+            self.failed = None
+        if old is not None:
+            old.close()
+
+    def close(self):
+        with self._lock:
+            if self._instance is not None:
+                self._instance.close()
+            self._instance = None
+            self.failed = "closed"

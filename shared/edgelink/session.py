@@ -123,7 +123,7 @@ class BoardSession(Session):
     """The board's end: it opens sessions and proves it holds the pairing key."""
 
     def __init__(self, board_id, pairing_key, send, drops, random=None):
-        Session.__init__(self, send, drops, random)
+        super().__init__(send, drops, random)
         if isinstance(board_id, str):
             board_id = board_id.encode()
         if not 0 < len(board_id) <= MAX_BOARD_ID:
@@ -179,7 +179,7 @@ class GatewaySession(Session):
     """
 
     def __init__(self, pairing_keys, send, drops, random=None):
-        Session.__init__(self, send, drops, random)
+        super().__init__(send, drops, random)
         self._keys = pairing_keys
         self._pending = None
 

@@ -1,0 +1,109 @@
+"""Bodies too large for one frame: split into chunks under a window, reassembled in bounded memory.
+
+Chunks go in order. The receiver acknowledges the next offset it expects after every chunk;
+the sender keeps at most `window` chunks unacknowledged, goes back to the acknowledged offset
+when the acknowledgements stop for `stall_ms`, and gives up after `retries` such stalls.
+"""
+
+import hashlib
+import time
+
+DEFAULT_STALL_MS = 2000
+DEFAULT_RETRIES = 3
+
+
+def _plain_diff(a, b):
+    return a - b
+
+
+# MicroPython's millisecond ticks wrap around; its ticks_diff knows how
+ticks_diff = getattr(time, "ticks_diff", _plain_diff)
+
+
+def _monotonic_ms():
+    return int(time.monotonic() * 1000)
+
+
+ticks_ms = getattr(time, "ticks_ms", _monotonic_ms)
+
+
+class Outgoing:
+    """One body on its way out, as a request id and a window of chunks."""
+
+    def __init__(self, request_id, body, chunk_size, window, now,
+                 stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES):
+        if chunk_size < 1 or window < 1:
+            raise ValueError("chunk size %d and window %d must be at least 1"
+                             % (chunk_size, window))
+        self.id = request_id
+        self.body = memoryview(body)
+        self.size = len(body)
+        self.chunk_size = chunk_size
+        self.window = window
+        self.acked = 0
+        self.sent = 0
+        self.stall_ms = stall_ms
+        self.retries = retries
+        self.stalls = 0
+        self._since = now
+
+    @property
+    def done(self):
+        return self.acked >= self.size
+
+    def next_chunk(self):
+        """(offset, data) of the next chunk the window allows, or None."""
+        if self.sent >= self.size or self.sent - self.acked >= self.window * self.chunk_size:
+            return None
+        at = self.sent
+        end = min(at + self.chunk_size, self.size)
+        self.sent = end
+        return at, self.body[at:end]
+
+    def ack(self, at, now):
+        """The receiver expects offset `at` next; an offset it cannot know of is ignored."""
+        if self.acked < at <= self.sent:
+            self.acked = at
+            self.stalls = 0
+            self._since = now
+
+    def stalled(self, now):
+        """True when the transfer must be abandoned; rewinds to the acknowledged offset first."""
+        if self.done or ticks_diff(now, self._since) < self.stall_ms:
+            return False
+        self.stalls += 1
+        self._since = now
+        self.sent = self.acked
+        return self.stalls > self.retries
+
+
+class Incoming:
+    """One body coming in: a buffer of the announced size, filled in order, hash checked."""
+
+    def __init__(self, request_id, message, size, sha256, now, stall_ms):
+        self.id = request_id
+        self.message = message
+        self.size = size
+        self.sha256 = sha256
+        self.filled = 0
+        self.buffer = bytearray(size)
+        self.stall_ms = stall_ms
+        self._since = now
+
+    @property
+    def complete(self):
+        return self.filled >= self.size
+
+    def add(self, at, data, now):
+        """Take the chunk at offset `at` if it is the next one; return the offset to ack."""
+        if at == self.filled and 0 < len(data) <= self.size - at:
+            self.buffer[at:at + len(data)] = data
+            self.filled = at + len(data)
+            self._since = now
+        return self.filled
+
+    def digest_ok(self):
+        return hashlib.sha256(self.buffer).digest() == self.sha256
+
+    def stalled(self, now):
+        return ticks_diff(now, self._since) >= self.stall_ms

@@ -35,13 +35,14 @@ def hex_upper(digest):
     return binascii.hexlify(digest).decode().upper()
 
 
-def scan(stream, size=None, out=None, chunk_size=512, max_token=MAX_TOKEN):
+def scan(stream, size=None, out=None, chunk_size=512, max_token=MAX_TOKEN, read_token=True):
     """Stream over a module once; return (module_hash, token).
 
     module_hash is the upper-hex SHA-256 of the module with every claims section record
     (id, size, name and payload) cut out byte for byte; token is the claims JWT text, or
     None when the module has none. When `out` is given, the module without its claims
-    sections is written to it as it is read. Raises WasmFormatError or ClaimsError.
+    sections is written to it as it is read. With read_token False, claims sections are
+    skipped unread (to replace them). Raises WasmFormatError or ClaimsError.
     """
     reader = SectionReader(stream, size, chunk_size)
     head = reader.read_header()
@@ -55,6 +56,8 @@ def scan(stream, size=None, out=None, chunk_size=512, max_token=MAX_TOKEN):
             break
         section_id, header, payload_size, name = section
         if section_id == CUSTOM_SECTION and name in CLAIMS_SECTIONS:
+            if not read_token:
+                continue
             found = _read_token(reader, name, payload_size, max_token)
             if token is not None and found != token:
                 raise ClaimsError(

@@ -9,13 +9,14 @@ from pathlib import Path
 from edgecli import actorbuild
 
 
-def _error(message: str) -> int:
+def fail(message: str) -> int:
+    """Tell the user what went wrong in one line; the command's exit code is 1."""
     print(f"edgehost: {message}", file=sys.stderr)
     return 1
 
 
 def up(args: argparse.Namespace) -> int:
-    return _error(
+    return fail(
         "`edgehost up` is not there yet: the gateway, the board simulator and the embedded "
         "nats-server are still being built (see the open issues). Nothing was started."
     )
@@ -26,7 +27,7 @@ def build_actors(args: argparse.Namespace) -> int:
     try:
         built = actorbuild.build_all(out)
     except actorbuild.ActorBuildError as exc:
-        return _error(str(exc))
+        return fail(str(exc))
     for name, path in built.items():
         print(f"{name}: {path} ({path.stat().st_size} bytes)")
     return 0

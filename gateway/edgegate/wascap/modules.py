@@ -101,6 +101,13 @@ class ActorMetadata:
         return out
 
 
+def strip_claims(data: bytes) -> tuple[str, bytes]:
+    """(module hash, the module without any claims section), whatever those sections hold."""
+    stripped = io.BytesIO()
+    module_hash = scan(io.BytesIO(data), len(data), out=stripped, read_token=False)[0]
+    return module_hash, stripped.getvalue()
+
+
 def sign_module(
     data: bytes,
     issuer: keys.KeyPair,
@@ -118,8 +125,7 @@ def sign_module(
         raise keys.InvalidKeyError(f"the issuer must be an account key, not a {issuer.kind} key")
     if subject.kind != "module":
         raise keys.InvalidKeyError(f"the subject must be a module key, not a {subject.kind} key")
-    stripped = io.BytesIO()
-    module_hash = scan(io.BytesIO(data), len(data), out=stripped)[0]
+    module_hash, stripped = strip_claims(data)
     now = int(time.time()) if now is None else now
     claims: dict[str, Any] = {}
     if expires_in is not None:
@@ -130,4 +136,4 @@ def sign_module(
     claims["wascap"] = metadata.wascap(module_hash)
     claims["wascap_revision"] = WASCAP_REVISION
     token = tokens.encode(claims, issuer)
-    return stripped.getvalue() + custom_section(WRITTEN_SECTION, token.encode())
+    return stripped + custom_section(WRITTEN_SECTION, token.encode())

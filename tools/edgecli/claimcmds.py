@@ -1,0 +1,251 @@
+"""`edgehost claims`: verify, inspect and sign wascap claims of modules and provider archives."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from edgecli.commands import fail
+from edgecli.keycmds import load_key, stored_key
+from edgegate.wascap import (
+    ActorMetadata,
+    InvalidKeyError,
+    ProviderArchive,
+    SignedModule,
+    sign_module,
+)
+from edgegate.wascap.modules import strip_claims
+from edgegate.wascap.tokens import utc_text
+from edgehost.wasmsections import WASM_MAGIC
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(?:\d+[smhdw])+")
+_CONTRACT_ID = re.compile(r"[^\s:]+(?::[^\s:]+)+")
+BAD_INPUT = (OSError, ValueError)  # WasmFormatError, ClaimsError, ArchiveError, InvalidKeyError
+
+
+def parse_duration(text: str, option: str) -> int:
+    """Seconds in a human duration such as 30d, 12h, 90m, 45s or 1h30m."""
+    if not _DURATION.fullmatch(text.strip().lower()):
+        raise ValueError(f"{option} {text!r}: not a duration like 30d, 12h, 90m, 45s or 1w")
+    return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text.lower()))
+
+
+def _ago(seconds: float) -> str:
+    span = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if span >= 1.5 * size:
+            amount = f"{round(span / size)} {unit}s"
+            break
+    else:
+        if span < 2:
+            return "just now"
+        amount = f"{int(span)} seconds"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+def human_time(timestamp: int | None, now: float, absent: str) -> str:
+    if timestamp is None:
+        return absent
+    return f"{utc_text(timestamp)} ({_ago(timestamp - now)})"
+
+
+def _is_archive(path: Path, head: bytes) -> bool:
+    if head.startswith(WASM_MAGIC):
+        return False
+    return path.name.endswith((".par", ".par.gz")) or head.startswith(b"\x1f\x8b")
+
+
+def open_claims(path: Path) -> SignedModule | ProviderArchive:
+    """A signed module or a provider archive, by content (and name for archives)."""
+    with path.open("rb") as stream:
+        head = stream.read(4)
+    if _is_archive(path, head):
+        return ProviderArchive(path)
+    return SignedModule(path.read_bytes())
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+# -- verify -------------------------------------------------------------------------------------
+
+
+def claims_verify(args: argparse.Namespace) -> int:
+    path = Path(args.module)
+    try:
+        found = open_claims(path)
+        claims = found.verify()
+    except BAD_INPUT as exc:
+        return fail(f"claims verify {path}: {_reason(exc)}")
+    if isinstance(found, ProviderArchive):
+        what = "provider"
+        detail = "targets " + ", ".join(c.target for c in found.target_checks())
+    else:
+        what, detail = "module", f"hash {found.hash}"
+    print(f"{path}: claims valid: {what} {claims['sub']}, issuer {claims['iss']}, {detail}")
+    return 0
+
+
+# -- inspect ------------------------------------------------------------------------------------
+
+
+def _meta(claims: dict[str, Any]) -> dict[str, Any]:
+    meta = claims.get("wascap")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _times(claims: dict[str, Any], now: float) -> dict[str, str]:
+    return {
+        "issued": human_time(claims.get("iat"), now, "unknown"),
+        "not_before": human_time(claims.get("nbf"), now, "immediately"),
+        "expires": human_time(claims.get("exp"), now, "never"),
+    }
+
+
+def module_summary(module: SignedModule, now: float) -> dict[str, Any]:
+    claims = module.claims
+    meta = _meta(claims)
+    return {
+        "kind": "module",
+        "subject": claims.get("sub"),
+        "issuer": claims.get("iss"),
+        "name": meta.get("name"),
+        "capabilities": meta.get("caps") or [],
+        "tags": meta.get("tags") or [],
+        "revision": meta.get("rev"),
+        "version": meta.get("ver"),
+        "call_alias": meta.get("call_alias"),
+        **_times(claims, now),
+        "module_hash": module.hash,
+        "claims_hash": module.claimed_hash,
+        "hash_matches": module.hash == module.claimed_hash,
+        "claims": claims,
+    }
+
+
+def provider_summary(archive: ProviderArchive, now: float) -> dict[str, Any]:
+    claims = archive.claims
+    meta = _meta(claims)
+    checks = archive.target_checks()
+    return {
+        "kind": "provider",
+        "subject": claims.get("sub"),
+        "issuer": claims.get("iss"),
+        "name": meta.get("name"),
+        "contract_id": meta.get("capid"),
+        "vendor": meta.get("vendor"),
+        "revision": meta.get("rev"),
+        "version": meta.get("ver"),
+        **_times(claims, now),
+        "targets": [
+            {"target": c.target, "hash": c.actual, "claims_hash": c.claimed, "ok": c.ok}
+            for c in checks
+        ],
+        "hashes_match": all(c.ok for c in checks),
+        "claims": claims,
+    }
+
+
+def _show(label: str, value: Any) -> None:
+    if isinstance(value, list):
+        value = ", ".join(map(str, value)) or "(none)"
+    elif value is None or value == "":
+        value = "(not set)"
+    print(f"{label:<14}{value}")
+
+
+def _print_module(s: dict[str, Any]) -> None:
+    for label, key in (("Module", "subject"), ("Account", "issuer"), ("Name", "name"),
+                       ("Capabilities", "capabilities"), ("Tags", "tags"),
+                       ("Revision", "revision"), ("Version", "version"),
+                       ("Call alias", "call_alias"), ("Issued", "issued"),
+                       ("Not before", "not_before"), ("Expires", "expires")):
+        _show(label, s[key])
+    verdict = "matches the claims" if s["hash_matches"] else f"the claims say {s['claims_hash']}"
+    _show("Module hash", f"{s['module_hash']} ({verdict})")
+
+
+def _print_provider(s: dict[str, Any]) -> None:
+    for label, key in (("Provider", "subject"), ("Account", "issuer"), ("Name", "name"),
+                       ("Contract id", "contract_id"), ("Vendor", "vendor"),
+                       ("Revision", "revision"), ("Version", "version"), ("Issued", "issued"),
+                       ("Not before", "not_before"), ("Expires", "expires")):
+        _show(label, s[key])
+    print("Targets")
+    for t in s["targets"]:
+        if t["ok"]:
+            verdict = "ok"
+        elif t["hash"] is None:
+            verdict = "MISSING: no binary in the archive"
+        elif t["claims_hash"] is None:
+            verdict = "NOT IN CLAIMS"
+        else:
+            verdict = f"MISMATCH: the claims say {t['claims_hash']}"
+        print(f"  {t['target']:<22}{t['hash'] or '-'}  {verdict}")
+
+
+def claims_inspect(args: argparse.Namespace) -> int:
+    path = Path(args.module)
+    now = time.time()
+    try:
+        found = open_claims(path)
+        if isinstance(found, ProviderArchive):
+            summary = provider_summary(found, now)
+        else:
+            summary = module_summary(found, now)
+    except BAD_INPUT as exc:
+        return fail(f"claims inspect {path}: {_reason(exc)}")
+    if args.json:
+        print(json.dumps(summary))
+    elif summary["kind"] == "provider":
+        _print_provider(summary)
+    else:
+        _print_module(summary)
+    return 0 if summary.get("hash_matches", summary.get("hashes_match")) else 1
+
+
+# -- sign ---------------------------------------------------------------------------------------
+
+
+def _signing_key(value: str | None, name: str, kind: str, option: str):
+    if value is None:
+        return stored_key(name, kind)
+    try:
+        return load_key(value)
+    except InvalidKeyError as exc:
+        raise InvalidKeyError(f"{option}: {exc}")
+
+
+def claims_sign(args: argparse.Namespace) -> int:
+    path = Path(args.module)
+    out = Path(args.output) if args.output else path.with_name(path.stem + "_s.wasm")
+    try:
+        for cap in args.cap:
+            if not _CONTRACT_ID.fullmatch(cap):
+                raise ValueError(f"--cap {cap!r}: a capability is a contract id like "
+                                 "wasmcloud:httpserver")
+        if args.rev is not None and args.rev < 0:
+            raise ValueError(f"--rev {args.rev}: a revision is a whole number from 0 up")
+        expires_in = parse_duration(args.expires_in, "--expires-in") if args.expires_in else None
+        not_before = parse_duration(args.not_before, "--not-before") if args.not_before else None
+        data = path.read_bytes()
+        strip_claims(data)  # refuse a bad module before any key is generated
+        issuer = _signing_key(args.issuer, "default", "account", "--issuer")
+        subject = _signing_key(args.subject, path.stem, "module", "--subject")
+        metadata = ActorMetadata(args.name or path.stem, args.cap, args.tag, args.rev, args.ver,
+                                 args.call_alias)
+        signed = sign_module(data, issuer, subject, metadata, expires_in, not_before)
+        out.write_bytes(signed)
+    except BAD_INPUT as exc:
+        return fail(f"claims sign {path}: {_reason(exc)}")
+    print(f"{out}: signed module {subject.public_key}, issuer {issuer.public_key}")
+    return 0
+

@@ -158,13 +158,14 @@ class FrameReader:
         self._fill = 0
         self._skipping = False
 
-    def feed(self, data):
-        """Yield a memoryview of each valid record in data (valid until the next one)."""
+    def feed(self, data, n=-1):
+        """Yield a view of each valid record in data[:n] (valid until the next one)."""
         if isinstance(data, memoryview):
-            data = bytes(data)
+            data = bytes(data)  # a memoryview has no find(); pass a buffer and n instead
         view = memoryview(data)
         raw = self._raw
-        n = len(data)
+        if n < 0 or n > len(data):
+            n = len(data)
         start = 0
         while start < n:
             z = _find_zero(data, start, n)

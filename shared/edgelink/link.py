@@ -141,9 +141,9 @@ class Link:
 
     # --- receiving
 
-    def feed(self, data):
-        """Take bytes from the wire; return the messages they completed."""
-        for record in self.reader.feed(data):
+    def feed(self, data, n=-1):
+        """Take the bytes data[:n] from the wire; return the messages they completed."""
+        for record in self.reader.feed(data, n):
             body = self.session.receive(record)
             if body is not None:
                 self._on_body(body)
@@ -282,6 +282,17 @@ class _BoardLink(Link):
         """Open a new session (at start and on every reconnect)."""
         self._opened_at = self._clock()
         self.session.open()
+
+    def poll(self, port, max_reads=8):
+        """One turn of the board's loop: read what the port has, return the messages."""
+        inbox = []
+        for _ in range(max_reads):
+            n = port.readinto(port.buffer)
+            if not n:
+                break
+            inbox.extend(self.feed(port.buffer, n))
+        inbox.extend(self.tick())
+        return inbox
 
 
 def board_link(board_id, pairing_key, write, max_frame=frame.DEFAULT_MAX_FRAME,

@@ -1,0 +1,145 @@
+"""The gateway end of one board's link for asyncio: requests and replies, the board's messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from edgegate.transports import Transport, TransportError
+from edgelink.link import LinkError, gateway_link
+
+log = logging.getLogger(__name__)
+
+# replies the board sends to the gateway's requests, matched on request id
+REPLIES = frozenset({"installed", "removed", "swapped", "invoke_result", "pong", "error"})
+TICK_SECONDS = 0.05
+
+
+class DeviceLink:
+    """Runs the link protocol over a transport; `run()` until the board goes away.
+
+    Requests (`request`) wait for their reply; whatever else the board sends (hello, host
+    calls, health, logs, events) comes out of `receive()`. The gateway never has more requests
+    or unacknowledged chunks outstanding than the window the board advertised in its hello.
+    """
+
+    def __init__(self, transport: Transport, pairing_keys: Mapping[bytes, bytes], *,
+                 max_frame: int = 16384, window: int = 8, max_body: int = 4 * 1024 * 1024,
+                 stall_ms: int = 2000, retries: int = 3):
+        self.transport = transport
+        self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
+                                 window=window, max_body=max_body, log=self._log_drop,
+                                 stall_ms=stall_ms, retries=retries)
+        self.link.on_open = self._session_opened
+        self.opened = asyncio.Event()
+        self._out = bytearray()
+        self._out_ready = asyncio.Event()
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._slots = asyncio.Condition()
+        self._in_flight = 0
+        self._closed = False
+
+    def _log_drop(self, line: str) -> None:
+        log.warning("%s: %s", self.transport.name, line)
+
+    @property
+    def drops(self) -> dict[str, int]:
+        """Frames dropped so far, by reason."""
+        return dict(self.link.drops.counts)
+
+    @property
+    def board_id(self) -> bytes | None:
+        return self.link.session.board_id if self.link.session.is_open else None
+
+    def _queue_bytes(self, data: memoryview) -> None:
+        self._out.extend(data)
+        self._out_ready.set()
+
+    def _session_opened(self) -> None:
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(LinkError("the board opened a new session"))
+        self._waiting.clear()
+        self.opened.set()
+
+    def _deliver(self, inbox: list[dict[str, Any]]) -> None:
+        for msg in inbox:
+            future = self._waiting.get(msg["id"]) if msg["t"] in REPLIES else None
+            if future is not None and not future.done():
+                future.set_result(msg)
+            else:
+                self._inbox.put_nowait(msg)
+
+    async def run(self) -> None:
+        """Read, tick and write until the transport closes."""
+        tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tick_loop())]
+        try:
+            while True:
+                data = await self.transport.read()
+                if not data:
+                    break
+                self._deliver(self.link.feed(data))
+        finally:
+            self._closed = True
+            for task in tasks:
+                task.cancel()
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(LinkError(f"{self.transport.name} closed"))
+            self._inbox.put_nowait({"t": "closed", "id": 0})
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._out_ready.wait()
+            self._out_ready.clear()
+            data = bytes(self._out)
+            self._out.clear()
+            try:
+                await self.transport.write(data)
+            except TransportError as exc:
+                log.warning("%s", exc)
+                return
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self._deliver(self.link.tick())
+
+    def ask_to_open(self) -> None:
+        """Ask the board to open a session (it may still hold one from before we started)."""
+        self.link.session.ask()
+
+    async def receive(self) -> dict[str, Any]:
+        """The board's next message that is not a reply; {"t": "closed"} once the link ends."""
+        return await self._inbox.get()
+
+    def send(self, msg: dict[str, Any], body: bytes | None = None) -> int:
+        """Send a message that needs no reply (ready, host_result, error); returns its id."""
+        return self.link.send(msg, body)
+
+    async def request(self, msg: dict[str, Any], body: bytes | None = None,
+                      timeout: float = 30.0) -> dict[str, Any]:
+        """Send a request and wait for its reply (which may be an error message)."""
+        if self._closed:
+            raise LinkError(f"{self.transport.name} is closed")
+        async with self._slots:
+            await self._slots.wait_for(lambda: self._in_flight < self.link.peer_window)
+            self._in_flight += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        request_id = -1
+        try:
+            msg["id"] = msg.get("id") or self.link.new_id()
+            request_id = msg["id"]
+            self._waiting[request_id] = future
+            self.link.send(msg, body)
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise LinkError(f"{msg.get('t')} {request_id}: no reply within {timeout} s") from None
+        finally:
+            self._waiting.pop(request_id, None)
+            async with self._slots:
+                self._in_flight -= 1
+                self._slots.notify_all()

@@ -1,7 +1,7 @@
 """The wasm engine behind the waPC host: one module instance, shaped like the pywasm3 API.
 
 Under CPython this is pywasm3 (module `wasm3`); on the board, the firmware's C module of the
-same name and shape. Everything engine-specific (imports, error shapes, pywasm3's sharp
+same name and shape. What is engine-specific (the import, error shapes, pywasm3's sharp
 edges) stays in this file.
 """
 
@@ -10,19 +10,25 @@ class EngineError(Exception):
     """The engine could not load or link a module; the message is the engine's."""
 
 
-class Trap(Exception):
-    """The guest trapped; the message is the cause (e.g. "unreachable executed")."""
+def trap_cause(exc):
+    """The cause of a trap (e.g. "unreachable executed") if `exc` is the engine's, else None.
 
-
-def _trap_cause(exc):
+    pywasm3 reports traps as RuntimeError("[trap] ..."); other RuntimeErrors from a call are
+    engine failures (a missing import, say) and are reported as they are.
+    """
+    if not isinstance(exc, RuntimeError):
+        return None
     text = str(exc)
-    if text.startswith("[trap] "):
-        return text[7:]
-    return None
+    return text[7:] if text.startswith("[trap] ") else text
 
 
 class Instance:
-    """One module loaded into its own runtime, with host functions linked by name."""
+    """One module loaded into its own runtime, with host functions linked by name.
+
+    `find_function(name)` returns the engine's callable as is (no wrapper on the hot path);
+    `get_memory(0)` a view of linear memory that goes stale when the guest grows it, so
+    fetch it again after every entry into the guest.
+    """
 
     def __init__(self, module_bytes, stack_bytes):
         import wasm3
@@ -36,6 +42,7 @@ class Instance:
             self._runtime.load(self._module)
         except RuntimeError as exc:
             raise EngineError(str(exc))
+        self.get_memory = self._runtime.get_memory
 
     def link_function(self, module, name, signature, fn):
         try:
@@ -49,19 +56,6 @@ class Instance:
         except RuntimeError as exc:
             raise EngineError(str(exc))
 
-    def call(self, function, *args):
-        """Run `function`; a trap raises Trap, a host function's exception passes through."""
-        try:
-            return function(*args)
-        except RuntimeError as exc:
-            cause = _trap_cause(exc)
-            if cause is None:
-                raise EngineError(str(exc))
-            raise Trap(cause)
-
-    def memory(self):
-        """A fresh view of linear memory; one taken before the guest grew it is stale."""
-        return self._runtime.get_memory(0)
-
     def close(self):
+        self.get_memory = None
         self._module = self._runtime = self._env = None

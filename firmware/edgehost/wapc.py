@@ -106,13 +106,15 @@ def _text(data):
 class Exchange:
     """The waPC exchange state of one instance and the host functions that serve it.
 
-    Engine-independent: `memory` is a callable giving a fresh writable view of the guest's
-    linear memory, fetched on every entry because the guest may have grown it. `begin()`
-    resets the state at the start of each call.
+    Engine-independent: `get_memory(0)` gives a writable view of the guest's linear memory,
+    fetched on every entry because the guest may have grown it since. `begin()` resets the
+    state at the start of each call. Pointers and lengths arrive as signed i32 and are
+    checked against the memory before any copy.
     """
 
-    def __init__(self, memory, host_call=None, on_log=None, max_payload=128 * 1024, max_log=512):
-        self._memory = memory
+    def __init__(self, get_memory, host_call=None, on_log=None, max_payload=128 * 1024,
+                 max_log=512):
+        self._memory = get_memory
         self._host_call = host_call
         self._on_log = on_log
         self.max_payload = max_payload
@@ -152,29 +154,54 @@ class Exchange:
         start, end = self._span(mem, ptr, len(data), what)
         mem[start:end] = data
 
-    # Host functions, linked under the names the guest imports.
+    # Host functions, linked under the names the guest imports. The first three run on
+    # every call: they copy first and explain afterwards, because a memoryview refuses a
+    # slice assignment that does not fit and a short read shows in the length.
 
     def guest_request(self, op_ptr, ptr):
-        mem = self._memory()
-        self._write(mem, op_ptr, self.operation, "__guest_request operation")
-        self._write(mem, ptr, self.payload, "__guest_request payload")
+        mem = self._memory(0)
+        operation = self.operation
+        payload = self.payload
+        op_ptr &= 0xFFFFFFFF
+        ptr &= 0xFFFFFFFF
+        try:
+            mem[op_ptr:op_ptr + len(operation)] = operation
+            mem[ptr:ptr + len(payload)] = payload
+        except ValueError:
+            self._span(mem, op_ptr, len(operation), "__guest_request operation")
+            self._span(mem, ptr, len(payload), "__guest_request payload")
+            raise
 
     def guest_response(self, ptr, length):
-        self.response = self._take(ptr, length, "__guest_response")
+        mem = self._memory(0)
+        length &= 0xFFFFFFFF
+        if length > self.max_payload:
+            self.response = self._take(ptr, length, "__guest_response")
+            return
+        ptr &= 0xFFFFFFFF
+        data = bytes(mem[ptr:ptr + length])
+        if len(data) != length:
+            self._span(mem, ptr, length, "__guest_response")
+        self.response = data
 
     def guest_error(self, ptr, length):
         self.error = self._take(ptr, length, "__guest_error")
 
     def _take(self, ptr, length, what):
-        mem = self._memory()
-        if _u32(length) > self.max_payload:
+        mem = self._memory(0)
+        length &= 0xFFFFFFFF
+        if length > self.max_payload:
             self._span(mem, ptr, length, what)
-            self.oversize = _u32(length)
+            self.oversize = length
             return b""
-        return self._read(mem, ptr, length, what)
+        ptr &= 0xFFFFFFFF
+        data = bytes(mem[ptr:ptr + length])
+        if len(data) != length:
+            self._span(mem, ptr, length, what)
+        return data
 
     def host_call(self, bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, length):
-        mem = self._memory()
+        mem = self._memory(0)
         binding = self._read(mem, bd_ptr, bd_len, "__host_call binding")
         namespace = self._read(mem, ns_ptr, ns_len, "__host_call namespace")
         operation = self._read(mem, op_ptr, op_len, "__host_call operation")
@@ -216,16 +243,16 @@ class Exchange:
         return len(self.host_response)
 
     def host_response_into(self, ptr):
-        self._write(self._memory(), ptr, self.host_response, "__host_response")
+        self._write(self._memory(0), ptr, self.host_response, "__host_response")
 
     def host_error_len(self):
         return len(self.host_error)
 
     def host_error_into(self, ptr):
-        self._write(self._memory(), ptr, self.host_error, "__host_error")
+        self._write(self._memory(0), ptr, self.host_error, "__host_error")
 
     def console_log(self, ptr, length):
-        mem = self._memory()
+        mem = self._memory(0)
         self._span(mem, ptr, length, "__console_log")
         shown = min(_u32(length), self.max_log)
         line = bytes(mem[_u32(ptr):_u32(ptr) + shown])
@@ -235,12 +262,15 @@ class Exchange:
         if shown < _u32(length):
             text += "... (%d bytes)" % _u32(length)
         if self._on_log is not None:
-            self._on_log(text)
+            try:
+                self._on_log(text)
+            except Exception:
+                pass  # a failing log handler must not abort the guest's call
 
     def fd_write(self, fd, iovs, iovs_len, written_ptr):
         # TinyGo's runtime prints through WASI; output is dropped, but every byte counts as
         # written so a guest that loops until all is written does not spin.
-        mem = self._memory()
+        mem = self._memory(0)
         records = self._read(mem, iovs, _u32(iovs_len) * 8, "fd_write iovecs")
         total = 0
         for i in range(4, len(records), 8):
@@ -278,8 +308,8 @@ class WapcInstance:
         self.actor = actor
         self._engine = engine
         self.instance = engine.Instance(module_bytes, limits.stack_bytes)
-        self.exchange = Exchange(self.instance.memory, host_call, on_log, limits.max_payload,
-                                 limits.max_log)
+        self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
+                                 limits.max_payload, limits.max_log)
         served = self.exchange.functions()
         for module, name, _, signature in inspection.imports:
             self.instance.link_function(module, name, signature, served[module][name][1])
@@ -293,31 +323,49 @@ class WapcInstance:
 
     def _start(self, name):
         self.exchange.begin(b"", b"")
-        return self._run(name, self.instance.find_function(name))
-
-    def _run(self, operation, function, *args):
+        function = self.instance.find_function(name)
         try:
-            return self.instance.call(function, *args)
-        except self._engine.Trap as exc:
-            raise TrapError(self.actor, operation, str(exc))
-        except GuestFault as exc:
-            raise TrapError(self.actor, operation, str(exc))
-        except self._engine.EngineError as exc:
-            raise TrapError(self.actor, operation, "engine failure: %s" % exc)
+            return function()
+        except Exception as exc:
+            raise self._trap(name, exc)
+
+    def _trap(self, operation, exc):
+        if isinstance(exc, GuestFault):
+            cause = str(exc)
+        else:
+            cause = self._engine.trap_cause(exc)
+            if cause is None:
+                # e.g. MemoryError while copying a payload: the guest was cut off mid-call
+                cause = "%s in the host: %s" % (type(exc).__name__, exc)
+        if not isinstance(operation, str):
+            operation = _text(operation)
+        return TrapError(self.actor, operation, cause)
 
     def call(self, operation, payload):
         exchange = self.exchange
-        exchange.begin(operation, payload)
-        status = self._run(_text(operation), self._guest_call, len(operation), len(payload))
-        if exchange.oversize:
-            raise PayloadTooLarge(
-                self.actor,
-                "answer of %d bytes to %s is above the limit of %d"
-                % (exchange.oversize, _text(operation), exchange.max_payload),
-            )
-        if status == 1:
+        # Exchange.begin, inlined: this is the path every call takes.
+        exchange.operation = operation
+        exchange.payload = payload
+        exchange.response = exchange.error = None
+        exchange.oversize = 0
+        exchange.host_response = exchange.host_error = b""
+        try:
+            status = self._guest_call(len(operation), len(payload))
+        except Exception as exc:
+            raise self._trap(operation, exc)
+        if status == 1 and not exchange.oversize:
             response = exchange.response
             return b"" if response is None else response
+        return self._failed(operation, status)
+
+    def _failed(self, operation, status):
+        exchange = self.exchange
+        operation = _text(operation)
+        if exchange.oversize:
+            raise PayloadTooLarge(
+                self.actor, "answer of %d bytes to %s is above the limit of %d"
+                % (exchange.oversize, operation, exchange.max_payload),
+            )
         error = exchange.error
         if error:
             detail = _text(error) or repr(error)
@@ -325,22 +373,29 @@ class WapcInstance:
             detail = "the guest returned 0 without an error message"
         else:
             detail = "the guest returned %r, not 1 (ok) or 0 (error)" % (status,)
-        raise GuestError(self.actor, _text(operation), detail)
+        raise GuestError(self.actor, operation, detail)
 
     def close(self):
         self.instance.close()
 
 
 class _NoLock:
-    def __enter__(self):
-        return self
+    """Stands in for a lock where there are no threads; still tells a re-entrant call."""
 
-    def __exit__(self, *exc):
-        return False
+    def __init__(self):
+        self._held = False
+
+    def acquire(self, blocking=True):
+        if self._held:
+            return False
+        self._held = True
+        return True
+
+    def release(self):
+        self._held = False
 
 
-def _thread_id():
-    return _thread.get_ident() if _thread is not None else 0
+_thread_id = _thread.get_ident if _thread is not None else (lambda: 0)
 
 
 class WapcHost:
@@ -355,11 +410,12 @@ class WapcHost:
                  engine=None):
         self.name = name
         self.limits = limits or Limits()
+        self._max_payload = self.limits.max_payload
         self._host_call = host_call
         self._on_log = on_log
         self._engine = engine or wasm3_engine
         self._lock = _thread.allocate_lock() if _thread is not None else _NoLock()
-        self._caller = None
+        self._owner = None
         self.failed = None
         self._module_bytes, self.inspection, self._instance = self._load(module_bytes)
 
@@ -387,7 +443,8 @@ class WapcHost:
     def _instantiate(self, module_bytes, inspection):
         try:
             return WapcInstance(self.name, module_bytes, inspection, self.limits,
-                                self._host_call, self._on_log, self._engine)
+                                self._host_call and self._serve_host_call,
+                                self._on_log and self._log, self._engine)
         except self._engine.EngineError as exc:
             raise ModuleRefused(self.name, "engine", str(exc))
 
@@ -398,27 +455,43 @@ class WapcHost:
         """
         if isinstance(operation, str):
             operation = operation.encode()
-        if len(payload) > self.limits.max_payload:
+        if len(payload) > self._max_payload:
             raise PayloadTooLarge(
                 self.name, "payload of %d bytes for %s is above the limit of %d"
-                % (len(payload), _text(operation), self.limits.max_payload)
+                % (len(payload), _text(operation), self._max_payload)
             )
-        me = _thread_id()
-        if self._caller == me:
-            raise WapcError(self.name, "called from inside its own call; waPC is not re-entrant")
-        with self._lock:
-            self._caller = me
-            try:
-                instance = self._instance
-                if instance is None:
-                    raise ActorFailed(self.name, "failed earlier: %s" % self.failed)
-                try:
-                    return instance.call(operation, payload)
-                except TrapError as exc:
-                    exc.rebuilt = self._rebuild(exc)
-                    raise
-            finally:
-                self._caller = None
+        lock = self._lock
+        if not lock.acquire(0):
+            if self._owner == _thread_id():
+                raise WapcError(self.name, "called from inside its own call (not re-entrant)")
+            lock.acquire()
+        try:
+            instance = self._instance
+            if instance is None:
+                raise ActorFailed(self.name, "failed earlier: %s" % self.failed)
+            return instance.call(operation, payload)
+        except TrapError as exc:
+            exc.rebuilt = self._rebuild(exc)
+            raise
+        finally:
+            lock.release()
+
+    # The owner's code runs during a call only through these two; while it does, `_owner`
+    # says which thread holds the call, so a re-entrant call fails instead of deadlocking.
+
+    def _serve_host_call(self, binding, namespace, operation, payload):
+        self._owner = _thread_id()
+        try:
+            return self._host_call(binding, namespace, operation, payload)
+        finally:
+            self._owner = None
+
+    def _log(self, text):
+        self._owner = _thread_id()
+        try:
+            self._on_log(text)
+        finally:
+            self._owner = None
 
     def _rebuild(self, trap):
         # A trap can leave the guest's heap half-written: start over from the module bytes.
@@ -434,19 +507,21 @@ class WapcHost:
     def swap(self, module_bytes):
         """Replace the actor's module. The new one is loaded while the old one keeps serving;
         a call in flight finishes first. If the new module is refused, the old one stays."""
-        if self._caller == _thread_id():
+        if self._owner == _thread_id():
             raise WapcError(self.name, "cannot swap its module from inside its own call")
         loaded = self._load(module_bytes)
-        with self._lock:
-            old = self._instance
-            self._module_bytes, self.inspection, self._instance = loaded
-            self.failed = None
+        self._lock.acquire()
+        old = self._instance
+        self._module_bytes, self.inspection, self._instance = loaded
+        self.failed = None
+        self._lock.release()
         if old is not None:
             old.close()
 
     def close(self):
-        with self._lock:
-            if self._instance is not None:
-                self._instance.close()
-            self._instance = None
-            self.failed = "closed"
+        self._lock.acquire()
+        if self._instance is not None:
+            self._instance.close()
+        self._instance = None
+        self.failed = "closed"
+        self._lock.release()

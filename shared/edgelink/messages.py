@@ -100,7 +100,7 @@ def check(msg):
     fields, has_body = entry
     for name, kind in fields:
         if not _type_ok(msg.get(name), kind):
-            raise MessageError(MALFORMED, "%s: field %r must be %s, got %r"
+            raise MessageError(MALFORMED, "%s: field %r must be %s, got %s"
                                % (t, name, kind, _short(msg.get(name))), request_id)
     if has_body and "body" not in msg:
         if not _type_ok(msg.get("size"), INT) or msg["size"] < 0:

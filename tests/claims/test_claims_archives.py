@@ -101,10 +101,11 @@ def test_missing_and_unclaimed_binaries_are_reported(edgehost, tmp_path):
     [
         (archive({"x86_64-linux.bin": b"x"}), "no claims: the archive has no claims.jwt"),
         (archive({"claims.jwt": b"garbage"}), "malformed token: a JWT has 3 dot-separated"),
-        (gzip.compress(b"not a tar at all")[:-8] + b"\0" * 3, "is not a readable provider archive"),
+        (gzip.compress(b"not a tar at all")[:-8] + b"\0" * 3, "the provider archive is truncated"),
+        (b"plain text, not a tar", "not a readable provider archive (a tar, optionally gzip"),
         (archive({"claims.jwt": b"\xff\xfe"}), "malformed token: claims.jwt is not UTF-8 text"),
     ],
-    ids=["no-claims", "garbage-claims", "broken-gzip", "binary-claims"],
+    ids=["no-claims", "garbage-claims", "truncated-gzip", "not-a-tar", "binary-claims"],
 )
 def test_bad_archives_get_one_line(edgehost, tmp_path, data, message):
     path = tmp_path / "broken.par.gz"

@@ -58,8 +58,12 @@ class ProviderArchive:
                         text = self._read_claims(tar, member)
                     elif name.endswith(".bin"):
                         self.binaries[name[: -len(".bin")]] = self._hash(tar, member)
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise ArchiveError(f"{path} is not a readable provider archive: {exc}")
+        except EOFError:
+            raise ArchiveError("the provider archive is truncated")
+        except (tarfile.TarError, OSError):
+            raise ArchiveError(
+                "not a readable provider archive (a tar, optionally gzip-compressed)"
+            )
         if text is None:
             raise ClaimsError(NO_CLAIMS, f"the archive has no {CLAIMS_MEMBER}")
         self.token = tokens.Token(text)

@@ -104,8 +104,11 @@ def test_missing_and_unclaimed_binaries_are_reported(edgehost, tmp_path):
         (gzip.compress(b"not a tar at all")[:-8] + b"\0" * 3, "the provider archive is truncated"),
         (b"plain text, not a tar", "not a readable provider archive (a tar, optionally gzip"),
         (archive({"claims.jwt": b"\xff\xfe"}), "malformed token: claims.jwt is not UTF-8 text"),
+        (archive({"claims.jwt": provider_token({"x86_64-linux": 42}).encode()}),
+         "malformed token: target_hashes['x86_64-linux'] is 42, not hex"),
     ],
-    ids=["no-claims", "garbage-claims", "truncated-gzip", "not-a-tar", "binary-claims"],
+    ids=["no-claims", "garbage-claims", "truncated-gzip", "not-a-tar", "binary-claims",
+         "hash-not-text"],
 )
 def test_bad_archives_get_one_line(edgehost, tmp_path, data, message):
     path = tmp_path / "broken.par.gz"

@@ -114,9 +114,11 @@ def test_a_header_other_than_wascaps_is_the_wrong_algorithm(header):
          "the claims segment is not a JSON object"),
         (signed(GOOD_CLAIMS)[:-3] + "*!*", "the signature segment is not base64url"),
         (signed({**GOOD_CLAIMS, "exp": "tomorrow"}), "claim 'exp' is 'tomorrow', not a unix"),
+        (signed({**GOOD_CLAIMS, "nbf": 10**20}), "claim 'nbf' is 100000000000000000000, not a"),
+        (signed({**GOOD_CLAIMS, "iat": True}), "claim 'iat' is True, not a unix time"),
     ],
     ids=["two-segments", "four-segments", "header", "claims", "claims-array", "signature",
-         "exp-type"],
+         "exp-type", "nbf-out-of-range", "iat-bool"],
 )
 def test_malformed_tokens_are_refused_with_the_reason(text, message):
     with pytest.raises(ClaimsError, match="malformed token: .*" + message):

@@ -37,14 +37,13 @@ def parse_duration(text: str, option: str) -> int:
 
 def _ago(seconds: float) -> str:
     span = abs(seconds)
+    if span < 2:
+        return "just now"
+    amount = f"{int(span)} seconds"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if span >= 1.5 * size:
             amount = f"{round(span / size)} {unit}s"
             break
-    else:
-        if span < 2:
-            return "just now"
-        amount = f"{int(span)} seconds"
     return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 

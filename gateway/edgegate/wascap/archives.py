@@ -94,6 +94,9 @@ class ProviderArchive:
         claimed = meta.get("target_hashes") if isinstance(meta, dict) else None
         if not isinstance(claimed, dict):
             raise ClaimsError(MALFORMED, "the provider claims carry no wascap.target_hashes")
+        for target, value in claimed.items():
+            if not isinstance(value, str):
+                raise ClaimsError(MALFORMED, f"target_hashes[{target!r}] is {value!r}, not hex")
         names = sorted(set(claimed) | set(self.binaries))
         return [TargetCheck(n, claimed.get(n), self.binaries.get(n)) for n in names]
 

@@ -29,6 +29,7 @@ from edgehost.modulehash import (
 )
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+LAST_TIME = 253402300799  # 9999-12-31 23:59:59 UTC, the last time a date can be shown for
 _JTI_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -65,7 +66,7 @@ class Token:
         self.signature = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
         for name in ("iat", "nbf", "exp"):
             value = self.claims.get(name)
-            if value is not None and (type(value) is not int or value < 0):
+            if value is not None and (type(value) is not int or not 0 <= value <= LAST_TIME):
                 raise ClaimsError(MALFORMED, f"claim {name!r} is {value!r}, not a unix time")
 
     @property

@@ -147,6 +147,11 @@ def bad_modules(echo: bytes) -> dict[str, tuple[bytes, type, str]]:
                        "conflicting claims: the module holds two different claims tokens"),
         "wrong-header": (echo + custom("jwt", wrong_header.encode()), ClaimsError,
                          'wrong algorithm: token header is {"typ": "JWT", "alg": "EdDSA"}'),
+        "bad-signature": (echo + custom("jwt", tokens.encode(
+            _claims_with(hashlib.sha256(echo).hexdigest().upper()),
+            KeyPair.generate("account")).encode()), ClaimsError,
+                          "bad signature: the signature does not verify against " +
+                          ISSUER.public_key),
         "bad-issuer": (echo + custom("jwt", tokens.encode(
             {**_claims_with("00"), "iss": "Anot-a-key"}, ISSUER).encode()), ClaimsError,
                        "bad issuer: issuer is not a valid nkey"),
@@ -154,7 +159,7 @@ def bad_modules(echo: bytes) -> dict[str, tuple[bytes, type, str]]:
 
 
 BAD_NAMES = ["not-wasm", "truncated", "size-past-end", "no-claims", "garbage-claims",
-             "binary-claims", "two-claims", "wrong-header", "bad-issuer"]
+             "binary-claims", "two-claims", "wrong-header", "bad-signature", "bad-issuer"]
 
 
 @pytest.mark.parametrize("case", BAD_NAMES)

@@ -44,7 +44,7 @@ class WapcError(Exception):
     """Something went wrong with an actor; the message names the actor and says what."""
 
     def __init__(self, actor, message):
-        Exception.__init__(self, "actor %s: %s" % (actor, message))
+        super().__init__("actor %s: %s" % (actor, message))
         self.actor = actor
 
 
@@ -52,7 +52,7 @@ class GuestError(WapcError):
     """The guest answered an operation with an error (the instance stays usable)."""
 
     def __init__(self, actor, operation, detail):
-        WapcError.__init__(self, actor, "%s failed: %s" % (operation, detail))
+        super().__init__(actor, "%s failed: %s" % (operation, detail))
         self.operation = operation
         self.detail = detail
 
@@ -61,7 +61,7 @@ class TrapError(WapcError):
     """The guest trapped or broke the exchange; its instance was rebuilt (or marked failed)."""
 
     def __init__(self, actor, operation, cause, rebuilt=False):
-        WapcError.__init__(self, actor, "trapped in %s: %s" % (operation, cause))
+        super().__init__(actor, "trapped in %s: %s" % (operation, cause))
         self.operation = operation
         self.cause = cause
         self.rebuilt = rebuilt
@@ -71,7 +71,7 @@ class ModuleRefused(WapcError):
     """A module was refused before it ran; `rule` names the rule it broke."""
 
     def __init__(self, actor, rule, reason):
-        WapcError.__init__(self, actor, "module refused: %s" % reason)
+        super().__init__(actor, "module refused: %s" % reason)
         self.rule = rule
         self.reason = reason
 

@@ -17,7 +17,7 @@ class LimitBroken(ValueError):
     """A module breaks one of the host's rules; `rule` names it, the message says how."""
 
     def __init__(self, rule, reason):
-        ValueError.__init__(self, reason)
+        super().__init__(reason)
         self.rule = rule
         self.reason = reason
 

@@ -280,7 +280,7 @@ class Exchange:
         return 0
 
     def functions(self):
-        """{module: {name: (signature, function)}} for every import this host serves."""
+        """{module: {name: function}} for every import this host serves."""
         wapc = {
             "__guest_request": self.guest_request,
             "__guest_response": self.guest_response,
@@ -292,13 +292,8 @@ class Exchange:
             "__host_error": self.host_error_into,
             "__console_log": self.console_log,
         }
-        served = {}
-        for module, names in PROVIDED.items():
-            served[module] = {}
-            for name, signature in names.items():
-                fn = self.fd_write if name == "fd_write" else wapc[name]
-                served[module][name] = (signature, fn)
-        return served
+        wasi = {"fd_write": self.fd_write}
+        return {"wapc": wapc, "wasmbus": wapc, "wasi_snapshot_preview1": wasi}
 
 
 class WapcInstance:
@@ -312,7 +307,7 @@ class WapcInstance:
                                  limits.max_payload, limits.max_log)
         served = self.exchange.functions()
         for module, name, _, signature in inspection.imports:
-            self.instance.link_function(module, name, signature, served[module][name][1])
+            self.instance.link_function(module, name, signature, served[module][name])
         self._guest_call = self.instance.find_function("__guest_call")
         self.rpc_version = 0
         if inspection.exports_function(RPC_VERSION_EXPORT):
@@ -404,6 +399,8 @@ class WapcHost:
     `host_call(binding, namespace, operation, payload) -> bytes` serves the guest's host
     calls (str, str, str, bytes); raising makes a host error for the guest. `on_log(text)`
     receives the guest's console lines. Calls are serialised: one at a time per actor.
+    `engine` is a module shaped like edgehost.engine (Instance, EngineError, trap_cause);
+    by default pywasm3, or the board's wasm3 binding of the same name.
     """
 
     def __init__(self, name, module_bytes, host_call=None, limits=None, on_log=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgehost.wapc import (
+    WAPC_FUNCTIONS,
     ActorFailed,
     GuestError,
     Limits,
@@ -45,6 +46,25 @@ def test_wasmbus_actor_reports_its_rpc_version_and_answers_actor_health(actors):
     assert host.health_operation == "Actor.HealthRequest"
     assert host.call(host.health_operation) == b"\x81\xa7healthy\xc3"
     assert host.call("Echo.Echo", b"over wasmbus") == b"over wasmbus"
+
+
+def test_wasmbus_actor_gets_all_nine_host_functions_from_the_wasmbus_module(actors):
+    logs: list[str] = []
+    answers = iter([b"relayed", PermissionError("denied")])
+
+    def relay(binding, namespace, operation, payload):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer + b": " + payload
+
+    host = WapcHost("wasmbus_echo", actors["wasmbus_echo"], host_call=relay, on_log=logs.append)
+    imported = {(m, n) for m, n, _, _ in host.inspection.imports}
+    assert imported == {("wasmbus", name) for name in WAPC_FUNCTIONS}
+    assert host.call("Echo.Relay", b"hi") == b"relayed: hi"
+    with pytest.raises(GuestError, match="Echo.Relay failed: host call failed: denied"):
+        host.call("Echo.Relay", b"hi")
+    assert logs == ["relaying", "relaying"]
 
 
 def test_start_functions_run_once_in_the_spec_order(actors):

@@ -1,5 +1,6 @@
 /* wasmbus_echo: a wasmbus-rpc style actor (host functions from the wasmbus module, exports
- * __wasmbus_rpc_version) answering Actor.HealthRequest and Echo.Echo. */
+ * __wasmbus_rpc_version) answering Actor.HealthRequest, Echo.Echo, and Echo.Relay, which
+ * logs a line and relays its payload to the host as (default, example:relay, Relay.Forward). */
 #define WAPC_MODULE "wasmbus"
 #include "wapc.h"
 
@@ -9,6 +10,15 @@ __attribute__((export_name("__wasmbus_rpc_version"))) uint32_t wasmbus_rpc_versi
 
 static int echo(const uint8_t *msg, uint32_t len) { return wapc_respond(msg, len); }
 
+static int relay(const uint8_t *msg, uint32_t len) {
+    uint8_t *out;
+    uint32_t out_len;
+    wapc_log("relaying");
+    if (wapc_host_call("default", "example:relay", "Relay.Forward", msg, len, &out, &out_len))
+        return wapc_respond(out, out_len);
+    return wapc_fail2("host call failed: ", out, out_len);
+}
+
 static int health(const uint8_t *msg, uint32_t len) {
     (void)msg;
     (void)len;
@@ -17,6 +27,7 @@ static int health(const uint8_t *msg, uint32_t len) {
 
 static const struct wapc_operation operations[] = {
     {"Echo.Echo", echo},
+    {"Echo.Relay", relay},
     {"Actor.HealthRequest", health},
     {0, 0},
 };

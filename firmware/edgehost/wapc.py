@@ -146,17 +146,27 @@ class Exchange:
             )
         return ptr, ptr + length
 
+    # Copy first and explain afterwards: a short read shows in the length, and a memoryview
+    # refuses a slice assignment that does not fit.
+
     def _read(self, mem, ptr, length, what):
-        start, end = self._span(mem, ptr, length, what)
-        return bytes(mem[start:end])
+        ptr &= 0xFFFFFFFF
+        length &= 0xFFFFFFFF
+        data = bytes(mem[ptr:ptr + length])
+        if len(data) != length:
+            self._span(mem, ptr, length, what)
+        return data
 
     def _write(self, mem, ptr, data, what):
-        start, end = self._span(mem, ptr, len(data), what)
-        mem[start:end] = data
+        ptr &= 0xFFFFFFFF
+        try:
+            mem[ptr:ptr + len(data)] = data
+        except ValueError:
+            self._span(mem, ptr, len(data), what)
+            raise
 
     # Host functions, linked under the names the guest imports. The first three run on
-    # every call: they copy first and explain afterwards, because a memoryview refuses a
-    # slice assignment that does not fit and a short read shows in the length.
+    # every call, so they do the copying inline.
 
     def guest_request(self, op_ptr, ptr):
         mem = self._memory(0)

@@ -63,12 +63,13 @@ class SerialTransport:
             try:
                 data = self._port.read(max(1, min(self._port.in_waiting, READ_SIZE)))
             except (serial.SerialException, OSError, TypeError, AttributeError):
-                data = None  # closed under us, or the device went away
-            if data is None:
-                self._loop.call_soon_threadsafe(self._incoming.put_nowait, b"")
-                return
+                break  # closed under us, or the device went away
             if data:
                 self._loop.call_soon_threadsafe(self._incoming.put_nowait, data)
+        try:
+            self._loop.call_soon_threadsafe(self._incoming.put_nowait, b"")
+        except RuntimeError:
+            pass  # the event loop is already gone
 
     async def read(self) -> bytes:
         return await self._incoming.get()

@@ -8,7 +8,7 @@ import os
 import socket
 import tty
 
-import boardloop
+import link_echo_board
 import pytest
 from linkpair import BOARD_ID, PAIRING_KEY
 
@@ -44,7 +44,7 @@ async def test_gateway_and_board_over_a_real_pseudo_terminal():
     board_fd, gateway_fd = os.openpty()
     tty.setraw(board_fd)
     tty.setraw(gateway_fd)
-    thread, stop = boardloop.start(FdPort(board_fd), BOARD_ID, PAIRING_KEY)
+    thread, stop = link_echo_board.start(FdPort(board_fd), BOARD_ID, PAIRING_KEY)
     transport = await SerialTransport.open(os.ttyname(gateway_fd), baudrate=921600)
     device = DeviceLink(transport, KEYS)
     runner = asyncio.create_task(device.run())
@@ -74,7 +74,7 @@ async def test_gateway_listens_for_a_board_calling_in_over_tcp():
 
     listener = await TcpListener.start("127.0.0.1", 0, on_board)
     sock = socket.create_connection(("127.0.0.1", listener.port))
-    thread, stop = boardloop.start(SocketPort(sock), BOARD_ID, PAIRING_KEY)
+    thread, stop = link_echo_board.start(SocketPort(sock), BOARD_ID, PAIRING_KEY)
     try:
         await asyncio.wait_for(done, 30)
     finally:
@@ -91,7 +91,7 @@ async def test_a_pyserial_socket_url_reaches_a_board_listening_on_tcp():
 
     def accept():
         conn, _ = server.accept()
-        stops.append(boardloop.start(SocketPort(conn), BOARD_ID, PAIRING_KEY))
+        stops.append(link_echo_board.start(SocketPort(conn), BOARD_ID, PAIRING_KEY))
 
     accepting = asyncio.get_running_loop().run_in_executor(None, accept)
     transport = await SerialTransport.open(f"socket://127.0.0.1:{port}")

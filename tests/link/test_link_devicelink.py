@@ -1,0 +1,115 @@
+"""The gateway's asyncio device link: request window, replies by id, time-outs, new sessions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from linkpair import BOARD_ID, PAIRING_KEY, hello_message
+
+from edgegate.devicelink import DeviceLink
+from edgelink.link import LinkError, board_link
+
+
+class MemoryTransport:
+    """The gateway's side of an in-memory pipe; the test plays the board on the other side."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[bytes] = asyncio.Queue()
+        self.to_board: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def read(self) -> bytes:
+        return await self.incoming.get()
+
+    async def write(self, data: bytes) -> None:
+        await self.to_board.put(data)
+
+    async def close(self) -> None:
+        await self.incoming.put(b"")
+
+
+class Board:
+    """A board end fed from the transport; it holds requests until the test answers them."""
+
+    def __init__(self, transport: MemoryTransport, window: int) -> None:
+        self.transport = transport
+        self.link = board_link(BOARD_ID, PAIRING_KEY, self._write, log=None)
+        self.window = window
+        self.held: list[dict] = []
+        self.most_held = 0
+        self.task = asyncio.create_task(self._run())
+
+    def _write(self, data) -> None:
+        self.transport.incoming.put_nowait(bytes(data))
+
+    async def _run(self) -> None:
+        while True:
+            data = await self.transport.to_board.get()
+            for msg in self.link.feed(data):
+                if msg["t"] == "invoke":
+                    self.held.append(msg)
+                    self.most_held = max(self.most_held, len(self.held))
+
+    def answer_all(self) -> None:
+        for msg in self.held:
+            self.link.send({"t": "invoke_result", "id": msg["id"]}, msg["body"])
+        self.held.clear()
+
+
+async def connected(window: int = 2) -> tuple[DeviceLink, Board, asyncio.Task]:
+    transport = MemoryTransport()
+    device = DeviceLink(transport, {BOARD_ID: PAIRING_KEY})
+    runner = asyncio.create_task(device.run())
+    board = Board(transport, window)
+    board.link.on_open = lambda: board.link.send(hello_message(window=window))
+    board.link.open()
+    assert (await asyncio.wait_for(device.receive(), 5))["t"] == "hello"
+    return device, board, runner
+
+
+async def stop(device: DeviceLink, board: Board, runner: asyncio.Task) -> None:
+    board.task.cancel()
+    await device.transport.close()
+    await runner
+
+
+async def test_the_gateway_keeps_no_more_requests_in_flight_than_the_board_window():
+    device, board, runner = await connected(window=2)
+    invoke = {"t": "invoke", "actor": "M", "op": "Echo", "origin": "O"}
+    requests = [asyncio.create_task(device.request(dict(invoke), bytes([i]))) for i in range(5)]
+    for _ in range(10):
+        await asyncio.sleep(0.02)
+        board.answer_all()
+    results = await asyncio.gather(*requests)
+    assert [r["body"] for r in results] == [bytes([i]) for i in range(5)]
+    assert board.most_held == 2
+    await stop(device, board, runner)
+
+
+async def test_a_request_without_a_reply_ends_with_a_clear_error():
+    device, board, runner = await connected()
+    with pytest.raises(LinkError, match=r"invoke \d+: no reply within 0.1 s"):
+        await device.request({"t": "invoke", "actor": "M", "op": "o", "origin": "O"}, b"x",
+                             timeout=0.1)
+    await stop(device, board, runner)
+
+
+async def test_a_new_session_fails_the_requests_of_the_old_one():
+    device, board, runner = await connected()
+    pending = asyncio.create_task(
+        device.request({"t": "invoke", "actor": "M", "op": "o", "origin": "O"}, b"x"))
+    await asyncio.sleep(0.05)
+    board.link.open()
+    with pytest.raises(LinkError, match="the board opened a new session"):
+        await pending
+    await stop(device, board, runner)
+
+
+async def test_requests_after_the_transport_closed_are_refused():
+    device, board, runner = await connected()
+    await stop(device, board, runner)
+    assert (await device.receive())["t"] == "closed"
+    with pytest.raises(LinkError, match="memory is closed"):
+        await device.request({"t": "ping"})

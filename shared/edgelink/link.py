@@ -23,6 +23,7 @@ MIN_FRAME = 256
 DEFAULT_WINDOW = 4
 DEFAULT_MAX_BODY = 64 * 1024
 HANDSHAKE_RETRY_MS = 1000
+MAX_ERROR_TEXT = 160
 _CHUNK_HEAD = len(packb({"t": "chunk", "id": messages.MAX_ID, "at": 0xFFFFFFFF, "data": b""})) + 3
 _BODY_HEAD = len(packb({"size": 0xFFFFFFFF, "sha256": bytes(32)})) + 5
 
@@ -183,7 +184,8 @@ class Link:
 
     def _reply_error(self, request_id, code, text):
         if self.session.is_open:
-            self._send_message(messages.error(request_id, code, text))
+            # short enough for the smallest frame, whatever the offending input was
+            self._send_message(messages.error(request_id, code, text[:MAX_ERROR_TEXT]))
 
     def _on_body(self, body):
         try:

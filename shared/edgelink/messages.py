@@ -96,7 +96,7 @@ def check(msg):
     t = msg.get("t")
     entry = CATALOGUE.get(t) if isinstance(t, str) else None
     if entry is None:
-        raise MessageError(UNKNOWN_TYPE, "unknown message type %r" % (t,), request_id)
+        raise MessageError(UNKNOWN_TYPE, "unknown message type %s" % _short(t), request_id)
     fields, has_body = entry
     for name, kind in fields:
         if not _type_ok(msg.get(name), kind):

@@ -162,3 +162,47 @@ def test_the_board_never_allocates_beyond_max_body_for_announced_transfers():
     pair.pump()
     assert pair.board._incoming == {}
     assert [m["code"] for m in pair.at_gateway] == ["too_large"] * 4
+
+
+def test_an_unknown_type_as_long_as_a_frame_still_gets_a_short_error_reply(connected):
+    connected.gateway.session.send(packb({"t": "x" * 200, "id": 2}))
+    connected.pump()
+    assert [m["code"] for m in connected.at_gateway] == ["unknown_type"]
+    assert len(connected.at_gateway[0]["message"]) < 100
+
+
+def test_fuzzing_decoder_codec_and_session_under_micropython(micropython):
+    out = micropython(
+        "import random\n"
+        "from edgelink.link import board_link, gateway_link\n"
+        "from edgelink.mpack import unpackb, MpackError\n"
+        "random.seed(6)\n"
+        "key = bytes(range(32)); up = []; down = []\n"
+        "b = board_link('b1', key, lambda d: up.append(bytes(d)), log=None)\n"
+        "g = gateway_link({b'b1': key}, lambda d: down.append(bytes(d)))\n"
+        "b.open()\n"
+        "while up or down:\n"
+        "    while up: g.feed(up.pop(0))\n"
+        "    while down: b.feed(down.pop(0))\n"
+        "for i in range(20):\n"
+        "    g.send({'t': 'remove', 'actor': 'M%d' % i})\n"
+        "frames = list(down); down.clear()\n"
+        "def rnd(n): return bytes(random.getrandbits(8) for _ in range(n))\n"
+        "codec_errors = 0\n"
+        "for i in range(300):\n"
+        "    try:\n"
+        "        unpackb(rnd(random.getrandbits(5)))\n"
+        "    except MpackError:\n"
+        "        codec_errors += 1\n"
+        "delivered = []\n"
+        "for i in range(300):\n"
+        "    piece = bytearray(frames[random.getrandbits(8) % len(frames)])\n"
+        "    for _ in range(random.getrandbits(2)):\n"
+        "        piece[random.getrandbits(8) % len(piece)] = random.getrandbits(8)\n"
+        "    if random.getrandbits(1):\n"
+        "        piece = piece[:random.getrandbits(8) % (len(piece) + 1)]\n"
+        "    delivered += b.feed(bytes(piece) + rnd(random.getrandbits(3)))\n"
+        "actors = [int(m['actor'][1:]) for m in delivered if m['t'] == 'remove']\n"
+        "print(actors == sorted(set(actors)), codec_errors > 0, b.drops.total() > 0)\n"
+    )
+    assert out.strip() == "True True True"

@@ -18,8 +18,10 @@ from edgelink.chunks import (
 )
 from edgelink.mpack import MpackError, packb
 
-# every end accepts frames this large before the peer has said what it accepts
+# no end may accept less than MIN_FRAME; gateways accept at least GATEWAY_MIN_FRAME, so a
+# board can say hello with several actors before it knows its gateway's limit
 MIN_FRAME = 256
+GATEWAY_MIN_FRAME = 4096
 DEFAULT_WINDOW = 4
 DEFAULT_MAX_BODY = 64 * 1024
 HANDSHAKE_RETRY_MS = 1000
@@ -36,7 +38,7 @@ class Link:
     """The protocol state of one end. Build it with board_link() or gateway_link()."""
 
     def __init__(self, write, max_frame, window, max_body, max_transfers, first_id, log,
-                 clock, stall_ms, retries):
+                 clock, stall_ms, retries, initial_peer_frame):
         if max_frame < MIN_FRAME:
             raise LinkError("max_frame %d is below the protocol minimum %d"
                             % (max_frame, MIN_FRAME))
@@ -48,7 +50,8 @@ class Link:
         self.window = window
         self.max_body = max_body
         self.max_transfers = max_transfers
-        self.peer_max_frame = MIN_FRAME
+        self._initial_peer_frame = initial_peer_frame
+        self.peer_max_frame = initial_peer_frame
         self.peer_window = 1
         self.session = None
         self.on_open = None
@@ -66,7 +69,7 @@ class Link:
         self._write(self.writer.encode(a, b, c))
 
     def _session_opened(self):
-        self.peer_max_frame = MIN_FRAME
+        self.peer_max_frame = self._initial_peer_frame
         self.peer_window = 1
         for transfer in self._outgoing.values():
             self._inbox.append(messages.error(transfer.id, messages.ABORTED,
@@ -301,8 +304,11 @@ def board_link(board_id, pairing_key, write, max_frame=frame.DEFAULT_MAX_FRAME,
                window=DEFAULT_WINDOW, max_body=DEFAULT_MAX_BODY, max_transfers=1, log=print,
                clock=ticks_ms, random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES):
     """The board's end; call open() on it, then feed() and tick() from the poll loop."""
+    if max_frame > GATEWAY_MIN_FRAME:
+        raise LinkError("a board's max_frame %d is above %d, the most every gateway accepts"
+                        % (max_frame, GATEWAY_MIN_FRAME))
     link = _BoardLink(write, max_frame, window, max_body, max_transfers, 1, log, clock,
-                      stall_ms, retries)
+                      stall_ms, retries, GATEWAY_MIN_FRAME)
     link.session = session.BoardSession(board_id, pairing_key, link._send_record, link.drops,
                                         random)
     link.session.on_open = link._session_opened
@@ -314,8 +320,11 @@ def gateway_link(pairing_keys, write, max_frame=16384, window=8, max_body=4 * 10
                  max_transfers=8, log=None, clock=ticks_ms, random=None,
                  stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES):
     """The gateway's end for one board connection; pairing_keys maps board id to key."""
+    if max_frame < GATEWAY_MIN_FRAME:
+        raise LinkError("a gateway's max_frame %d is below the protocol's %d"
+                        % (max_frame, GATEWAY_MIN_FRAME))
     link = Link(write, max_frame, window, max_body, max_transfers, 2, log, clock,
-                stall_ms, retries)
+                stall_ms, retries, MIN_FRAME)
     link.session = session.GatewaySession(pairing_keys, link._send_record, link.drops, random)
     link.session.on_open = link._session_opened
     return link

@@ -19,7 +19,10 @@ def serve(port, board_id: bytes, key: bytes, stop: threading.Event, max_frame: i
     link.on_open = lambda: link.send(dict(HELLO, max_frame=max_frame))
     link.open()
     while not stop.is_set():
-        inbox = link.poll(port)
+        try:
+            inbox = link.poll(port)
+        except OSError:  # the gateway hung up
+            return
         for msg in inbox:
             answer(link, msg)
         if not inbox:

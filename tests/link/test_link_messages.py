@@ -8,7 +8,7 @@ import pytest
 from linkpair import hello_message
 
 from edgelink import messages
-from edgelink.link import LinkError
+from edgelink.link import LinkError, board_link, gateway_link
 from edgelink.mpack import packb
 
 DIGEST = hashlib.sha256(b"module").digest()
@@ -156,3 +156,24 @@ def test_messages_are_checked_the_same_under_micropython(micropython):
         "        print(e.code, e.request_id)\n"
     )
     assert out.split("\n")[:4] == ["unknown_type 2", "malformed 2", "malformed 0", "remove"]
+
+
+@pytest.mark.parametrize("build, rule", [
+    (lambda: board_link(b"b", bytes(32), print, max_frame=100),
+     "max_frame 100 is below the protocol minimum 256"),
+    (lambda: board_link(b"b", bytes(32), print, max_frame=8192),
+     "a board's max_frame 8192 is above 4096"),
+    (lambda: gateway_link({}, print, max_frame=1024),
+     "a gateway's max_frame 1024 is below the protocol's 4096"),
+])
+def test_frame_limits_outside_the_protocol_are_refused_clearly(build, rule):
+    with pytest.raises(LinkError, match=rule):
+        build()
+
+
+def test_before_ready_the_board_may_say_hello_with_several_actors(pair):
+    pair.connect()
+    actors = {"M" + "A" * 55 + str(i): DIGEST for i in range(8)}
+    pair.board.send(hello_message() | {"actors": actors})
+    pair.pump()
+    assert pair.at_gateway[0]["actors"] == actors

@@ -70,7 +70,8 @@ async def test_gateway_listens_for_a_board_calling_in_over_tcp():
             done.set_result(None)
         except BaseException as exc:  # the test body awaits this future
             done.set_exception(exc)
-        runner.cancel()
+        await transport.close()
+        await runner
 
     listener = await TcpListener.start("127.0.0.1", 0, on_board)
     sock = socket.create_connection(("127.0.0.1", listener.port))
@@ -91,7 +92,7 @@ async def test_a_pyserial_socket_url_reaches_a_board_listening_on_tcp():
 
     def accept():
         conn, _ = server.accept()
-        stops.append(link_echo_board.start(SocketPort(conn), BOARD_ID, PAIRING_KEY))
+        stops.append((conn, *link_echo_board.start(SocketPort(conn), BOARD_ID, PAIRING_KEY)))
 
     accepting = asyncio.get_running_loop().run_in_executor(None, accept)
     transport = await SerialTransport.open(f"socket://127.0.0.1:{port}")
@@ -101,9 +102,10 @@ async def test_a_pyserial_socket_url_reaches_a_board_listening_on_tcp():
     try:
         await exercise(device)
     finally:
-        for thread, stop in stops:
+        for conn, thread, stop in stops:
             stop.set()
             thread.join(5)
+            conn.close()
         await transport.close()
         await runner
         server.close()
@@ -113,11 +115,13 @@ async def test_the_link_ends_cleanly_when_the_board_hangs_up():
     server = socket.create_server(("127.0.0.1", 0))
     transport_task = asyncio.create_task(TcpTransport.connect(*server.getsockname()[:2]))
     conn, _ = await asyncio.get_running_loop().run_in_executor(None, server.accept)
-    device = DeviceLink(await transport_task, KEYS)
+    transport = await transport_task
+    device = DeviceLink(transport, KEYS)
     runner = asyncio.create_task(device.run())
     conn.close()
     await asyncio.wait_for(runner, 5)
     assert (await device.receive())["t"] == "closed"
+    await transport.close()
     server.close()
 
 
@@ -220,6 +224,8 @@ async def test_a_micropython_board_talks_to_the_gateway_over_tcp(micropython):
     """The real MicroPython interpreter runs the board end on a TCP socket."""
     result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
+    ended = asyncio.Event()
+
     async def on_board(transport: TcpTransport) -> None:
         device = DeviceLink(transport, KEYS)
         runner = asyncio.create_task(device.run())
@@ -229,13 +235,16 @@ async def test_a_micropython_board_talks_to_the_gateway_over_tcp(micropython):
             result.set_result(None)
         except BaseException as exc:
             result.set_exception(exc)
-        await asyncio.wait_for(runner, 10)
+        await asyncio.wait_for(runner, 10)  # the board hangs up when it is done
+        await transport.close()
+        ended.set()
 
     listener = await TcpListener.start("127.0.0.1", 0, on_board)
     board = MICROPYTHON_BOARD % (listener.port, PAIRING_KEY)
     try:
         out = await asyncio.to_thread(micropython, board, 60)
         await asyncio.wait_for(result, 5)
+        await asyncio.wait_for(ended.wait(), 10)
     finally:
         await listener.close()
     assert "board done" in out

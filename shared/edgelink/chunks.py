@@ -16,15 +16,14 @@ def _plain_diff(a, b):
     return a - b
 
 
+def _ns_ms():
+    # CircuitPython's float monotonic() loses milliseconds after an hour; the ns clock is an int
+    return time.monotonic_ns() // 1000000
+
+
 # MicroPython's millisecond ticks wrap around; its ticks_diff knows how
 ticks_diff = getattr(time, "ticks_diff", _plain_diff)
-
-
-def _monotonic_ms():
-    return int(time.monotonic() * 1000)
-
-
-ticks_ms = getattr(time, "ticks_ms", _monotonic_ms)
+ticks_ms = getattr(time, "ticks_ms", _ns_ms)
 
 
 class Outgoing:

@@ -5,6 +5,7 @@ an error, answers ping with pong, and moves bodies too large for a frame as chun
 poll loop and the gateway's asyncio device link are both thin wrappers around it.
 """
 
+import gc
 import hashlib
 
 from edgelink import frame, messages, session
@@ -50,6 +51,7 @@ class Link:
         self.window = window
         self.max_body = max_body
         self.max_transfers = max_transfers
+        self.collect = False
         self._initial_peer_frame = initial_peer_frame
         self.peer_max_frame = initial_peer_frame
         self.peer_window = 1
@@ -124,7 +126,7 @@ class Link:
 
     def _send_message(self, msg):
         try:
-            body = packb(msg)
+            body = packb(msg, bytearray())
         except MpackError as exc:
             raise LinkError("cannot encode %s message: %s" % (msg.get("t"), exc))
         if len(body) > self.body_limit:
@@ -240,6 +242,8 @@ class Link:
                               % (msg["t"], request_id, len(self._incoming)))
             return
         self._incoming[request_id] = None  # let the old buffer go before the new one
+        if self.collect:
+            gc.collect()  # one large buffer: ask for it on a tidy heap
         transfer = Incoming(request_id, msg, size, msg["sha256"], self._clock(),
                             self._stall_ms * (self._retries + 1))
         self._incoming[request_id] = transfer
@@ -313,6 +317,7 @@ def board_link(board_id, pairing_key, write, max_frame=frame.DEFAULT_MAX_FRAME,
                                         random)
     link.session.on_open = link._session_opened
     link._opened_at = clock()
+    link.collect = True
     return link
 
 

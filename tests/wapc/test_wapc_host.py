@@ -312,3 +312,18 @@ def test_closed_host_refuses_calls(actors):
     host.close()
     with pytest.raises(ActorFailed, match="actor echo: failed earlier: closed"):
         host.call("Echo")
+
+
+def test_module_the_engine_cannot_compile_is_refused_naming_the_engine():
+    # Well-formed sections the inspector accepts, but __guest_call's body holds opcode 0xff.
+    body = b"\x00\xff\x0b"
+    data = (
+        b"\x00asm\x01\x00\x00\x00"
+        + b"\x01\x07\x01\x60\x02\x7f\x7f\x01\x7f"  # type 0: i(ii)
+        + b"\x03\x02\x01\x00"  # function 0 has type 0
+        + b"\x07\x10\x01\x0c__guest_call\x00\x00"  # export it as __guest_call
+        + b"\x0a" + bytes([len(body) + 2, 1, len(body)]) + body
+    )
+    with pytest.raises(ModuleRefused, match="^actor broken: module refused: unknown opcode") as e:
+        WapcHost("broken", data)
+    assert e.value.rule == "engine"

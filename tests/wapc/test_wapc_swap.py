@@ -8,7 +8,7 @@ import time
 import pytest
 
 from edgehost import engine
-from edgehost.wapc import GuestError, ModuleRefused, WapcHost
+from edgehost.wapc import GuestError, ModuleRefused, TrapError, WapcHost
 
 
 def test_swap_replaces_the_module(actors):
@@ -44,8 +44,8 @@ def test_swap_whose_start_function_traps_leaves_the_old_module_serving(actors):
     def no(*args):
         raise PermissionError("not now")
 
-    host = WapcHost("init_check", actors["echo"], host_call=no)
-    with pytest.raises(Exception, match="trapped in wapc_init"):
+    host = WapcHost("echo", actors["echo"], host_call=no)
+    with pytest.raises(TrapError, match="^actor echo: trapped in wapc_init: unreachable"):
         host.swap(actors["init_check"])
     assert host.call("Echo", b"old") == b"old"
 

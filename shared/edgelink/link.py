@@ -101,7 +101,11 @@ class Link:
         return bool(self._outgoing)
 
     def send(self, msg, body=None):
-        """Send msg; a body too large for one frame goes in chunks (pumped by feed and tick)."""
+        """Send msg with an optional body; return its request id.
+
+        msg gets an id when it has none (and `size` and `sha256` when the body goes in chunks,
+        which feed() and tick() keep pumping). Raises LinkError when it cannot be sent.
+        """
         if "id" not in msg:
             msg["id"] = self.new_id()
         if body is None:

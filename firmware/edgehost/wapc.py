@@ -462,6 +462,10 @@ class WapcHost:
         """
         if isinstance(operation, str):
             operation = operation.encode()
+        elif operation.__class__ is not bytes:
+            self._check_type("operation", operation, (bytes,))
+        if payload.__class__ is not bytes:
+            self._check_type("payload", payload, (bytes, bytearray, memoryview))
         if len(payload) > self._max_payload:
             raise PayloadTooLarge(
                 self.name, "payload of %d bytes for %s is above the limit of %d"
@@ -482,6 +486,13 @@ class WapcHost:
             raise
         finally:
             lock.release()
+
+    def _check_type(self, what, value, allowed):
+        if not isinstance(value, allowed):
+            names = [t.__name__ for t in allowed]
+            wanted = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+            raise TypeError("actor %s: %s must be %s, not %s"
+                            % (self.name, what, wanted, type(value).__name__))
 
     # The owner's code runs during a call only through these two; while it does, `_owner`
     # says which thread holds the call, so a re-entrant call fails instead of deadlocking.

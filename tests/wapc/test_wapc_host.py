@@ -327,3 +327,19 @@ def test_module_the_engine_cannot_compile_is_refused_naming_the_engine():
     with pytest.raises(ModuleRefused, match="^actor broken: module refused: unknown opcode") as e:
         WapcHost("broken", data)
     assert e.value.rule == "engine"
+
+
+@pytest.mark.parametrize(
+    "operation, payload, message",
+    [
+        (42, b"", "actor echo: operation must be bytes, not int"),
+        ("Echo", "text", "actor echo: payload must be bytes, bytearray or memoryview, not str"),
+    ],
+)
+def test_wrong_argument_types_are_refused_without_touching_the_instance(actors, operation,
+                                                                         payload, message):
+    host = WapcHost("echo", actors["echo"])
+    with pytest.raises(TypeError, match="^%s$" % message):
+        host.call(operation, payload)
+    assert host.call("Echo", bytearray(b"ok")) == b"ok"
+    assert host.call(b"Echo", memoryview(b"fine")) == b"fine"

@@ -436,6 +436,7 @@ class WapcHost:
         return "Actor.HealthRequest" if self.rpc_version > 0 else "HealthRequest"
 
     def _load(self, module_bytes):
+        self._check_type("module", module_bytes, (bytes, bytearray, memoryview))
         module_bytes = bytes(module_bytes)
         try:
             inspection = inspect_bytes(module_bytes)

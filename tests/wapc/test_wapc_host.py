@@ -343,3 +343,10 @@ def test_wrong_argument_types_are_refused_without_touching_the_instance(actors, 
         host.call(operation, payload)
     assert host.call("Echo", bytearray(b"ok")) == b"ok"
     assert host.call(b"Echo", memoryview(b"fine")) == b"fine"
+
+
+def test_module_of_the_wrong_type_is_refused_with_one_line(actors):
+    with pytest.raises(TypeError, match="^actor echo: module must be bytes, bytearray or "
+                                        "memoryview, not str$"):
+        WapcHost("echo", "echo.wasm")
+    assert WapcHost("echo", bytearray(actors["echo"])).call("Echo", b"ok") == b"ok"

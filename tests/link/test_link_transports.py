@@ -6,10 +6,12 @@ import asyncio
 import hashlib
 import os
 import socket
+import threading
 import tty
 
 import link_echo_board
 import pytest
+import serial
 from linkpair import BOARD_ID, PAIRING_KEY
 
 from edgegate.devicelink import DeviceLink
@@ -283,3 +285,90 @@ while link.busy:
 sock.close()
 print('board done')
 """
+
+
+class PtySerial(serial.Serial):
+    """A pty has no modem lines; the port server reads and sets them, so they are kept here."""
+
+    cts = dsr = ri = cd = property(lambda self: False)
+
+    def _update_dtr_state(self) -> None:
+        pass
+
+    def _update_rts_state(self) -> None:
+        pass
+
+
+class Rfc2217Bridge:
+    """pyserial's RFC 2217 port server in front of a pty: what ser2net or a rig server offers."""
+
+    def __init__(self, device_path: str):
+        from serial import rfc2217
+
+        self.port = PtySerial(device_path, timeout=0.05)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = self.server.getsockname()[:2]
+        self._conn: socket.socket | None = None
+        self._stop = threading.Event()
+        self._rfc2217 = rfc2217
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:  # PortManager answers option negotiation here
+        assert self._conn is not None
+        self._conn.sendall(data)
+
+    def _serve(self) -> None:
+        self._conn, _ = self.server.accept()
+        manager = self._rfc2217.PortManager(self.port, self)
+        self._conn.settimeout(0.05)
+
+        def serial_to_socket() -> None:
+            while not self._stop.is_set():
+                data = self.port.read(self.port.in_waiting or 1)
+                if data:
+                    self._conn.sendall(b"".join(manager.escape(data)))
+
+        pump = threading.Thread(target=serial_to_socket, daemon=True)
+        pump.start()
+        while not self._stop.is_set():
+            try:
+                data = self._conn.recv(4096)
+            except TimeoutError:
+                continue
+            if not data:
+                break
+            self.port.write(b"".join(manager.filter(data)))
+        self._stop.set()
+        pump.join(5)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self.server.close()
+        self.port.close()
+
+
+@pytest.mark.filterwarnings("ignore:set(Daemon|Name)\\(\\) is deprecated:DeprecationWarning")
+async def test_a_pyserial_rfc2217_url_reaches_a_board_behind_a_port_server():
+    board_fd, device_fd = os.openpty()
+    tty.setraw(board_fd)
+    tty.setraw(device_fd)
+    thread, stop = link_echo_board.start(FdPort(board_fd), BOARD_ID, PAIRING_KEY)
+    bridge = Rfc2217Bridge(os.ttyname(device_fd))
+    host, port = bridge.address
+    transport = await SerialTransport.open(f"rfc2217://{host}:{port}", baudrate=921600)
+    device = DeviceLink(transport, KEYS)
+    runner = asyncio.create_task(device.run())
+    try:
+        await exercise(device)
+    finally:
+        stop.set()
+        thread.join(5)
+        await transport.close()
+        await runner
+        bridge.close()
+        os.close(board_fd)
+        os.close(device_fd)

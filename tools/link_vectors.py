@@ -131,6 +131,12 @@ def session_scenarios() -> list[dict[str, Any]]:
                                    if e.get("from") == "gateway"))
     rec.inject("gateway", reflected)
     rec.send("gateway", {"t": "ping", "id": 6})
+    writer = frame.FrameWriter(MAX_FRAME)
+    stranger = bytes([session.OPEN, 8]) + b"stranger" + bytes(16)
+    rec.inject("gateway", bytes(writer.encode(stranger)))  # a board the gateway does not know
+    challenge = bytes([session.CHALLENGE]) + bytes(16 + 32)
+    rec.inject("board", bytes(writer.encode(challenge)))  # nobody asked for a challenge
+    rec.pump()
     unknown = packb({"t": "reboot", "id": 8})
     rec.events.append({"do": "raw", "by": "gateway", "body": unknown.hex()})
     rec.ends["gateway"].session.send(unknown)

@@ -15,7 +15,8 @@ def test_vectors_cover_frames_sessions_messages_chunks_and_rejections():
     names = [s["name"] for s in VECTORS["sessions"]]
     assert names == ["handshake and messages", "chunked install", "reconnect", "rejected inputs"]
     rejected = VECTORS["sessions"][3]["drops"]
-    assert rejected["gateway"] == {"replay": 1, "bad MAC": 2, "crc": 1}
+    assert rejected["gateway"] == {"replay": 1, "bad MAC": 2, "crc": 1, "unknown board": 1}
+    assert rejected["board"] == {"handshake": 1, "malformed message": 1}
     assert {r["reason"] for r in VECTORS["frames"]["rejected"]} == \
         {"version", "crc", "cobs", "short", "oversize"}
 

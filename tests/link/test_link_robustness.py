@@ -97,7 +97,7 @@ def build_piece(op, frames: list[bytes], down: list[bytes]) -> bytes:
 @given(st.lists(mutation, max_size=30), st.lists(st.integers(0, 10_000), max_size=12))
 def test_the_session_delivers_only_genuine_fresh_messages_in_order(ops, cuts):
     pair, frames = board_frames()
-    down = [w for w in pair.down.sent]  # the gateway's own frames, reflected back at it
+    down = list(pair.down.sent)  # the gateway's own frames, reflected back at it
     stream = b""
     expected = []
     last = -1

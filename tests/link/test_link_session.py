@@ -155,7 +155,7 @@ def test_the_board_retries_the_handshake_with_a_new_nonce_when_nobody_answers(pa
     pair.board.open()
     pair.pump()
     pair.tick(1500)
-    opens = [w for w in pair.up.sent]
+    opens = list(pair.up.sent)
     assert len(opens) == 2 and opens[0] != opens[1]
     pair.up.tamper = None
     pair.tick(1500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edgecli import claimcmds, commands, keycmds
+from edgecli import boardcmds, claimcmds, commands, keycmds, simcmds
 from edgegate.wascap import KINDS
 
 
@@ -59,6 +59,60 @@ def _add_claims(sub: argparse._SubParsersAction) -> None:
     sign.set_defaults(run=claimcmds.claims_sign)
 
 
+def _add_sim(sub: argparse._SubParsersAction) -> None:
+    sim = sub.add_parser("sim", help="run the board firmware on this machine as a simulated board")
+    where = sim.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true",
+                       help="serve on a new pseudo-terminal and print its path (the default)")
+    where.add_argument("--tcp", metavar="HOST:PORT", help="serve on a TCP port instead")
+    sim.add_argument("--config", metavar="FILE", help="the board's config.json")
+    sim.add_argument("--key-file", metavar="FILE",
+                     help="board id and pairing key (made when absent); used without --config")
+    sim.add_argument("--flash-dir", metavar="DIR",
+                     help="the simulated flash; kept across restarts (default: a temporary one)")
+    sim.add_argument("--baud", type=int, help="throttle the line to this UART speed")
+    sim.set_defaults(run=simcmds.sim)
+
+
+def _add_board(sub: argparse._SubParsersAction) -> None:
+    board = sub.add_parser("board", help="talk to one board directly, without a lattice")
+    where = board.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", metavar="PATH|URL", help="serial device, pty or pyserial URL")
+    where.add_argument("--tcp", metavar="HOST:PORT", help="a board (or simulator) on TCP")
+    board.add_argument("--key-file", metavar="FILE", required=True,
+                       help="the board's id and pairing key")
+    board.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
+    board.add_argument("--timeout", type=float, default=10.0,
+                       help="seconds to wait for the board (default 10)")
+    actions = board.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    info = actions.add_parser("info", help="board id, firmware, engine, memory, flash, actors")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(run=boardcmds.info)
+
+    install = actions.add_parser("install", help="install a signed actor module on the board")
+    install.add_argument("module", help="the .wasm module")
+    install.add_argument("--dev-sign", action="store_true",
+                         help="sign an unsigned module on the fly with a development key")
+    install.set_defaults(run=boardcmds.install)
+
+    remove = actions.add_parser("remove", help="remove an actor from the board")
+    remove.add_argument("actor", help="the actor's public key or call alias")
+    remove.set_defaults(run=boardcmds.remove)
+
+    call = actions.add_parser("call", help="invoke an operation of an actor on the board")
+    call.add_argument("actor", help="the actor's public key or call alias")
+    call.add_argument("operation", help="e.g. Echo or HttpServer.HandleRequest")
+    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
+    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
+    call.add_argument("--msgpack-json", action="store_true",
+                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    call.set_defaults(run=boardcmds.call)
+
+    logs = actions.add_parser("logs", help="follow the board's log lines")
+    logs.set_defaults(run=boardcmds.logs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandLineParser(
         prog="edgehost", description="A wasmCloud host for microcontrollers."
@@ -75,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_keys(sub)
     _add_claims(sub)
+    _add_sim(sub)
+    _add_board(sub)
     return parser
 
 

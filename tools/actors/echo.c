@@ -3,15 +3,9 @@
 
 static int echo(const uint8_t *msg, uint32_t len) { return wapc_respond(msg, len); }
 
-static int health(const uint8_t *msg, uint32_t len) {
-    (void)msg;
-    (void)len;
-    return wapc_respond(WAPC_HEALTHY, sizeof WAPC_HEALTHY);
-}
-
 static const struct wapc_operation operations[] = {
     {"Echo", echo},
-    {"HealthRequest", health},
+    {"HealthRequest", wapc_healthy},
     {0, 0},
 };
 

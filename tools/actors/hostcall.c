@@ -10,15 +10,9 @@ static int relay(const uint8_t *msg, uint32_t len) {
     return wapc_fail2("host call failed: ", out, out_len);
 }
 
-static int health(const uint8_t *msg, uint32_t len) {
-    (void)msg;
-    (void)len;
-    return wapc_respond(WAPC_HEALTHY, sizeof WAPC_HEALTHY);
-}
-
 static const struct wapc_operation operations[] = {
     {"Relay", relay},
-    {"HealthRequest", health},
+    {"HealthRequest", wapc_healthy},
     {0, 0},
 };
 

@@ -132,4 +132,11 @@ static inline int wapc_dispatch(const struct wapc_operation *ops, uint32_t op_le
 /* The msgpack answer to a health request: {"healthy": true}. */
 static const uint8_t WAPC_HEALTHY[] = {0x81, 0xa7, 'h', 'e', 'a', 'l', 't', 'h', 'y', 0xc3};
 
+/* A health handler for actors that are healthy whenever they can answer. */
+static inline int wapc_healthy(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    return wapc_respond(WAPC_HEALTHY, sizeof WAPC_HEALTHY);
+}
+
 #endif

@@ -50,6 +50,8 @@ class BoardConfig:
         self.pairing_key = key
         self.profile = _want(data, "profile", str, where, "generic")
         self.health_period_s = _want(data, "health_period_s", int, where, 30)
+        # how long a guest waits for the gateway to answer a host call before it gets an error
+        self.host_call_timeout_ms = _want(data, "host_call_timeout_ms", int, where, 10000)
         transport = data.get("transport")
         if not isinstance(transport, dict):
             raise ConfigError("%s: transport must be an object with a kind" % where)

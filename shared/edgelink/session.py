@@ -149,10 +149,9 @@ class BoardSession(Session):
 
     def _handshake(self, kind, record):
         if kind == ASK:
-            if self._nonce is not None:
-                self._send(self._open_record)
-            else:
-                self.open()
+            # always a fresh nonce: the gateway may already have answered the pending OPEN,
+            # and two challenges for one nonce leave the ends unable to tell which is current
+            self.open()
             return
         if kind != CHALLENGE:
             self.drops.add("unexpected", "record kind 0x%02x on the board" % kind)

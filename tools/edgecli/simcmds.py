@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 
 from edgecli.commands import fail
+from edgecli.simulator import SimError, build
 
 
 def sim(args: argparse.Namespace) -> int:
-    return fail("`edgehost sim` is not there yet (issue 5); nothing was started")
+    try:
+        simulator = build(args.config, args.key_file, args.tcp, args.pty, args.flash_dir,
+                          args.baud)
+    except SimError as exc:
+        return fail(str(exc))
+    # SIGTERM stops the board like Ctrl-C does: the loop ends and the line is closed
+    signal.signal(signal.SIGTERM, lambda *_: simulator.stop())
+    print(simulator.ready_line, flush=True)
+    try:
+        simulator.run()
+    except KeyboardInterrupt:
+        simulator.stop()
+    sys.stderr.flush()
+    return 0

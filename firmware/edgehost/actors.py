@@ -1,0 +1,166 @@
+"""The board's actor table: install, swap and remove actors, find them by key or call alias."""
+
+import gc
+import io
+
+from edgehost import modulehash
+from edgehost.wapc import Limits, ModuleRefused, WapcError, WapcHost
+from edgehost.wasmsections import WasmFormatError
+
+
+class ActorRefused(Exception):
+    """A module or request was refused; the message is one line naming the actor and rule."""
+
+
+class UnknownActor(Exception):
+    """No actor on the board has that key or call alias."""
+
+
+class Actor:
+    """One installed actor: who it is (from its claims) and the waPC host that runs it."""
+
+    def __init__(self, key, claims, token, sha256, host):
+        meta = claims.get("wascap") or {}
+        self.key = key
+        self.token = token
+        self.sha256 = sha256
+        self.name = meta.get("name") or ""
+        self.alias = meta.get("call_alias") or ""
+        caps = meta.get("caps")
+        self.caps = caps if isinstance(caps, list) else []
+        self.host = host
+
+    def info(self):
+        return {"alias": self.alias, "name": self.name, "rpc_version": self.host.rpc_version}
+
+
+def check_claims(key, module, token):
+    """The claims sent with a module must name the module's wascap hash and the actor's key.
+
+    Returns the decoded claims; raises ActorRefused with the check that failed.
+    """
+    if not isinstance(token, str) or not token:
+        raise ActorRefused("actor %s: claims: the request carries no claims token" % key)
+    try:
+        module_hash = modulehash.scan(io.BytesIO(module), len(module), read_token=False)[0]
+        claims = modulehash.decode_token(token)[1]
+        expected = modulehash.claimed_hash(claims)
+    except modulehash.ClaimsError as exc:
+        raise ActorRefused("actor %s: claims: %s" % (key, exc))
+    except WasmFormatError as exc:
+        raise ActorRefused("actor %s: format: not a valid module: %s" % (key, exc))
+    if module_hash != expected:
+        raise ActorRefused("actor %s: claims: hash mismatch: module %s vs claims %s"
+                           % (key, module_hash, expected))
+    if claims.get("sub") != key:
+        raise ActorRefused("actor %s: claims: the claims are for %s, not this actor"
+                           % (key, claims.get("sub")))
+    return claims
+
+
+class ActorTable:
+    """The actors this board runs, each a WapcHost, by public key and call alias.
+
+    `host_call(actor, binding, namespace, operation, payload)` serves every actor's host calls;
+    `on_log(actor, text)` takes their console lines. `engine` is None for pywasm3 / the board's
+    wasm3 binding, or False where the board has no wasm engine (every install is refused).
+    """
+
+    def __init__(self, limits, host_call, on_log, engine=None):
+        self.max_actors = limits["max_actors"]
+        self.wapc_limits = Limits(memory_pages=limits["max_pages_per_actor"],
+                                  max_payload=limits["max_payload"])
+        self._host_call = host_call
+        self._on_log = on_log
+        self._engine = engine
+        self.actors = {}
+
+    def __len__(self):
+        return len(self.actors)
+
+    def find(self, name):
+        """The actor with this public key or call alias, or None."""
+        actor = self.actors.get(name)
+        if actor is not None:
+            return actor
+        if name:
+            for actor in self.actors.values():
+                if actor.alias == name:
+                    return actor
+        return None
+
+    def get(self, name):
+        actor = self.find(name)
+        if actor is None:
+            raise UnknownActor("no actor %s on this board" % name)
+        return actor
+
+    def _new_host(self, key, module):
+        if self._engine is False:
+            raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
+        table = self
+
+        def host_call(binding, namespace, operation, payload):
+            return table._host_call(key, binding, namespace, operation, payload)
+
+        def on_log(text):
+            table._on_log(key, text)
+
+        gc.collect()  # the engine's runtime and the module's memory come next
+        try:
+            return WapcHost(key, module, host_call, self.wapc_limits, on_log, self._engine)
+        except ModuleRefused as exc:
+            raise ActorRefused("actor %s: %s: %s" % (key, exc.rule, exc.reason))
+        except WapcError as exc:  # a start function trapped
+            raise ActorRefused(str(exc))
+        except MemoryError:
+            raise ActorRefused("actor %s: memory: not enough free heap to load it" % key)
+
+    def install(self, key, module, token, sha256):
+        """Check and load a module; returns (actor, added) where added is False for a
+        module already held under the same digest."""
+        held = self.actors.get(key)
+        if held is not None and held.sha256 == sha256:
+            return held, False
+        if held is not None:
+            raise ActorRefused("actor %s: already installed with another module; swap it"
+                               % key)
+        if len(self.actors) >= self.max_actors:
+            raise ActorRefused("actor %s: max_actors: the board holds %d actors, its limit"
+                               % (key, len(self.actors)))
+        claims = check_claims(key, module, token)
+        alias = (claims.get("wascap") or {}).get("call_alias")
+        if alias and self.find(alias) is not None:
+            raise ActorRefused("actor %s: call alias %s is taken by actor %s"
+                               % (key, alias, self.find(alias).key))
+        actor = Actor(key, claims, token, sha256, self._new_host(key, module))
+        self.actors[key] = actor
+        return actor, True
+
+    def swap(self, key, module, token, sha256):
+        """Hot swap: the old module keeps serving if the new one is refused."""
+        actor = self.get(key)
+        claims = check_claims(key, module, token)
+        if self._engine is False:
+            raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
+        try:
+            actor.host.swap(module)
+        except ModuleRefused as exc:
+            raise ActorRefused("actor %s: %s: %s" % (key, exc.rule, exc.reason))
+        except WapcError as exc:
+            raise ActorRefused(str(exc))
+        updated = Actor(key, claims, token, sha256, actor.host)
+        self.actors[key] = updated
+        return updated
+
+    def remove(self, name):
+        actor = self.get(name)
+        del self.actors[actor.key]
+        actor.host.close()
+        gc.collect()
+        return actor
+
+    def close(self):
+        for actor in self.actors.values():
+            actor.host.close()
+        self.actors = {}

@@ -1,0 +1,267 @@
+"""The simulated board: the firmware's Board behind a pseudo-terminal or a TCP port, on CPython.
+
+The first line the simulator prints on stdout says where it serves, in one of two forms:
+
+    edgehost sim: board <board id> on /dev/pts/7
+    edgehost sim: board <board id> on tcp://127.0.0.1:40123
+
+`parse_ready_line(line)` turns it into the pty path or "tcp://HOST:PORT" (None for any other
+line). Everything else the board says goes to stderr, one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import tty
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edgehost.board import Board
+from edgehost.config import DEFAULT_LIMITS, BoardConfig, ConfigError, load_config
+from edgelink.boardio import FdPort, SocketPort
+
+READY_PREFIX = "edgehost sim: board "
+DEFAULT_BOARD_ID = "sim"
+ACCEPT_POLL_S = 0.2
+
+
+class SimError(Exception):
+    """The simulator cannot start; the message says which input is wrong and why."""
+
+
+def parse_ready_line(line: str) -> str | None:
+    """The pty path or tcp:// URL in the simulator's first line, or None."""
+    if not line.startswith(READY_PREFIX) or " on " not in line:
+        return None
+    return line.rsplit(" on ", 1)[1].strip()
+
+
+def read_key_file(path: Path) -> tuple[str, bytes]:
+    """(board id, pairing key) from a key file; raises SimError naming the rule broken."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise SimError(f"{path}: cannot read the key file: {exc.strerror}") from None
+    except ValueError:
+        raise SimError(f"{path}: the key file is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("board_id"), str) \
+            or not data["board_id"]:
+        raise SimError(f"{path}: the key file needs a non-empty string board_id")
+    try:
+        key = bytes.fromhex(data.get("pairing_key", ""))
+    except (TypeError, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise SimError(f"{path}: pairing_key must be 64 hex digits (32 bytes)")
+    return data["board_id"], key
+
+
+def make_key_file(path: Path, board_id: str = DEFAULT_BOARD_ID) -> tuple[str, bytes]:
+    """Write a new key file (mode 0600) with a random pairing key."""
+    key = secrets.token_bytes(32)
+    text = json.dumps({"board_id": board_id, "pairing_key": key.hex()}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return board_id, key
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise SimError(f"--tcp {text}: expected HOST:PORT, e.g. 127.0.0.1:0 (0 picks a port)")
+    return host, int(port)
+
+
+def sim_config(board_id: str, pairing_key: bytes, transport: dict[str, Any],
+               health_period_s: int = 30, **extra: Any) -> BoardConfig:
+    """A board config for the simulator: the default limits unless given."""
+    data = {"board_id": board_id, "pairing_key": pairing_key.hex(), "profile": "simulator",
+            "health_period_s": health_period_s, "transport": transport,
+            "limits": dict(DEFAULT_LIMITS)}
+    data.update(extra)
+    return BoardConfig(data, "simulator config")
+
+
+class ThrottledPort:
+    """Wraps a port so that what the board writes leaves no faster than a UART at `baud`
+    (10 bits a byte: start, 8 data, stop)."""
+
+    def __init__(self, inner: Any, baud: int):
+        self._inner = inner
+        self.buffer = inner.buffer
+        self._seconds_per_byte = 10.0 / baud
+        self._free_at = time.monotonic()
+
+    def readinto(self, buf: bytearray) -> int:
+        return self._inner.readinto(buf)
+
+    def write(self, data: Any) -> None:
+        view = memoryview(data)
+        piece = 64
+        for start in range(0, len(view), piece):
+            chunk = view[start:start + piece]
+            now = time.monotonic()
+            if self._free_at > now:
+                time.sleep(self._free_at - now)
+            self._inner.write(chunk)
+            self._free_at = max(self._free_at, now) + len(chunk) * self._seconds_per_byte
+
+
+class PtyLine:
+    """A pseudo-terminal in raw mode; the gateway opens `path` like a USB serial port.
+
+    The simulator keeps the other end open itself, so a gateway that closes and reopens the
+    port finds the board still there (it asks for a new session).
+    """
+
+    def __init__(self) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.path = os.ttyname(self._slave)
+        self._used = False
+
+    def connect(self) -> FdPort | None:
+        if self._used:  # a pty does not break; only a stopping board gets here twice
+            return None
+        self._used = True
+        return FdPort(self.master, buffer_size=4096)
+
+    def close(self) -> None:
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    @property
+    def where(self) -> str:
+        return self.path
+
+
+class TcpLine:
+    """A listening TCP socket; each gateway connection is one link (as a board on Wi-Fi)."""
+
+    def __init__(self, host: str, port: int, running: Callable[[], bool]):
+        self._server = socket.create_server((host, port))
+        self._server.settimeout(ACCEPT_POLL_S)
+        self._running = running
+        self.host, self.port = self._server.getsockname()[:2]
+
+    def connect(self) -> SocketPort | None:
+        while self._running():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return SocketPort(conn, buffer_size=4096)
+        return None
+
+    def close(self) -> None:
+        self._server.close()
+
+    @property
+    def where(self) -> str:
+        return f"tcp://{self.host}:{self.port}"
+
+
+class Simulator:
+    """One simulated board: a Board on a line, with its flash in a folder."""
+
+    def __init__(self, config: BoardConfig, flash_dir: Path | None, tcp: tuple[str, int] | None,
+                 baud: int | None = None, console: Callable[[str], None] | None = None):
+        self.config = config
+        self._temp_flash = None
+        if flash_dir is None:
+            self._temp_flash = tempfile.mkdtemp(prefix="edgehost-sim-flash-")
+            flash_dir = Path(self._temp_flash)
+        flash_dir.mkdir(parents=True, exist_ok=True)
+        self.flash_dir = flash_dir
+        self.board: Board | None = None
+        self.line: PtyLine | TcpLine = (TcpLine(tcp[0], tcp[1], self._running) if tcp
+                                        else PtyLine())
+        self._baud = baud
+        self._console = console or _stderr_line(config.board_id)
+        self.board = Board(config, str(flash_dir), self._connect, console=self._console)
+
+    def _running(self) -> bool:
+        return self.board is not None and self.board.running
+
+    def _connect(self) -> Any:
+        link_port = self.line.connect()
+        if link_port is not None and self._baud:
+            return ThrottledPort(link_port, self._baud)
+        return link_port
+
+    @property
+    def ready_line(self) -> str:
+        return f"{READY_PREFIX}{self.config.board_id} on {self.line.where}"
+
+    def run(self) -> None:
+        try:
+            self.board.run()
+        finally:
+            self.close()
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="edgehost-sim", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.board.stop()
+
+    def close(self) -> None:
+        self.line.close()
+        if self._temp_flash is not None:
+            shutil.rmtree(self._temp_flash, ignore_errors=True)
+
+
+def _stderr_line(board_id: str) -> Callable[[str], None]:
+    def show(line: str) -> None:
+        sys.stderr.write(f"[{board_id}] {line}\n")
+        sys.stderr.flush()
+    return show
+
+
+def build(config_path: str | None, key_file: str | None, tcp: str | None, pty: bool,
+          flash_dir: str | None, baud: int | None) -> Simulator:
+    """The simulator the command line asks for; raises SimError on bad input."""
+    if baud is not None and baud <= 0:
+        raise SimError(f"--baud {baud}: must be a positive number of bits per second")
+    hostport = parse_hostport(tcp) if tcp else None
+    if config_path:
+        try:
+            config = load_config(config_path)
+        except ConfigError as exc:
+            raise SimError(str(exc)) from None
+        if hostport is None and not pty and config.transport.get("kind") == "tcp-listen":
+            hostport = (config.transport.get("host", "127.0.0.1"), config.transport["port"])
+    elif key_file:
+        path = Path(key_file)
+        if path.exists():
+            board_id, key = read_key_file(path)
+        else:
+            board_id, key = make_key_file(path)
+            sys.stderr.write(f"edgehost sim: made key file {path} for board "
+                             f"{board_id} (keep it: the gateway needs the same key)\n")
+        # the line is the simulator's (pty or --tcp), whatever the config says
+        config = sim_config(board_id, key, {"kind": "usb"})
+    else:
+        raise SimError("edgehost sim needs --key-file FILE or --config FILE "
+                       "(the board's id and pairing key)")
+    try:
+        return Simulator(config, Path(flash_dir) if flash_dir else None, hostport, baud)
+    except OSError as exc:
+        where = f"tcp://{hostport[0]}:{hostport[1]}" if hostport else "a pseudo-terminal"
+        raise SimError(f"cannot serve on {where}: {exc.strerror or exc}") from None

@@ -34,15 +34,22 @@ class Actor:
         return {"alias": self.alias, "name": self.name, "rpc_version": self.host.rpc_version}
 
 
-def check_claims(key, module, token):
-    """The claims sent with a module must name the module's wascap hash and the actor's key.
+def check_claims(key, module, token=None):
+    """The claims must name the module's wascap hash and the actor's key.
 
-    Returns the decoded claims; raises ActorRefused with the check that failed.
+    `token` is the claims JWT sent with the module; without one, the module's own claims
+    section is used (a signed module carries it, and an install message with the token in
+    it may not fit the board's frame). Returns (claims, token); raises ActorRefused with
+    the check that failed.
     """
-    if not isinstance(token, str) or not token:
-        raise ActorRefused("actor %s: claims: the request carries no claims token" % key)
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ActorRefused("actor %s: claims: the claims token sent with it is empty" % key)
     try:
-        module_hash = modulehash.scan(io.BytesIO(module), len(module), read_token=False)[0]
+        module_hash, embedded = modulehash.scan(io.BytesIO(module), len(module))
+        token = token or embedded
+        if token is None:
+            raise modulehash.ClaimsError(modulehash.NO_CLAIMS,
+                                         "neither the request nor the module carry claims")
         claims = modulehash.decode_token(token)[1]
         expected = modulehash.claimed_hash(claims)
     except modulehash.ClaimsError as exc:
@@ -55,7 +62,7 @@ def check_claims(key, module, token):
     if claims.get("sub") != key:
         raise ActorRefused("actor %s: claims: the claims are for %s, not this actor"
                            % (key, claims.get("sub")))
-    return claims
+    return claims, token
 
 
 class ActorTable:
@@ -128,7 +135,7 @@ class ActorTable:
         if len(self.actors) >= self.max_actors:
             raise ActorRefused("actor %s: max_actors: the board holds %d actors, its limit"
                                % (key, len(self.actors)))
-        claims = check_claims(key, module, token)
+        claims, token = check_claims(key, module, token)
         alias = (claims.get("wascap") or {}).get("call_alias")
         if alias and self.find(alias) is not None:
             raise ActorRefused("actor %s: call alias %s is taken by actor %s"
@@ -140,7 +147,7 @@ class ActorTable:
     def swap(self, key, module, token, sha256):
         """Hot swap: the old module keeps serving if the new one is refused."""
         actor = self.get(key)
-        claims = check_claims(key, module, token)
+        claims, token = check_claims(key, module, token)
         if self._engine is False:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
         try:

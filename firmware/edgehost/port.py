@@ -118,3 +118,124 @@ class Watchdog:
 def platform_name():
     """What the board reports as its platform: `esp32`, `rp2`, ... or `linux` for a simulator."""
     return sys.platform
+
+
+# --- the link's byte pipe, by transport kind (config.json "transport")
+
+
+def link_connector(transport):
+    """A function that (re)connects the link and returns its port (see edgelink.boardio).
+
+    It raises OSError when the link cannot be opened now (no Wi-Fi, gateway down, ...).
+    """
+    from edgelink.boardio import SocketPort, UartPort
+
+    kind = transport["kind"]
+    if kind == "tcp-listen":
+        listener = tcp_listen(transport.get("host", "0.0.0.0"), transport["port"])
+        return lambda: SocketPort(listener.accept()[0])
+    if kind == "wifi":
+        def connect():
+            sock = wifi_connect(transport["ssid"], transport.get("password", ""),
+                                transport["gateway_host"], transport["gateway_port"])
+            return SocketPort(sock)
+        return connect
+    if kind == "uart":
+        line = UartPort(open_uart(transport.get("uart", 1), transport.get("baud", 115200),
+                                  transport["tx"], transport["rx"]))
+    else:  # usb: the board's own USB serial port
+        line = UartPort(open_usb(), shares_repl=IMPLEMENTATION == "micropython")
+    return lambda: line  # a serial line does not break; the link reopens its session on it
+
+
+def tcp_listen(host, port_number):
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(socket.getaddrinfo(host, port_number)[0][-1])
+    sock.listen(1)
+    return sock
+
+
+def open_uart(uart_id, baud, tx, rx):
+    if IMPLEMENTATION == "circuitpython":
+        import busio
+        import microcontroller
+
+        return busio.UART(getattr(microcontroller.pin, "GPIO%d" % tx),
+                          getattr(microcontroller.pin, "GPIO%d" % rx),
+                          baudrate=baud, timeout=0, receiver_buffer_size=4096)
+    import machine
+
+    return machine.UART(uart_id, baudrate=baud, tx=tx, rx=rx, timeout=0, rxbuf=4096)
+
+
+def open_usb():
+    if IMPLEMENTATION == "circuitpython":
+        import usb_cdc
+
+        if usb_cdc.data is None:
+            raise OSError("usb_cdc data port is off: boot.py must call usb_cdc.enable(data=True)")
+        usb_cdc.data.timeout = 0
+        return usb_cdc.data
+    return _StdioSerial()
+
+
+class _StdioSerial:
+    """MicroPython's USB serial (the REPL's stdin/stdout) shaped like a UART."""
+
+    def __init__(self):
+        import select
+
+        self._in = sys.stdin.buffer
+        self._out = sys.stdout.buffer
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+
+    def any(self):
+        return 1 if self._poll.poll(0) else 0
+
+    def readinto(self, buf):
+        return self._in.readinto(buf)
+
+    def write(self, data):
+        return self._out.write(data)
+
+
+def wifi_connect(ssid, password, host, port_number, timeout_ms=20000):
+    """Join the Wi-Fi network (if not joined yet) and open a TCP connection to the gateway."""
+    if IMPLEMENTATION == "circuitpython":
+        import socketpool
+        import wifi
+
+        if not wifi.radio.connected:
+            wifi.radio.connect(ssid, password)
+        pool = socketpool.SocketPool(wifi.radio)
+        sock = pool.socket(pool.AF_INET, pool.SOCK_STREAM)
+        sock.connect((host, port_number))
+        return sock
+    import socket
+
+    if IMPLEMENTATION == "micropython":
+        try:
+            import network
+        except ImportError:
+            network = None  # the unix port: the host's network is already there
+        if network is not None:
+            wlan = network.WLAN(network.STA_IF)
+            wlan.active(True)
+            if not wlan.isconnected():
+                wlan.connect(ssid, password)
+                start = ticks_ms()
+                while not wlan.isconnected():
+                    if ticks_diff(ticks_ms(), start) > timeout_ms:
+                        raise OSError("cannot join Wi-Fi network %s" % ssid)
+                    sleep_ms(100)
+    sock = socket.socket()
+    try:
+        sock.connect(socket.getaddrinfo(host, port_number)[0][-1])
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -1,0 +1,218 @@
+"""Installing, calling, swapping and removing actors on a simulated board over the link."""
+
+from __future__ import annotations
+
+import hashlib
+
+from conftest import connect_tcp
+
+
+async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread, sign):
+    board = board_thread()
+    echo = sign("echo", call_alias="echoer")
+    gw = await connect_tcp(board.url)
+    try:
+        assert gw.hello["actors"] == {}
+        assert gw.hello["engine"] == "wasm3"
+        reply = await gw.request(echo.install(), echo.module)
+        assert reply == {"t": "installed", "id": reply["id"], "actor": echo.key,
+                         "sha256": echo.sha256}
+        by_key = await gw.invoke(echo.key, "Echo", b"hello board")
+        by_alias = await gw.invoke("echoer", "Echo", b"by alias")
+        assert (by_key["t"], by_key["body"]) == ("invoke_result", b"hello board")
+        assert (by_alias["t"], by_alias["body"]) == ("invoke_result", b"by alias")
+    finally:
+        await gw.close()
+
+
+async def test_the_hello_of_a_new_session_lists_actors_with_digest_alias_and_name(
+        board_thread, sign):
+    board = board_thread()
+    echo = sign("echo", call_alias="echoer")
+    wasmbus = sign("wasmbus_echo")
+    gw = await connect_tcp(board.url)
+    await gw.request(echo.install(), echo.module)
+    await gw.request(wasmbus.install(), wasmbus.module)
+    await gw.close()
+    gw = await connect_tcp(board.url)
+    try:
+        hello = gw.hello
+        assert hello["actors"] == {echo.key: echo.sha256, wasmbus.key: wasmbus.sha256}
+        assert hello["actor_info"][echo.key] == {"alias": "echoer", "name": "echo",
+                                                 "rpc_version": 0}
+        assert hello["actor_info"][wasmbus.key]["alias"] == ""
+        assert hello["actor_info"][wasmbus.key]["rpc_version"] >= 1
+        assert hello["board"] == "bench-3" and hello["uptime_ms"] >= 0
+    finally:
+        await gw.close()
+
+
+async def test_installing_the_same_module_again_is_a_quiet_success(board_thread, sign):
+    board = board_thread()
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        first = await gw.request(echo.install(), echo.module)
+        again = await gw.request(echo.install(), echo.module)
+        assert first["t"] == again["t"] == "installed"
+        assert list(board.board.table.actors) == [echo.key]
+    finally:
+        await gw.close()
+
+
+async def test_guest_errors_and_unknown_actors_come_back_as_error_codes(board_thread, sign):
+    board = board_thread()
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(echo.install(), echo.module)
+        unknown_op = await gw.invoke(echo.key, "Juggle", b"")
+        assert (unknown_op["code"], unknown_op["message"]) == ("guest_error",
+                                                              "unknown operation: Juggle")
+        nobody = await gw.invoke("MNOBODY", "Echo", b"")
+        assert nobody["code"] == "unknown_actor" and "MNOBODY" in nobody["message"]
+        gone = await gw.request({"t": "remove", "actor": "MNOBODY"})
+        assert gone["code"] == "unknown_actor"
+    finally:
+        await gw.close()
+
+
+async def test_remove_by_alias_takes_the_actor_off_the_board_and_its_flash(board_thread,
+                                                                          sign, tmp_path):
+    board = board_thread()
+    echo = sign("echo", call_alias="echoer")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(echo.install(), echo.module)
+        reply = await gw.request({"t": "remove", "actor": "echoer"})
+        assert (reply["t"], reply["actor"]) == ("removed", echo.key)
+        after = await gw.invoke(echo.key, "Echo", b"")
+        assert after["code"] == "unknown_actor"
+        assert board.board.store.restore() == ([], [])
+    finally:
+        await gw.close()
+
+
+async def test_a_module_whose_hash_is_not_the_one_its_claims_name_is_refused(board_thread,
+                                                                            sign):
+    board = board_thread()
+    echo = sign("echo")
+    shout = sign("shout", subject=echo.subject)
+    gw = await connect_tcp(board.url)
+    try:
+        # shout's module sent with echo's claims: same subject, different hash
+        reply = await gw.request(shout.install(claims=echo.token), shout.module)
+        assert reply["code"] == "refused"
+        assert reply["message"].startswith(f"actor {echo.key}: claims: hash mismatch: module ")
+        assert (await gw.invoke(echo.key, "Echo", b""))["code"] == "unknown_actor"
+    finally:
+        await gw.close()
+
+
+async def test_claims_for_another_actor_or_no_claims_are_refused(board_thread, sign):
+    board = board_thread()
+    echo = sign("echo")
+    other = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        wrong_subject = await gw.request(echo.install(actor=other.key), echo.module)
+        assert wrong_subject["code"] == "refused"
+        assert f"the claims are for {echo.key}, not this actor" in wrong_subject["message"]
+        empty = await gw.request(echo.install(claims=""), echo.module)
+        assert empty["message"] == (f"actor {echo.key}: claims: the claims token sent with "
+                                    "it is empty")
+        garbled = await gw.request(echo.install(claims="not.a-jwt"), echo.module)
+        assert garbled["code"] == "refused" and "malformed token" in garbled["message"]
+    finally:
+        await gw.close()
+
+
+async def test_modules_that_break_the_boards_limits_are_refused_with_the_rule(board_thread,
+                                                                             sign):
+    board = board_thread()
+    gw = await connect_tcp(board.url)
+    try:
+        big = sign("big_memory")
+        reply = await gw.request(big.install(claims=False), big.module)
+        assert reply["code"] == "refused"
+        assert reply["message"] == (f"actor {big.key}: memory: declares 17 memory pages "
+                                    "(1088 KiB), above the budget of 2 pages (128 KiB)")
+        bad_import = sign("bad_import")
+        reply = await gw.request(bad_import.install(claims=False), bad_import.module)
+        assert reply["message"].startswith(f"actor {bad_import.key}: imports: ")
+        no_call = sign("no_guest_call")
+        reply = await gw.request(no_call.install(claims=False), no_call.module)
+        assert reply["message"] == (f"actor {no_call.key}: exports: exports no __guest_call "
+                                    "function")
+    finally:
+        await gw.close()
+
+
+async def test_the_board_refuses_more_actors_than_max_actors(board_thread, sign):
+    board = board_thread(limits={"max_actors": 2, "max_pages_per_actor": 2, "max_frame": 1024,
+                                 "max_payload": 65536, "window": 4})
+    gw = await connect_tcp(board.url)
+    try:
+        for _ in range(2):
+            echo = sign("echo")
+            assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
+        third = sign("echo")
+        reply = await gw.request(third.install(), third.module)
+        assert reply["message"] == (f"actor {third.key}: max_actors: the board holds 2 "
+                                    "actors, its limit")
+    finally:
+        await gw.close()
+
+
+async def test_a_hot_swap_changes_the_answers_and_a_refused_swap_keeps_the_old_module(
+        board_thread, sign):
+    board = board_thread()
+    echo = sign("echo")
+    shout = sign("shout", subject=echo.subject)
+    big = sign("big_memory", subject=echo.subject)
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(echo.install(), echo.module)
+        swapped = await gw.request(shout.install(t="swap"), shout.module)
+        assert (swapped["t"], swapped["sha256"]) == ("swapped", shout.sha256)
+        assert (await gw.invoke(echo.key, "Echo", b"quiet"))["body"] == b"QUIET"
+        refused = await gw.request(big.install(claims=False, t="swap"), big.module)
+        assert refused["code"] == "refused" and ": memory: " in refused["message"]
+        assert (await gw.invoke(echo.key, "Echo", b"still"))["body"] == b"STILL"
+        stranger = sign("echo")
+        unknown = await gw.request(stranger.install(t="swap"), stranger.module)
+        assert unknown["code"] == "unknown_actor"
+    finally:
+        await gw.close()
+
+
+async def test_a_module_larger_than_one_frame_arrives_in_chunks(board_thread, sign):
+    board = board_thread(limits={"max_actors": 4, "max_pages_per_actor": 2, "max_frame": 256,
+                                 "max_payload": 65536, "window": 2})
+    echo = sign("echo")
+    assert len(echo.module) > 256
+    gw = await connect_tcp(board.url)
+    try:
+        assert (await gw.request(echo.install(claims=False), echo.module))["t"] == "installed"
+        payload = bytes(range(256)) * 8
+        assert (await gw.invoke(echo.key, "Echo", payload))["body"] == payload
+    finally:
+        await gw.close()
+
+
+async def test_without_claims_in_the_request_the_modules_own_claims_are_checked(
+        board_thread, sign, actors):
+    board = board_thread()
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        assert (await gw.request(echo.install(claims=False), echo.module))["t"] == "installed"
+        unsigned = actors["shout"]
+        reply = await gw.request(echo.install(claims=False, actor=sign("echo").key,
+                                              sha256=hashlib.sha256(unsigned).digest()),
+                                 unsigned)
+        assert reply["code"] == "refused"
+        assert reply["message"].endswith("claims: no claims: neither the request nor the "
+                                         "module carry claims")
+    finally:
+        await gw.close()

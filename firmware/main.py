@@ -1,4 +1,4 @@
-"""The board's program: read config.json (waiting for provisioning while it is wrong), then serve."""
+"""The board's program: read config.json (waiting while it is missing or wrong), then serve."""
 
 from edgehost import port
 from edgehost.board import Board

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from conftest import connect_tcp
+from boardapp_helpers import connect_tcp
 
 
 async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread, sign):

@@ -7,6 +7,11 @@ The first line the simulator prints on stdout says where it serves, in one of tw
 
 `parse_ready_line(line)` turns it into the pty path or "tcp://HOST:PORT" (None for any other
 line). Everything else the board says goes to stderr, one line each.
+
+The board's side of the extra fields (see edgehost.board): `install` and `swap` may leave out
+`claims` when the module is signed; the board then checks the module against its own claims
+section. A claims token can be over 1 KB, more than an install message may hold in one frame
+of a board with the default max_frame of 1024.
 """
 
 from __future__ import annotations

@@ -1,0 +1,164 @@
+"""Host calls: served on the board when they can be, else by the gateway while the caller waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from boardapp_helpers import connect_tcp
+
+from edgehost.actors import ActorTable
+from edgehost.builtins import LOGGING, NUMBERGEN, Builtins
+from edgehost.config import DEFAULT_LIMITS
+from edgehost.dispatch import Dispatcher, HostCallError
+from edgelink import mpack
+
+
+async def test_a_host_call_the_board_cannot_serve_goes_to_the_gateway(board_thread, sign):
+    board = board_thread()
+    relay = sign("hostcall")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(relay.install(), relay.module)
+        pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"ping"))
+        call = await gw.receive("host_call")
+        assert (call["actor"], call["binding"], call["namespace"], call["op"], call["body"]) \
+            == (relay.key, "default", "example:relay", "Relay.Forward", b"ping")
+        gw.device.send({"t": "host_result", "id": call["id"]}, b"pong from the lattice")
+        assert (await pending)["body"] == b"pong from the lattice"
+    finally:
+        await gw.close()
+
+
+async def test_the_gateways_error_becomes_the_guests_host_error(board_thread, sign):
+    board = board_thread()
+    relay = sign("hostcall")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(relay.install(), relay.module)
+        pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"x"))
+        call = await gw.receive("host_call")
+        gw.device.send({"t": "error", "id": call["id"], "code": "no_lattice",
+                        "message": "no lattice connected: edgehost board talks to the board "
+                                   "alone"})
+        reply = await pending
+        assert reply["code"] == "guest_error"
+        assert reply["message"] == ("host call failed: no lattice connected: edgehost board "
+                                    "talks to the board alone")
+    finally:
+        await gw.close()
+
+
+async def test_a_host_call_never_answered_ends_in_a_timeout_error(board_thread, sign):
+    board = board_thread(host_call_timeout_ms=300)
+    relay = sign("hostcall")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(relay.install(), relay.module)
+        reply = await gw.invoke(relay.key, "Relay", b"x")
+        assert reply["code"] == "guest_error"
+        assert reply["message"] == ("host call failed: timed out after 300 ms waiting for the "
+                                    "gateway to answer example:relay Relay.Forward")
+        await gw.receive("host_call")  # it was asked, and nobody answered
+        echo = sign("echo")
+        assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
+    finally:
+        await gw.close()
+
+
+async def test_requests_arriving_during_a_host_call_are_served_after_it(board_thread, sign):
+    board = board_thread()
+    relay = sign("hostcall")
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(relay.install(), relay.module)
+        await gw.request(echo.install(), echo.module)
+        done: list[str] = []
+
+        async def invoke(actor: str, op: str, label: str) -> dict:
+            reply = await gw.invoke(actor, op, label.encode())
+            done.append(label)
+            return reply
+
+        relayed = asyncio.create_task(invoke(relay.key, "Relay", "relay"))
+        call = await gw.receive("host_call")
+        echoed = asyncio.create_task(invoke(echo.key, "Echo", "echo"))
+        ping = await gw.request({"t": "ping"})  # the link answers pings even now
+        assert ping["t"] == "pong" and done == []
+        gw.device.send({"t": "host_result", "id": call["id"]}, b"answer")
+        assert (await relayed)["body"] == b"answer"
+        assert (await echoed)["body"] == b"echo"
+        assert done == ["relay", "echo"]
+    finally:
+        await gw.close()
+
+
+async def test_a_call_to_an_actor_on_the_board_is_served_there_by_call_alias(board_thread,
+                                                                            sign):
+    board = board_thread()
+    relay = sign("hostcall")
+    # the relay actor calls the namespace example:relay: here, an actor's call alias
+    target = sign("echo", call_alias="example:relay")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(relay.install(), relay.module)
+        await gw.request(target.install(), target.module)
+        reply = await gw.invoke(relay.key, "Relay", b"x")
+        assert reply["message"] == (f"host call failed: actor {target.key}: Relay.Forward "
+                                    "failed: unknown operation: Relay.Forward")
+        assert board.board.sessions == 1
+    finally:
+        await gw.close()
+
+
+async def test_an_invocation_from_a_provider_needs_its_capability(board_thread, sign):
+    board = board_thread()
+    plain = sign("echo")
+    served = sign("echo", caps=["wasmcloud:httpserver"])
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(plain.install(claims=False), plain.module)
+        await gw.request(served.install(claims=False), served.module)
+        refused = await gw.invoke(plain.key, "Echo", b"x", origin="wasmcloud:httpserver")
+        assert refused["code"] == "refused"
+        assert refused["message"] == (f"actor {plain.key} does not hold capability "
+                                      "wasmcloud:httpserver, so wasmcloud:httpserver may not "
+                                      "invoke it")
+        allowed = await gw.invoke(served.key, "Echo", b"x", origin="VPROVIDER/wasmcloud:httpserver")
+        assert allowed["body"] == b"x"
+        from_actor = await gw.invoke(plain.key, "Echo", b"y", origin=served.key)
+        assert from_actor["body"] == b"y"
+    finally:
+        await gw.close()
+
+
+class _Caller:
+    def __init__(self, caps):
+        self.caps = caps
+        self.alias = ""
+
+
+class _Table(ActorTable):
+    def __init__(self, actors):
+        super().__init__(DEFAULT_LIMITS, None, None)
+        self.actors = actors
+
+
+def test_builtin_providers_are_served_on_the_board_for_actors_that_hold_the_capability():
+    lines = []
+    gateway_calls = []
+    table = _Table({"MLOGGER": _Caller([LOGGING]), "MPLAIN": _Caller([])})
+    dispatcher = Dispatcher(table, Builtins(lambda *line: lines.append(line)),
+                            lambda *call: gateway_calls.append(call) or b"")
+    payload = mpack.packb({"level": "warn", "text": "low battery"})
+    assert dispatcher.host_call("MLOGGER", "default", LOGGING, "Logging.WriteLog",
+                                payload) == b""
+    assert lines == [("MLOGGER", "warn", "low battery")]
+    with pytest.raises(HostCallError) as refused:
+        dispatcher.host_call("MPLAIN", "default", NUMBERGEN, "NumberGen.Random32", b"")
+    assert str(refused.value) == ("actor MPLAIN is not allowed to call "
+                                  "wasmcloud:builtin:numbergen: its claims lack that capability")
+    assert gateway_calls == []
+    dispatcher.host_call("MPLAIN", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k")
+    assert gateway_calls == [("MPLAIN", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k")]

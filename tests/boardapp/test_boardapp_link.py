@@ -1,0 +1,66 @@
+"""Staying up on the link: a connection lost mid-call, a gateway with the wrong pairing key."""
+
+from __future__ import annotations
+
+import asyncio
+
+from boardapp_helpers import WAIT, connect_tcp
+
+from edgegate.devicelink import DeviceLink
+from edgegate.transports import TcpTransport
+
+WRONG_KEY = bytes(32)
+
+
+async def test_a_link_dropped_during_a_host_call_is_reopened_and_serves_again(board_thread,
+                                                                            sign):
+    board = board_thread()
+    relay = sign("hostcall")
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    await gw.request(relay.install(), relay.module)
+    await gw.request(echo.install(), echo.module)
+    pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"lost"))
+    await gw.receive("host_call")
+    await gw.close()  # the gateway goes away while the actor waits for its answer
+    pending.cancel()
+
+    gw = await connect_tcp(board.url)
+    try:
+        assert set(gw.hello["actors"]) == {relay.key, echo.key}
+        assert (await gw.invoke(echo.key, "Echo", b"back"))["body"] == b"back"
+        call = asyncio.create_task(gw.invoke(relay.key, "Relay", b"again"))
+        asked = await gw.receive("host_call")
+        gw.device.send({"t": "host_result", "id": asked["id"]}, b"answered")
+        assert (await call)["body"] == b"answered"
+        assert board.board.sessions == 2
+        assert any("link lost" in line and "reconnecting" in line for line in board.console)
+    finally:
+        await gw.close()
+
+
+async def test_a_gateway_with_another_pairing_key_is_refused_and_named_on_the_console(
+        board_thread):
+    board = board_thread()
+    host, port = board.url.removeprefix("tcp://").rsplit(":", 1)
+    transport = await TcpTransport.connect(host, int(port))
+    impostor = DeviceLink(transport, {b"bench-3": WRONG_KEY})
+    runner = asyncio.create_task(impostor.run())
+    impostor.ask_to_open()
+    try:
+        for _ in range(int(WAIT / 0.05)):
+            if any("gateway proof failed" in line for line in board.console):
+                break
+            await asyncio.sleep(0.05)
+        line = next(line for line in board.console if "gateway proof failed" in line)
+        assert line.startswith("[error] gateway proof failed: pairing key mismatch? "
+                               "(board bench-3); retrying in ")
+        assert board.board.sessions == 0 and not impostor.opened.is_set()
+    finally:
+        await transport.close()
+        runner.cancel()
+    gw = await connect_tcp(board.url)  # the right gateway still gets in afterwards
+    try:
+        assert gw.hello["board"] == "bench-3"
+    finally:
+        await gw.close()

@@ -1,0 +1,143 @@
+"""`edgehost sim` as a process: pty and TCP, its key file, its flash kept across restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+from boardapp_helpers import (
+    BOARD_ID,
+    WAIT,
+    connect_pty,
+    connect_tcp,
+    sim_command,
+    write_key_file,
+)
+
+from edgecli.simulator import parse_ready_line
+
+
+async def test_the_sim_serves_on_a_pseudo_terminal_that_pyserial_opens(sim_process, sign,
+                                                                      tmp_path):
+    keys = write_key_file(tmp_path / "board.key")
+    sim = sim_process("--key-file", str(keys), "--baud", "921600")
+    assert sim.where.startswith("/dev/")
+    gw = await connect_pty(sim.where)
+    try:
+        assert gw.hello["board"] == BOARD_ID
+        echo = sign("echo")
+        assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
+        assert (await gw.invoke(echo.key, "Echo", b"over a pty"))["body"] == b"over a pty"
+    finally:
+        await gw.close()
+
+
+async def test_a_missing_key_file_is_made_with_a_fresh_key_for_board_sim(sim_process,
+                                                                         tmp_path):
+    path = tmp_path / "new.key"
+    sim = sim_process("--tcp", "127.0.0.1:0", "--key-file", str(path))
+    saved = json.loads(path.read_text())
+    assert saved["board_id"] == "sim" and len(bytes.fromhex(saved["pairing_key"])) == 32
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    gw = await connect_tcp(sim.where, "sim", bytes.fromhex(saved["pairing_key"]))
+    try:
+        assert gw.hello["board"] == "sim"
+        assert f"made key file {path}" in "".join(sim.stderr_lines)
+    finally:
+        await gw.close()
+
+
+async def test_a_restarted_sim_keeps_its_actors_and_says_so_in_its_hello(sim_process, sign,
+                                                                         tmp_path):
+    keys = write_key_file(tmp_path / "board.key")
+    flash = tmp_path / "flash"
+    args = ("--tcp", "127.0.0.1:0", "--key-file", str(keys), "--flash-dir", str(flash))
+    echo = sign("echo", call_alias="echoer")
+    first = sim_process(*args)
+    gw = await connect_tcp(first.where)
+    await gw.request(echo.install(), echo.module)
+    await gw.close()
+    first.stop()
+
+    second = sim_process(*args)
+    gw = await connect_tcp(second.where)
+    try:
+        assert gw.hello["actors"] == {echo.key: echo.sha256}  # nothing to upload again
+        assert gw.hello["actor_info"][echo.key]["alias"] == "echoer"
+        event = await gw.receive("event")
+        assert (event["kind"], event["data"]) == ("actors_restored", {"actors": [echo.key]})
+        assert (await gw.invoke("echoer", "Echo", b"remembered"))["body"] == b"remembered"
+    finally:
+        await gw.close()
+
+
+async def test_a_module_cut_off_on_flash_is_dropped_at_boot_not_run(sim_process, sign,
+                                                                    tmp_path):
+    keys = write_key_file(tmp_path / "board.key")
+    flash = tmp_path / "flash"
+    args = ("--tcp", "127.0.0.1:0", "--key-file", str(keys), "--flash-dir", str(flash))
+    echo = sign("echo")
+    first = sim_process(*args)
+    gw = await connect_tcp(first.where)
+    await gw.request(echo.install(), echo.module)
+    await gw.close()
+    first.stop()
+    (module_file,) = (flash / "modules").iterdir()
+    module_file.write_bytes(module_file.read_bytes()[:100])  # a power cut mid-write
+
+    second = sim_process(*args)
+    gw = await connect_tcp(second.where)
+    try:
+        assert gw.hello["actors"] == {}
+        event = await gw.receive("event")
+        assert event["kind"] == "actor_dropped"
+        assert event["data"] == {"actor": echo.key, "reason": "module cut off or corrupt"}
+    finally:
+        await gw.close()
+
+
+async def test_several_sims_run_side_by_side(sim_process, tmp_path):
+    sims = [sim_process("--tcp", "127.0.0.1:0",
+                        "--key-file", str(write_key_file(tmp_path / f"{n}.key", f"board-{n}")))
+            for n in range(3)]
+    assert len({sim.where for sim in sims}) == 3
+    for n, sim in enumerate(sims):
+        gw = await connect_tcp(sim.where, f"board-{n}")
+        try:
+            assert gw.hello["board"] == f"board-{n}"
+        finally:
+            await gw.close()
+
+
+def run_sim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(sim_command(*args), capture_output=True, text=True, timeout=WAIT)
+
+
+def test_bad_sim_arguments_get_one_line_each(tmp_path):
+    cases = {
+        ("--tcp", "127.0.0.1:0"): "edgehost: edgehost sim needs --key-file FILE or --config "
+                                  "FILE (the board's id and pairing key)",
+        ("--tcp", "nowhere", "--key-file", str(tmp_path / "k")):
+            "edgehost: --tcp nowhere: expected HOST:PORT, e.g. 127.0.0.1:0 (0 picks a port)",
+        ("--baud", "0", "--key-file", str(tmp_path / "k")):
+            "edgehost: --baud 0: must be a positive number of bits per second",
+        ("--config", str(tmp_path / "absent.json")):
+            f"edgehost: {tmp_path / 'absent.json'}: not found; provision the board with a "
+            "config file",
+    }
+    bad_key = tmp_path / "bad.key"
+    bad_key.write_text('{"board_id": "x", "pairing_key": "abcd"}')
+    cases[("--key-file", str(bad_key))] = (f"edgehost: {bad_key}: pairing_key must be 64 hex "
+                                           "digits (32 bytes)")
+    for args, message in cases.items():
+        done = run_sim(*args)
+        assert (done.returncode, done.stdout, done.stderr) == (1, "", message + "\n"), args
+
+
+def test_the_ready_line_parses_to_the_address():
+    assert parse_ready_line("edgehost sim: board sim on /dev/pts/4\n") == "/dev/pts/4"
+    assert parse_ready_line("edgehost sim: board b on tcp://127.0.0.1:4000") == \
+        "tcp://127.0.0.1:4000"
+    assert parse_ready_line("something else") is None

@@ -1,0 +1,127 @@
+"""The board application under the real MicroPython interpreter (no wasm engine there)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from boardapp_helpers import BOARD_ID, PAIRING_KEY, WAIT, connect_tcp
+
+pytestmark = pytest.mark.micropython
+
+ROOT = Path(__file__).resolve().parents[2]
+START = "import main\nmain.main(recheck_ms=100)\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def board_config(port: int) -> dict:
+    return {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(), "health_period_s": 1,
+            "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}
+
+
+class MicroPythonBoard:
+    """firmware/main.py run by the MicroPython unix port in a folder of its own."""
+
+    def __init__(self, folder: Path):
+        binary = Path(sys.executable).parent / "micropython"
+        (folder / "start.py").write_text(START)
+        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
+        self.proc = subprocess.Popen([str(binary), "start.py"], cwd=folder, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.lines: list[str] = []
+        self._seen = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            with self._seen:
+                self.lines.append(line.rstrip("\n"))
+                self._seen.notify_all()
+
+    def wait_for(self, text: str) -> str:
+        with self._seen:
+            found = self._seen.wait_for(
+                lambda: next((line for line in self.lines if text in line), None), WAIT)
+        assert found, f"MicroPython board never printed {text!r}: {self.lines}"
+        return found
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(WAIT)
+
+
+@pytest.fixture
+def micropython_board(tmp_path):
+    boards: list[MicroPythonBoard] = []
+
+    def start() -> MicroPythonBoard:
+        board = MicroPythonBoard(tmp_path)
+        boards.append(board)
+        return board
+
+    yield start
+    for board in boards:
+        board.stop()
+
+
+async def connect_when_listening(url: str):
+    for _ in range(int(WAIT / 0.05)):
+        try:
+            return await connect_tcp(url)
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing listens on {url}")
+
+
+async def test_the_board_boots_under_micropython_and_reports_itself(micropython_board,
+                                                                    tmp_path, sign):
+    port = free_port()
+    (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
+    board = micropython_board()
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
+    try:
+        hello = gw.hello
+        assert (hello["board"], hello["engine"], hello["actors"]) == (BOARD_ID, "none", {})
+        assert hello["free_mem"] > 0
+        echo = sign("echo")
+        refused = await gw.request(echo.install(), echo.module)
+        assert refused["code"] == "refused"
+        assert refused["message"] == f"actor {echo.key}: engine: this board has no wasm engine"
+        missing = await gw.invoke(echo.key, "Echo", b"")
+        assert missing["code"] == "unknown_actor"
+        health = await gw.receive("health")
+        assert health["actors"] == {} and health["free_mem"] > 0
+        board.wait_for("session 1 open with gateway NTESTGATEWAY")
+    finally:
+        await gw.close()
+
+
+async def test_without_a_valid_config_the_board_says_why_and_waits_for_one(micropython_board,
+                                                                           tmp_path):
+    board = micropython_board()
+    board.wait_for("edgehost: config.json: not found; provision the board with a config file; "
+                   "waiting for provisioning")
+    (tmp_path / "config.json").write_text('{"board_id": "x"}')
+    board.wait_for("edgehost: config.json: pairing_key is missing; waiting for provisioning")
+    assert board.proc.poll() is None  # waiting, not crashed
+    port = free_port()
+    (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
+    board.wait_for(f"edgehost: board {BOARD_ID} starting (tcp-listen transport)")
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
+    try:
+        assert gw.hello["engine"] == "none"
+    finally:
+        await gw.close()

@@ -10,6 +10,7 @@ from edgehost.dispatch import Dispatcher, HostCallError
 from edgehost.store import ActorStore, StoreError
 from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
+from edgelink.mpack import packb
 
 FIRMWARE = "edgehost-board 0.1.0"
 REFUSED = "refused"
@@ -139,6 +140,23 @@ class Board:
                 "free_flash": port.free_flash(self._flash_root) or 0,
                 "actors": actors, "actor_info": info, "uptime_ms": self.uptime_ms()}
 
+    def _fitted(self, hello):
+        """The hello cut down to one frame: without actor_info, then with fewer actors (the
+        gateway uploads those again, and installing a module the board holds is a no-op)."""
+        limit = self.link.body_limit
+        if len(packb(hello)) <= limit:
+            return hello
+        del hello["actor_info"]
+        left_out = 0
+        while len(packb(hello)) > limit and hello["actors"]:
+            hello["actors"].pop(next(iter(hello["actors"])))
+            left_out += 1
+        text = ("hello does not fit a frame of %d bytes: actor_info and %d actor(s) left "
+                "out; raise limits.max_frame" % (self.max_frame, left_out))
+        self._console("[warn] " + text)
+        self._reports.append({"t": "log", "level": "warn", "text": text})  # after the hello
+        return hello
+
     def _text(self, value):
         return value if isinstance(value, str) else str(value, "utf-8")
 
@@ -231,7 +249,7 @@ class Board:
         self._proof_failures = 0
         self._backoff_ms = BACKOFF_FIRST_MS
         self._next_health = port.ticks_ms() + self.config.health_period_s * 1000
-        self.link.send(self.hello())
+        self.link.send(self._fitted(self.hello()))
         reports = self._reports
         self._reports = []
         for msg in reports:

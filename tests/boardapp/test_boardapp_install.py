@@ -216,3 +216,46 @@ async def test_without_claims_in_the_request_the_modules_own_claims_are_checked(
                                          "module carry claims")
     finally:
         await gw.close()
+
+
+async def test_a_hello_too_large_for_the_boards_frame_is_cut_down_not_lost(board_thread,
+                                                                          sign):
+    board = board_thread(limits={"max_actors": 4, "max_pages_per_actor": 2, "max_frame": 256,
+                                 "max_payload": 65536, "window": 2})
+    gw = await connect_tcp(board.url)
+    held = [sign("echo", call_alias=f"echo-number-{n}") for n in range(2)]
+    for echo in held:
+        await gw.request(echo.install(claims=False), echo.module)
+    await gw.close()
+    gw = await connect_tcp(board.url)
+    try:
+        assert "actor_info" not in gw.hello
+        assert set(gw.hello["actors"]) < {echo.key for echo in held}
+        warning = await gw.receive("log")
+        assert warning["text"].startswith("hello does not fit a frame of 256 bytes: "
+                                          "actor_info and ")
+        again = held[0]
+        assert (await gw.request(again.install(claims=False), again.module))["t"] == "installed"
+    finally:
+        await gw.close()
+
+
+async def test_payloads_above_max_payload_and_failed_actors_get_their_own_codes(board_thread,
+                                                                               sign):
+    board = board_thread(limits={"max_actors": 4, "max_pages_per_actor": 2, "max_frame": 1024,
+                                 "max_payload": 1000, "window": 4})
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(echo.install(claims=False), echo.module)
+        too_large = await gw.invoke(echo.key, "Echo", bytes(1001))
+        assert too_large["code"] == "too_large"
+        assert too_large["message"] == (f"actor {echo.key}: payload of 1001 bytes for Echo is "
+                                        "above the limit of 1000")
+        # what a trap leaves when its instance cannot be rebuilt: an actor marked failed
+        board.board.table.find(echo.key).host.close()
+        failed = await gw.invoke(echo.key, "Echo", b"")
+        assert failed["code"] == "failed"
+        assert failed["message"] == f"actor {echo.key}: failed earlier: closed"
+    finally:
+        await gw.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -141,3 +142,20 @@ def test_the_ready_line_parses_to_the_address():
     assert parse_ready_line("edgehost sim: board b on tcp://127.0.0.1:4000") == \
         "tcp://127.0.0.1:4000"
     assert parse_ready_line("something else") is None
+
+
+async def test_a_pty_closed_and_opened_again_gets_a_new_session(sim_process, sign, tmp_path):
+    keys = write_key_file(tmp_path / "board.key")
+    sim = sim_process("--pty", "--key-file", str(keys))
+    await asyncio.sleep(1.5)  # the board retries its OPEN into an unplugged line meanwhile
+    echo = sign("echo")
+    gw = await connect_pty(sim.where)
+    await gw.request(echo.install(), echo.module)
+    await gw.close()
+    gw = await connect_pty(sim.where)
+    try:
+        assert gw.hello["actors"] == {echo.key: echo.sha256}
+        assert (await gw.invoke(echo.key, "Echo", b"again"))["body"] == b"again"
+        assert not any("gateway proof failed" in line for line in sim.stderr_lines)
+    finally:
+        await gw.close()

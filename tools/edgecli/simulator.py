@@ -16,9 +16,11 @@ of a board with the default max_frame of 1024.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import select
 import shutil
 import socket
 import sys
@@ -32,7 +34,7 @@ from typing import Any
 
 from edgehost.board import Board
 from edgehost.config import DEFAULT_LIMITS, BoardConfig, ConfigError, load_config
-from edgelink.boardio import FdPort, SocketPort
+from edgelink.boardio import SocketPort
 
 READY_PREFIX = "edgehost sim: board "
 DEFAULT_BOARD_ID = "sim"
@@ -122,31 +124,67 @@ class ThrottledPort:
             self._free_at = max(self._free_at, now) + len(chunk) * self._seconds_per_byte
 
 
-class PtyLine:
-    """A pseudo-terminal in raw mode; the gateway opens `path` like a USB serial port.
+class PtyPort:
+    """The master end of a pseudo-terminal as a board port.
 
-    The simulator keeps the other end open itself, so a gateway that closes and reopens the
-    port finds the board still there (it asks for a new session).
+    While no one has the terminal open the line is unplugged: what the board writes is lost
+    (as on a UART with no cable) rather than piling up for the next gateway to read.
     """
 
+    def __init__(self, fd: int, buffer_size: int = 4096):
+        self._fd = fd
+        self.buffer = bytearray(buffer_size)
+        os.set_blocking(fd, False)
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLOUT)
+
+    def _unplugged(self) -> bool:
+        return any(events & select.POLLHUP for _, events in self._poll.poll(0))
+
+    def readinto(self, buf: bytearray) -> int:
+        try:
+            return os.readv(self._fd, [buf])
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # nobody has the terminal open
+                return 0
+            raise
+
+    def write(self, data: Any) -> None:
+        view = memoryview(data)
+        sent = 0
+        while sent < len(view):
+            if self._unplugged():
+                return
+            try:
+                sent += os.write(self._fd, view[sent:])
+            except BlockingIOError:
+                time.sleep(0.001)
+
+
+class PtyLine:
+    """A pseudo-terminal in raw mode; the gateway opens `path` like a USB serial port, and
+    may close and reopen it: the board then gets asked for a new session."""
+
     def __init__(self) -> None:
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.path = os.ttyname(self._slave)
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        os.close(slave)
         self._used = False
 
-    def connect(self) -> FdPort | None:
+    def connect(self) -> PtyPort | None:
         if self._used:  # a pty does not break; only a stopping board gets here twice
             return None
         self._used = True
-        return FdPort(self.master, buffer_size=4096)
+        return PtyPort(self.master)
 
     def close(self) -> None:
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
 
     @property
     def where(self) -> str:

@@ -31,15 +31,12 @@ def engine_name():
     return "wasm3"
 
 
-class LinkLost(Exception):
-    """The byte pipe to the gateway broke; the board reconnects."""
-
-
 class Board:
     """One board: its config, flash store, actor table and the link to its gateway.
 
-    `connect()` returns a port (see edgelink.boardio) each time the board (re)connects, or
-    raises OSError; `console(line)` shows the board's log lines (the REPL's output on a board,
+    `connect()` returns a port (see edgelink.boardio) each time the board (re)connects, None
+    when there is nothing to connect to yet (a listening board with no gateway), or raises
+    OSError; `console(line)` shows the board's log lines (the REPL's output on a board,
     stderr in the simulator). `run()` serves until `stop()`.
     """
 
@@ -169,6 +166,7 @@ class Board:
         """Boot and serve until stop(): connect, serve, and on link loss connect again."""
         self.restore()
         while self.running:
+            self.watchdog.feed()
             try:
                 self.port = self._connect()
             except OSError as exc:
@@ -177,8 +175,8 @@ class Board:
                 self._wait(self._backoff_ms)
                 self._backoff_ms = min(self._backoff_ms * 2, BACKOFF_MAX_MS)
                 continue
-            if self.port is None:  # connect() gave up because the board is stopping
-                break
+            if self.port is None:
+                continue
             self.serve(self.port)
             closer = getattr(self.port, "close", None)
             if closer is not None:

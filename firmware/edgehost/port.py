@@ -1,5 +1,6 @@
 """What differs between MicroPython, CircuitPython and CPython, kept in one place."""
 
+import errno
 import gc
 import os
 import sys
@@ -122,6 +123,8 @@ def platform_name():
 
 # --- the link's byte pipe, by transport kind (config.json "transport")
 
+ACCEPT_TIMEOUT_S = 1
+
 
 def link_connector(transport):
     """A function that (re)connects the link and returns its port (see edgelink.boardio).
@@ -133,7 +136,15 @@ def link_connector(transport):
     kind = transport["kind"]
     if kind == "tcp-listen":
         listener = tcp_listen(transport.get("host", "0.0.0.0"), transport["port"])
-        return lambda: SocketPort(listener.accept()[0])
+
+        def accept():
+            try:
+                return SocketPort(listener.accept()[0])
+            except OSError as exc:
+                if exc.args and exc.args[0] in (errno.ETIMEDOUT, errno.EAGAIN):
+                    return None  # no gateway yet: the board feeds its watchdog and asks again
+                raise
+        return accept
     if kind == "wifi":
         def connect():
             sock = wifi_connect(transport["ssid"], transport.get("password", ""),
@@ -155,6 +166,7 @@ def tcp_listen(host, port_number):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(socket.getaddrinfo(host, port_number)[0][-1])
     sock.listen(1)
+    sock.settimeout(ACCEPT_TIMEOUT_S)
     return sock
 
 

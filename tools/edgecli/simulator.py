@@ -176,6 +176,7 @@ class PtyLine:
 
     def connect(self) -> PtyPort | None:
         if self._used:  # a pty does not break; only a stopping board gets here twice
+            time.sleep(ACCEPT_POLL_S)
             return None
         self._used = True
         return PtyPort(self.master)
@@ -194,21 +195,18 @@ class PtyLine:
 class TcpLine:
     """A listening TCP socket; each gateway connection is one link (as a board on Wi-Fi)."""
 
-    def __init__(self, host: str, port: int, running: Callable[[], bool]):
+    def __init__(self, host: str, port: int):
         self._server = socket.create_server((host, port))
         self._server.settimeout(ACCEPT_POLL_S)
-        self._running = running
         self.host, self.port = self._server.getsockname()[:2]
 
     def connect(self) -> SocketPort | None:
-        while self._running():
-            try:
-                conn, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return SocketPort(conn, buffer_size=4096)
-        return None
+        try:
+            conn, _ = self._server.accept()
+        except TimeoutError:
+            return None  # the board checks whether it should stop, and asks again
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return SocketPort(conn, buffer_size=4096)
 
     def close(self) -> None:
         self._server.close()
@@ -231,14 +229,11 @@ class Simulator:
         flash_dir.mkdir(parents=True, exist_ok=True)
         self.flash_dir = flash_dir
         self.board: Board | None = None
-        self.line: PtyLine | TcpLine = (TcpLine(tcp[0], tcp[1], self._running) if tcp
+        self.line: PtyLine | TcpLine = (TcpLine(tcp[0], tcp[1]) if tcp
                                         else PtyLine())
         self._baud = baud
         self._console = console or _stderr_line(config.board_id)
         self.board = Board(config, str(flash_dir), self._connect, console=self._console)
-
-    def _running(self) -> bool:
-        return self.board is not None and self.board.running
 
     def _connect(self) -> Any:
         link_port = self.line.connect()

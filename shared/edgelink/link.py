@@ -113,9 +113,12 @@ class Link:
             return msg["id"]
         if len(body) + _BODY_HEAD <= self.body_limit:
             msg["body"] = body
-            self._send_message(msg)
+            packed = self._pack(msg)
             del msg["body"]
-            return msg["id"]
+            # the other fields count too: an install with its claims token may not fit
+            if len(packed) <= self.body_limit:
+                self._send_packed(packed)
+                return msg["id"]
         if msg["id"] in self._outgoing:
             raise LinkError("a body for request %d is already on its way" % msg["id"])
         msg["size"] = len(body)
@@ -128,14 +131,20 @@ class Link:
         self._pump()
         return msg["id"]
 
-    def _send_message(self, msg):
+    def _pack(self, msg):
         try:
-            body = packb(msg, bytearray())
+            return packb(msg, bytearray())
         except MpackError as exc:
             raise LinkError("cannot encode %s message: %s" % (msg.get("t"), exc))
+
+    def _send_message(self, msg):
+        body = self._pack(msg)
         if len(body) > self.body_limit:
             raise LinkError("%s message of %d bytes exceeds the frame limit of %d"
                             % (msg.get("t"), len(body), self.body_limit))
+        self._send_packed(body)
+
+    def _send_packed(self, body):
         try:
             self.session.send(body)
         except session.SessionError as exc:

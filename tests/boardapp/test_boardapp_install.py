@@ -132,8 +132,8 @@ async def test_modules_that_break_the_boards_limits_are_refused_with_the_rule(bo
     board = board_thread()
     gw = await connect_tcp(board.url)
     try:
-        big = sign("big_memory")
-        reply = await gw.request(big.install(claims=False), big.module)
+        big = sign("big_memory")  # module and claims together are more than one frame
+        reply = await gw.request(big.install(), big.module)
         assert reply["code"] == "refused"
         assert reply["message"] == (f"actor {big.key}: memory: declares 17 memory pages "
                                     "(1088 KiB), above the budget of 2 pages (128 KiB)")

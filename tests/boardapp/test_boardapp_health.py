@@ -22,6 +22,11 @@ async def test_health_reports_call_each_actors_health_operation(board_thread, si
         assert report["actors"][faults.key] == (f"unhealthy: actor {faults.key}: HealthRequest "
                                                 "failed: unknown operation: HealthRequest")
         assert report["uptime_ms"] > 0 and report["free_flash"] > 0
+        # an actor whose instance is gone (a trap it could not be rebuilt from) is "failed"
+        board.board.table.find(echo.key).host.close()
+        report = await gw.receive("health")
+        assert report["actors"][echo.key] == "failed: closed"
+        assert board.board.watchdog.feeds > 0
     finally:
         await gw.close()
 

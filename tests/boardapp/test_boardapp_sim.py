@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import stat
 import subprocess
 
 from boardapp_helpers import (
     BOARD_ID,
+    PAIRING_KEY,
     WAIT,
     connect_pty,
     connect_tcp,
@@ -157,5 +159,22 @@ async def test_a_pty_closed_and_opened_again_gets_a_new_session(sim_process, sig
         assert gw.hello["actors"] == {echo.key: echo.sha256}
         assert (await gw.invoke(echo.key, "Echo", b"again"))["body"] == b"again"
         assert not any("gateway proof failed" in line for line in sim.stderr_lines)
+    finally:
+        await gw.close()
+
+
+async def test_the_sim_takes_a_boards_config_file_and_its_tcp_address(sim_process, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "board_id": "configured", "pairing_key": PAIRING_KEY.hex(), "profile": "esp32-s3",
+        "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}))
+    sim = sim_process("--config", str(config))
+    assert sim.where == f"tcp://127.0.0.1:{port}"
+    gw = await connect_tcp(sim.where, "configured")
+    try:
+        assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3")
     finally:
         await gw.close()

@@ -25,8 +25,6 @@ def wait_for_config(path=CONFIG, recheck_ms=RECHECK_MS):
 
 def main(config_path=CONFIG, flash_root=FLASH, recheck_ms=RECHECK_MS):
     config = wait_for_config(config_path, recheck_ms)
-    print("edgehost: board %s starting (%s transport)" % (config.board_id,
-                                                         config.transport["kind"]))
     while True:
         try:
             connect = port.link_connector(config.transport)
@@ -35,6 +33,8 @@ def main(config_path=CONFIG, flash_root=FLASH, recheck_ms=RECHECK_MS):
             print("edgehost: cannot set up the %s link: %s; retrying"
                   % (config.transport["kind"], exc))
             port.sleep_ms(recheck_ms)
+    print("edgehost: board %s starting (%s transport)" % (config.board_id,
+                                                         config.transport["kind"]))
     Board(config, flash_root, connect).run()
 
 

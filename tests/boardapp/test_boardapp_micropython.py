@@ -125,3 +125,22 @@ async def test_without_a_valid_config_the_board_says_why_and_waits_for_one(micro
         assert gw.hello["engine"] == "none"
     finally:
         await gw.close()
+
+
+def test_edgehost_board_info_reads_a_micropython_board(micropython_board, tmp_path):
+    port = free_port()
+    (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
+    keys = tmp_path / "board.key"
+    keys.write_text(json.dumps({"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex()}))
+    board = micropython_board()
+    board.wait_for(f"edgehost: board {BOARD_ID} starting")
+    command = [sys.executable, "-c", "import sys; from edgecli.main import main; "
+               "sys.exit(main(sys.argv[1:]))", "board", "--tcp", f"127.0.0.1:{port}",
+               "--key-file", str(keys), "--timeout", str(WAIT), "info", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3 * WAIT, cwd=ROOT)
+    if "is not there yet" in done.stderr:
+        pytest.skip("`edgehost board info` is not there yet")
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert (info["board"], info["engine"], info["actors"]) == (BOARD_ID, "none", [])
+    assert info["free_mem"] > 0

@@ -3,12 +3,294 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
 
 from edgecli.commands import fail
+from edgecli.keycmds import stored_key
+from edgegate.boardclient import (
+    BoardClient,
+    BoardError,
+    BoardKey,
+    BoardRefused,
+    parse_tcp_address,
+)
+from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
+
+DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
+
+Work = Callable[[BoardClient], Awaitable[int]]
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    return fail(f"`edgehost board {args.action}` is not there yet (issue 5)")
+def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[BoardClient]]:
+    """How to reach the board the arguments name; ValueError for a bad --tcp."""
+    if args.tcp:
+        host, port = parse_tcp_address(args.tcp)
+        return lambda: BoardClient.connect_tcp(host, port, key, timeout=args.timeout)
+    return lambda: BoardClient.connect_serial(args.port, key, baud=args.baud,
+                                              timeout=args.timeout)
 
 
-info = install = remove = call = logs = _not_yet
+def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) -> int:
+    """Connect as the arguments say, run `work`, hang up; BoardError is one line, exit 1.
+
+    Ctrl-C ends quietly with exit status `interrupted`.
+    """
+    try:
+        if not args.timeout > 0:
+            raise ValueError(f"--timeout {args.timeout:g}: must be a number of seconds above 0")
+        if args.baud <= 0:
+            raise ValueError(f"--baud {args.baud}: must be a speed in bits per second above 0")
+        key = BoardKey.load(Path(args.key_file))
+        open_board = _opener(args, key)
+    except (BoardError, ValueError) as exc:
+        return fail(str(exc))
+
+    async def session() -> int:
+        client = await open_board()
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(session())
+    except BoardError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return interrupted
+
+
+def _board(client: BoardClient) -> str:
+    return f"board {client.board_id}"
+
+
+# -- info ---------------------------------------------------------------------------------------
+
+
+def _board_summary(client: BoardClient) -> dict[str, Any]:
+    hello = client.hello
+    fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash", "uptime_ms",
+              "max_frame", "window")
+    summary: dict[str, Any] = {name: hello.get(name) for name in fields}
+    summary["actors"] = [{"key": key, **details} for key, details in client.actors.items()]
+    return summary
+
+
+def _print_summary(summary: dict[str, Any], where: str) -> None:
+    def size(value: Any) -> str:
+        return f"{value:,} bytes" if isinstance(value, int) else "(not said)"
+
+    uptime = summary["uptime_ms"]
+    rows = (("Board", f"{summary['board']} at {where}"), ("Firmware", summary["firmware"]),
+            ("Engine", summary["engine"]), ("Profile", summary["profile"]),
+            ("Free memory", size(summary["free_mem"])),
+            ("Free flash", size(summary["free_flash"])),
+            ("Uptime", f"{uptime / 1000:.1f} s" if isinstance(uptime, int) else "(not said)"))
+    for label, value in rows:
+        print(f"{label:<13}{value}")
+    actors = summary["actors"]
+    print(f"Actors       {len(actors) or 'none'}")
+    for actor in actors:
+        print(f"  {actor['key']}  alias {actor['alias'] or '-'}  name {actor['name'] or '-'}  "
+              f"sha256 {actor['sha256']}")
+
+
+def info(args: argparse.Namespace) -> int:
+    async def work(client: BoardClient) -> int:
+        summary = _board_summary(client)
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            _print_summary(summary, client.where)
+        return 0
+
+    return _with_board(args, work)
+
+
+# -- install ------------------------------------------------------------------------------------
+
+
+def _dev_signed(path: Path, data: bytes) -> bytes:
+    """The module signed by the development account, with a module key named for the file."""
+    issuer = stored_key(DEV_ACCOUNT, "account")
+    subject = stored_key(path.stem, "module")
+    signed = sign_module(data, issuer, subject, ActorMetadata(path.stem))
+    print(f"edgehost: signed {path} on the fly as {subject.public_key} (development key; "
+          f"for anything else sign it with `edgehost claims sign`)", file=sys.stderr)
+    return signed
+
+
+def _module_to_install(path: Path, dev_sign: bool) -> tuple[bytes, SignedModule]:
+    """The module's bytes and claims, fully verified; ValueError/OSError say what is wrong."""
+    data = path.read_bytes()
+    module = SignedModule(data)
+    if module.token is None:
+        if not dev_sign:
+            raise ValueError(f"{path} has no claims; sign it with `edgehost claims sign` or use "
+                             f"--dev-sign")
+        data = _dev_signed(path, data)
+        module = SignedModule(data)
+    elif dev_sign:
+        print(f"edgehost: {path} is signed already; --dev-sign leaves its claims as they are",
+              file=sys.stderr)
+    module.verify()
+    return data, module
+
+
+def _upload_progress(path: Path, size: int) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn(f"uploading {path.name} ({size:,} bytes)"),
+                    BarColumn(), TextColumn("{task.completed:,.0f} bytes on the wire"),
+                    TransferSpeedColumn(), console=Console(stderr=True), transient=True)
+
+
+def install(args: argparse.Namespace) -> int:
+    path = Path(args.module)
+    try:
+        data, module = _module_to_install(path, args.dev_sign)
+    except OSError as exc:
+        return fail(f"install {path}: cannot read it ({exc.strerror})")
+    except (ValueError, InvalidKeyError) as exc:  # WasmFormatError, ClaimsError
+        return fail(f"install {path}: {exc}")
+    claims = module.claims
+    actor = claims["sub"]
+    name = (claims.get("wascap") or {}).get("name") or path.stem
+    digest = hashlib.sha256(data).hexdigest()
+
+    async def work(client: BoardClient) -> int:
+        installed = client.actors.get(actor)
+        if installed is not None and installed["sha256"] == digest:
+            print(f"{actor} ({name}) is already installed on {_board(client)} "
+                  f"(sha256 {digest[:16]}…); nothing uploaded")
+            return 0
+        with _upload_progress(path, len(data)) as progress:
+            task = progress.add_task("upload", total=None)
+            try:
+                await client.install(data, module.token.text, actor,
+                                     lambda sent: progress.update(task, completed=sent))
+            except BoardRefused as exc:
+                return fail(f"{_board(client)} refused {path}: {exc.message}")
+        print(f"installed {actor} ({name}) on {_board(client)}")
+        return 0
+
+    return _with_board(args, work)
+
+
+# -- remove -------------------------------------------------------------------------------------
+
+
+def remove(args: argparse.Namespace) -> int:
+    async def work(client: BoardClient) -> int:
+        key = client.resolve(args.actor)
+        label = client.actor_label(key)
+        try:
+            await client.remove(key)
+        except BoardRefused as exc:
+            return fail(f"{_board(client)} cannot remove {args.actor}: {exc.message} "
+                        f"({exc.code})")
+        print(f"removed {label} from {_board(client)}")
+        return 0
+
+    return _with_board(args, work)
+
+
+# -- call ---------------------------------------------------------------------------------------
+
+
+def _as_json(value: Any) -> Any:
+    """msgpack values JSON can carry: bin as UTF-8 text when it is text, else base64."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode()
+        except UnicodeDecodeError:
+            return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {str(_as_json(k)): _as_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_json(item) for item in value]
+    return value
+
+
+def _payload(args: argparse.Namespace) -> bytes:
+    """The payload bytes from PAYLOAD or --file, msgpack-encoded JSON with --msgpack-json."""
+    if args.payload is not None and args.file is not None:
+        raise ValueError("call: give PAYLOAD or --file, not both")
+    if args.file is not None:
+        try:
+            raw = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"call: cannot read --file {args.file} ({exc.strerror})") from None
+    else:
+        raw = (args.payload or "").encode()
+    if not args.msgpack_json:
+        return raw
+    source = f"--file {args.file}" if args.file is not None else "PAYLOAD"
+    try:
+        return msgpack.packb(json.loads(raw or b"null"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"call: {source} is not JSON, as --msgpack-json needs ({exc})") from None
+
+
+def _decoded_answer(answer: bytes) -> str:
+    try:
+        value = msgpack.unpackb(answer, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise ValueError(f"the answer ({len(answer)} bytes) is not msgpack ({exc})") from None
+    return json.dumps(_as_json(value))
+
+
+def call(args: argparse.Namespace) -> int:
+    try:
+        payload = _payload(args)
+    except ValueError as exc:
+        return fail(str(exc))
+
+    async def work(client: BoardClient) -> int:
+        key = client.resolve(args.actor)
+        try:
+            answer = await client.call(key, args.operation, payload)
+        except BoardRefused as exc:
+            return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc.message}")
+        if args.msgpack_json:
+            try:
+                print(_decoded_answer(answer))
+            except ValueError as exc:
+                return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
+        else:
+            sys.stdout.buffer.write(answer)
+            sys.stdout.flush()
+        return 0
+
+    return _with_board(args, work)
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def _log_line(client: BoardClient, msg: dict[str, Any]) -> str:
+    if msg["t"] == "event":
+        return f"event {msg.get('kind', '?')} {json.dumps(_as_json(msg.get('data') or {}))}"
+    actor = msg.get("actor")
+    source = f"{client.actor_label(actor)}: " if actor else ""
+    return f"{str(msg.get('level', 'info')).upper():<5} {source}{msg.get('text', '')}"
+
+
+def logs(args: argparse.Namespace) -> int:
+    async def work(client: BoardClient) -> int:
+        print(f"edgehost: following the logs of {_board(client)} at {client.where}; Ctrl-C "
+              f"stops", file=sys.stderr)
+        async for msg in client.logs():
+            print(_log_line(client, msg), flush=True)
+        return fail(f"board at {client.where}: the connection closed")
+
+    return _with_board(args, work, interrupted=0)

@@ -1,0 +1,377 @@
+"""A direct session with one board and no lattice: what `edgehost board` talks through."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import serial
+
+from edgegate.devicelink import DeviceLink
+from edgegate.transports import SerialTransport, TcpTransport, Transport
+from edgelink.link import LinkError
+
+HOST_NAME = "edgehost-board-cli"
+GATEWAY_MAX_FRAME = 16384
+GATEWAY_WINDOW = 8
+NO_LATTICE = "no_lattice"
+FIRST_ASK_SECONDS = 0.25
+ASK_AGAIN_SECONDS = 1.0
+MAX_NOTES = 1000  # log lines and events kept until logs() reads them
+# drop reasons that mean frames arrived but could not be read: a wrong speed or not a board
+_LINE_NOISE = frozenset({"crc", "cobs", "short", "oversize", "version"})
+
+
+class BoardError(Exception):
+    """What went wrong talking to a board, as one line for the user."""
+
+
+class BoardRefused(BoardError):
+    """The board answered a request with an `error` message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BoardKey:
+    """A board's id and pairing key, as kept in a key file: {"board_id", "pairing_key"}."""
+
+    def __init__(self, board_id: str, pairing_key: bytes):
+        self.board_id = board_id
+        self.pairing_key = pairing_key
+
+    @classmethod
+    def load(cls, path: Path) -> BoardKey:
+        """Read and check a key file; BoardError names the file and the rule it broke."""
+        rule = 'a JSON object {"board_id": "<id>", "pairing_key": "<64 hex digits>"}'
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise BoardError(f"key file {path}: cannot read it ({exc.strerror})") from None
+        except (UnicodeDecodeError, ValueError):
+            raise BoardError(f"key file {path}: not JSON; it must be {rule}") from None
+        if not isinstance(data, dict):
+            raise BoardError(f"key file {path}: it must be {rule}")
+        board_id, key_hex = data.get("board_id"), data.get("pairing_key")
+        if not isinstance(board_id, str) or not 0 < len(board_id.encode()) <= 64:
+            raise BoardError(f"key file {path}: board_id must be a string of 1 to 64 bytes")
+        try:
+            key = bytes.fromhex(key_hex) if isinstance(key_hex, str) else b""
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise BoardError(f"key file {path}: pairing_key must be 64 hex digits (32 bytes)")
+        return cls(board_id, key)
+
+
+def parse_tcp_address(text: str) -> tuple[str, int]:
+    """HOST:PORT (IPv6 hosts in brackets) as (host, port); ValueError says what is wrong."""
+    host, sep, port_text = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"--tcp {text!r}: expected HOST:PORT with a port from 1 to 65535")
+    return host, int(port_text)
+
+
+class _MeteredTransport:
+    """A transport that counts the bytes going each way.
+
+    Bytes in tell a silent board from one that refuses the handshake; bytes out show how far
+    a module upload has gone (the link has no public progress of its own).
+    """
+
+    def __init__(self, inner: Transport):
+        self.inner = inner
+        self.name = inner.name
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    async def read(self) -> bytes:
+        data = await self.inner.read()
+        self.bytes_in += len(data)
+        return data
+
+    async def write(self, data: bytes) -> None:
+        await self.inner.write(data)
+        self.bytes_out += len(data)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def _open_tcp(host: str, port: int, where: str, timeout: float) -> Transport:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except TimeoutError:
+        raise BoardError(f"board at {where}: no connection within {timeout:g} s") from None
+    except socket.gaierror as exc:
+        raise BoardError(f"board at {where}: unknown host {host!r} ({exc.strerror})") from None
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise BoardError(f"board at {where}: {reason.lower()}") from None
+    return TcpTransport(reader, writer)
+
+
+async def _open_serial(url: str, baud: int) -> Transport:
+    try:
+        port = serial.serial_for_url(url, baudrate=baud, timeout=0.05, write_timeout=None)
+    except serial.SerialException as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise BoardError(f"board at {url}: cannot open the port ({reason})") from None
+    except ValueError as exc:
+        raise BoardError(f"board at {url}: {exc}") from None
+    return SerialTransport(port, asyncio.get_running_loop(), url)
+
+
+class BoardClient:
+    """One board over its link: hello and ready, then requests, with host calls refused.
+
+    Open it with `connect_tcp` or `connect_serial`, use it, then `close()`. While it is open
+    it answers the board's host calls with a `no_lattice` error (there are no providers here)
+    and keeps the board's log lines and events for `logs()`.
+    """
+
+    def __init__(self, transport: _MeteredTransport, key: BoardKey, where: str, timeout: float):
+        self.where = where
+        self.board_id = key.board_id
+        self.timeout = timeout
+        self.hello: dict[str, Any] = {}
+        self._transport = transport
+        self._device = DeviceLink(transport, {key.board_id.encode(): key.pairing_key})
+        self._runner = asyncio.create_task(self._device.run())
+        self._server = asyncio.create_task(self._serve())
+        self._greeted = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
+
+    # -- connecting
+
+    @classmethod
+    async def connect_tcp(cls, host: str, port: int, key: BoardKey,
+                          timeout: float = 10.0) -> BoardClient:
+        where = f"tcp://{host}:{port}"
+        transport = await _open_tcp(host, port, where, timeout)
+        return await cls._start(transport, key, where, timeout)
+
+    @classmethod
+    async def connect_serial(cls, url: str, key: BoardKey, baud: int = 921600,
+                             timeout: float = 10.0) -> BoardClient:
+        transport = await _open_serial(url, baud)
+        return await cls._start(transport, key, url, timeout)
+
+    @classmethod
+    async def _start(cls, transport: Transport, key: BoardKey, where: str,
+                     timeout: float) -> BoardClient:
+        client = cls(_MeteredTransport(transport), key, where, timeout)
+        try:
+            await client._handshake()
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    async def _handshake(self) -> None:
+        """Wait for the board's session and hello, asking it to open one while none comes.
+
+        A board that has just been reached (a TCP accept) opens a session by itself; one that
+        still holds a session from an earlier client needs an ASK. The first ASK waits a moment
+        and later ones are a second apart: an ASK that crosses the board's own OPEN on the wire
+        makes the two ends answer different challenges, and only a later ASK repairs that.
+        """
+        deadline = time.monotonic() + self.timeout
+        greeted = asyncio.create_task(self._greeted.wait())
+        closed = asyncio.create_task(self._closed.wait())
+        wait = FIRST_ASK_SECONDS
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done or left <= wait:
+                    break
+                if not self._device.opened.is_set():
+                    self._device.ask_to_open()
+                wait = ASK_AGAIN_SECONDS
+        finally:
+            greeted.cancel()
+            closed.cancel()
+        if self._greeted.is_set():
+            said = self.hello.get("board")
+            if said != self.board_id:
+                raise BoardError(f"board at {self.where}: it says it is {said!r}, not "
+                                 f"{self.board_id!r} as the key file says")
+            return
+        raise BoardError(self._why_no_session())
+
+    def _why_no_session(self) -> str:
+        drops = self._device.drops
+        if "unknown board" in drops:
+            return (f"board at {self.where}: it is not board {self.board_id!r} (handshake "
+                    f"failed: unknown board); check --key-file")
+        if self._device.opened.is_set():
+            return f"board at {self.where}: no hello within {self.timeout:g} s of the handshake"
+        if self._closed.is_set():
+            return f"board at {self.where}: the connection closed during the handshake"
+        if self._transport.bytes_in == 0:
+            return f"board at {self.where}: no answer within {self.timeout:g} s"
+        if drops and set(drops) <= _LINE_NOISE:
+            return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
+                    f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
+        return (f"board at {self.where}: pairing key refused (handshake failed); "
+                f"check --key-file")
+
+    # -- what the board says on its own
+
+    async def _serve(self) -> None:
+        while True:
+            msg = await self._device.receive()
+            t = msg["t"]
+            if t == "hello":
+                self.hello = msg
+                self._device.send({"t": "ready", "host": HOST_NAME,
+                                   "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
+                self._greeted.set()
+            elif t == "host_call":
+                self._refuse_host_call(msg)
+            elif t in ("log", "event", "closed"):
+                self._keep_note(msg)
+                if t == "closed":
+                    self._closed.set()
+                    return
+
+    def _keep_note(self, msg: dict[str, Any]) -> None:
+        if self._notes.full():
+            self._notes.get_nowait()  # nobody is reading: keep the latest only
+        self._notes.put_nowait(msg)
+
+    def _refuse_host_call(self, msg: dict[str, Any]) -> None:
+        text = (f"no lattice connected: actor {self.actor_label(msg.get('actor', '?'))} called "
+                f"{msg.get('namespace', '?')} {msg.get('op', '?')}; `edgehost board` serves no "
+                f"providers")
+        try:
+            self._device.send({"t": "error", "id": msg["id"], "code": NO_LATTICE,
+                               "message": text})
+        except LinkError:
+            pass  # the session went away meanwhile; the board gives up on its own
+
+    # -- actors
+
+    @property
+    def actors(self) -> dict[str, dict[str, Any]]:
+        """The board's actors from its hello: {key: {sha256, alias, name, rpc_version}}."""
+        info = self.hello.get("actor_info") or {}
+        out = {}
+        for key, digest in (self.hello.get("actors") or {}).items():
+            details = info.get(key) if isinstance(info.get(key), dict) else {}
+            out[key] = {"sha256": bytes(digest).hex(), "alias": details.get("alias"),
+                        "name": details.get("name"), "rpc_version": details.get("rpc_version")}
+        return out
+
+    def resolve(self, actor: str) -> str:
+        """An actor's key from its key, call alias or name; anything unknown as it was given."""
+        actors = self.actors
+        if actor in actors:
+            return actor
+        for field in ("alias", "name"):
+            found = [key for key, details in actors.items() if details[field] == actor]
+            if len(found) == 1:
+                return found[0]
+        return actor
+
+    def actor_label(self, key: str) -> str:
+        details = self.actors.get(key)
+        name = details and (details["alias"] or details["name"])
+        return f"{key[:8]}… ({name})" if name else key
+
+    # -- requests
+
+    async def _request(self, msg: dict[str, Any], body: bytes | None = None) -> dict[str, Any]:
+        what = msg["t"]
+        try:
+            reply = await self._device.request(msg, body, timeout=self.timeout)
+        except LinkError as exc:
+            raise self._link_failed(what, exc) from None
+        return self._checked(reply)
+
+    def _link_failed(self, what: str, exc: LinkError) -> BoardError:
+        if "no reply within" in str(exc):
+            return BoardError(f"board at {self.where}: no answer to {what} within "
+                              f"{self.timeout:g} s")
+        if self._closed.is_set():
+            return BoardError(f"board at {self.where}: the connection closed before the board "
+                              f"answered {what}")
+        return BoardError(f"board at {self.where}: {what} failed: {exc}")
+
+    @staticmethod
+    def _checked(reply: dict[str, Any]) -> dict[str, Any]:
+        if reply["t"] == "error":
+            raise BoardRefused(str(reply.get("code", "")), str(reply.get("message", "")))
+        return reply
+
+    async def install(self, module: bytes, claims_jwt: str, actor: str,
+                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Upload a module; `progress` is called with the bytes put on the wire so far.
+
+        While the upload moves the wait goes on; the timeout counts from the last byte sent
+        (the link itself gives up on a transfer the board stops acknowledging).
+        """
+        msg = {"t": "install", "actor": actor, "sha256": hashlib.sha256(module).digest(),
+               "claims": claims_jwt}
+        start = self._transport.bytes_out
+        request = asyncio.create_task(self._device.request(msg, module, timeout=None))
+        sent, last_move = 0, time.monotonic()
+        try:
+            while not request.done():
+                await asyncio.wait({request}, timeout=0.1)
+                now_sent = self._transport.bytes_out - start
+                if now_sent != sent:
+                    sent, last_move = now_sent, time.monotonic()
+                    if progress is not None:
+                        progress(sent)
+                elif time.monotonic() - last_move > self.timeout:
+                    raise BoardError(f"board at {self.where}: no answer to install within "
+                                     f"{self.timeout:g} s")
+            reply = request.result()
+        except LinkError as exc:
+            raise self._link_failed("install", exc) from None
+        finally:
+            request.cancel()
+        return self._checked(reply)
+
+    async def remove(self, actor: str) -> dict[str, Any]:
+        return await self._request({"t": "remove", "actor": actor})
+
+    async def call(self, actor: str, operation: str, payload: bytes) -> bytes:
+        """Invoke an operation; the answer's bytes, or BoardRefused with the board's error."""
+        reply = await self._request({"t": "invoke", "actor": actor, "op": operation,
+                                     "origin": ""}, payload)
+        return bytes(reply.get("body") or b"")
+
+    async def logs(self) -> AsyncIterator[dict[str, Any]]:
+        """The board's `log` and `event` messages since the connection, until the link ends."""
+        while True:
+            msg = await self._notes.get()
+            if msg["t"] == "closed":
+                return
+            yield msg
+
+    async def close(self) -> None:
+        self._server.cancel()
+        await self._transport.close()
+        try:
+            await asyncio.wait_for(self._runner, 2.0)
+        except (TimeoutError, asyncio.CancelledError, LinkError, OSError):
+            self._runner.cancel()
+        try:
+            await self._server
+        except asyncio.CancelledError:
+            pass

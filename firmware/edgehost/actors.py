@@ -123,6 +123,13 @@ class ActorTable:
         except MemoryError:
             raise ActorRefused("actor %s: memory: not enough free heap to load it" % key)
 
+    def _check_alias(self, key, claims):
+        alias = (claims.get("wascap") or {}).get("call_alias")
+        holder = self.find(alias) if alias else None
+        if holder is not None and holder.key != key:
+            raise ActorRefused("actor %s: call alias %s is taken by actor %s"
+                               % (key, alias, holder.key))
+
     def install(self, key, module, token, sha256):
         """Check and load a module; returns (actor, added) where added is False for a
         module already held under the same digest."""
@@ -136,10 +143,7 @@ class ActorTable:
             raise ActorRefused("actor %s: max_actors: the board holds %d actors, its limit"
                                % (key, len(self.actors)))
         claims, token = check_claims(key, module, token)
-        alias = (claims.get("wascap") or {}).get("call_alias")
-        if alias and self.find(alias) is not None:
-            raise ActorRefused("actor %s: call alias %s is taken by actor %s"
-                               % (key, alias, self.find(alias).key))
+        self._check_alias(key, claims)
         actor = Actor(key, claims, token, sha256, self._new_host(key, module))
         self.actors[key] = actor
         return actor, True
@@ -148,6 +152,7 @@ class ActorTable:
         """Hot swap: the old module keeps serving if the new one is refused."""
         actor = self.get(key)
         claims, token = check_claims(key, module, token)
+        self._check_alias(key, claims)
         if self._engine is False:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
         try:

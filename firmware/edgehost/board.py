@@ -410,6 +410,8 @@ class Board:
                         raise HostCallError(msg["message"])
                     return bytes(msg.get("body") or b"")
                 self._pending.append(msg)
+            if not self.running:
+                raise HostCallError("the board is stopping")
             if self.sessions != session:
                 raise HostCallError("the link reopened before the gateway answered %s %s"
                                     % (namespace, operation))

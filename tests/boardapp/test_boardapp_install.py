@@ -259,3 +259,17 @@ async def test_payloads_above_max_payload_and_failed_actors_get_their_own_codes(
         assert failed["message"] == f"actor {echo.key}: failed earlier: closed"
     finally:
         await gw.close()
+
+
+async def test_a_call_alias_already_taken_is_refused(board_thread, sign):
+    board = board_thread()
+    first = sign("echo", call_alias="greeter")
+    second = sign("shout", call_alias="greeter")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(first.install(), first.module)
+        reply = await gw.request(second.install(), second.module)
+        assert reply["message"] == (f"actor {second.key}: call alias greeter is taken by "
+                                    f"actor {first.key}")
+    finally:
+        await gw.close()

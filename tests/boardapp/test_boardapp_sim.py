@@ -130,6 +130,9 @@ def test_bad_sim_arguments_get_one_line_each(tmp_path):
             f"edgehost: {tmp_path / 'absent.json'}: not found; provision the board with a "
             "config file",
     }
+    nowhere = tmp_path / "no-such-dir" / "board.key"
+    cases[("--key-file", str(nowhere))] = (f"edgehost: {nowhere}: cannot make the key file: "
+                                           "No such file or directory")
     bad_key = tmp_path / "bad.key"
     bad_key.write_text('{"board_id": "x", "pairing_key": "abcd"}')
     cases[("--key-file", str(bad_key))] = (f"edgehost: {bad_key}: pairing_key must be 64 hex "

@@ -228,9 +228,7 @@ class Simulator:
             flash_dir = Path(self._temp_flash)
         flash_dir.mkdir(parents=True, exist_ok=True)
         self.flash_dir = flash_dir
-        self.board: Board | None = None
-        self.line: PtyLine | TcpLine = (TcpLine(tcp[0], tcp[1]) if tcp
-                                        else PtyLine())
+        self.line: PtyLine | TcpLine = TcpLine(tcp[0], tcp[1]) if tcp else PtyLine()
         self._baud = baud
         self._console = console or _stderr_line(config.board_id)
         self.board = Board(config, str(flash_dir), self._connect, console=self._console)
@@ -290,7 +288,10 @@ def build(config_path: str | None, key_file: str | None, tcp: str | None, pty: b
         if path.exists():
             board_id, key = read_key_file(path)
         else:
-            board_id, key = make_key_file(path)
+            try:
+                board_id, key = make_key_file(path)
+            except OSError as exc:
+                raise SimError(f"{path}: cannot make the key file: {exc.strerror}") from None
             sys.stderr.write(f"edgehost sim: made key file {path} for board "
                              f"{board_id} (keep it: the gateway needs the same key)\n")
         # the line is the simulator's (pty or --tcp), whatever the config says

@@ -17,6 +17,8 @@ import serial
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpTransport, Transport
 from edgelink.link import LinkError
+from edgelink.messages import MAX_ID
+from edgelink.mpack import packb
 
 HOST_NAME = "edgehost-board-cli"
 GATEWAY_MAX_FRAME = 16384
@@ -319,13 +321,15 @@ class BoardClient:
 
     async def install(self, module: bytes, claims_jwt: str, actor: str,
                       progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-        """Upload a module; `progress` is called with the bytes put on the wire so far.
+        """Upload a module: `install`, or `swap` when the board runs another module of that
+        actor. Returns the board's `installed` or `swapped`; BoardRefused when it says no.
 
-        While the upload moves the wait goes on; the timeout counts from the last byte sent
-        (the link itself gives up on a transfer the board stops acknowledging).
+        `progress` is called with the bytes put on the wire so far. While the upload moves the
+        wait goes on; the timeout counts from the last byte sent (the link itself gives up on
+        a transfer the board stops acknowledging).
         """
-        msg = {"t": "install", "actor": actor, "sha256": hashlib.sha256(module).digest(),
-               "claims": claims_jwt}
+        what = "swap" if actor in self.actors else "install"
+        msg = self._upload_message(what, module, claims_jwt, actor)
         start = self._transport.bytes_out
         request = asyncio.create_task(self._device.request(msg, module, timeout=None))
         sent, last_move = 0, time.monotonic()
@@ -338,14 +342,28 @@ class BoardClient:
                     if progress is not None:
                         progress(sent)
                 elif time.monotonic() - last_move > self.timeout:
-                    raise BoardError(f"board at {self.where}: no answer to install within "
+                    raise BoardError(f"board at {self.where}: no answer to {what} within "
                                      f"{self.timeout:g} s")
             reply = request.result()
         except LinkError as exc:
-            raise self._link_failed("install", exc) from None
+            raise self._link_failed(what, exc) from None
         finally:
             request.cancel()
         return self._checked(reply)
+
+    def _upload_message(self, what: str, module: bytes, claims_jwt: str,
+                        actor: str) -> dict[str, Any]:
+        """The install or swap request, with the claims token when it fits one board frame.
+
+        A token of many capabilities can be over 1 KB; the board then reads the same token
+        from the module's own claims section (both were verified before this point).
+        """
+        msg = {"t": what, "actor": actor, "sha256": hashlib.sha256(module).digest(),
+               "claims": claims_jwt}
+        head = packb({**msg, "id": MAX_ID, "size": len(module)})
+        if len(head) > self._device.link.body_limit:
+            del msg["claims"]
+        return msg
 
     async def remove(self, actor: str) -> dict[str, Any]:
         return await self._request({"t": "remove", "actor": actor})

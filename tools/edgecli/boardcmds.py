@@ -149,9 +149,15 @@ def _module_to_install(path: Path, dev_sign: bool) -> tuple[bytes, SignedModule]
 
 
 def _upload_progress(path: Path, size: int) -> Progress:
+    """A live line on stderr while the module goes out (none when stderr is not a terminal).
+
+    It counts the bytes put on the wire, framing included; the link says nothing finer.
+    """
+    console = Console(stderr=True)
     return Progress(SpinnerColumn(), TextColumn(f"uploading {path.name} ({size:,} bytes)"),
                     BarColumn(), TextColumn("{task.completed:,.0f} bytes on the wire"),
-                    TransferSpeedColumn(), console=Console(stderr=True), transient=True)
+                    TransferSpeedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
 
 
 def install(args: argparse.Namespace) -> int:
@@ -173,14 +179,18 @@ def install(args: argparse.Namespace) -> int:
             print(f"{actor} ({name}) is already installed on {_board(client)} "
                   f"(sha256 {digest[:16]}…); nothing uploaded")
             return 0
-        with _upload_progress(path, len(data)) as progress:
-            task = progress.add_task("upload", total=None)
-            try:
-                await client.install(data, module.token.text, actor,
-                                     lambda sent: progress.update(task, completed=sent))
-            except BoardRefused as exc:
-                return fail(f"{_board(client)} refused {path}: {exc.message}")
-        print(f"installed {actor} ({name}) on {_board(client)}")
+        try:
+            with _upload_progress(path, len(data)) as progress:
+                task = progress.add_task("upload", total=None)
+                reply = await client.install(data, module.token.text, actor,
+                                             lambda sent: progress.update(task, completed=sent))
+        except BoardRefused as exc:
+            return fail(f"{_board(client)} refused {path}: {exc.message}")
+        if reply["t"] == "swapped":
+            print(f"replaced {actor} ({name}) on {_board(client)}: the new module serves now "
+                  f"(it had sha256 {installed['sha256'][:16]}…)")
+        else:
+            print(f"installed {actor} ({name}) on {_board(client)}")
         return 0
 
     return _with_board(args, work)

@@ -403,9 +403,9 @@ class Board:
                 self._lose("link lost: %s" % (exc,))
                 raise HostCallError("the link to the gateway was lost during %s %s"
                                     % (namespace, operation))
-            for msg in inbox:
+            for i, msg in enumerate(inbox):
                 if msg["id"] == request_id and msg["t"] in ("host_result", "error"):
-                    self._pending.extend(inbox[inbox.index(msg) + 1:])
+                    self._pending.extend(inbox[i + 1:])
                     if msg["t"] == "error":
                         raise HostCallError(msg["message"])
                     return bytes(msg.get("body") or b"")

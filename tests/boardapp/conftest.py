@@ -20,11 +20,12 @@ def sign(actors):
 
 @pytest.fixture
 def board_thread(tmp_path):
-    """board_thread(**config) starts a simulated board; all are stopped after the test."""
+    """board_thread(flash=NAME, **config) starts a simulated board (with the flash folder
+    NAME, to boot a board again on what another left); all are stopped after the test."""
     started: list[BoardInThread] = []
 
-    def start(**config: Any) -> BoardInThread:
-        board = BoardInThread(tmp_path / f"flash{len(started)}", **config)
+    def start(flash: str | None = None, **config: Any) -> BoardInThread:
+        board = BoardInThread(tmp_path / (flash or f"flash{len(started)}"), **config)
         started.append(board)
         return board
 

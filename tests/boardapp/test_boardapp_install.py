@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from boardapp_helpers import connect_tcp
@@ -240,7 +241,7 @@ async def test_a_hello_too_large_for_the_boards_frame_is_cut_down_not_lost(board
         await gw.close()
 
 
-async def test_payloads_above_max_payload_and_failed_actors_get_their_own_codes(board_thread,
+async def test_a_payload_above_max_payload_is_too_large(board_thread,
                                                                                sign):
     board = board_thread(limits={"max_actors": 4, "max_pages_per_actor": 2, "max_frame": 1024,
                                  "max_payload": 1000, "window": 4})
@@ -252,11 +253,30 @@ async def test_payloads_above_max_payload_and_failed_actors_get_their_own_codes(
         assert too_large["code"] == "too_large"
         assert too_large["message"] == (f"actor {echo.key}: payload of 1001 bytes for Echo is "
                                         "above the limit of 1000")
-        # what a trap leaves when its instance cannot be rebuilt: an actor marked failed
-        board.board.table.find(echo.key).host.close()
-        failed = await gw.invoke(echo.key, "Echo", b"")
+    finally:
+        await gw.close()
+
+
+async def test_an_actor_that_cannot_be_rebuilt_after_a_trap_is_failed(board_thread, sign):
+    board = board_thread()
+    fragile = sign("init_check")  # its start function asks the host whether it may start
+    gw = await connect_tcp(board.url)
+    try:
+        installing = asyncio.create_task(gw.request(fragile.install(), fragile.module))
+        ask = await gw.receive("host_call")
+        assert (ask["namespace"], ask["op"]) == ("example:init", "Init.Check")
+        gw.device.send({"t": "host_result", "id": ask["id"]}, b"")
+        assert (await installing)["t"] == "installed"
+
+        crashing = asyncio.create_task(gw.invoke(fragile.key, "Crash"))
+        ask = await gw.receive("host_call")  # the rebuild after the trap asks again: refuse
+        gw.device.send({"t": "error", "id": ask["id"], "code": "no", "message": "not now"})
+        crashed = await crashing
+        assert crashed["code"] == "trap"
+        failed = await gw.invoke(fragile.key, "Echo", b"")
         assert failed["code"] == "failed"
-        assert failed["message"] == f"actor {echo.key}: failed earlier: closed"
+        assert failed["message"].startswith(f"actor {fragile.key}: failed earlier: actor "
+                                            f"{fragile.key}: trapped in Crash: ")
     finally:
         await gw.close()
 

@@ -64,3 +64,29 @@ async def test_a_gateway_with_another_pairing_key_is_refused_and_named_on_the_co
         assert gw.hello["board"] == "bench-3"
     finally:
         await gw.close()
+
+
+async def test_an_actor_that_cannot_start_without_the_gateway_is_dropped_at_boot(board_thread,
+                                                                                sign):
+    first = board_thread(flash="shared-flash")
+    fragile = sign("init_check")
+    echo = sign("echo")
+    gw = await connect_tcp(first.url)
+    installing = asyncio.create_task(gw.request(fragile.install(), fragile.module))
+    gw.device.send({"t": "host_result", "id": (await gw.receive("host_call"))["id"]}, b"")
+    await installing
+    await gw.request(echo.install(), echo.module)
+    await gw.close()
+    first.stop()
+
+    again = board_thread(flash="shared-flash")  # boots on the same flash, no gateway yet
+    gw = await connect_tcp(again.url)
+    try:
+        assert gw.hello["actors"] == {echo.key: echo.sha256}  # the gateway re-uploads the other
+        event = await gw.receive("event")
+        assert event["kind"] == "actor_dropped" and event["data"]["actor"] == fragile.key
+        # its start function's host call found no gateway, and it trapped on the refusal
+        assert event["data"]["reason"] == (f"actor {fragile.key}: trapped in wapc_init: "
+                                           "unreachable executed")
+    finally:
+        await gw.close()

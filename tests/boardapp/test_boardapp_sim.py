@@ -19,7 +19,7 @@ from boardapp_helpers import (
     write_key_file,
 )
 
-from edgecli.simulator import parse_ready_line
+from edgecli.simulator import ThrottledPort, parse_ready_line
 
 
 async def test_the_sim_serves_on_a_pseudo_terminal_that_pyserial_opens(sim_process, sign,
@@ -181,3 +181,30 @@ async def test_the_sim_takes_a_boards_config_file_and_its_tcp_address(sim_proces
         assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3")
     finally:
         await gw.close()
+
+
+class _Wire:
+    buffer = bytearray(16)
+
+    def __init__(self):
+        self.sent = bytearray()
+
+    def write(self, data):
+        self.sent.extend(data)
+
+
+def test_baud_paces_what_the_board_writes_at_ten_bits_a_byte():
+    clock = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    wire = _Wire()
+    line = ThrottledPort(wire, 9600, clock=lambda: clock[0], sleep=sleep)
+    line.write(bytes(960))
+    line.write(bytes(64))
+    assert bytes(wire.sent) == bytes(1024)
+    # 1024 bytes of 10 bits at 9600 baud: the last piece leaves after all before it went out
+    assert round(sum(slept), 6) == round((1024 - 64) * 10 / 9600, 6)

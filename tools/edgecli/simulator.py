@@ -103,11 +103,14 @@ class ThrottledPort:
     """Wraps a port so that what the board writes leaves no faster than a UART at `baud`
     (10 bits a byte: start, 8 data, stop)."""
 
-    def __init__(self, inner: Any, baud: int):
+    def __init__(self, inner: Any, baud: int, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self._inner = inner
         self.buffer = inner.buffer
         self._seconds_per_byte = 10.0 / baud
-        self._free_at = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self._free_at = clock()
 
     def readinto(self, buf: bytearray) -> int:
         return self._inner.readinto(buf)
@@ -117,9 +120,9 @@ class ThrottledPort:
         piece = 64
         for start in range(0, len(view), piece):
             chunk = view[start:start + piece]
-            now = time.monotonic()
+            now = self._clock()
             if self._free_at > now:
-                time.sleep(self._free_at - now)
+                self._sleep(self._free_at - now)
             self._inner.write(chunk)
             self._free_at = max(self._free_at, now) + len(chunk) * self._seconds_per_byte
 

@@ -255,7 +255,8 @@ def _decoded_answer(answer: bytes) -> str:
     try:
         value = msgpack.unpackb(answer, raw=False, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
-        raise ValueError(f"the answer ({len(answer)} bytes) is not msgpack ({exc})") from None
+        reason = str(exc) or type(exc).__name__
+        raise ValueError(f"the answer ({len(answer)} bytes) is not msgpack ({reason})") from None
     return json.dumps(_as_json(value))
 
 

@@ -65,8 +65,9 @@ class Board:
         self._lost = None
         self._backoff_ms = BACKOFF_FIRST_MS
         self._proof_failures = 0
-        self._hold_until = None
-        self._next_health = None
+        self._hold_from = 0
+        self._hold_ms = 0
+        self._last_health = None
         self.max_frame = min(max(self.limits["max_frame"], MIN_FRAME), GATEWAY_MIN_FRAME)
 
     # --- the console and reports to the gateway
@@ -192,10 +193,11 @@ class Board:
         self.running = False
 
     def _wait(self, ms):
-        end = port.ticks_ms() + ms
-        while self.running and port.ticks_diff(end, port.ticks_ms()) > 0:
+        # time spans are measured from a start with ticks_diff: MicroPython's ticks wrap
+        start = port.ticks_ms()
+        while self.running and port.ticks_diff(port.ticks_ms(), start) < ms:
             self.watchdog.feed()
-            port.sleep_ms(min(50, max(1, port.ticks_diff(end, port.ticks_ms()))))
+            port.sleep_ms(min(50, ms))
 
     def serve(self, link_port):
         """Serve one connection until it breaks (or the board stops)."""
@@ -214,11 +216,11 @@ class Board:
         self.link.open()
         while self.running and self._lost is None:
             self.watchdog.feed()
-            if self._hold_until is not None:
-                if port.ticks_diff(self._hold_until, port.ticks_ms()) > 0:
+            if self._hold_ms:
+                if port.ticks_diff(port.ticks_ms(), self._hold_from) < self._hold_ms:
                     port.sleep_ms(10)
                     continue
-                self._hold_until = None
+                self._hold_ms = 0
             try:
                 inbox = self.link.poll(link_port)
             except (OSError, LinkError) as exc:
@@ -246,7 +248,7 @@ class Board:
         self.sessions += 1
         self._proof_failures = 0
         self._backoff_ms = BACKOFF_FIRST_MS
-        self._next_health = port.ticks_ms() + self.config.health_period_s * 1000
+        self._last_health = port.ticks_ms()
         self.link.send(self._fitted(self.hello()))
         reports = self._reports
         self._reports = []
@@ -273,7 +275,8 @@ class Board:
         self._console("[error] gateway proof failed: pairing key mismatch? (board %s); "
                       "retrying in %d ms" % (self._text(self.config.board_id), self._backoff_ms))
         # not reading holds the link's next OPEN back until the backoff is over
-        self._hold_until = port.ticks_ms() + self._backoff_ms
+        self._hold_from = port.ticks_ms()
+        self._hold_ms = self._backoff_ms
         self._backoff_ms = min(self._backoff_ms * 2, BACKOFF_MAX_MS)
 
     # --- requests from the gateway
@@ -424,12 +427,12 @@ class Board:
     # --- health
 
     def _health_tick(self):
-        if self._next_health is None or not self.link.session.is_open:
+        if self._last_health is None or not self.link.session.is_open:
             return
         now = port.ticks_ms()
-        if port.ticks_diff(now, self._next_health) < 0:
+        if port.ticks_diff(now, self._last_health) < self.config.health_period_s * 1000:
             return
-        self._next_health = now + self.config.health_period_s * 1000
+        self._last_health = now
         self._send_report(self.health())
 
     def health(self):

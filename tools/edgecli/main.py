@@ -15,6 +15,17 @@ class CommandLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(1, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # A leaf command takes its options anywhere, even between its positionals
+        # (`board call ACTOR OP --msgpack-json '[1]'`); argparse only does that when asked.
+        if self._subparsers is not None or getattr(self, "_intermixing", False):
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return super().parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
 
 def _add_keys(sub: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("keys", help="make nkeys and read public keys from seeds")

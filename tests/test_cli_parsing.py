@@ -1,0 +1,25 @@
+"""The `edgehost` argument parser: options anywhere in a leaf command, usage errors in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgecli.main import build_parser
+
+
+def test_option_between_positionals_of_board_call():
+    args = build_parser().parse_args(
+        ["board", "--tcp", "127.0.0.1:1", "--key-file", "k.json",
+         "call", "MACTOR", "Echo", "--msgpack-json", "[1, 2]"]
+    )
+    assert (args.actor, args.operation, args.payload, args.msgpack_json) == (
+        "MACTOR", "Echo", "[1, 2]", True
+    )
+
+
+def test_usage_error_exits_1_with_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["board", "--tcp", "h:1", "--key-file", "k", "call", "M"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "operation" in err

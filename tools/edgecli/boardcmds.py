@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -55,6 +56,9 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
         open_board = _opener(args, key)
     except (BoardError, ValueError) as exc:
         return fail(str(exc))
+
+    # dropped frames are summed up in the one line a failure prints; no warnings before it
+    logging.getLogger("edgegate").addHandler(logging.NullHandler())
 
     async def session() -> int:
         client = await open_board()

@@ -1,0 +1,185 @@
+"""`edgehost board` when the board cannot be reached, is not the one, or stays silent."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from edgelink.boardio import SocketPort
+from edgelink.link import board_link
+
+
+@pytest.fixture
+def tcp_peer():
+    """A TCP server on a free port that does `behave(conn)` with each connection it accepts."""
+    servers: list[tuple[socket.socket, threading.Event, threading.Thread]] = []
+
+    def start(behave) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        server.settimeout(0.1)
+        stop = threading.Event()
+
+        def accept_loop() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    behave(conn, stop)
+
+        thread = threading.Thread(target=accept_loop, daemon=True)
+        thread.start()
+        servers.append((server, stop, thread))
+        return f"127.0.0.1:{server.getsockname()[1]}"
+
+    try:
+        yield start
+    finally:
+        for server, stop, thread in servers:
+            stop.set()
+            thread.join(5)
+            server.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_line(outcome) -> str:
+    assert outcome.code == 1 and outcome.out == "", outcome
+    assert outcome.err.count("\n") == 1 and "Traceback" not in outcome.err, outcome
+    return outcome.err
+
+
+def test_a_board_that_is_not_listening_is_connection_refused(edgehost, key_file):
+    port = free_port()
+    err = one_line(edgehost("board", "--tcp", f"127.0.0.1:{port}", "--key-file", key_file,
+                            "info"))
+    assert err == f"edgehost: board at tcp://127.0.0.1:{port}: connection refused\n"
+
+
+def test_a_serial_port_that_does_not_exist_is_named(edgehost, key_file, tmp_path):
+    port = tmp_path / "ttyUSB9"
+    err = one_line(edgehost("board", "--port", port, "--key-file", key_file, "info"))
+    assert err == (f"edgehost: board at {port}: cannot open the port (No such file or "
+                   f"directory)\n")
+
+
+def test_a_wrong_pairing_key_is_refused_with_a_clear_message(start_sim, edgehost, tmp_path):
+    sim = start_sim()
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
+    err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "2",
+                            "info"))
+    assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
+                   f"check --key-file\n")
+
+
+def test_a_wrong_pairing_key_over_a_pty_is_refused_too(start_sim, edgehost, tmp_path):
+    sim = start_sim(tcp=False)
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
+    err = one_line(edgehost("board", "--port", sim.where, "--key-file", wrong, "--timeout", "2",
+                            "info"))
+    assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
+                   f"check --key-file\n")
+
+
+def test_a_key_file_for_another_board_says_so(start_sim, edgehost, tmp_path):
+    sim = start_sim()
+    other = tmp_path / "other.key"
+    other.write_text(json.dumps({"board_id": "kitchen", "pairing_key": "5a" * 32}))
+    err = one_line(edgehost("board", *sim.board_args, "--key-file", other, "--timeout", "2",
+                            "info"))
+    assert err == (f"edgehost: board at {sim.where}: it is not board 'kitchen' (handshake "
+                   f"failed: unknown board); check --key-file\n")
+
+
+def test_a_peer_that_never_answers_times_out(edgehost, key_file, tcp_peer):
+    address = tcp_peer(lambda conn, stop: stop.wait())
+    started = time.monotonic()
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
+                            "info"))
+    assert err == f"edgehost: board at tcp://{address}: no answer within 1 s\n"
+    assert time.monotonic() - started < 20  # it gave up on its own (not a timing assertion)
+
+
+def test_a_peer_that_hangs_up_during_the_handshake_says_so(edgehost, key_file, tcp_peer):
+    address = tcp_peer(lambda conn, stop: None)  # accept, then close
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "info"))
+    assert err == (f"edgehost: board at tcp://{address}: the connection closed during the "
+                   f"handshake\n")
+
+
+def test_a_peer_that_sends_garbage_is_not_taken_for_a_wrong_key(edgehost, key_file, tcp_peer):
+    def babble(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.wait(0.05):
+            try:
+                conn.sendall(b"\x05hello\x00\x03ab\x00")
+            except OSError:
+                return
+
+    address = tcp_peer(babble)
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
+                            "info"))
+    assert err.startswith(f"edgehost: board at tcp://{address}: only unreadable frames within "
+                          f"1 s (")
+    assert err.endswith("); check --baud and that it runs edgehost\n")
+
+
+def test_a_board_that_does_not_answer_a_request_times_out(edgehost, key_file, tcp_peer):
+    def greets_then_ignores(conn: socket.socket, stop: threading.Event) -> None:
+        port = SocketPort(conn)
+        link = board_link(b"sim", bytes.fromhex("5a" * 32), port.write, log=None)
+        link.on_open = lambda: link.send({
+            "t": "hello", "board": "sim", "firmware": "mute", "engine": "none",
+            "profile": "test", "max_frame": 1024, "window": 2, "free_mem": 0, "free_flash": 0,
+            "actors": {}})
+        link.open()
+        while not stop.wait(0.005):
+            try:
+                link.poll(port)  # the link answers pings; invocations get nothing
+            except OSError:
+                return
+
+    address = tcp_peer(greets_then_ignores)
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
+                            "call", "echo", "Echo", "hello?"))
+    assert err == f"edgehost: board at tcp://{address}: no answer to invoke within 1 s\n"
+
+
+@pytest.mark.parametrize("content, rule", [
+    (None, "cannot read it (No such file or directory)"),
+    ("{not json", 'not JSON; it must be a JSON object {"board_id": "<id>", "pairing_key": '
+                  '"<64 hex digits>"}'),
+    ('["sim"]', 'it must be a JSON object {"board_id"'),
+    ('{"pairing_key": "' + "5a" * 32 + '"}', "board_id must be a string of 1 to 64 bytes"),
+    ('{"board_id": "sim", "pairing_key": "5a5a"}', "pairing_key must be 64 hex digits"),
+    ('{"board_id": "sim", "pairing_key": "' + "zz" * 32 + '"}',
+     "pairing_key must be 64 hex digits"),
+])
+def test_a_bad_key_file_is_named_with_the_rule_it_breaks(edgehost, tmp_path, content, rule):
+    path = tmp_path / "board.key"
+    if content is not None:
+        path.write_text(content)
+    err = one_line(edgehost("board", "--tcp", "127.0.0.1:9", "--key-file", path, "info"))
+    assert err.startswith(f"edgehost: key file {path}: {rule}"), err
+
+
+@pytest.mark.parametrize("argv, error", [
+    (["--tcp", "localhost"], "--tcp 'localhost': expected HOST:PORT with a port from 1 to 65535"),
+    (["--tcp", "localhost:99999"], "--tcp 'localhost:99999': expected HOST:PORT"),
+    (["--tcp", "127.0.0.1:9", "--timeout", "0"], "--timeout 0: must be a number of seconds "
+                                                 "above 0"),
+    (["--port", "/dev/null", "--baud", "0"], "--baud 0: must be a speed in bits per second"),
+])
+def test_bad_options_are_one_line_errors(edgehost, key_file, argv, error):
+    err = one_line(edgehost("board", *argv, "--key-file", key_file, "info"))
+    assert err.startswith(f"edgehost: {error}"), err

@@ -162,17 +162,18 @@ class BoardClient:
                           timeout: float = 10.0) -> BoardClient:
         where = f"tcp://{host}:{port}"
         transport = await _open_tcp(host, port, where, timeout)
-        return await cls._start(transport, key, where, timeout)
+        return await cls.start(transport, key, where, timeout)
 
     @classmethod
     async def connect_serial(cls, url: str, key: BoardKey, baud: int = 921600,
                              timeout: float = 10.0) -> BoardClient:
         transport = await _open_serial(url, baud)
-        return await cls._start(transport, key, url, timeout)
+        return await cls.start(transport, key, url, timeout)
 
     @classmethod
-    async def _start(cls, transport: Transport, key: BoardKey, where: str,
-                     timeout: float) -> BoardClient:
+    async def start(cls, transport: Transport, key: BoardKey, where: str,
+                    timeout: float = 10.0) -> BoardClient:
+        """Greet the board on a transport that is already open (`where` names it in errors)."""
         client = cls(_MeteredTransport(transport), key, where, timeout)
         try:
             await client._handshake()
@@ -230,6 +231,11 @@ class BoardClient:
                     f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
         return (f"board at {self.where}: pairing key refused (handshake failed); "
                 f"check --key-file")
+
+    @property
+    def wire_bytes(self) -> tuple[int, int]:
+        """Bytes written to and read from the board so far, framing included."""
+        return self._transport.bytes_out, self._transport.bytes_in
 
     # -- what the board says on its own
 

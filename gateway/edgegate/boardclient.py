@@ -17,7 +17,7 @@ import serial
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpTransport, Transport
 from edgelink.link import LinkError
-from edgelink.messages import MAX_ID
+from edgelink.messages import ABORTED, MAX_ID
 from edgelink.mpack import packb
 
 HOST_NAME = "edgehost-board-cli"
@@ -284,6 +284,14 @@ class BoardClient:
                         "name": details.get("name"), "rpc_version": details.get("rpc_version")}
         return out
 
+    def info(self) -> dict[str, Any]:
+        """What the board said about itself in its hello, with its actors as a list."""
+        fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash",
+                  "uptime_ms", "max_frame", "window")
+        summary: dict[str, Any] = {name: self.hello.get(name) for name in fields}
+        summary["actors"] = [{"key": key, **details} for key, details in self.actors.items()]
+        return summary
+
     def resolve(self, actor: str) -> str:
         """An actor's key from its key, call alias or name; anything unknown as it was given."""
         actors = self.actors
@@ -355,6 +363,9 @@ class BoardClient:
             raise self._link_failed(what, exc) from None
         finally:
             request.cancel()
+        if reply["t"] == "error" and reply.get("code") == ABORTED:
+            # the link gave up on the transfer: a broken line, not the board saying no
+            raise BoardError(f"board at {self.where}: the upload stopped: {reply.get('message')}")
         return self._checked(reply)
 
     def _upload_message(self, what: str, module: bytes, claims_jwt: str,

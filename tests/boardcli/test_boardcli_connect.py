@@ -134,25 +134,60 @@ def test_a_peer_that_sends_garbage_is_not_taken_for_a_wrong_key(edgehost, key_fi
     assert err.endswith("); check --baud and that it runs edgehost\n")
 
 
-def test_a_board_that_does_not_answer_a_request_times_out(edgehost, key_file, tcp_peer):
-    def greets_then_ignores(conn: socket.socket, stop: threading.Event) -> None:
+def mute_board(hello: dict | None):
+    """A board end on the link that says `hello` (if any) and answers nothing else."""
+
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
         port = SocketPort(conn)
-        link = board_link(b"sim", bytes.fromhex("5a" * 32), port.write, log=None)
-        link.on_open = lambda: link.send({
-            "t": "hello", "board": "sim", "firmware": "mute", "engine": "none",
-            "profile": "test", "max_frame": 1024, "window": 2, "free_mem": 0, "free_flash": 0,
-            "actors": {}})
+        link = board_link(b"sim", bytes.fromhex("5a" * 32), port.write, log=None,
+                          max_body=256 * 1024)
+        if hello is not None:
+            link.on_open = lambda: link.send(dict(hello))
         link.open()
         while not stop.wait(0.005):
             try:
-                link.poll(port)  # the link answers pings; invocations get nothing
+                link.poll(port)  # the link itself answers pings and acknowledges chunks
             except OSError:
                 return
 
-    address = tcp_peer(greets_then_ignores)
+    return serve
+
+
+MUTE_HELLO = {"t": "hello", "board": "sim", "firmware": "mute", "engine": "none",
+              "profile": "test", "max_frame": 1024, "window": 2, "free_mem": 0, "free_flash": 0,
+              "actors": {}}
+
+
+def test_a_board_that_does_not_answer_a_call_times_out(edgehost, key_file, tcp_peer):
+    address = tcp_peer(mute_board(MUTE_HELLO))
     err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
                             "call", "echo", "Echo", "hello?"))
     assert err == f"edgehost: board at tcp://{address}: no answer to invoke within 1 s\n"
+
+
+def test_a_board_that_takes_a_module_but_does_not_answer_times_out(edgehost, key_file,
+                                                                    tcp_peer, signed):
+    module, _ = signed("echo")
+    address = tcp_peer(mute_board(MUTE_HELLO))
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
+                            "install", module))
+    assert err == f"edgehost: board at tcp://{address}: no answer to install within 1 s\n"
+
+
+def test_a_board_that_opens_a_session_but_never_says_hello_times_out(edgehost, key_file,
+                                                                     tcp_peer):
+    address = tcp_peer(mute_board(None))
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
+                            "info"))
+    assert err == (f"edgehost: board at tcp://{address}: no hello within 1 s of the "
+                   f"handshake\n")
+
+
+def test_a_hello_from_another_board_id_is_not_trusted(edgehost, key_file, tcp_peer):
+    address = tcp_peer(mute_board(dict(MUTE_HELLO, board="kitchen")))
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "info"))
+    assert err == (f"edgehost: board at tcp://{address}: it says it is 'kitchen', not 'sim' as "
+                   f"the key file says\n")
 
 
 @pytest.mark.parametrize("content, rule", [

@@ -82,15 +82,6 @@ def _board(client: BoardClient) -> str:
 # -- info ---------------------------------------------------------------------------------------
 
 
-def _board_summary(client: BoardClient) -> dict[str, Any]:
-    hello = client.hello
-    fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash", "uptime_ms",
-              "max_frame", "window")
-    summary: dict[str, Any] = {name: hello.get(name) for name in fields}
-    summary["actors"] = [{"key": key, **details} for key, details in client.actors.items()]
-    return summary
-
-
 def _print_summary(summary: dict[str, Any], where: str) -> None:
     def size(value: Any) -> str:
         return f"{value:,} bytes" if isinstance(value, int) else "(not said)"
@@ -112,7 +103,7 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
 
 def info(args: argparse.Namespace) -> int:
     async def work(client: BoardClient) -> int:
-        summary = _board_summary(client)
+        summary = client.info()
         if args.json:
             print(json.dumps(summary))
         else:

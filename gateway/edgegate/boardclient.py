@@ -199,8 +199,8 @@ class BoardClient:
                 left = deadline - time.monotonic()
                 done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
                                              return_when=asyncio.FIRST_COMPLETED)
-                if done or left <= wait:
-                    break
+                if done or left <= wait or "unknown board" in self._device.drops:
+                    break  # an id not in the key file will not change by waiting
                 if not self._device.opened.is_set():
                     self._device.ask_to_open()
                 wait = ASK_AGAIN_SECONDS

@@ -76,7 +76,7 @@ def test_a_wrong_pairing_key_is_refused_with_a_clear_message(start_sim, edgehost
     sim = start_sim()
     wrong = tmp_path / "wrong.key"
     wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
-    err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "2",
+    err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "1",
                             "info"))
     assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
                    f"check --key-file\n")
@@ -86,7 +86,7 @@ def test_a_wrong_pairing_key_over_a_pty_is_refused_too(start_sim, edgehost, tmp_
     sim = start_sim(tcp=False)
     wrong = tmp_path / "wrong.key"
     wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
-    err = one_line(edgehost("board", "--port", sim.where, "--key-file", wrong, "--timeout", "2",
+    err = one_line(edgehost("board", "--port", sim.where, "--key-file", wrong, "--timeout", "1",
                             "info"))
     assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
                    f"check --key-file\n")
@@ -96,7 +96,7 @@ def test_a_key_file_for_another_board_says_so(start_sim, edgehost, tmp_path):
     sim = start_sim()
     other = tmp_path / "other.key"
     other.write_text(json.dumps({"board_id": "kitchen", "pairing_key": "5a" * 32}))
-    err = one_line(edgehost("board", *sim.board_args, "--key-file", other, "--timeout", "2",
+    err = one_line(edgehost("board", *sim.board_args, "--key-file", other, "--timeout", "5",
                             "info"))
     assert err == (f"edgehost: board at {sim.where}: it is not board 'kitchen' (handshake "
                    f"failed: unknown board); check --key-file\n")

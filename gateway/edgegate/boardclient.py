@@ -24,7 +24,7 @@ HOST_NAME = "edgehost-board-cli"
 GATEWAY_MAX_FRAME = 16384
 GATEWAY_WINDOW = 8
 NO_LATTICE = "no_lattice"
-FIRST_ASK_SECONDS = 0.25
+FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
 ASK_AGAIN_SECONDS = 1.0
 MAX_NOTES = 1000  # log lines and events kept until logs() reads them
 # drop reasons that mean frames arrived but could not be read: a wrong speed or not a board

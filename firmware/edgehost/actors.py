@@ -16,6 +16,11 @@ class UnknownActor(Exception):
     """No actor on the board has that key or call alias."""
 
 
+def _caps(claims):
+    caps = (claims.get("wascap") or {}).get("caps")
+    return caps if isinstance(caps, list) else []
+
+
 class Actor:
     """One installed actor: who it is (from its claims) and the waPC host that runs it."""
 
@@ -26,8 +31,7 @@ class Actor:
         self.sha256 = sha256
         self.name = meta.get("name") or ""
         self.alias = meta.get("call_alias") or ""
-        caps = meta.get("caps")
-        self.caps = caps if isinstance(caps, list) else []
+        self.caps = _caps(claims)
         self.host = host
 
     def info(self):
@@ -81,6 +85,7 @@ class ActorTable:
         self._on_log = on_log
         self._engine = engine
         self.actors = {}
+        self._loading = None  # (key, caps) of the actor whose module is being loaded
 
     def __len__(self):
         return len(self.actors)
@@ -102,7 +107,15 @@ class ActorTable:
             raise UnknownActor("no actor %s on this board" % name)
         return actor
 
-    def _new_host(self, key, module):
+    def caps_of(self, key):
+        """The capabilities of an actor, also while its start functions run (they may make
+        host calls before the actor is in the table)."""
+        if self._loading is not None and self._loading[0] == key:
+            return self._loading[1]
+        actor = self.actors.get(key)
+        return actor.caps if actor is not None else ()
+
+    def _new_host(self, key, module, claims):
         if self._engine is False:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
         table = self
@@ -113,6 +126,7 @@ class ActorTable:
         def on_log(text):
             table._on_log(key, text)
 
+        self._loading = (key, _caps(claims))
         gc.collect()  # the engine's runtime and the module's memory come next
         try:
             return WapcHost(key, module, host_call, self.wapc_limits, on_log, self._engine)
@@ -122,6 +136,8 @@ class ActorTable:
             raise ActorRefused(str(exc))
         except MemoryError:
             raise ActorRefused("actor %s: memory: not enough free heap to load it" % key)
+        finally:
+            self._loading = None
 
     def _check_alias(self, key, claims):
         alias = (claims.get("wascap") or {}).get("call_alias")
@@ -144,7 +160,7 @@ class ActorTable:
                                % (key, len(self.actors)))
         claims, token = check_claims(key, module, token)
         self._check_alias(key, claims)
-        actor = Actor(key, claims, token, sha256, self._new_host(key, module))
+        actor = Actor(key, claims, token, sha256, self._new_host(key, module, claims))
         self.actors[key] = actor
         return actor, True
 
@@ -155,12 +171,15 @@ class ActorTable:
         self._check_alias(key, claims)
         if self._engine is False:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
+        self._loading = (key, _caps(claims))  # the new module's start functions run first
         try:
             actor.host.swap(module)
         except ModuleRefused as exc:
             raise ActorRefused("actor %s: %s: %s" % (key, exc.rule, exc.reason))
         except WapcError as exc:
             raise ActorRefused(str(exc))
+        finally:
+            self._loading = None
         updated = Actor(key, claims, token, sha256, actor.host)
         self.actors[key] = updated
         return updated

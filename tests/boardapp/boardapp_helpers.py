@@ -63,13 +63,26 @@ class Gateway:
 
     async def receive(self, t: str | tuple[str, ...]) -> dict[str, Any]:
         """The board's next message of type t (others are skipped)."""
+        return await asyncio.wait_for(self._next(t), WAIT)
+
+    async def _next(self, t: str | tuple[str, ...]) -> dict[str, Any]:
         kinds = (t,) if isinstance(t, str) else t
         while True:
-            msg = await asyncio.wait_for(self.device.receive(), WAIT)
+            msg = await self.device.receive()
             if msg["t"] in kinds:
                 return msg
             if msg["t"] == "closed":
                 raise AssertionError(f"the link closed while waiting for {t}")
+
+    async def received(self) -> list[str]:
+        """Types of the messages the board has sent so far and nobody took (replies are
+        delivered in order, so this holds everything sent before the last reply)."""
+        kinds = []
+        while True:
+            try:
+                kinds.append((await asyncio.wait_for(self.device.receive(), 0.05))["t"])
+            except asyncio.TimeoutError:
+                return kinds
 
     async def invoke(self, actor: str, op: str, payload: bytes = b"",
                      origin: str = "") -> dict[str, Any]:
@@ -77,7 +90,8 @@ class Gateway:
                                   payload)
 
     async def close(self) -> None:
-        await self.device.transport.close()
+        with contextlib.suppress(asyncio.TimeoutError, OSError):
+            await asyncio.wait_for(self.device.transport.close(), WAIT)
         self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.runner

@@ -16,7 +16,7 @@ from edgelink import mpack
 
 async def test_a_host_call_the_board_cannot_serve_goes_to_the_gateway(board_thread, sign):
     board = board_thread()
-    relay = sign("hostcall")
+    relay = sign("hostcall", caps=["example:relay"])
     gw = await connect_tcp(board.url)
     try:
         await gw.request(relay.install(), relay.module)
@@ -32,7 +32,7 @@ async def test_a_host_call_the_board_cannot_serve_goes_to_the_gateway(board_thre
 
 async def test_the_gateways_error_becomes_the_guests_host_error(board_thread, sign):
     board = board_thread()
-    relay = sign("hostcall")
+    relay = sign("hostcall", caps=["example:relay"])
     gw = await connect_tcp(board.url)
     try:
         await gw.request(relay.install(), relay.module)
@@ -51,7 +51,7 @@ async def test_the_gateways_error_becomes_the_guests_host_error(board_thread, si
 
 async def test_a_host_call_never_answered_ends_in_a_timeout_error(board_thread, sign):
     board = board_thread(host_call_timeout_ms=300)
-    relay = sign("hostcall")
+    relay = sign("hostcall", caps=["example:relay"])
     gw = await connect_tcp(board.url)
     try:
         await gw.request(relay.install(), relay.module)
@@ -68,7 +68,7 @@ async def test_a_host_call_never_answered_ends_in_a_timeout_error(board_thread, 
 
 async def test_requests_arriving_during_a_host_call_are_served_after_it(board_thread, sign):
     board = board_thread()
-    relay = sign("hostcall")
+    relay = sign("hostcall", caps=["example:relay"])
     echo = sign("echo")
     gw = await connect_tcp(board.url)
     try:
@@ -97,7 +97,7 @@ async def test_requests_arriving_during_a_host_call_are_served_after_it(board_th
 async def test_a_call_to_an_actor_on_the_board_is_served_there_by_call_alias(board_thread,
                                                                             sign):
     board = board_thread()
-    relay = sign("hostcall")
+    relay = sign("hostcall")  # calling an actor needs no capability
     # the relay actor calls the namespace example:relay: here, an actor's call alias
     target = sign("echo", call_alias="example:relay")
     gw = await connect_tcp(board.url)
@@ -108,6 +108,21 @@ async def test_a_call_to_an_actor_on_the_board_is_served_there_by_call_alias(boa
         assert reply["message"] == (f"host call failed: actor {target.key}: Relay.Forward "
                                     "failed: unknown operation: Relay.Forward")
         assert board.board.sessions == 1
+    finally:
+        await gw.close()
+
+
+async def test_a_host_call_to_a_contract_the_actor_does_not_hold_never_leaves_the_board(
+        board_thread, sign):
+    board = board_thread()
+    relay = sign("hostcall")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(relay.install(), relay.module)
+        reply = await gw.invoke(relay.key, "Relay", b"x")
+        assert reply["message"] == (f"host call failed: actor {relay.key} is not allowed to "
+                                    "call example:relay: its claims lack that capability")
+        assert "host_call" not in await gw.received()
     finally:
         await gw.close()
 
@@ -145,10 +160,11 @@ class _Table(ActorTable):
         self.actors = actors
 
 
-def test_builtin_providers_are_served_on_the_board_for_actors_that_hold_the_capability():
+def test_builtins_are_served_on_the_board_and_contracts_checked_against_the_claims():
     lines = []
     gateway_calls = []
-    table = _Table({"MLOGGER": _Caller([LOGGING]), "MPLAIN": _Caller([])})
+    table = _Table({"MLOGGER": _Caller([LOGGING]), "MPLAIN": _Caller([]),
+                    "MSTORE": _Caller(["wasmcloud:keyvalue"])})
     dispatcher = Dispatcher(table, Builtins(lambda *line: lines.append(line)),
                             lambda *call: gateway_calls.append(call) or b"")
     payload = mpack.packb({"level": "warn", "text": "low battery"})
@@ -159,6 +175,12 @@ def test_builtin_providers_are_served_on_the_board_for_actors_that_hold_the_capa
         dispatcher.host_call("MPLAIN", "default", NUMBERGEN, "NumberGen.Random32", b"")
     assert str(refused.value) == ("actor MPLAIN is not allowed to call "
                                   "wasmcloud:builtin:numbergen: its claims lack that capability")
+    with pytest.raises(HostCallError) as refused:
+        dispatcher.host_call("MPLAIN", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k")
+    assert str(refused.value) == ("actor MPLAIN is not allowed to call wasmcloud:keyvalue: "
+                                  "its claims lack that capability")
     assert gateway_calls == []
-    dispatcher.host_call("MPLAIN", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k")
-    assert gateway_calls == [("MPLAIN", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k")]
+    dispatcher.host_call("MSTORE", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k")
+    dispatcher.host_call("MPLAIN", "default", "shop/cart", "Cart.Add", b"i")  # a call alias
+    assert gateway_calls == [("MSTORE", "default", "wasmcloud:keyvalue", "KeyValue.Get", b"k"),
+                             ("MPLAIN", "default", "shop/cart", "Cart.Add", b"i")]

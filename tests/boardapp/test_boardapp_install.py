@@ -259,7 +259,8 @@ async def test_a_payload_above_max_payload_is_too_large(board_thread,
 
 async def test_an_actor_that_cannot_be_rebuilt_after_a_trap_is_failed(board_thread, sign):
     board = board_thread()
-    fragile = sign("init_check")  # its start function asks the host whether it may start
+    # its start function asks the host (example:init) whether it may start
+    fragile = sign("init_check", caps=["example:init"])
     gw = await connect_tcp(board.url)
     try:
         installing = asyncio.create_task(gw.request(fragile.install(), fragile.module))

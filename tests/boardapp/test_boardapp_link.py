@@ -15,7 +15,7 @@ WRONG_KEY = bytes(32)
 async def test_a_link_dropped_during_a_host_call_is_reopened_and_serves_again(board_thread,
                                                                             sign):
     board = board_thread()
-    relay = sign("hostcall")
+    relay = sign("hostcall", caps=["example:relay"])
     echo = sign("echo")
     gw = await connect_tcp(board.url)
     await gw.request(relay.install(), relay.module)
@@ -69,7 +69,7 @@ async def test_a_gateway_with_another_pairing_key_is_refused_and_named_on_the_co
 async def test_an_actor_that_cannot_start_without_the_gateway_is_dropped_at_boot(board_thread,
                                                                                 sign):
     first = board_thread(flash="shared-flash")
-    fragile = sign("init_check")
+    fragile = sign("init_check", caps=["example:init"])
     echo = sign("echo")
     gw = await connect_tcp(first.url)
     installing = asyncio.create_task(gw.request(fragile.install(), fragile.module))

@@ -72,21 +72,13 @@ def test_a_serial_port_that_does_not_exist_is_named(edgehost, key_file, tmp_path
                    f"directory)\n")
 
 
-def test_a_wrong_pairing_key_is_refused_with_a_clear_message(start_sim, edgehost, tmp_path):
-    sim = start_sim()
+@pytest.mark.parametrize("tcp", [True, False], ids=["tcp", "pty"])
+def test_a_wrong_pairing_key_is_refused_with_a_clear_message(start_sim, edgehost, tmp_path,
+                                                             tcp):
+    sim = start_sim(tcp=tcp)
     wrong = tmp_path / "wrong.key"
     wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
     err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "1",
-                            "info"))
-    assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
-                   f"check --key-file\n")
-
-
-def test_a_wrong_pairing_key_over_a_pty_is_refused_too(start_sim, edgehost, tmp_path):
-    sim = start_sim(tcp=False)
-    wrong = tmp_path / "wrong.key"
-    wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
-    err = one_line(edgehost("board", "--port", sim.where, "--key-file", wrong, "--timeout", "1",
                             "info"))
     assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
                    f"check --key-file\n")

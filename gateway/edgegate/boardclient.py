@@ -366,7 +366,9 @@ class BoardClient:
         if reply["t"] == "error" and reply.get("code") == ABORTED:
             # the link gave up on the transfer: a broken line, not the board saying no
             raise BoardError(f"board at {self.where}: the upload stopped: {reply.get('message')}")
-        return self._checked(reply)
+        self._checked(reply)
+        self.hello.setdefault("actors", {})[actor] = msg["sha256"]  # as the next hello says
+        return reply
 
     def _upload_message(self, what: str, module: bytes, claims_jwt: str,
                         actor: str) -> dict[str, Any]:
@@ -383,7 +385,9 @@ class BoardClient:
         return msg
 
     async def remove(self, actor: str) -> dict[str, Any]:
-        return await self._request({"t": "remove", "actor": actor})
+        reply = await self._request({"t": "remove", "actor": actor})
+        self.hello.get("actors", {}).pop(reply.get("actor"), None)
+        return reply
 
     async def call(self, actor: str, operation: str, payload: bytes) -> bytes:
         """Invoke an operation; the answer's bytes, or BoardRefused with the board's error."""

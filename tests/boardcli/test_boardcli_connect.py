@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 
 import pytest
 
@@ -96,11 +95,9 @@ def test_a_key_file_for_another_board_says_so(start_sim, edgehost, tmp_path):
 
 def test_a_peer_that_never_answers_times_out(edgehost, key_file, tcp_peer):
     address = tcp_peer(lambda conn, stop: stop.wait())
-    started = time.monotonic()
     err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "1",
                             "info"))
     assert err == f"edgehost: board at tcp://{address}: no answer within 1 s\n"
-    assert time.monotonic() - started < 20  # it gave up on its own (not a timing assertion)
 
 
 def test_a_peer_that_hangs_up_during_the_handshake_says_so(edgehost, key_file, tcp_peer):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
+from conftest import COMMAND_TIMEOUT, EDGEHOST
 
 
 @pytest.fixture
@@ -92,3 +95,16 @@ def test_bad_payloads_are_refused_before_the_board_is_asked(echo_board, board, t
     answer = board(sim, "call", "echoer", *argv)
     assert (answer.code, answer.out) == (1, ""), answer
     assert answer.err.startswith(f"edgehost: {error}") and answer.err.count("\n") == 1
+
+
+def test_a_reader_that_hangs_up_early_gets_no_traceback(echo_board, key_file):
+    sim, key = echo_board
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head -c 0`: nobody reads the answer
+    try:
+        done = subprocess.run([EDGEHOST, "board", *sim.board_args, "--key-file", str(key_file),
+                               "call", key, "Echo", "x" * 10_000], stdout=write_end,
+                              stderr=subprocess.PIPE, timeout=COMMAND_TIMEOUT)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, b"")

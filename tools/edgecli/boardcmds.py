@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -255,6 +256,15 @@ def _decoded_answer(answer: bytes) -> str:
     return json.dumps(_as_json(value))
 
 
+def _write_raw(answer: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(answer)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader has gone (`| head -c 10`): the rest is not wanted; say nothing at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def call(args: argparse.Namespace) -> int:
     try:
         payload = _payload(args)
@@ -273,8 +283,7 @@ def call(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
         else:
-            sys.stdout.buffer.write(answer)
-            sys.stdout.flush()
+            _write_raw(answer)
         return 0
 
     return _with_board(args, work)

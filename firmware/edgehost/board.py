@@ -31,6 +31,11 @@ def engine_name():
     return "wasm3"
 
 
+
+def _or_unknown(value):
+    """A figure for hello and health: -1 when the port cannot tell (CPython has no heap figure)."""
+    return -1 if value is None else value
+
 class Board:
     """One board: its config, flash store, actor table and the link to its gateway.
 
@@ -134,8 +139,8 @@ class Board:
         return {"t": "hello", "board": self._text(self.config.board_id),
                 "firmware": FIRMWARE, "engine": self.engine, "profile": self.config.profile,
                 "max_frame": self.max_frame, "window": self.limits["window"],
-                "free_mem": port.free_memory() or 0,
-                "free_flash": port.free_flash(self._flash_root) or 0,
+                "free_mem": _or_unknown(port.free_memory()),
+                "free_flash": _or_unknown(port.free_flash(self._flash_root)),
                 "actors": actors, "actor_info": info, "uptime_ms": self.uptime_ms()}
 
     def _fitted(self, hello):
@@ -441,8 +446,8 @@ class Board:
         for key, actor in list(self.table.actors.items()):
             statuses[key] = health_status(actor.host)
         gc.collect()
-        return {"t": "health", "free_mem": port.free_memory() or 0,
-                "free_flash": port.free_flash(self._flash_root) or 0,
+        return {"t": "health", "free_mem": _or_unknown(port.free_memory()),
+                "free_flash": _or_unknown(port.free_flash(self._flash_root)),
                 "uptime_ms": self.uptime_ms(), "actors": statuses}
 
 

@@ -85,7 +85,9 @@ def _board(client: BoardClient) -> str:
 
 def _print_summary(summary: dict[str, Any], where: str) -> None:
     def size(value: Any) -> str:
-        return f"{value:,} bytes" if isinstance(value, int) else "(not said)"
+        if not isinstance(value, int):
+            return "(not said)"
+        return f"{value:,} bytes" if value >= 0 else "unknown (the board cannot tell)"
 
     uptime = summary["uptime_ms"]
     rows = (("Board", f"{summary['board']} at {where}"), ("Firmware", summary["firmware"]),

@@ -8,17 +8,15 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
 
 from edgecli.simulator import parse_ready_line
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
-EDGEHOST = str(Path(sys.executable).parent / "edgehost")
-COMMAND_TIMEOUT = 30.0  # a command that takes longer has hung; no test waits on a clock
 SIM_START_TIMEOUT = 15.0
 
 

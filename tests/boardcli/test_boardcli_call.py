@@ -7,7 +7,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import COMMAND_TIMEOUT, EDGEHOST
+from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import os
 import select
 import subprocess
 
-from conftest import COMMAND_TIMEOUT, EDGEHOST
+from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -74,13 +75,30 @@ class BoardKey:
             raise BoardError(f"key file {path}: pairing_key must be 64 hex digits (32 bytes)")
         return cls(board_id, key)
 
+    @classmethod
+    def create(cls, path: Path, board_id: str) -> BoardKey:
+        """Write a new key file (mode 0600, never over an existing one) with a random key."""
+        key = cls(board_id, secrets.token_bytes(32))
+        text = json.dumps({"board_id": board_id, "pairing_key": key.pairing_key.hex()}) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return key
 
-def parse_tcp_address(text: str) -> tuple[str, int]:
-    """HOST:PORT (IPv6 hosts in brackets) as (host, port); ValueError says what is wrong."""
+
+def parse_tcp_address(text: str, listening: bool = False) -> tuple[str, int]:
+    """HOST:PORT (IPv6 hosts in brackets) as (host, port); ValueError says what is wrong.
+
+    A listening end may ask for port 0 (any free port); a connecting end may not.
+    """
     host, sep, port_text = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"--tcp {text!r}: expected HOST:PORT with a port from 1 to 65535")
+    lowest = 0 if listening else 1
+    if not sep or not host or not port_text.isdigit() or not lowest <= int(port_text) < 65536:
+        raise ValueError(
+            f"--tcp {text!r}: expected HOST:PORT with a port from {lowest} to 65535"
+            + (" (0 picks a free port)" if listening else "")
+        )
     return host, int(port_text)
 
 

@@ -123,7 +123,8 @@ def test_bad_sim_arguments_get_one_line_each(tmp_path):
         ("--tcp", "127.0.0.1:0"): "edgehost: edgehost sim needs --key-file FILE or --config "
                                   "FILE (the board's id and pairing key)",
         ("--tcp", "nowhere", "--key-file", str(tmp_path / "k")):
-            "edgehost: --tcp nowhere: expected HOST:PORT, e.g. 127.0.0.1:0 (0 picks a port)",
+            "edgehost: --tcp 'nowhere': expected HOST:PORT with a port from 0 to 65535 "
+            "(0 picks a free port)",
         ("--baud", "0", "--key-file", str(tmp_path / "k")):
             "edgehost: --baud 0: must be a positive number of bits per second",
         ("--config", str(tmp_path / "absent.json")):
@@ -131,12 +132,12 @@ def test_bad_sim_arguments_get_one_line_each(tmp_path):
             "config file",
     }
     nowhere = tmp_path / "no-such-dir" / "board.key"
-    cases[("--key-file", str(nowhere))] = (f"edgehost: {nowhere}: cannot make the key file: "
-                                           "No such file or directory")
+    cases[("--key-file", str(nowhere))] = (f"edgehost: key file {nowhere}: cannot make it "
+                                           "(No such file or directory)")
     bad_key = tmp_path / "bad.key"
     bad_key.write_text('{"board_id": "x", "pairing_key": "abcd"}')
-    cases[("--key-file", str(bad_key))] = (f"edgehost: {bad_key}: pairing_key must be 64 hex "
-                                           "digits (32 bytes)")
+    cases[("--key-file", str(bad_key))] = (f"edgehost: key file {bad_key}: pairing_key must "
+                                           "be 64 hex digits (32 bytes)")
     for args, message in cases.items():
         done = run_sim(*args)
         assert (done.returncode, done.stdout, done.stderr) == (1, "", message + "\n"), args

@@ -17,9 +17,7 @@ of a board with the default max_frame of 1024.
 from __future__ import annotations
 
 import errno
-import json
 import os
-import secrets
 import select
 import shutil
 import socket
@@ -32,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgehost.board import Board
 from edgehost.config import DEFAULT_LIMITS, BoardConfig, ConfigError, load_config
 from edgelink.boardio import SocketPort
@@ -50,43 +49,6 @@ def parse_ready_line(line: str) -> str | None:
     if not line.startswith(READY_PREFIX) or " on " not in line:
         return None
     return line.rsplit(" on ", 1)[1].strip()
-
-
-def read_key_file(path: Path) -> tuple[str, bytes]:
-    """(board id, pairing key) from a key file; raises SimError naming the rule broken."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise SimError(f"{path}: cannot read the key file: {exc.strerror}") from None
-    except ValueError:
-        raise SimError(f"{path}: the key file is not valid JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("board_id"), str) \
-            or not data["board_id"]:
-        raise SimError(f"{path}: the key file needs a non-empty string board_id")
-    try:
-        key = bytes.fromhex(data.get("pairing_key", ""))
-    except (TypeError, ValueError):
-        key = b""
-    if len(key) != 32:
-        raise SimError(f"{path}: pairing_key must be 64 hex digits (32 bytes)")
-    return data["board_id"], key
-
-
-def make_key_file(path: Path, board_id: str = DEFAULT_BOARD_ID) -> tuple[str, bytes]:
-    """Write a new key file (mode 0600) with a random pairing key."""
-    key = secrets.token_bytes(32)
-    text = json.dumps({"board_id": board_id, "pairing_key": key.hex()}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return board_id, key
-
-
-def parse_hostport(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise SimError(f"--tcp {text}: expected HOST:PORT, e.g. 127.0.0.1:0 (0 picks a port)")
-    return host, int(port)
 
 
 def sim_config(board_id: str, pairing_key: bytes, transport: dict[str, Any],
@@ -278,7 +240,10 @@ def build(config_path: str | None, key_file: str | None, tcp: str | None, pty: b
     """The simulator the command line asks for; raises SimError on bad input."""
     if baud is not None and baud <= 0:
         raise SimError(f"--baud {baud}: must be a positive number of bits per second")
-    hostport = parse_hostport(tcp) if tcp else None
+    try:
+        hostport = parse_tcp_address(tcp, listening=True) if tcp else None
+    except ValueError as exc:
+        raise SimError(str(exc)) from None
     if config_path:
         try:
             config = load_config(config_path)
@@ -289,16 +254,19 @@ def build(config_path: str | None, key_file: str | None, tcp: str | None, pty: b
     elif key_file:
         path = Path(key_file)
         if path.exists():
-            board_id, key = read_key_file(path)
+            try:
+                board_key = BoardKey.load(path)
+            except BoardError as exc:
+                raise SimError(str(exc)) from None
         else:
             try:
-                board_id, key = make_key_file(path)
+                board_key = BoardKey.create(path, DEFAULT_BOARD_ID)
             except OSError as exc:
-                raise SimError(f"{path}: cannot make the key file: {exc.strerror}") from None
+                raise SimError(f"key file {path}: cannot make it ({exc.strerror})") from None
             sys.stderr.write(f"edgehost sim: made key file {path} for board "
-                             f"{board_id} (keep it: the gateway needs the same key)\n")
+                             f"{board_key.board_id} (keep it: the gateway needs the same key)\n")
         # the line is the simulator's (pty or --tcp), whatever the config says
-        config = sim_config(board_id, key, {"kind": "usb"})
+        config = sim_config(board_key.board_id, board_key.pairing_key, {"kind": "usb"})
     else:
         raise SimError("edgehost sim needs --key-file FILE or --config FILE "
                        "(the board's id and pairing key)")

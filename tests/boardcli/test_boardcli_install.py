@@ -6,6 +6,7 @@ import os
 import select
 import subprocess
 
+import pytest
 from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
@@ -153,3 +154,37 @@ def test_the_upload_shows_a_progress_bar_on_a_terminal(start_sim, key_file, sign
     assert stdout.decode() == f"installed {key} (grow) on board sim\n"
     assert f"uploading {module.name} ({module.stat().st_size:,} bytes)".encode() in shown
     assert b"bytes on the wire" in shown
+
+
+def test_dev_sign_grants_the_capabilities_asked_for(start_sim, board, unsigned):
+    sim = start_sim()
+    module = unsigned("hostcall")
+    assert board(sim, "install", "--dev-sign", "--cap", "example:relay", module).code == 0
+    # the capability lets the host call leave the board, where no lattice answers it
+    relayed = board(sim, "call", "hostcall", "Relay", "ping")
+    assert relayed.code == 1
+    assert "no lattice connected" in relayed.err and "lack" not in relayed.err
+
+
+def test_dev_sign_without_a_capability_is_refused_by_the_board_check(start_sim, board, unsigned):
+    sim = start_sim()
+    module = unsigned("hostcall")
+    assert board(sim, "install", "--dev-sign", module).code == 0
+    refused = board(sim, "call", "hostcall", "Relay", "ping")
+    assert refused.code == 1
+    assert "is not allowed to call example:relay: its claims lack that capability" in refused.err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--cap", "example:relay"], "--cap only applies with --dev-sign"),
+        (["--dev-sign", "--cap", "relay"], "--cap 'relay': a capability is a contract id"),
+    ],
+)
+def test_bad_cap_options_are_refused_before_anything_is_sent(start_sim, board, unsigned,
+                                                            argv, message):
+    sim = start_sim()
+    refused = board(sim, "install", *argv, unsigned("hostcall"))
+    assert refused.code == 1 and message in refused.err
+    assert "Actors       none" in board(sim, "info").out

@@ -18,6 +18,7 @@ import msgpack
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
 
+from edgecli.claimcmds import check_caps
 from edgecli.commands import fail
 from edgecli.keycmds import stored_key
 from edgegate.boardclient import (
@@ -119,25 +120,29 @@ def info(args: argparse.Namespace) -> int:
 # -- install ------------------------------------------------------------------------------------
 
 
-def _dev_signed(path: Path, data: bytes) -> bytes:
+def _dev_signed(path: Path, data: bytes, caps: list[str]) -> bytes:
     """The module signed by the development account, with a module key named for the file."""
     issuer = stored_key(DEV_ACCOUNT, "account")
     subject = stored_key(path.stem, "module")
-    signed = sign_module(data, issuer, subject, ActorMetadata(path.stem))
+    signed = sign_module(data, issuer, subject, ActorMetadata(path.stem, caps=caps))
     print(f"edgehost: signed {path} on the fly as {subject.public_key} (development key; "
           f"for anything else sign it with `edgehost claims sign`)", file=sys.stderr)
     return signed
 
 
-def _module_to_install(path: Path, dev_sign: bool) -> tuple[bytes, SignedModule]:
+def _module_to_install(path: Path, dev_sign: bool,
+                       caps: list[str]) -> tuple[bytes, SignedModule]:
     """The module's bytes and claims, fully verified; ValueError/OSError say what is wrong."""
+    if caps and not dev_sign:
+        raise ValueError("--cap only applies with --dev-sign (a signed module keeps its claims)")
+    check_caps(caps)
     data = path.read_bytes()
     module = SignedModule(data)
     if module.token is None:
         if not dev_sign:
             raise ValueError(f"{path} has no claims; sign it with `edgehost claims sign` or use "
                              f"--dev-sign")
-        data = _dev_signed(path, data)
+        data = _dev_signed(path, data, caps)
         module = SignedModule(data)
     elif dev_sign:
         print(f"edgehost: {path} is signed already; --dev-sign leaves its claims as they are",
@@ -161,7 +166,7 @@ def _upload_progress(path: Path, size: int) -> Progress:
 def install(args: argparse.Namespace) -> int:
     path = Path(args.module)
     try:
-        data, module = _module_to_install(path, args.dev_sign)
+        data, module = _module_to_install(path, args.dev_sign, args.cap)
     except OSError as exc:
         return fail(f"install {path}: cannot read it ({exc.strerror})")
     except (ValueError, InvalidKeyError) as exc:  # WasmFormatError, ClaimsError

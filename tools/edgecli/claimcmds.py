@@ -223,14 +223,19 @@ def _signing_key(value: str | None, name: str, kind: str, option: str):
         raise InvalidKeyError(f"{option}: {exc}")
 
 
+def check_caps(caps: list[str]) -> None:
+    """Refuse (ValueError) a --cap that is not a contract id."""
+    for cap in caps:
+        if not _CONTRACT_ID.fullmatch(cap):
+            raise ValueError(f"--cap {cap!r}: a capability is a contract id like "
+                             "wasmcloud:httpserver")
+
+
 def claims_sign(args: argparse.Namespace) -> int:
     path = Path(args.module)
     out = Path(args.output) if args.output else path.with_name(path.stem + "_s.wasm")
     try:
-        for cap in args.cap:
-            if not _CONTRACT_ID.fullmatch(cap):
-                raise ValueError(f"--cap {cap!r}: a capability is a contract id like "
-                                 "wasmcloud:httpserver")
+        check_caps(args.cap)
         if args.rev is not None and args.rev < 0:
             raise ValueError(f"--rev {args.rev}: a revision is a whole number from 0 up")
         expires_in = parse_duration(args.expires_in, "--expires-in") if args.expires_in else None

@@ -105,6 +105,8 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
     install.add_argument("module", help="the .wasm module")
     install.add_argument("--dev-sign", action="store_true",
                          help="sign an unsigned module on the fly with a development key")
+    install.add_argument("--cap", action="append", default=[], metavar="CONTRACT_ID",
+                         help="with --dev-sign: a capability to grant (repeatable)")
     install.set_defaults(run=boardcmds.install)
 
     remove = actions.add_parser("remove", help="remove an actor from the board")

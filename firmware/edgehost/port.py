@@ -4,27 +4,11 @@ import errno
 import gc
 import os
 import sys
-import time
+
+# the board's clock is the link's: one implementation of ticks for both
+from edgelink.clock import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
 
 IMPLEMENTATION = sys.implementation.name  # "micropython", "circuitpython" or "cpython"
-
-if hasattr(time, "ticks_ms"):  # MicroPython
-    ticks_ms = time.ticks_ms
-    ticks_diff = time.ticks_diff
-    sleep_ms = time.sleep_ms
-else:  # CPython and CircuitPython: monotonic time, no wrap-around to handle
-    _monotonic_ns = getattr(time, "monotonic_ns", None)
-
-    def ticks_ms():
-        if _monotonic_ns is not None:
-            return _monotonic_ns() // 1000000
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(end, start):
-        return end - start
-
-    def sleep_ms(ms):
-        time.sleep(ms / 1000)
 
 
 def random_bytes(n):

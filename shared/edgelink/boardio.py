@@ -5,6 +5,8 @@ Each port owns a preallocated `buffer` for the poll loop (see Link.poll).
 
 import errno
 
+from edgelink import clock
+
 DEFAULT_BUFFER = 512
 _WOULD_BLOCK = (errno.EAGAIN, getattr(errno, "EWOULDBLOCK", errno.EAGAIN),
                 getattr(errno, "ETIMEDOUT", errno.EAGAIN))
@@ -59,7 +61,7 @@ class SocketPort:
         self.buffer = bytearray(buffer_size)
         sock.setblocking(False)
         self._recv_into = getattr(sock, "recv_into", None) or sock.readinto
-        self._sleep_ms = sleep_ms or _sleep_ms
+        self._sleep_ms = sleep_ms or clock.sleep_ms
 
     def readinto(self, buf):
         try:
@@ -115,12 +117,4 @@ class FdPort:
             try:
                 sent += self._os.write(self._fd, view[sent:])
             except BlockingIOError:
-                _sleep_ms(1)
-
-
-def _sleep_ms(ms):
-    import time
-    if hasattr(time, "sleep_ms"):
-        time.sleep_ms(ms)
-    else:
-        time.sleep(ms / 1000)
+                clock.sleep_ms(1)

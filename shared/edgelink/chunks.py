@@ -6,24 +6,12 @@ when the acknowledgements stop for `stall_ms`, and gives up after `retries` such
 """
 
 import hashlib
-import time
+
+from edgelink.clock import ticks_diff
 
 DEFAULT_STALL_MS = 2000
 DEFAULT_RETRIES = 3
 
-
-def _plain_diff(a, b):
-    return a - b
-
-
-def _ns_ms():
-    # CircuitPython's float monotonic() loses milliseconds after an hour; the ns clock is an int
-    return time.monotonic_ns() // 1000000
-
-
-# MicroPython's millisecond ticks wrap around; its ticks_diff knows how
-ticks_diff = getattr(time, "ticks_diff", _plain_diff)
-ticks_ms = getattr(time, "ticks_ms", _ns_ms)
 
 
 class Outgoing:

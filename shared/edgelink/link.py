@@ -9,14 +9,8 @@ import gc
 import hashlib
 
 from edgelink import frame, messages, session
-from edgelink.chunks import (
-    DEFAULT_RETRIES,
-    DEFAULT_STALL_MS,
-    Incoming,
-    Outgoing,
-    ticks_diff,
-    ticks_ms,
-)
+from edgelink.chunks import DEFAULT_RETRIES, DEFAULT_STALL_MS, Incoming, Outgoing
+from edgelink.clock import ticks_diff, ticks_ms
 from edgelink.mpack import MpackError, packb
 
 # no end may accept less than MIN_FRAME; gateways accept at least GATEWAY_MIN_FRAME, so a

@@ -11,6 +11,7 @@ from edgehost.store import ActorStore, StoreError
 from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
 from edgelink.mpack import packb
+from edgelink.session import GATEWAY_PROOF_MISMATCH
 
 FIRMWARE = "edgehost-board 0.1.0"
 REFUSED = "refused"
@@ -31,10 +32,10 @@ def engine_name():
     return "wasm3"
 
 
-
 def _or_unknown(value):
     """A figure for hello and health: -1 when the port cannot tell (CPython has no heap figure)."""
     return -1 if value is None else value
+
 
 class Board:
     """One board: its config, flash store, actor table and the link to its gateway.
@@ -216,7 +217,7 @@ class Board:
             max_body=max(self.limits["max_payload"], MIN_MAX_BODY),
             log=self._link_log)
         self.link.on_open = self._session_opened
-        self._watch_proofs(self.link.drops)
+        self.link.drops.on_drop = self._on_drop
         self._proof_failures = 0
         self.link.open()
         while self.running and self._lost is None:
@@ -260,20 +261,13 @@ class Board:
         for msg in reports:
             self._send_report(msg)
 
-    def _watch_proofs(self, drops):
-        # A CHALLENGE whose proof fails means another key only when it keeps happening: one
-        # answering an OPEN the board has since replaced fails the same way.
-        count = drops.add
-        board = self
-
-        def add(reason, detail=""):
-            count(reason, detail)
-            if reason == "handshake" and "pairing key" in detail:
-                board._proof_failed()
-
-        drops.add = add
+    def _on_drop(self, reason, detail):
+        if detail == GATEWAY_PROOF_MISMATCH:
+            self._proof_failed()
 
     def _proof_failed(self):
+        # A CHALLENGE whose proof fails means another key only when it keeps happening: one
+        # answering an OPEN the board has since replaced fails the same way.
         self._proof_failures += 1
         if self._proof_failures < PROOF_FAILURES:
             return

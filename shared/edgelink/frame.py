@@ -100,10 +100,13 @@ class Drops:
     def __init__(self, log=None):
         self.counts = {}
         self._log = log
+        self.on_drop = None  # on_drop(reason, detail) for an owner that acts on drops
 
     def add(self, reason, detail=""):
         seen = self.counts.get(reason, 0)
         self.counts[reason] = seen + 1
+        if self.on_drop is not None:
+            self.on_drop(reason, detail)
         if seen == 0 and self._log is not None:
             self._log("edgelink: dropped a frame (%s)%s; further ones are only counted"
                       % (reason, (": " + detail) if detail else ""))

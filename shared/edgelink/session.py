@@ -21,6 +21,10 @@ _TAG_UP = b"edgelink board to gateway"
 _TAG_DOWN = b"edgelink gateway to board"
 
 
+# the drop detail a board sees when its gateway holds another pairing key
+GATEWAY_PROOF_MISMATCH = "gateway proof does not match the pairing key"
+
+
 class SessionError(Exception):
     pass
 
@@ -162,7 +166,7 @@ class BoardSession(Session):
         nonce_g = bytes(record[1:1 + NONCE])
         expected = self._pairing.digest(_TAG_GATEWAY + self.board_id, self._nonce, nonce_g)
         if not same(expected, record[1 + NONCE:]):
-            self.drops.add("handshake", "gateway proof does not match the pairing key")
+            self.drops.add("handshake", GATEWAY_PROOF_MISMATCH)
             return
         nonce_b = self._nonce
         self._nonce = None

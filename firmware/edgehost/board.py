@@ -116,8 +116,9 @@ class Board:
             key = record["key"]
             try:
                 module = self.store.load_module(record)
+                # the store has just proved the digest of what was checked at install
                 self.table.install(key, module, record.get("claims"),
-                                   binascii.unhexlify(record["digest"]))
+                                   binascii.unhexlify(record["digest"]), checked=True)
                 restored.append(key)
             except (ActorRefused, OSError) as exc:
                 dropped.append((key, str(exc)))

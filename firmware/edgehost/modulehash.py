@@ -143,11 +143,18 @@ def check_module(stream, size=None, chunk_size=512):
 
     Returns the claims. Signature and validity times are checked by the gateway.
     """
-    module_hash, token = scan(stream, size, None, chunk_size)
+    return check_module_claims(stream, size, None, chunk_size)[0]
+
+
+def check_module_claims(stream, size=None, token=None, chunk_size=512):
+    """check_module against `token` (sent with the module) or, when None, the module's own
+    claims section; returns (claims, token)."""
+    module_hash, embedded = scan(stream, size, None, chunk_size)
+    token = token or embedded
     if token is None:
         raise ClaimsError(NO_CLAIMS, "the module has no jwt or wasmcloud_jwt custom section")
     claims = decode_token(token)[1]
     expected = claimed_hash(claims)
     if expected != module_hash:
         raise ClaimsError(HASH_MISMATCH, "module %s vs claims %s" % (module_hash, expected))
-    return claims
+    return claims, token

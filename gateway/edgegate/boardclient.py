@@ -7,16 +7,13 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import serial
-
 from edgegate.devicelink import DeviceLink
-from edgegate.transports import SerialTransport, TcpTransport, Transport
+from edgegate.transports import SerialTransport, TcpTransport, Transport, TransportError
 from edgelink.link import LinkError
 from edgelink.messages import ABORTED, MAX_ID
 from edgelink.mpack import packb
@@ -128,30 +125,6 @@ class _MeteredTransport:
         await self.inner.close()
 
 
-async def _open_tcp(host: str, port: int, where: str, timeout: float) -> Transport:
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except TimeoutError:
-        raise BoardError(f"board at {where}: no connection within {timeout:g} s") from None
-    except socket.gaierror as exc:
-        raise BoardError(f"board at {where}: unknown host {host!r} ({exc.strerror})") from None
-    except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise BoardError(f"board at {where}: {reason.lower()}") from None
-    return TcpTransport(reader, writer)
-
-
-async def _open_serial(url: str, baud: int) -> Transport:
-    try:
-        port = serial.serial_for_url(url, baudrate=baud, timeout=0.05, write_timeout=None)
-    except serial.SerialException as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise BoardError(f"board at {url}: cannot open the port ({reason})") from None
-    except ValueError as exc:
-        raise BoardError(f"board at {url}: {exc}") from None
-    return SerialTransport(port, asyncio.get_running_loop(), url)
-
-
 class BoardClient:
     """One board over its link: hello and ready, then requests, with host calls refused.
 
@@ -179,13 +152,19 @@ class BoardClient:
     async def connect_tcp(cls, host: str, port: int, key: BoardKey,
                           timeout: float = 10.0) -> BoardClient:
         where = f"tcp://{host}:{port}"
-        transport = await _open_tcp(host, port, where, timeout)
+        try:
+            transport = await TcpTransport.connect(host, port, timeout)
+        except TransportError as exc:
+            raise BoardError(f"board at {where}: {exc.reason}") from None
         return await cls.start(transport, key, where, timeout)
 
     @classmethod
     async def connect_serial(cls, url: str, key: BoardKey, baud: int = 921600,
                              timeout: float = 10.0) -> BoardClient:
-        transport = await _open_serial(url, baud)
+        try:
+            transport = await SerialTransport.open(url, baud)
+        except TransportError as exc:
+            raise BoardError(f"board at {url}: cannot open the port ({exc.reason})") from None
         return await cls.start(transport, key, url, timeout)
 
     @classmethod

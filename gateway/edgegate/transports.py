@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import socket
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -14,7 +16,17 @@ READ_SIZE = 4096
 
 
 class TransportError(OSError):
-    """A port could not be opened or broke; the message names it."""
+    """A port could not be opened or broke; the message names it, `reason` says why."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in words: the OS's text for its error number when there is one."""
+    errno = getattr(exc, "errno", None)
+    return os.strerror(errno) if errno else str(exc)
 
 
 class Transport(Protocol):
@@ -55,7 +67,7 @@ class SerialTransport:
         try:
             port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=None)
         except (serial.SerialException, ValueError) as exc:
-            raise TransportError(f"cannot open serial port {url!r}: {exc}") from None
+            raise TransportError(f"cannot open serial port {url!r}: {exc}", _reason(exc)) from None
         return cls(port, asyncio.get_running_loop(), url)
 
     def _read_loop(self) -> None:
@@ -97,11 +109,18 @@ class TcpTransport:
         self._writer = writer
 
     @classmethod
-    async def connect(cls, host: str, port: int) -> TcpTransport:
+    async def connect(cls, host: str, port: int, timeout: float | None = None) -> TcpTransport:
+        where = f"cannot connect to {host}:{port}"
         try:
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except TimeoutError:
+            raise TransportError(f"{where}: no connection within {timeout:g} s",
+                                 f"no connection within {timeout:g} s") from None
+        except socket.gaierror as exc:
+            reason = f"unknown host {host!r} ({exc.strerror})"
+            raise TransportError(f"{where}: {reason}", reason) from None
         except OSError as exc:
-            raise TransportError(f"cannot connect to {host}:{port}: {exc}") from None
+            raise TransportError(f"{where}: {exc}", _reason(exc).lower()) from None
         return cls(reader, writer)
 
     async def read(self) -> bytes:

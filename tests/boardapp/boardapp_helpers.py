@@ -7,13 +7,12 @@ import contextlib
 import hashlib
 import io
 import os
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from edgecli.simulator import Simulator, parse_ready_line, sim_config
+from edgecli import simulator
+from edgecli.simulator import Simulator, sim_config
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpTransport
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
@@ -141,42 +140,15 @@ def sim_command(*args: str) -> list[str]:
             "sys.exit(main(sys.argv[1:]))", "sim", *args]
 
 
-class SimProcess:
-    """`edgehost sim` as its own process; the address it prints is `where`."""
+class SimProcess(simulator.SimProcess):
+    """`edgehost sim ARGS…` as its own process; the address it prints is `where`."""
 
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen(sim_command(*args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        self.stderr_lines: list[str] = []
-        line = _readline(self.proc.stdout, WAIT)
-        self.where = parse_ready_line(line)
-        self._err = threading.Thread(target=self._drain, daemon=True)
-        self._err.start()
-        if self.where is None:
-            self.stop()
-            raise AssertionError(f"edgehost sim printed {line!r} first; "
-                                 f"stderr: {''.join(self.stderr_lines)}")
+    def __init__(self, stderr_path: Path, *args: str):
+        super().__init__(list(args), stderr_path, WAIT)
 
-    def _drain(self) -> None:
-        for line in self.proc.stderr:
-            self.stderr_lines.append(line)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-
-
-def _readline(stream: Any, timeout: float) -> str:
-    got: list[str] = []
-    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return got[0] if got else ""
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines(keepends=True)
 
 
 def write_key_file(path: Path, board_id: str = BOARD_ID, key: bytes = PAIRING_KEY) -> Path:

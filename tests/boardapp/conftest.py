@@ -35,12 +35,12 @@ def board_thread(tmp_path):
 
 
 @pytest.fixture
-def sim_process():
+def sim_process(tmp_path):
     """sim_process(*args) runs `edgehost sim ARGS`; every one is stopped after the test."""
     started: list[SimProcess] = []
 
     def start(*args: str) -> SimProcess:
-        sim = SimProcess(*args)
+        sim = SimProcess(tmp_path / f"sim{len(started)}.err", *args)
         started.append(sim)
         return sim
 

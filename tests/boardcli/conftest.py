@@ -4,17 +4,13 @@ after each test."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
 
-from edgecli.simulator import parse_ready_line
+from edgecli.simulator import SimProcess
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
 SIM_START_TIMEOUT = 15.0
@@ -31,54 +27,6 @@ class Outcome:
 
     def __repr__(self) -> str:
         return f"Outcome(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-class Sim:
-    """One `edgehost sim` process; `where` is the pty path or tcp:// URL it printed."""
-
-    def __init__(self, process: subprocess.Popen, stderr_path: Path, where: str):
-        self.process = process
-        self.stderr_path = stderr_path
-        self.where = where
-
-    @property
-    def board_args(self) -> list[str]:
-        """The `edgehost board` options that reach this simulator."""
-        if self.where.startswith("tcp://"):
-            return ["--tcp", self.where.removeprefix("tcp://")]
-        return ["--port", self.where]
-
-    @property
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-def _ready_line(process: subprocess.Popen, stderr_path: Path) -> str:
-    """The simulator's first stdout line, read without ever blocking past the deadline."""
-    deadline = time.monotonic() + SIM_START_TIMEOUT
-    line = b""
-    fd = process.stdout.fileno()
-    while not line.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise AssertionError(f"edgehost sim printed no ready line within "
-                                 f"{SIM_START_TIMEOUT} s; stderr: {stderr_path.read_text()}")
-        byte = os.read(fd, 1)
-        if not byte:
-            raise AssertionError(f"edgehost sim exited: {stderr_path.read_text()}")
-        line += byte
-    return line.decode()
 
 
 @pytest.fixture(autouse=True)
@@ -100,21 +48,14 @@ def key_file(tmp_path) -> Path:
 @pytest.fixture
 def start_sim(tmp_path, key_file):
     """Start `edgehost sim ARGS…` (default: TCP on a free port, flash in tmp_path/flash)."""
-    started: list[Sim] = []
+    started: list[SimProcess] = []
 
-    def start(*args: str, tcp: bool = True, key: Path | None = None) -> Sim:
+    def start(*args: str, tcp: bool = True, key: Path | None = None) -> SimProcess:
         line = ["--tcp", "127.0.0.1:0"] if tcp else ["--pty"]
-        argv = [EDGEHOST, "sim", *line, "--key-file", str(key or key_file),
-                "--flash-dir", str(tmp_path / "flash"), *args]
-        stderr_path = tmp_path / f"sim{len(started)}.err"
-        with stderr_path.open("wb") as err:
-            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err,
-                                       stdin=subprocess.DEVNULL)
-        sim = Sim(process, stderr_path, "")
+        argv = [*line, "--key-file", str(key or key_file), "--flash-dir", str(tmp_path / "flash"),
+                *args]
+        sim = SimProcess(argv, tmp_path / f"sim{len(started)}.err", SIM_START_TIMEOUT)
         started.append(sim)
-        where = parse_ready_line(_ready_line(process, stderr_path))
-        assert where, f"unexpected first line from edgehost sim; stderr: {sim.stderr}"
-        sim.where = where
         return sim
 
     try:
@@ -141,7 +82,7 @@ def edgehost():
 def board(edgehost, key_file):
     """`edgehost board --key-file … <where> ARGS…` against a started simulator."""
 
-    def run(sim: Sim, *argv: object, timeout: float = 10.0) -> Outcome:
+    def run(sim: SimProcess, *argv: object, timeout: float = 10.0) -> Outcome:
         return edgehost("board", *sim.board_args, "--key-file", key_file,
                         "--timeout", timeout, *argv)
 

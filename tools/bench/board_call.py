@@ -15,11 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import select
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,56 +24,12 @@ from pathlib import Path
 from link_throughput import link_run, open_paced, ping_wire_bytes, raw_round_trip
 
 from edgecli import actorbuild
-from edgecli.simulator import parse_ready_line
+from edgecli.simulator import SimProcess
 from edgegate.boardclient import BoardClient, BoardKey
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 EDGEHOST = str(Path(sys.executable).parent / "edgehost")
 START_TIMEOUT = 15.0
-
-
-class SimProcess:
-    """One `edgehost sim` process, stopped (SIGTERM, then kill) by stop()."""
-
-    def __init__(self, folder: Path, key_file: Path, line: list[str]):
-        argv = [EDGEHOST, "sim", *line, "--key-file", str(key_file),
-                "--flash-dir", str(folder / "flash")]
-        self._stderr = (folder / "sim.err").open("wb")
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._stderr,
-                                        stdin=subprocess.DEVNULL)
-        try:
-            self.where = self._ready_line()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _ready_line(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
-        fd = self.process.stdout.fileno()
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise RuntimeError("edgehost sim did not start")
-            byte = os.read(fd, 1)
-            if not byte:
-                raise RuntimeError("edgehost sim exited")
-            line += byte
-        where = parse_ready_line(line.decode())
-        if where is None:
-            raise RuntimeError(f"unexpected first line from edgehost sim: {line!r}")
-        return where
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process.stdout.close()
-        self._stderr.close()
 
 
 def signed_echo() -> tuple[bytes, str]:
@@ -160,7 +112,9 @@ async def main() -> None:
         for name, line in (("tcp", ["--tcp", "127.0.0.1:0"]),
                            ("pty", ["--pty", "--baud", str(args.baud)])):
             (folder / name).mkdir()
-            sim = SimProcess(folder / name, key_file, line)
+            sim = SimProcess([*line, "--key-file", str(key_file),
+                              "--flash-dir", str(folder / name / "flash")],
+                             folder / name / "sim.err")
             try:
                 if name == "tcp":
                     host, port = sim.where.removeprefix("tcp://").rsplit(":", 1)

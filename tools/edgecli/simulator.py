@@ -20,7 +20,9 @@ import errno
 import os
 import select
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -275,3 +277,68 @@ def build(config_path: str | None, key_file: str | None, tcp: str | None, pty: b
     except OSError as exc:
         where = f"tcp://{hostport[0]}:{hostport[1]}" if hostport else "a pseudo-terminal"
         raise SimError(f"cannot serve on {where}: {exc.strerror or exc}") from None
+
+
+class SimProcess:
+    """`edgehost sim ARGS…` as a process of its own, for tests, benchmarks and `edgehost up`.
+
+    It waits (at most `start_timeout`) for the ready line and keeps its address in `where`;
+    what the simulator writes to stderr goes to `stderr_path` and reads back as `stderr`.
+    `stop()` sends SIGTERM, then kills what is still running.
+    """
+
+    def __init__(self, args: list[str], stderr_path: Path, start_timeout: float = 15.0):
+        self.stderr_path = stderr_path
+        command = [sys.executable, "-m", "edgecli.main", "sim", *args]
+        with stderr_path.open("wb") as err:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err,
+                                            stdin=subprocess.DEVNULL)
+        try:
+            self.where = self._ready(start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ready(self, timeout: float) -> str:
+        # byte by byte under select: a simulator that hangs must not hang its caller
+        deadline = time.monotonic() + timeout
+        fd = self.process.stdout.fileno()
+        line = b""
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise SimError(f"edgehost sim printed no ready line within {timeout:g} s; "
+                               f"stderr: {self.stderr}")
+            byte = os.read(fd, 1)
+            if not byte:
+                raise SimError(f"edgehost sim exited before it was ready; stderr: {self.stderr}")
+            line += byte
+        where = parse_ready_line(line.decode())
+        if where is None:
+            raise SimError(f"edgehost sim printed {line!r} first; stderr: {self.stderr}")
+        return where
+
+    @property
+    def stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @property
+    def board_args(self) -> list[str]:
+        """The `edgehost board` options that reach this simulator."""
+        if self.where.startswith("tcp://"):
+            return ["--tcp", self.where.removeprefix("tcp://")]
+        return ["--port", self.where]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()

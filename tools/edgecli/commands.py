@@ -17,8 +17,8 @@ def fail(message: str) -> int:
 
 def up(args: argparse.Namespace) -> int:
     return fail(
-        "`edgehost up` is not there yet: the gateway, the board simulator and the embedded "
-        "nats-server are still being built (see the open issues). Nothing was started."
+        "`edgehost up` is not there yet: the gateway's lattice side is still to be built. "
+        "Nothing was started; `edgehost sim` and `edgehost board` work without a lattice."
     )
 
 

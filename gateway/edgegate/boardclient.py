@@ -82,7 +82,53 @@ def parse_tcp_address(text: str, listening: bool = False) -> tuple[str, int]:
     return host, int(port_text)
 
 
-class BoardClient:
+class BoardView:
+    """What a board said of itself in its hello, read the ways the commands need it.
+
+    `hello` is the board's latest hello; `where` and `board_id` name the board in messages.
+    """
+
+    hello: dict[str, Any]
+    where: str
+    board_id: str
+
+    @property
+    def actors(self) -> dict[str, dict[str, Any]]:
+        """The board's actors from its hello: {key: {sha256, alias, name, rpc_version}}."""
+        info = self.hello.get("actor_info") or {}
+        out = {}
+        for key, digest in (self.hello.get("actors") or {}).items():
+            details = info.get(key) if isinstance(info.get(key), dict) else {}
+            out[key] = {"sha256": bytes(digest).hex(), "alias": details.get("alias"),
+                        "name": details.get("name"), "rpc_version": details.get("rpc_version")}
+        return out
+
+    def info(self) -> dict[str, Any]:
+        """What the board said about itself in its hello, with its actors as a list."""
+        fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash",
+                  "uptime_ms", "max_frame", "window")
+        summary: dict[str, Any] = {name: self.hello.get(name) for name in fields}
+        summary["actors"] = [{"key": key, **details} for key, details in self.actors.items()]
+        return summary
+
+    def resolve(self, actor: str) -> str:
+        """An actor's key from its key, call alias or name; anything unknown as it was given."""
+        actors = self.actors
+        if actor in actors:
+            return actor
+        for field in ("alias", "name"):
+            found = [key for key, details in actors.items() if details[field] == actor]
+            if len(found) == 1:
+                return found[0]
+        return actor
+
+    def actor_label(self, key: str) -> str:
+        details = self.actors.get(key)
+        name = details and (details["alias"] or details["name"])
+        return f"{key[:8]}… ({name})" if name else key
+
+
+class BoardClient(BoardView):
     """One board over its link: hello and ready, then requests, with host calls refused.
 
     Open it with `connect_tcp` or `connect_serial`, use it, then `close()`. While it is open
@@ -95,7 +141,7 @@ class BoardClient:
         self.board_id = key.board_id
         self.timeout = timeout
         self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
-        self._session = BoardSession(transport, key.board_id, key.pairing_key, where,
+        self._session = BoardSession(transport, {key.board_id: key.pairing_key}, where,
                                      HOST_NAME, timeout, on_message=self._on_message)
         self._device = self._session.device
 
@@ -164,43 +210,6 @@ class BoardClient:
                                "message": text})
         except LinkError:
             pass  # the session went away meanwhile; the board gives up on its own
-
-    # -- actors
-
-    @property
-    def actors(self) -> dict[str, dict[str, Any]]:
-        """The board's actors from its hello: {key: {sha256, alias, name, rpc_version}}."""
-        info = self.hello.get("actor_info") or {}
-        out = {}
-        for key, digest in (self.hello.get("actors") or {}).items():
-            details = info.get(key) if isinstance(info.get(key), dict) else {}
-            out[key] = {"sha256": bytes(digest).hex(), "alias": details.get("alias"),
-                        "name": details.get("name"), "rpc_version": details.get("rpc_version")}
-        return out
-
-    def info(self) -> dict[str, Any]:
-        """What the board said about itself in its hello, with its actors as a list."""
-        fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash",
-                  "uptime_ms", "max_frame", "window")
-        summary: dict[str, Any] = {name: self.hello.get(name) for name in fields}
-        summary["actors"] = [{"key": key, **details} for key, details in self.actors.items()]
-        return summary
-
-    def resolve(self, actor: str) -> str:
-        """An actor's key from its key, call alias or name; anything unknown as it was given."""
-        actors = self.actors
-        if actor in actors:
-            return actor
-        for field in ("alias", "name"):
-            found = [key for key, details in actors.items() if details[field] == actor]
-            if len(found) == 1:
-                return found[0]
-        return actor
-
-    def actor_label(self, key: str) -> str:
-        details = self.actors.get(key)
-        name = details and (details["alias"] or details["name"])
-        return f"{key[:8]}… ({name})" if name else key
 
     # -- requests
 

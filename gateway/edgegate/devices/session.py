@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from edgegate.devicelink import DeviceLink
@@ -77,18 +77,22 @@ class BoardSession:
     message {"t": "closed"}.
     """
 
-    def __init__(self, transport: Transport, board_id: str, pairing_key: bytes, where: str,
-                 host_name: str, timeout: float = 10.0, on_message: Handler | None = None,
-                 on_hello: Handler | None = None, max_body: int = 4 * 1024 * 1024):
+    def __init__(self, transport: Transport, keys: Mapping[str, bytes], where: str,
+                 host_name: str | Callable[[str], str], timeout: float = 10.0,
+                 on_message: Handler | None = None, on_hello: Handler | None = None,
+                 max_body: int = 4 * 1024 * 1024):
         self.where = where
-        self.board_id = board_id
+        self.keys = dict(keys)
+        # one key: that board is expected; several (a listening port): whichever opens
+        self.board_id = next(iter(self.keys)) if len(self.keys) == 1 else ""
         self.host_name = host_name
         self.timeout = timeout
         self.hello: dict[str, Any] = {}
         self.on_message = on_message
         self.on_hello = on_hello
         self.transport = MeteredTransport(transport)
-        self.device = DeviceLink(self.transport, {board_id.encode(): pairing_key},
+        self.device = DeviceLink(self.transport,
+                                 {board.encode(): key for board, key in self.keys.items()},
                                  max_frame=GATEWAY_MAX_FRAME, window=GATEWAY_WINDOW,
                                  max_body=max_body)
         self.greeted = asyncio.Event()
@@ -125,9 +129,14 @@ class BoardSession:
             closed.cancel()
         if self.greeted.is_set():
             said = self.hello.get("board")
-            if said != self.board_id:
+            if len(self.keys) == 1 and said != self.board_id:
                 raise BoardError(f"board at {self.where}: it says it is {said!r}, not "
                                  f"{self.board_id!r} as the key file says")
+            opened = self.device.board_id
+            if opened is None or said != opened.decode(errors="replace"):
+                raise BoardError(f"board at {self.where}: it says it is {said!r} but opened "
+                                 f"its session as {opened!r}")
+            self.board_id = said
             return self.hello
         raise BoardError(self._why_no_session())
 
@@ -154,7 +163,10 @@ class BoardSession:
             t = msg["t"]
             if t == "hello":
                 self.hello = msg
-                self.device.send({"t": "ready", "host": self.host_name,
+                host = self.host_name
+                if callable(host):
+                    host = host(str(msg.get("board", "")))
+                self.device.send({"t": "ready", "host": host,
                                   "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
                 self.greeted.set()
                 await self._call(self.on_hello, msg)

@@ -171,7 +171,11 @@ class Gateway:
             host = self._host(entry)
             session = BoardSession(transport, {entry.board_id: entry.pairing_key}, where,
                                    host.id, GREETING_SECONDS)
-            served = await self._serve(session, {entry.board_id: entry})
+            try:
+                served = await self._serve(session, {entry.board_id: entry})
+            except Exception:  # a fault of ours must not end the service of this board
+                log.exception("board %s: serving it failed", entry.board_id)
+                served = False
             if served:
                 wait, said = RETRY_FIRST_SECONDS, ""
             else:

@@ -105,7 +105,7 @@ class Router:
             raise RouteError(f"{what} failed: {response.error}")
         if not response.msg and response.size:
             try:
-                return await self.lattice.payloads.get(f"{inv.id}-r")
+                return await self.lattice.payloads.take(f"{inv.id}-r")
             except Exception as exc:
                 raise RouteError(f"{what}: its chunked answer cannot be read: {exc}") from None
         return response.msg

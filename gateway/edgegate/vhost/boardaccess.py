@@ -133,8 +133,7 @@ class BoardAccess:
 
     async def _install(self, host: Any, args: dict[str, Any], body: Any) -> dict[str, Any]:
         if body is None and isinstance(args.get("object"), str):
-            body = await self.lattice.payloads.get(args["object"])
-            await self.lattice.payloads.delete(args["object"])
+            body = await self.lattice.payloads.take(args["object"])
         module = bytes(body or b"")
         if hashlib.sha256(module).digest() != args.get("sha256"):
             raise ValueError("the module does not match the sha256 of the request")

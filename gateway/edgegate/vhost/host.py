@@ -19,7 +19,7 @@ from nats.aio.subscription import Subscription
 
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
-from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD
+from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import VERSION, Lattice
 from edgegate.rpc import antiforgery
@@ -224,9 +224,9 @@ class BoardHost:
 
     # -- invocations in
 
-    def _on_invocation_message(self, msg: Msg) -> Any:
+    async def _on_invocation_message(self, msg: Msg) -> None:
         # each invocation in its own task: a slow board call must not hold up the next one
-        return self._spawn(self._serve_invocation(msg))
+        self._spawn(self._serve_invocation(msg))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -274,9 +274,9 @@ class BoardHost:
         try:
             payload = inv.msg
             if not payload and inv.size:
-                payload = await self.lattice.payloads.get(inv.id)
+                payload = await self.lattice.payloads.take(inv.id)
             result = await self._call_board(actor, inv, payload)
-        except (BoardError, OSError) as exc:
+        except (BoardError, ChunkError, OSError) as exc:
             answer.error = str(exc)
             return answer, inv
         if len(result) > RESPONSE_CHUNK_THRESHOLD:

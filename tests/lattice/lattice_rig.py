@@ -83,3 +83,22 @@ async def start_gateway(registry: Path, nats_url: str, env: dict[str, str]) -> G
     gateway = Gateway(config, load_registry(registry))
     await gateway.start()
     return gateway
+
+
+async def wait_for(predicate, timeout: float = 10.0, what: str = "the condition") -> None:
+    """Poll `predicate()` until it is true; AssertionError naming `what` after `timeout`."""
+    import asyncio
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:g} s")
+        await asyncio.sleep(0.05)
+
+
+def serving(gateway: Gateway, board_id: str, actors: int = 1):
+    """A predicate: the gateway's host for `board_id` serves `actors` actors."""
+    def check() -> bool:
+        host = gateway.hosts.get(board_id)
+        return host is not None and host.session is not None and len(host.actors) >= actors
+    return check

@@ -29,16 +29,20 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 8.0
 GREETING_SECONDS = 10.0
+INITIAL_ATTEMPTS = 2
 
 
 class GatewayError(Exception):
     """The gateway cannot start; the message says what to do."""
 
 
-async def connect_nats(url: str, config: LatticeConfig, name: str) -> Client:
-    """A NATS connection that reconnects for ever once it has been made."""
+async def connect_nats(url: str, config: LatticeConfig, name: str,
+                       closing: Callable[[], bool] = lambda: False) -> Client:
+    """A NATS connection that reconnects for ever once it has been made.
+
+    `closing()` tells a connection lost because we are stopping (nothing to warn about)."""
     options: dict[str, Any] = {
-        "name": name, "allow_reconnect": True, "max_reconnect_attempts": -1,
+        "name": name, "allow_reconnect": True, "max_reconnect_attempts": INITIAL_ATTEMPTS,
         "reconnect_time_wait": 1, "connect_timeout": 5,
     }
     if config.credentials:
@@ -50,7 +54,8 @@ async def connect_nats(url: str, config: LatticeConfig, name: str) -> Client:
         options["tls"] = context
 
     async def disconnected() -> None:
-        log.warning("NATS %s: connection lost; reconnecting", url)
+        if not closing():
+            log.warning("NATS %s: connection lost; reconnecting", url)
 
     async def reconnected() -> None:
         log.info("NATS %s: reconnected", url)
@@ -59,12 +64,16 @@ async def connect_nats(url: str, config: LatticeConfig, name: str) -> Client:
         log.debug("NATS %s: %s", url, exc)
 
     try:
-        return await nats.connect(url, disconnected_cb=disconnected, reconnected_cb=reconnected,
-                                  error_cb=error, **options)
+        nc = await nats.connect(url, disconnected_cb=disconnected, reconnected_cb=reconnected,
+                                error_cb=error, **options)
     except Exception as exc:  # nats-py raises OSError, its own errors or TimeoutError
         reason = str(exc) or type(exc).__name__
         raise GatewayError(f"cannot reach NATS at {url}: {reason}; start a nats-server there "
                            f"or give --nats URL") from None
+    # nats-py applies one limit to the first connection and to reconnecting: a NATS that is
+    # not there at start is a mistake to report, one that goes away later is waited for
+    nc.options["max_reconnect_attempts"] = -1
+    return nc
 
 
 class Gateway:
@@ -84,9 +93,10 @@ class Gateway:
 
     async def start(self) -> None:
         config = self.config
-        rpc = await connect_nats(config.rpc_url, config, "edgehost-gateway rpc")
+        rpc = await connect_nats(config.rpc_url, config, "edgehost-gateway rpc",
+                                 lambda: self._stopping)
         ctl = rpc if config.ctl_url == config.rpc_url else await connect_nats(
-            config.ctl_url, config, "edgehost-gateway ctl")
+            config.ctl_url, config, "edgehost-gateway ctl", lambda: self._stopping)
         metadata = LatticeMetadata(rpc, config.lattice, config.js_domain)
         try:
             await metadata.start()

@@ -32,8 +32,8 @@ class SimBoard:
         self.folder = folder
         self.sim: SimProcess | None = None
 
-    def start(self) -> SimBoard:
-        self.sim = SimProcess(["--tcp", "127.0.0.1:0", "--key-file", str(self.key_file),
+    def start(self, port: int = 0) -> SimBoard:
+        self.sim = SimProcess(["--tcp", f"127.0.0.1:{port}", "--key-file", str(self.key_file),
                                "--flash-dir", str(self.folder / "flash")],
                               self.folder / "sim.err", SIM_START_TIMEOUT)
         return self
@@ -46,6 +46,12 @@ class SimBoard:
     def stop(self) -> None:
         if self.sim is not None:
             self.sim.stop()
+
+    def kill(self) -> None:
+        """Power cut: SIGKILL, no goodbye on the link."""
+        assert self.sim is not None
+        self.sim.process.kill()
+        self.sim.process.wait(5)
 
     async def install(self, *modules: bytes) -> None:
         """Install signed modules directly, before a gateway takes the board's link."""

@@ -108,6 +108,8 @@ class BoardHost:
         if first:
             await self._start_host()
         await self.sync_actors()
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._heartbeats())  # the first with actors
         self._attached.set()
 
     def detach(self, session: BoardSession) -> None:
@@ -134,7 +136,6 @@ class BoardHost:
         await self.lattice.events.publish("host_started", self.id, {
             "labels": self.labels, "friendly_name": self.friendly_name,
             "uptime_seconds": 0, "version": VERSION})
-        self._heartbeat = asyncio.create_task(self._heartbeats())
         log.info("board %s: host %s started", self.entry.board_id, self.id)
 
     async def stop(self) -> None:

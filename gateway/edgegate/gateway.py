@@ -19,6 +19,7 @@ from edgegate.events import EventPublisher
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.jetstream.metadata import LatticeMetadata
 from edgegate.lattice import Lattice
+from edgegate.linkdefs.announce import LinkAnnouncer
 from edgegate.rpc.router import Router
 from edgegate.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgegate.vhost.boardaccess import BoardAccess
@@ -109,6 +110,7 @@ class Gateway:
         self.lattice = Lattice(config, rpc, ctl, EventPublisher(ctl, config.lattice), metadata,
                                payloads)
         self.router = Router(self.lattice)
+        LinkAnnouncer(self.lattice, lambda: list(self.hosts.values())).watch()
         self.access = BoardAccess(self.lattice, self)
         await self.access.start([entry for entry in self.boards])
         listening: dict[str, list[BoardEntry]] = defaultdict(list)

@@ -341,3 +341,35 @@ async def test_writes_before_start_and_bad_requests_are_refused(md):
         await md.put_refmap("", ACTOR)
     with pytest.raises(MetadataError, match="delete_link needs a link id"):
         await md.delete_link("")
+
+
+async def test_resync_applies_what_changed_while_the_watch_was_away(md, other):
+    await md.start()
+    a, b = (LinkDefinition(actor_id=ACTOR, provider_id=PROVIDER, contract_id=CONTRACT,
+                           link_name=name) for name in ("a", "b"))
+    await md.put_link(a)
+    await md.put_link(b)
+    await md.put_claims({"sub": ACTOR, "call_alias": "gone/alias"})
+    await md._stop_watch()  # as if the consumer went away with the server
+    await raw_put(other, f"LINKDEF_{a.id}", b"", "DEL")
+    await raw_put(other, f"LINKDEF_{link_id(ACTOR, CONTRACT, 'c')}", link_json(link_name="c"))
+    seen = Seen(md)
+    await md.resync()
+    events = seen.rest()
+    assert ("deleted", a) in events
+    assert sorted(ld.link_name for kind, ld in events if kind == "set") == ["b", "c"]
+    assert sorted(ld.link_name for ld in md.links.values()) == ["b", "c"]
+
+    # a server that lost its store: the bucket is made again, empty, and the caches empty too
+    await other.jetstream().delete_stream(STREAM)
+    await md.resync()
+    assert (await other.jetstream().stream_info(STREAM)).config.deny_delete
+    assert sorted(ld.link_name for kind, ld in seen.rest() if kind == "deleted") == ["b", "c"]
+    assert (md.links, md.claims, md.actor_for_alias("gone/alias")) == ({}, {}, None)
+    await md.put_link(a)  # sequences restarted at 1: the write is still confirmed
+    assert md.find_link(ACTOR, CONTRACT, "a") == a
+
+
+async def test_resync_before_start_is_refused(md):
+    with pytest.raises(MetadataError, match="is not started"):
+        await md.resync()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import subprocess
+
 import nats
 import pytest
+
+from edgegate.natsserver import find_nats_server
 
 
 @pytest.fixture
@@ -20,3 +26,26 @@ async def other(nats_server):
     client = await nats.connect(nats_server.url)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def nc_without_jetstream():
+    """A connection to a real nats-server started without JetStream."""
+    with socket.socket() as probe:  # a free port; nats-server takes it a moment later
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([find_nats_server(), "-a", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):  # until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        client = await nats.connect(f"nats://127.0.0.1:{port}", allow_reconnect=False)
+        yield client
+        await client.close()
+    finally:
+        server.terminate()
+        server.wait(10)

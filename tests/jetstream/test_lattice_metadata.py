@@ -373,3 +373,11 @@ async def test_resync_applies_what_changed_while_the_watch_was_away(md, other):
 async def test_resync_before_start_is_refused(md):
     with pytest.raises(MetadataError, match="is not started"):
         await md.resync()
+
+
+async def test_a_server_without_jetstream_is_one_clear_error(nc_without_jetstream):
+    md = LatticeMetadata(nc_without_jetstream, "default", timeout=1)
+    with pytest.raises(MetadataError, match="cannot create the lattice metadata stream "
+                                            "KV_LATTICEDATA_default: no JetStream answers "
+                                            r"\(is JetStream enabled"):
+        await md.start()

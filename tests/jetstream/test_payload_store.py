@@ -99,3 +99,16 @@ async def test_slow_transfers_give_an_error_naming_the_object(nc):
     with pytest.raises(ChunkError, match="reading payload 'warm' from object store 'default' "
                                          "took over"):
         await store.get("warm")
+
+
+async def test_a_server_without_jetstream_is_one_clear_error(nc_without_jetstream):
+    with pytest.raises(ChunkError, match="cannot open object store 'default': no JetStream "
+                                         "answers"):
+        await PayloadStore(nc_without_jetstream, "default", timeout=1).get("x")
+
+
+async def test_a_full_store_is_a_clear_error(nc, other):
+    await other.jetstream().create_object_store("default", max_bytes=64 * 1024)
+    with pytest.raises(ChunkError, match=r"storing payload 'big' \(1048576 bytes\) in object "
+                                         "store 'default' failed: .*"):
+        await PayloadStore(nc, "default").put("big", bytes(1024 * 1024))

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client as NATS
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
-from nats.js.errors import BadRequestError, InvalidKeyError
+from nats.js.errors import BadRequestError, InvalidKeyError, ServiceUnavailableError
 from nats.js.kv import KV_DEL, KV_OP, KV_PURGE, KeyValue
 
 from edgegate.jetstream.entries import (
@@ -33,6 +34,12 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 STREAM_NAME_IN_USE = 10058  # JetStream err_code when another host created the stream first
 
 Callback = Callable[[Any], "Awaitable[None] | None"]
+
+
+def no_jetstream(js_domain: str | None) -> str:
+    """Why a JetStream API request got no answer, for an error line."""
+    where = f" in domain {js_domain!r}" if js_domain else ""
+    return f"no JetStream answers{where} (is JetStream enabled on the NATS server?)"
 
 
 def bucket_name(lattice: str) -> str:
@@ -169,6 +176,11 @@ class LatticeMetadata:
                     f"cannot create the lattice metadata stream {self.stream}: {exc.description}"
                 )
             info = await self._js.stream_info(self.stream)
+        except (ServiceUnavailableError, NatsTimeoutError):
+            raise MetadataError(
+                f"cannot create the lattice metadata stream {self.stream}: "
+                + no_jetstream(self.js_domain)
+            )
         subjects = info.config.subjects or []
         # One subject, $KV.{bucket}.> with or without a JS domain in front.
         kv_subject = re.compile(r"([^.>*]+\.)?\$KV\." + re.escape(self.bucket) + r"\.>")

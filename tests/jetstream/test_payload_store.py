@@ -112,3 +112,13 @@ async def test_a_full_store_is_a_clear_error(nc, other):
     with pytest.raises(ChunkError, match=r"storing payload 'big' \(1048576 bytes\) in object "
                                          "store 'default' failed: .*"):
         await PayloadStore(nc, "default").put("big", bytes(1024 * 1024))
+
+
+async def test_a_store_that_vanished_is_made_again(nc, other):
+    store = PayloadStore(nc, "default")
+    await store.put("x", b"1")
+    await other.jetstream().delete_object_store("default")
+    with pytest.raises(ChunkError, match="object store 'default' is gone; it is made again"):
+        await store.put("y", b"2")
+    await store.put("y", b"2")
+    assert await store.take("y") == b"2"

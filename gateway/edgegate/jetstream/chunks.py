@@ -88,6 +88,12 @@ class PayloadStore:
                 f"storing payload {name!r} ({len(data)} bytes) in object store "
                 f"{self.lattice!r} took over {self.timeout:g} s"
             )
+        except NotFoundError:
+            self._store = None  # the store is gone (a server that lost it): make it anew next time
+            raise ChunkError(
+                f"storing payload {name!r}: object store {self.lattice!r} is gone; "
+                "it is made again on the next attempt"
+            )
         except JetStreamError as exc:  # e.g. the store is full
             raise ChunkError(
                 f"storing payload {name!r} ({len(data)} bytes) in object store "

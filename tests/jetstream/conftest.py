@@ -28,13 +28,12 @@ async def other(nats_server):
     await client.close()
 
 
-@pytest.fixture
-async def nc_without_jetstream():
-    """A connection to a real nats-server started without JetStream."""
+async def own_server(*args: str):
+    """Run nats-server with `args` on a free loopback port; yield a connection to it."""
     with socket.socket() as probe:  # a free port; nats-server takes it a moment later
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([find_nats_server(), "-a", "127.0.0.1", "-p", str(port)],
+    server = subprocess.Popen([find_nats_server(), "-a", "127.0.0.1", "-p", str(port), *args],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):  # until it listens
@@ -49,3 +48,19 @@ async def nc_without_jetstream():
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.fixture
+async def nc_without_jetstream():
+    """A connection to a real nats-server started without JetStream."""
+    async for client in own_server():
+        yield client
+
+
+@pytest.fixture
+async def nc_in_domain(tmp_path):
+    """A connection to a real nats-server whose JetStream has the domain `hub`."""
+    config = tmp_path / "domain.conf"
+    config.write_text(f'jetstream {{ domain: hub, store_dir: "{tmp_path / "js"}" }}\n')
+    async for client in own_server("-c", str(config)):
+        yield client

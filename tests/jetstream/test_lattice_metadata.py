@@ -381,3 +381,23 @@ async def test_a_server_without_jetstream_is_one_clear_error(nc_without_jetstrea
                                             "KV_LATTICEDATA_default: no JetStream answers "
                                             r"\(is JetStream enabled"):
         await md.start()
+
+
+async def test_with_a_js_domain_keys_live_under_the_domain_as_the_otp_host_writes_them(
+        nc_in_domain):
+    md = LatticeMetadata(nc_in_domain, "default", js_domain="hub")
+    seen = Seen(md)
+    try:
+        await md.start()
+        info = await nc_in_domain.jetstream(domain="hub").stream_info(STREAM)
+        assert info.config.subjects == [f"hub.$KV.{BUCKET}.>"]
+        # an OTP host in that domain writes on hub.$KV.…: we see it
+        reply = await nc_in_domain.request(f"hub.$KV.{BUCKET}.LINKDEF_X", link_json(), timeout=5)
+        assert "error" not in json.loads(reply.data)
+        assert (await seen.next())[0] == "set"
+        await md.put_claims({"sub": ACTOR})
+        last = await nc_in_domain.jetstream(domain="hub").get_last_msg(
+            STREAM, f"hub.$KV.{BUCKET}.CLAIMS_{ACTOR}")
+        assert json.loads(last.data)["sub"] == ACTOR
+    finally:
+        await md.stop()

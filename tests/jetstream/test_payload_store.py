@@ -122,3 +122,9 @@ async def test_a_store_that_vanished_is_made_again(nc, other):
         await store.put("y", b"2")
     await store.put("y", b"2")
     assert await store.take("y") == b"2"
+
+
+async def test_the_store_is_reached_through_a_js_domain(nc_in_domain):
+    store = PayloadStore(nc_in_domain, "default", js_domain="hub")
+    await store.put(INVOCATION_ID, b"p" * (INVOCATION_CHUNK_THRESHOLD + 1))
+    assert await store.take(INVOCATION_ID) == b"p" * (INVOCATION_CHUNK_THRESHOLD + 1)

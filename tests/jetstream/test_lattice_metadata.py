@@ -341,3 +341,63 @@ async def test_writes_before_start_and_bad_requests_are_refused(md):
         await md.put_refmap("", ACTOR)
     with pytest.raises(MetadataError, match="delete_link needs a link id"):
         await md.delete_link("")
+
+
+async def test_resync_applies_what_changed_while_the_watch_was_away(md, other):
+    await md.start()
+    a, b = (LinkDefinition(actor_id=ACTOR, provider_id=PROVIDER, contract_id=CONTRACT,
+                           link_name=name) for name in ("a", "b"))
+    await md.put_link(a)
+    await md.put_link(b)
+    await md.put_claims({"sub": ACTOR, "call_alias": "gone/alias"})
+    await md._stop_watch()  # as if the consumer went away with the server
+    await raw_put(other, f"LINKDEF_{a.id}", b"", "DEL")
+    await raw_put(other, f"LINKDEF_{link_id(ACTOR, CONTRACT, 'c')}", link_json(link_name="c"))
+    seen = Seen(md)
+    await md.resync()
+    events = seen.rest()
+    assert ("deleted", a) in events
+    assert sorted(ld.link_name for kind, ld in events if kind == "set") == ["b", "c"]
+    assert sorted(ld.link_name for ld in md.links.values()) == ["b", "c"]
+
+    # a server that lost its store: the bucket is made again, empty, and the caches empty too
+    await other.jetstream().delete_stream(STREAM)
+    await md.resync()
+    assert (await other.jetstream().stream_info(STREAM)).config.deny_delete
+    assert sorted(ld.link_name for kind, ld in seen.rest() if kind == "deleted") == ["b", "c"]
+    assert (md.links, md.claims, md.actor_for_alias("gone/alias")) == ({}, {}, None)
+    await md.put_link(a)  # sequences restarted at 1: the write is still confirmed
+    assert md.find_link(ACTOR, CONTRACT, "a") == a
+
+
+async def test_resync_before_start_is_refused(md):
+    with pytest.raises(MetadataError, match="is not started"):
+        await md.resync()
+
+
+async def test_a_server_without_jetstream_is_one_clear_error(nc_without_jetstream):
+    md = LatticeMetadata(nc_without_jetstream, "default", timeout=1)
+    with pytest.raises(MetadataError, match="cannot create the lattice metadata stream "
+                                            "KV_LATTICEDATA_default: no JetStream answers "
+                                            r"\(is JetStream enabled"):
+        await md.start()
+
+
+async def test_with_a_js_domain_keys_live_under_the_domain_as_the_otp_host_writes_them(
+        nc_in_domain):
+    md = LatticeMetadata(nc_in_domain, "default", js_domain="hub")
+    seen = Seen(md)
+    try:
+        await md.start()
+        info = await nc_in_domain.jetstream(domain="hub").stream_info(STREAM)
+        assert info.config.subjects == [f"hub.$KV.{BUCKET}.>"]
+        # an OTP host in that domain writes on hub.$KV.…: we see it
+        reply = await nc_in_domain.request(f"hub.$KV.{BUCKET}.LINKDEF_X", link_json(), timeout=5)
+        assert "error" not in json.loads(reply.data)
+        assert (await seen.next())[0] == "set"
+        await md.put_claims({"sub": ACTOR})
+        last = await nc_in_domain.jetstream(domain="hub").get_last_msg(
+            STREAM, f"hub.$KV.{BUCKET}.CLAIMS_{ACTOR}")
+        assert json.loads(last.data)["sub"] == ACTOR
+    finally:
+        await md.stop()

@@ -6,11 +6,17 @@ import asyncio
 import logging
 
 from nats.aio.client import Client as NATS
-from nats.js.errors import BadRequestError, InvalidBucketNameError, NotFoundError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.errors import (
+    BadRequestError,
+    InvalidBucketNameError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from nats.js.errors import Error as JetStreamError
 from nats.js.object_store import ObjectStore
 
-from edgegate.jetstream.metadata import STREAM_NAME_IN_USE
+from edgegate.jetstream.metadata import STREAM_NAME_IN_USE, no_jetstream
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,8 @@ class PayloadStore:
     ):
         self.lattice = lattice
         self.timeout = timeout
-        self._js = nc.jetstream(domain=js_domain or None, timeout=timeout)
+        self.js_domain = js_domain or None
+        self._js = nc.jetstream(domain=self.js_domain, timeout=timeout)
         self._store: ObjectStore | None = None
         self._opening = asyncio.Lock()
 
@@ -66,6 +73,10 @@ class PayloadStore:
                             f"cannot create object store {self.lattice!r}: {exc.description}"
                         )
                     self._store = await self._js.object_store(self.lattice)
+                except (ServiceUnavailableError, NatsTimeoutError):
+                    raise ChunkError(
+                        f"cannot open object store {self.lattice!r}: {no_jetstream(self.js_domain)}"
+                    )
             return self._store
 
     async def put(self, name: str, data: bytes) -> None:
@@ -76,6 +87,17 @@ class PayloadStore:
             raise ChunkError(
                 f"storing payload {name!r} ({len(data)} bytes) in object store "
                 f"{self.lattice!r} took over {self.timeout:g} s"
+            )
+        except NotFoundError:
+            self._store = None  # the store is gone (a server that lost it): make it anew next time
+            raise ChunkError(
+                f"storing payload {name!r}: object store {self.lattice!r} is gone; "
+                "it is made again on the next attempt"
+            )
+        except JetStreamError as exc:  # e.g. the store is full
+            raise ChunkError(
+                f"storing payload {name!r} ({len(data)} bytes) in object store "
+                f"{self.lattice!r} failed: {getattr(exc, 'description', None) or exc}"
             )
 
     async def get(self, name: str, timeout: float | None = None) -> bytes:

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client as NATS
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
-from nats.js.errors import BadRequestError, InvalidKeyError
+from nats.js.errors import BadRequestError, InvalidKeyError, ServiceUnavailableError
 from nats.js.kv import KV_DEL, KV_OP, KV_PURGE, KeyValue
 
 from edgegate.jetstream.entries import (
@@ -33,6 +34,12 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 STREAM_NAME_IN_USE = 10058  # JetStream err_code when another host created the stream first
 
 Callback = Callable[[Any], "Awaitable[None] | None"]
+
+
+def no_jetstream(js_domain: str | None) -> str:
+    """Why a JetStream API request got no answer, for an error line."""
+    where = f" in domain {js_domain!r}" if js_domain else ""
+    return f"no JetStream answers{where} (is JetStream enabled on the NATS server?)"
 
 
 def bucket_name(lattice: str) -> str:
@@ -107,20 +114,45 @@ class LatticeMetadata:
 
     async def start(self) -> None:
         """Create the bucket if absent, then load every key and keep watching."""
+        if self._task is not None:
+            return
         self._kv = await self._open_bucket()
+        try:
+            await self._start_watch()
+        except BaseException:
+            self._kv = None
+            raise
+
+    async def resync(self) -> None:
+        """Watch afresh from the bucket as it is now, e.g. after NATS came back: what changed
+        meanwhile is applied (callbacks fire) and cached keys the bucket no longer holds are
+        dropped; a bucket that is gone is made again. (nats-py's ordered consumer also recovers
+        by itself, within two heartbeats.) Writes made meanwhile are confirmed by the new watch."""
+        self._started()
+        await self._stop_watch()
+        self._kv = await self._open_bucket()
+        await self._start_watch()
+
+    async def stop(self) -> None:
+        await self._stop_watch()
+        self._kv = None
+
+    async def _start_watch(self) -> None:
+        assert self._kv is not None
+        self._seen = 0  # stream sequences start again if the stream was made anew
         self._watcher = await self._kv.watchall()
         ready = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._watch(ready), name=f"watch {self.bucket}")
         try:
             await asyncio.wait_for(asyncio.shield(ready), self.timeout)
         except asyncio.TimeoutError:
-            await self.stop()
+            await self._stop_watch()
             raise MetadataError(
                 f"lattice metadata: the watch on {self.bucket} did not deliver its keys "
                 f"within {self.timeout:g} s"
             )
 
-    async def stop(self) -> None:
+    async def _stop_watch(self) -> None:
         task, self._task = self._task, None
         watcher, self._watcher = self._watcher, None
         if task is not None:
@@ -144,6 +176,11 @@ class LatticeMetadata:
                     f"cannot create the lattice metadata stream {self.stream}: {exc.description}"
                 )
             info = await self._js.stream_info(self.stream)
+        except (ServiceUnavailableError, NatsTimeoutError):
+            raise MetadataError(
+                f"cannot create the lattice metadata stream {self.stream}: "
+                + no_jetstream(self.js_domain)
+            )
         subjects = info.config.subjects or []
         # One subject, $KV.{bucket}.> with or without a JS domain in front.
         kv_subject = re.compile(r"([^.>*]+\.)?\$KV\." + re.escape(self.bucket) + r"\.>")
@@ -210,7 +247,7 @@ class LatticeMetadata:
         await self._wait_seen(ack.seq, key)
 
     def _started(self) -> KeyValue:
-        if self._kv is None or self._task is None:
+        if self._kv is None:
             raise MetadataError(f"lattice metadata {self.bucket} is not started")
         return self._kv
 
@@ -235,11 +272,17 @@ class LatticeMetadata:
 
     async def _watch(self, ready: asyncio.Future[None]) -> None:
         assert self._watcher is not None
+        loaded: set[str] | None = set()  # keys of the initial load, until it is complete
         async for entry in self._watcher:
             if entry is None:  # the initial values are all in
+                if loaded is not None:
+                    await self._drop_missing(loaded)
+                    loaded = None
                 if not ready.done():
                     ready.set_result(None)
                 continue
+            if loaded is not None:
+                loaded.add(entry.key)
             try:
                 await self._apply(entry.key, entry.value or b"",
                                   entry.operation in (KV_DEL, KV_PURGE))
@@ -248,6 +291,15 @@ class LatticeMetadata:
             async with self._seen_changed:
                 self._seen = max(self._seen, entry.revision or 0)
                 self._seen_changed.notify_all()
+
+    async def _drop_missing(self, loaded: set[str]) -> None:
+        """After a fresh load, forget what the bucket no longer has (a restart of the watch)."""
+        cached = [LINKDEF_PREFIX + ldid for ldid in self.links]
+        cached += [CLAIMS_PREFIX + pk for pk in self.claims]
+        cached += [refmap_key(url) for url in self.refmaps]
+        for key in cached:
+            if key not in loaded:
+                await self._apply(key, b"", deleted=True)
 
     async def _apply(self, key: str, value: bytes, deleted: bool) -> None:
         what = f"{self.bucket} key {key}"

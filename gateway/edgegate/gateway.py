@@ -6,7 +6,7 @@ import asyncio
 import logging
 import ssl
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
@@ -38,7 +38,8 @@ class GatewayError(Exception):
 
 
 async def connect_nats(url: str, config: LatticeConfig, name: str,
-                       closing: Callable[[], bool] = lambda: False) -> Client:
+                       closing: Callable[[], bool] = lambda: False,
+                       reconnected: Callable[[], Awaitable[None]] | None = None) -> Client:
     """A NATS connection that reconnects for ever once it has been made.
 
     `closing()` tells a connection lost because we are stopping (nothing to warn about)."""
@@ -58,14 +59,16 @@ async def connect_nats(url: str, config: LatticeConfig, name: str,
         if not closing():
             log.warning("NATS %s: connection lost; reconnecting", url)
 
-    async def reconnected() -> None:
+    async def on_reconnected() -> None:
         log.info("NATS %s: reconnected", url)
+        if reconnected is not None:
+            await reconnected()
 
     async def error(exc: Exception) -> None:
         log.debug("NATS %s: %s", url, exc)
 
     try:
-        nc = await nats.connect(url, disconnected_cb=disconnected, reconnected_cb=reconnected,
+        nc = await nats.connect(url, disconnected_cb=disconnected, reconnected_cb=on_reconnected,
                                 error_cb=error, **options)
     except Exception as exc:  # nats-py raises OSError, its own errors or TimeoutError
         reason = str(exc) or type(exc).__name__
@@ -95,7 +98,7 @@ class Gateway:
     async def start(self) -> None:
         config = self.config
         rpc = await connect_nats(config.rpc_url, config, "edgehost-gateway rpc",
-                                 lambda: self._stopping)
+                                 lambda: self._stopping, self._nats_back)
         ctl = rpc if config.ctl_url == config.rpc_url else await connect_nats(
             config.ctl_url, config, "edgehost-gateway ctl", lambda: self._stopping)
         metadata = LatticeMetadata(rpc, config.lattice, config.js_domain)
@@ -142,6 +145,14 @@ class Gateway:
                     await nc.drain()
                 except Exception:  # already closed, or NATS is away
                     await nc.close()
+
+    async def _nats_back(self) -> None:
+        # what changed in the metadata while NATS was away (and a bucket lost with it)
+        if self.lattice is not None:
+            try:
+                await self.lattice.metadata.resync()
+            except Exception as exc:
+                log.warning("lattice metadata not resynchronised after reconnecting: %s", exc)
 
     # -- boards
 

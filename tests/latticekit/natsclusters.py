@@ -276,9 +276,14 @@ def routed_peers(node: NatsNode) -> set[str]:
 
 
 class HubAndLeaf(_Topology):
-    """A hub nats-server and a leaf node that dials it; each has JetStream in its own domain
-    (`hub_domain`, `leaf_domain`), so a client on the leaf reaches the hub's JetStream with
-    that domain. `start()` returns once the leaf connection is up on both sides."""
+    """A hub nats-server and a leaf node that dials it. `start()` returns once the leaf
+    connection is up on both sides.
+
+    Each has JetStream in its own domain (`hub_domain`, `leaf_domain`): a client on the leaf
+    reaches the hub's JetStream API with `jetstream(domain=hub_domain)`, and ordinary subjects
+    cross both ways; but nats-server (2.15) does not carry `$KV.…` publishes (key-value puts)
+    over the leaf connection, so a bucket is written from the side that holds it.
+    """
 
     def __init__(self, store_dir: Path, hub_domain: str = "hub", leaf_domain: str = "leaf"):
         store_dir = Path(store_dir)

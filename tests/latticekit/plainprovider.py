@@ -243,10 +243,12 @@ class PlainProvider:
 
     async def _on_shutdown(self, msg) -> None:
         try:
-            request = json.loads(msg.data or b"{}")
-        except ValueError as exc:
+            request = json.loads(msg.data)
+            if not isinstance(request, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:  # not a shutdown request: keep serving
             self.bad_messages.append((msg.subject, f"{exc}"))
-            request = {}
+            return
         self.shutdown_requests.append(request)
         if msg.reply:
             await self._nc.publish(msg.reply, b"shutting down")

@@ -68,7 +68,7 @@ class BoardHost:
         self.hello: dict[str, Any] = {}
         self.health: dict[str, Any] = {}
         self.actors: dict[str, ActorOnBoard] = {}
-        self.invocations = {"ok": 0, "failed": 0}
+        self.invocations = {"ok": 0, "failed": 0, "to_board": 0}
         self.lost_at: float | None = None
         self._on_stopped = on_stopped
         self._attached = asyncio.Event()
@@ -289,6 +289,7 @@ class BoardHost:
 
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
         session = await self._wait_for_board()
+        self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
             reply = await session.request({"t": "invoke", "actor": actor.key,

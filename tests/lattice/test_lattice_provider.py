@@ -125,3 +125,38 @@ async def test_a_forged_invocation_is_refused_naming_its_check(rig, kind):
     failed = next(e for e in events if e["type"].endswith("invocation_failed"))
     assert failed["data"]["error"] == answer["error"]
     assert host.invocations["to_board"] == 0  # nothing reached the board
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+async def test_the_trace_context_of_a_call_travels_on_to_the_provider(rig):
+    gw, provider, caller, _, _ = rig
+    await link(gw, caller, provider)
+    await provider.wait_for_link(caller)
+    answer = await provider.invoke_actor(caller, "Call",
+                                         f"default|{CONTRACT}|Example.Echo|traced".encode(),
+                                         headers={"traceparent": TRACEPARENT}, timeout=10)
+    assert answer["msg"] == b"traced", answer.get("error")
+    record = next(r for r in provider.invocations if r.operation == "Example.Echo")
+    assert record.headers.get("traceparent") == TRACEPARENT
+    assert record.invocation["traceContext"]["traceparent"] == TRACEPARENT
+
+
+async def test_a_provider_that_does_not_answer_in_time_is_a_host_error_for_the_actor(rig):
+    import asyncio
+    gw, provider, caller, _, _ = rig
+    gw.lattice.config.rpc_timeout_ms = 300
+
+    async def too_slow(invocation):
+        await asyncio.sleep(3)
+        return b"late"
+
+    provider.handlers["Example.Slow"] = too_slow
+    await link(gw, caller, provider)
+    await provider.wait_for_link(caller)
+    answer = await provider.invoke_actor(caller, "Call",
+                                         f"default|{CONTRACT}|Example.Slow|x".encode(),
+                                         timeout=10)
+    assert "host call failed: " in answer["error"]
+    assert f"{provider.public_key} Example.Slow: no answer within 300 ms" in answer["error"]

@@ -236,7 +236,7 @@ class BoardHost:
         return task
 
     async def _serve_invocation(self, msg: Msg) -> None:
-        response, inv = await self._invoke(msg.data)
+        response, inv = await self._invoke(msg.data, msg.headers or {})
         if inv is not None:
             failed = response.error is not None
             self.invocations["failed" if failed else "ok"] += 1
@@ -250,12 +250,15 @@ class BoardHost:
                 log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
                             exc)
 
-    async def _invoke(self, data: bytes) -> tuple[InvocationResponse, Invocation | None]:
+    async def _invoke(self, data: bytes, headers: dict[str, str]
+                      ) -> tuple[InvocationResponse, Invocation | None]:
         """Check an invocation and have the board serve it; the response to send back."""
         try:
             inv = Invocation.unpack(data)
         except EnvelopeError as exc:
             return InvocationResponse("", error=f"invalid invocation: {exc}"), None
+        if "traceparent" in headers:  # W3C trace context travels as a NATS header too
+            inv.trace_context.setdefault("traceparent", headers["traceparent"])
         answer = InvocationResponse(inv.id, trace_context=inv.trace_context)
         try:
             antiforgery.validate(inv, self.lattice.config.issuers)

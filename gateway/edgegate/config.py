@@ -121,7 +121,7 @@ def _cluster_key(env: Mapping[str, str], keys_dir: Path | None) -> tuple[KeyPair
         except InvalidKeyError as exc:
             raise ConfigError(f"WASMCLOUD_CLUSTER_SEED: {exc}") from None
         if key.kind != "cluster":
-            raise ConfigError(f"WASMCLOUD_CLUSTER_SEED: a {key.kind} seed, not a cluster "
+            raise ConfigError(f"WASMCLOUD_CLUSTER_SEED: this is a seed of kind {key.kind}, not a cluster "
                               f"seed (SC…)")
         return key, ""
     if keys_dir is None:

@@ -11,12 +11,14 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from edgegate.config import HEARTBEAT_SECONDS
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
@@ -71,6 +73,8 @@ class BoardHost:
         self.invocations = {"ok": 0, "failed": 0, "to_board": 0}
         self.lost_at: float | None = None
         self._on_stopped = on_stopped
+        # the board's log lines and events, for `edgehost board --nats … logs`
+        self.on_note: Callable[[dict[str, Any]], None] | None = None
         self._attached = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._subs: list[Subscription] = []
@@ -337,8 +341,6 @@ class BoardHost:
         if self.on_note is not None and t in ("log", "event"):
             self.on_note(msg)
 
-    on_note: Callable[[dict[str, Any]], None] | None = None
-
     async def _serve_host_call(self, msg: dict[str, Any]) -> None:
         session = self.session
         if session is None:
@@ -385,7 +387,6 @@ class BoardHost:
         }
 
     async def _heartbeats(self) -> None:
-        from edgegate.config import HEARTBEAT_SECONDS
         while True:
             await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
             await asyncio.sleep(HEARTBEAT_SECONDS)
@@ -397,7 +398,6 @@ class BoardHost:
 
 
 def _instance_id() -> str:
-    import uuid
     return str(uuid.uuid4())
 
 

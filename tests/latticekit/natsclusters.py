@@ -266,9 +266,20 @@ class ThreeNodeCluster(_Topology):
         for node in self.nodes:
             wait_for(lambda node=node: routed_peers(node) >= names - {node.name}, timeout,
                      f"nats-server {node.name} did not route to all its peers")
-        wait_for(lambda: self.nodes[0].monitor("jsz").get("meta_cluster", {}).get("leader"),
-                 timeout, "the cluster's JetStream elected no meta leader")
+        wait_for(self._jetstream_ready, timeout,
+                 "the cluster's JetStream has no meta leader with every peer current")
         return self
+
+    def _jetstream_ready(self) -> bool:
+        """A meta leader that every node agrees on and that sees all its peers current: until
+        then a replicated stream may find "no suitable peers for placement"."""
+        metas = [node.monitor("jsz").get("meta_cluster") or {} for node in self.nodes]
+        leaders = {meta.get("leader") for meta in metas}
+        if len(leaders) != 1 or None in leaders or "" in leaders:
+            return False
+        leader = next(m for n, m in zip(self.nodes, metas, strict=True) if n.name in leaders)
+        peers = leader.get("replicas") or []
+        return len(peers) == len(self.nodes) - 1 and all(p.get("current") for p in peers)
 
 
 def routed_peers(node: NatsNode) -> set[str]:

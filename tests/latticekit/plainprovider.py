@@ -27,6 +27,7 @@ from latticekit.invocations import (
     provider_entity,
     unpack,
 )
+from latticekit.natsclient import flush_all
 from latticekit.nkeypairs import NKey
 
 # wasmbus-rpc chunks any invocation or response payload above this through the object store.
@@ -136,9 +137,11 @@ class PlainProvider:
             await self._nc.subscribe(f"{base}.linkdefs.put", cb=self._on_linkdef_put),
             await self._nc.subscribe(f"{base}.linkdefs.del", cb=self._on_linkdef_del),
             await self._nc.subscribe(f"{base}.health", cb=self._on_health),
-            await self._nc.subscribe(f"{base}.shutdown", cb=self._on_shutdown),
+            # In a task of its own: unsubscribing from inside the subscription's own
+            # callback would cancel that callback.
+            await self._nc.subscribe(f"{base}.shutdown", cb=self._spawn(self._on_shutdown)),
         ]
-        await self._nc.flush()
+        await flush_all(self._nc)
         return self
 
     async def stop(self) -> None:
@@ -250,12 +253,12 @@ class PlainProvider:
             self.bad_messages.append((msg.subject, f"{exc}"))
             return
         self.shutdown_requests.append(request)
-        if msg.reply:
-            await self._nc.publish(msg.reply, b"shutting down")
-        await self._nc.flush()
-        for sub in self._subs:  # a provider told to shut down stops listening
+        for sub in self._subs:  # a provider told to shut down stops listening...
             await sub.unsubscribe()
         self._subs = []
+        await flush_all(self._nc)  # ...before it says so, so nothing reaches it afterwards
+        if msg.reply:
+            await self._nc.publish(msg.reply, b"shutting down")
 
     # -- outbound ------------------------------------------------------------------------
 

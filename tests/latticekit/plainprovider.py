@@ -36,6 +36,13 @@ CHUNK_THRESHOLD = 900 * 1024
 Handler = Callable[[dict], "bytes | Awaitable[bytes]"]
 
 
+class ActorUnreachable(NoRespondersError):
+    """Nobody serves the actor's subject; unlike nats-py's own error it names the subject."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
+
+
 class InvocationRecord:
     """One invocation this provider received: what came, what every check said, what went back.
 
@@ -280,7 +287,7 @@ class PlainProvider:
 
         `responder_wait`: for that many seconds, a "no responders" answer is retried (the
         actor's subscription may still be crossing routes). Raises TimeoutError or
-        nats.errors.NoRespondersError, each naming the actor.
+        ActorUnreachable (a nats.errors.NoRespondersError), each naming the actor.
         """
         inv = self.build_invocation(actor_pk, operation, msg)
         if len(msg) > self.chunk_threshold:
@@ -307,7 +314,7 @@ class PlainProvider:
                 break
             except NoRespondersError:
                 if time.monotonic() >= deadline:
-                    raise NoRespondersError(f"no responders on {subject}")
+                    raise ActorUnreachable(f"no responders on {subject}")
                 await asyncio.sleep(0.05)
             except NatsTimeout:
                 raise TimeoutError(f"actor {actor_pk} did not answer within {timeout:g} s")

@@ -88,6 +88,9 @@ async def test_garbage_gets_an_error_and_the_provider_keeps_serving(nats_single,
     provider = await provider_for(plain_providers, nats_single)
     garbage = await call_provider(nats_single, provider, b"\xc1\x00garbage")
     assert garbage["error"].startswith("invalid invocation: not msgpack")
+    odd = await call_provider(nats_single, provider, pack({"operation": 5, "id": "x1"}))
+    assert odd["error"].startswith("Anti-forgery check failed: segments: ")
+    assert odd["invocation_id"] == "x1"
     nc = await nats.connect(nats_single.url)
     try:
         await nc.publish(f"{provider.rpc_subject}.linkdefs.put", b"\xc1")
@@ -226,7 +229,7 @@ async def test_invoke_actor_names_the_actor_that_does_not_answer(nats_single,
         await flush_all(silent)  # the server has dropped the interest once this returns
     finally:
         await silent.close()
-    with pytest.raises(NoRespondersError):
+    with pytest.raises(NoRespondersError, match=f"no responders on wasmbus.rpc.default.{ACTOR}"):
         await provider.invoke_actor(ACTOR, "Actor.Echo", b"", responder_wait=0.2)
 
 

@@ -224,10 +224,6 @@ class SingleServer(_Topology):
         return self.server.url
 
     @property
-    def urls(self) -> list[str]:
-        return [self.server.url]
-
-    @property
     def pids(self) -> list[int]:
         proc = self.server.process
         return [proc.pid] if proc is not None else []
@@ -241,7 +237,7 @@ class ThreeNodeCluster(_Topology):
     """Three nats-servers routed into one cluster with clustered JetStream.
 
     `start()` returns once every node sees routes to both others and JetStream has a meta
-    leader, so streams and key-value buckets can be created at once.
+    leader with every peer current, so replicated streams and buckets can be created at once.
     """
 
     def __init__(self, store_dir: Path, cluster_name: str = "latticekit", size: int = 3):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 
 import nacl.exceptions
@@ -52,7 +53,9 @@ def _short(text: str) -> str:
     return repr(text if len(text) <= 12 else text[:10] + "…")
 
 
+@functools.lru_cache(maxsize=1024)
 def _public_body(public_key: str) -> bytes:
+    # cached: a lattice has few signers (its cluster keys), and each invocation names one
     body = _decode(public_key, PUBLIC_KEY_LENGTH, "public key")
     if body[0] not in _KIND_OF_PREFIX:
         raise InvalidKeyError(f"public key {_short(public_key)} has an unknown prefix")

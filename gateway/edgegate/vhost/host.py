@@ -211,7 +211,10 @@ class BoardHost:
                 await flushed(self.lattice.rpc)  # subscribed before anyone hears it started
             except Exception as exc:  # NATS is away: the subscription goes out on reconnect
                 log.debug("flush after subscribing %s: %s", key, exc)
-        await self.lattice.metadata.put_claims(claims_record(claims))
+        try:
+            await self.lattice.metadata.put_claims(claims_record(claims))
+        except Exception as exc:  # the actor serves; other hosts learn its alias later
+            log.warning("board %s: CLAIMS_%s not published: %s", self.entry.board_id, key, exc)
         if old is None:
             await self.lattice.events.publish("actor_started", self.id, {
                 "public_key": key, "image_ref": "", "api_version": 0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edgecli import boardcmds, claimcmds, commands, gatewaycmds, keycmds, simcmds
+from edgecli import boardcmds, callcmds, claimcmds, commands, gatewaycmds, keycmds, simcmds
 from edgegate.wascap import KINDS
 
 
@@ -149,6 +149,20 @@ def _add_gateway(sub: argparse._SubParsersAction) -> None:
     gw.set_defaults(run=gatewaycmds.gateway)
 
 
+def _add_call(sub: argparse._SubParsersAction) -> None:
+    call = sub.add_parser("call", help="invoke an actor through the lattice")
+    call.add_argument("actor", help="the actor's public key (M…) or call alias")
+    call.add_argument("operation", help="e.g. Greet or HttpServer.HandleRequest")
+    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
+    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
+    call.add_argument("--json", dest="msgpack_json", action="store_true",
+                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    call.add_argument("--timeout", type=float, default=10.0,
+                      help="seconds to wait for the answer (default 10)")
+    add_lattice_options(call)
+    call.set_defaults(run=callcmds.call)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandLineParser(
         prog="edgehost", description="A wasmCloud host for microcontrollers."
@@ -168,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sim(sub)
     _add_board(sub)
     _add_gateway(sub)
+    _add_call(sub)
     return parser
 
 

@@ -243,6 +243,10 @@ class BoardHost:
         reply = await session.request({"t": what, "actor": actor, "sha256": digest}, module,
                                       timeout=BOARD_CALL_SECONDS)
         session.hello.setdefault("actors", {})[actor] = digest
+        wascap = signed.claims.get("wascap") or {}
+        info = session.hello.setdefault("actor_info", {})
+        info[actor] = {**(info.get(actor) or {}), "name": wascap.get("name"),
+                       "alias": wascap.get("call_alias") or ""}  # as the next hello says
         await self.add_actor(actor, digest.hex(), signed.token.text)
         return reply
 

@@ -6,8 +6,7 @@ import json
 import re
 
 import pytest
-from lattice_rig import signed_actor, write_registry
-from test_gateway_cli import edgehost, gateway_env, run_gateway  # noqa: F401 - fixtures
+from lattice_rig import edgehost, signed_actor, write_registry
 
 pytestmark = pytest.mark.nats
 

@@ -273,18 +273,18 @@ class BoardHost:
 
     async def _serve_invocation(self, msg: Msg) -> None:
         response, inv = await self._invoke(msg.data, msg.headers or {})
+        if msg.reply:  # the caller first, the event after
+            try:
+                await self.lattice.rpc.publish(msg.reply, response.pack())
+            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
+                log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
+                            exc)
         if inv is not None:
             failed = response.error is not None
             self.invocations["failed" if failed else "ok"] += 1
             await self.lattice.events.invocation(
                 not failed, self.id, inv.origin.to_wire(), inv.target.to_wire(),
                 inv.operation, inv.size, response.error)
-        if msg.reply:
-            try:
-                await self.lattice.rpc.publish(msg.reply, response.pack())
-            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
-                log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
-                            exc)
 
     async def _invoke(self, data: bytes, headers: dict[str, str]
                       ) -> tuple[InvocationResponse, Invocation | None]:

@@ -17,7 +17,8 @@ from edgegate.devices import access
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.lattice import Lattice
-from edgegate.wascap import ClaimsError, SignedModule
+from edgegate.vhost.install import install_on_board, remove_from_board
+from edgegate.wascap import ClaimsError
 
 if TYPE_CHECKING:
     from edgegate.gateway import Gateway
@@ -123,10 +124,7 @@ class BoardAccess:
                                           bytes(body or b""), timeout=BOARD_REQUEST_SECONDS)
             return {"body": bytes(reply.get("body") or b"")}
         if action == "remove":
-            reply = await session.request({"t": "remove", "actor": str(args.get("actor"))})
-            session.hello.get("actors", {}).pop(reply.get("actor"), None)
-            await host.sync_actors()
-            return {"actor": reply.get("actor")}
+            return {"actor": await remove_from_board(host, str(args.get("actor")))}
         if action == "install":
             return await self._install(host, args, body)
         raise ValueError(f"unknown action {action!r} (info, install, remove, call)")
@@ -137,13 +135,7 @@ class BoardAccess:
         module = bytes(body or b"")
         if hashlib.sha256(module).digest() != args.get("sha256"):
             raise ValueError("the module does not match the sha256 of the request")
-        signed = SignedModule(module)
-        signed.verify()  # the gateway's full check: signature, times, hash
-        actor = signed.claims["sub"]
-        session = host.session
-        what = "swap" if actor in (session.hello.get("actors") or {}) else "install"
-        msg = {"t": what, "actor": actor, "sha256": args["sha256"]}
-        reply = await session.request(msg, module, timeout=BOARD_REQUEST_SECONDS)
-        session.hello.setdefault("actors", {})[actor] = args["sha256"]
-        await host.add_actor(actor, bytes(args["sha256"]).hex(), signed.token.text)
-        return {"t": reply["t"], "actor": actor}
+        installed = await install_on_board(host, module)
+        # a board that held these bytes already was not asked: it has them installed
+        return {"t": "installed" if installed.what == "held" else installed.what,
+                "actor": installed.actor}

@@ -1,0 +1,151 @@
+"""A rig for the control-interface tests: a real registry, a plain NATS control client, events.
+
+The control client here is plain nats-py and JSON, on purpose: it shares nothing with the
+gateway's code, so the tests check the wire shapes a wasmCloud client sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+REGISTRY_BINARY = "docker-registry"
+REGISTRY_START_SECONDS = 15.0
+CTL = "wasmbus.ctl.default"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OciRegistry:
+    """Debian's docker-registry (the CNCF distribution registry) on a loopback port."""
+
+    def __init__(self, folder: Path, user: str | None = None, password: str | None = None):
+        self.folder = folder
+        self.user, self.password = user, password
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OciRegistry:
+        binary = shutil.which(REGISTRY_BINARY)
+        if binary is None:
+            pytest.fail("docker-registry is not installed: apt-get install -y docker-registry "
+                        "(.ci/run does it)", pytrace=False)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        auth = ""
+        if self.user:
+            import bcrypt
+            hashed = bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(4)).decode()
+            (self.folder / "htpasswd").write_text(f"{self.user}:{hashed}\n")
+            auth = (f"auth:\n  htpasswd:\n    realm: edgehost-test\n"
+                    f"    path: {self.folder / 'htpasswd'}\n")
+        config = self.folder / "config.yml"
+        config.write_text(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+            f"    rootdirectory: {self.folder / 'storage'}\n"
+            f"http:\n  addr: {self.host}\n{auth}")
+        log = (self.folder / "registry.log").open("wb")
+        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + REGISTRY_START_SECONDS
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1).close()
+                return self
+            except urllib.error.HTTPError:  # 401 with auth: it is up
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError("docker-registry did not start: "
+                                         + (self.folder / "registry.log").read_text()[-2000:])
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def get(self, path: str, accept: str = "") -> tuple[int, dict[str, str], bytes]:
+        """A raw GET on the registry's API, with this registry's credentials if it has some."""
+        request = urllib.request.Request(f"http://{self.host}/v2/{path}")
+        if accept:
+            request.add_header("Accept", accept)
+        if self.user:
+            import base64
+            pair = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {pair}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return reply.status, dict(reply.headers), reply.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+
+async def ctl_request(nc, subject: str, body: Any = None, timeout: float = 20.0) -> dict:
+    """One control request (`body` as JSON, or raw bytes) and its JSON answer."""
+    data = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
+    reply = await nc.request(f"{CTL}.{subject}", data, timeout=timeout)
+    return json.loads(reply.data)
+
+
+async def ctl_gather(nc, subject: str, body: Any = None, wait: float = 2.0) -> list[dict]:
+    """Every answer within `wait` seconds (pings, auctions)."""
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    data = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
+    await nc.publish(f"{CTL}.{subject}", data, reply=inbox)
+    answers = []
+    try:
+        while True:
+            answers.append(json.loads((await sub.next_msg(timeout=wait)).data))
+    except nats.errors.TimeoutError:
+        pass
+    await sub.unsubscribe()
+    return answers
+
+
+class EventLog:
+    """The lattice's CloudEvents as they come, to wait for one by type and data."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self._sub = None
+
+    async def start(self, nc, lattice: str = "default") -> EventLog:
+        async def keep(msg) -> None:
+            self.events.append(json.loads(msg.data))
+        self._sub = await nc.subscribe(f"wasmbus.evt.{lattice}", cb=keep)
+        return self
+
+    async def wait(self, name: str, timeout: float = 20.0, **data: Any) -> dict:
+        """The first event `com.wasmcloud.lattice.{name}` whose data has the given values."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event["type"] == f"com.wasmcloud.lattice.{name}" and all(
+                        event["data"].get(k) == v for k, v in data.items()):
+                    return event
+            if time.monotonic() > deadline:
+                seen = sorted({e["type"].rsplit(".", 1)[-1] for e in self.events})
+                raise AssertionError(f"no {name} event with {data} within {timeout:g} s "
+                                     f"(seen: {', '.join(seen)})")
+            await asyncio.sleep(0.05)
+
+    def named(self, name: str) -> list[dict]:
+        return [e for e in self.events if e["type"] == f"com.wasmcloud.lattice.{name}"]

@@ -113,7 +113,9 @@ async def ctl_gather(nc, subject: str, body: Any = None, wait: float = 2.0) -> l
     answers = []
     try:
         while True:
-            answers.append(json.loads((await sub.next_msg(timeout=wait)).data))
+            msg = await sub.next_msg(timeout=wait)
+            if msg.data:  # not NATS's empty "no responders" status
+                answers.append(json.loads(msg.data))
     except nats.errors.TimeoutError:
         pass
     await sub.unsubscribe()

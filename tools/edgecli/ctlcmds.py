@@ -33,8 +33,9 @@ def _run(args: argparse.Namespace, work: Work) -> int:
         return fail(str(exc))
 
     async def session() -> int:
+        closing = False
         try:
-            nc = await connect_nats(config.ctl_url, config, "edgehost ctl")
+            nc = await connect_nats(config.ctl_url, config, "edgehost ctl", lambda: closing)
         except GatewayError as exc:
             return fail(str(exc))
         nc.options["max_reconnect_attempts"] = 0  # a client gives up, a gateway waits
@@ -44,6 +45,7 @@ def _run(args: argparse.Namespace, work: Work) -> int:
         except CtlError as exc:
             return fail(str(exc))
         finally:
+            closing = True
             await nc.close()
 
     return asyncio.run(session())

@@ -67,11 +67,8 @@ class ControlInterface:
                 name, queue=group, cb=self._in_task(handler)))
 
     async def stop(self) -> None:
-        for sub in self._subs:
-            try:
-                await sub.unsubscribe()
-            except Exception:  # the connection is already gone
-                pass
+        # errors here mean the connection is already gone, and the subscriptions with it
+        await asyncio.gather(*(sub.unsubscribe() for sub in self._subs), return_exceptions=True)
         self._subs.clear()
         for task in list(self._tasks):
             task.cancel()

@@ -23,11 +23,14 @@ from control_rig import OciRegistry  # noqa: E402 - needs the path above
 @pytest.fixture
 def oci_registry(tmp_path):
     """Start Debian's docker-registry: `oci_registry()` open, `oci_registry(user, password)`
-    with basic auth; each on its own loopback port and storage; stopped afterwards."""
+    with basic auth, `oci_registry(user, password, tokens=True)` with token auth; each on its
+    own loopback port and storage; stopped afterwards."""
     started: list[OciRegistry] = []
 
-    def start(user: str | None = None, password: str | None = None) -> OciRegistry:
-        registry = OciRegistry(tmp_path / f"registry{len(started)}", user, password).start()
+    def start(user: str | None = None, password: str | None = None,
+              tokens: bool = False) -> OciRegistry:
+        registry = OciRegistry(tmp_path / f"registry{len(started)}", user, password,
+                               tokens).start()
         started.append(registry)
         return registry
 

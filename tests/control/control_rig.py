@@ -34,9 +34,14 @@ def free_port() -> int:
 class OciRegistry:
     """Debian's docker-registry (the CNCF distribution registry) on a loopback port."""
 
-    def __init__(self, folder: Path, user: str | None = None, password: str | None = None):
+    def __init__(self, folder: Path, user: str | None = None, password: str | None = None,
+                 tokens: bool = False):
         self.folder = folder
         self.user, self.password = user, password
+        self.tokens: TokenService | None = None
+        if tokens:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.tokens = TokenService(folder, user or "", password or "")
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -48,7 +53,9 @@ class OciRegistry:
                         "(.ci/run does it)", pytrace=False)
         self.folder.mkdir(parents=True, exist_ok=True)
         auth = ""
-        if self.user:
+        if self.tokens is not None:
+            auth = self.tokens.start().registry_config()
+        elif self.user:
             import bcrypt
             hashed = bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(4)).decode()
             (self.folder / "htpasswd").write_text(f"{self.user}:{hashed}\n")
@@ -80,6 +87,8 @@ class OciRegistry:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+        if self.tokens is not None:
+            self.tokens.stop()
 
     def get(self, path: str, accept: str = "") -> tuple[int, dict[str, str], bytes]:
         """A raw GET on the registry's API, with this registry's credentials if it has some."""
@@ -151,3 +160,91 @@ class EventLog:
 
     def named(self, name: str) -> list[dict]:
         return [e for e in self.events if e["type"] == f"com.wasmcloud.lattice.{name}"]
+
+
+class TokenService:
+    """The Docker token protocol's auth server for a registry in token mode: checks a basic
+    user and password, and grants what the scope asks as a JWT signed with a key whose
+    certificate the registry trusts (its `rootcertbundle`)."""
+
+    SERVICE = "edgehost-test-registry"
+    ISSUER = "edgehost-test-tokens"
+
+    def __init__(self, folder: Path, user: str, password: str):
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.user, self.password = user, password
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edgehost test tokens")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(self.key, hashes.SHA256()))
+        self.bundle = folder / "tokens.pem"
+        self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        import base64
+        self.x5c = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
+        self.port = free_port()
+        self.realm = f"http://127.0.0.1:{self.port}/token"
+        self.requests = 0
+        self._server = None
+
+    def start(self) -> TokenService:
+        import base64
+        import http.server
+        import threading
+        import urllib.parse
+
+        import jwt
+
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+                service.requests += 1
+                pair = base64.b64encode(f"{service.user}:{service.password}".encode()).decode()
+                if self.headers.get("Authorization") != f"Basic {pair}":
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                access = []
+                for scope in query.get("scope", []):
+                    kind, name, actions = scope.split(":")
+                    access.append({"type": kind, "name": name, "actions": actions.split(",")})
+                now = int(time.time())
+                token = jwt.encode({"iss": service.ISSUER, "sub": service.user,
+                                    "aud": service.SERVICE, "exp": now + 300, "nbf": now - 10,
+                                    "iat": now, "jti": str(now) + str(service.requests),
+                                    "access": access}, service.key, algorithm="ES256",
+                                   headers={"x5c": service.x5c})
+                body = json.dumps({"token": token}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def registry_config(self) -> str:
+        return (f"auth:\n  token:\n    realm: {self.realm}\n    service: {self.SERVICE}\n"
+                f"    issuer: {self.ISSUER}\n    rootcertbundle: {self.bundle}\n")

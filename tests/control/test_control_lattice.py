@@ -155,3 +155,26 @@ async def test_la_from_a_registry_with_auth_and_a_second_start_pulls_nothing(
     await events.wait("actors_started", public_key=key)
     inv = await ctl_request(nc, f"get.{host_id}.inv")
     assert [(a["id"], a["image_ref"]) for a in inv["actors"]] == [(key, ref)]
+
+
+async def test_a_full_board_does_not_bid_and_a_held_module_is_not_uploaded_again(lattice,
+                                                                               actors, tmp_path):
+    nc, gateway = lattice
+    porch = gateway.hosts["porch"]
+    for number in range(4):  # the simulated board's default: four actor slots
+        await install_on_board(porch, signed_actor(actors["echo"], f"echo{number}")[0])
+    path = tmp_path / "one_more.wasm"
+    path.write_bytes(signed_actor(actors["echo"], "one_more")[0])
+    bids = await ctl_gather(nc, "auction.actor", {"actor_ref": f"file://{path}"})
+    assert [b["host_id"] for b in bids] == [gateway.hosts["kitchen"].id]
+    # starting an actor the board holds byte for byte sends no module over its link
+    events = await EventLog().start(nc)
+    held = tmp_path / "held.wasm"
+    module, key = signed_actor(actors["echo"], "held")
+    held.write_bytes(module)
+    kitchen = gateway.hosts["kitchen"]
+    await install_on_board(kitchen, module)
+    before = kitchen.session.transport.bytes_out
+    await ctl_request(nc, f"cmd.{kitchen.id}.la", {"actor_ref": f"file://{held}"})
+    await events.wait("actors_started", public_key=key)
+    assert kitchen.session.transport.bytes_out - before < len(module)

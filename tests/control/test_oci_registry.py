@@ -52,6 +52,22 @@ def test_basic_auth_needs_the_registries_credentials(oci_registry, actors):
         anonymous.pull(ref)
 
 
+def test_token_auth_gets_a_token_with_the_credentials_and_reuses_it(oci_registry, actors):
+    registry = oci_registry("edge", "s3cret", tokens=True)
+    module, _ = signed_actor(actors["echo"], "echo")
+    ref = OciReference.parse(f"{registry.host}/edge/echo:0.4.0")
+    with pytest.raises(RegistryError, match="token service of .* answered HTTP 401"):
+        OciClient(insecure=[registry.host]).push(ref, module)
+    client = OciClient({registry.host: Credential("edge", "s3cret")}, insecure=[registry.host])
+    client.push(ref, module)
+    assert client.pull(ref).module == module
+    asked = registry.tokens.requests
+    assert client.pull(ref).module == module
+    assert registry.tokens.requests == asked  # the pull token is kept for the next pull
+    status, _, _ = registry.get("edge/echo/manifests/0.4.0")
+    assert status == 401  # the registry itself takes no basic auth in token mode
+
+
 def test_pull_errors_name_the_reference(oci_registry, actors):
     registry = oci_registry()
     client = OciClient(insecure=[registry.host])

@@ -121,8 +121,8 @@ def _cluster_key(env: Mapping[str, str], keys_dir: Path | None) -> tuple[KeyPair
         except InvalidKeyError as exc:
             raise ConfigError(f"WASMCLOUD_CLUSTER_SEED: {exc}") from None
         if key.kind != "cluster":
-            raise ConfigError(f"WASMCLOUD_CLUSTER_SEED: a {key.kind} seed, not a cluster "
-                              f"seed (SC…)")
+            raise ConfigError(f"WASMCLOUD_CLUSTER_SEED: this is a seed of kind {key.kind}, "
+                              f"not a cluster seed (SC…)")
         return key, ""
     if keys_dir is None:
         return KeyPair.generate("cluster"), "a new cluster seed was generated (kept in memory)"

@@ -30,3 +30,8 @@ def cluster_env():
     """wasmCloud variables for one shared cluster seed (every gateway of the test trusts it)."""
     seed = KeyPair.generate("cluster")
     return {"WASMCLOUD_CLUSTER_SEED": seed.seed, "WASMCLOUD_LATTICE_PREFIX": "default"}
+
+
+from latticekit.fixtures import nats_cluster, nats_leaf, plain_providers  # noqa: E402
+
+__all__ = ["nats_cluster", "nats_leaf", "plain_providers"]

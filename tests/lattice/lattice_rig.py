@@ -84,8 +84,12 @@ def write_registry(path: Path, *entries: dict[str, object]) -> Path:
     return path
 
 
-async def start_gateway(registry: Path, nats_url: str, env: dict[str, str]) -> Gateway:
+async def start_gateway(registry: Path, nats_url: str, env: dict[str, str],
+                        **settings: object) -> Gateway:
+    """A gateway in this process; `settings` override LatticeConfig fields."""
     config = LatticeConfig.from_env(env, nats_url=nats_url)
+    for name, value in settings.items():
+        setattr(config, name, value)
     gateway = Gateway(config, load_registry(registry))
     await gateway.start()
     return gateway

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -88,8 +90,12 @@ async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
     follower = subprocess.Popen([EDGEHOST, *map(str, via), "logs"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env={**os.environ,
                                                                         **gateway_env})
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout],
+                     daemon=True).start()
     try:
-        time.sleep(1.0)  # let the follower subscribe before the board logs the install
+        # it says so once it follows (its subscription is in place by then)
+        assert "following the logs of board kitchen" in follower.stderr.readline()
         done = edgehost(*via, "install", tmp_path / "echo_s.wasm", env=gateway_env)
         assert done.returncode == 0, done.stderr
         assert f"installed {key} (echo) on board kitchen" in done.stdout
@@ -102,9 +108,11 @@ async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
         assert [a["key"] for a in info["actors"]] == [key]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            line = follower.stdout.readline()
-            if f"installed actor {key}" in line:
-                break
+            try:
+                if f"installed actor {key}" in lines.get(timeout=1):
+                    break
+            except queue.Empty:
+                pass
         else:
             raise AssertionError("the log follower never showed the install")
     finally:

@@ -14,10 +14,11 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from edgegate.boardclient import BoardKey, BoardView
+from edgegate.boardclient import MAX_NOTES, BoardKey, BoardView
 from edgegate.devices import access
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.jetstream.chunks import PayloadStore
+from edgegate.lattice import flushed
 
 SECONDS_PER_MODULE_BYTE = 1 / 20_000  # an install may take this long per byte, beyond --timeout
 
@@ -34,7 +35,7 @@ class RemoteBoard(BoardView):
         self.where = f"gateway on lattice {lattice!r}"
         self.hello: dict[str, Any] = {}
         self.host_id = ""
-        self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
         self._notes_sub: Any = None
 
     @classmethod
@@ -53,6 +54,7 @@ class RemoteBoard(BoardView):
             await board.close()
             raise
         board.hello, board.host_id = info["hello"], info["host_id"]
+        await board._follow_notes()
         board.where = f"gateway host {board.host_id[:8]}… (lattice {lattice!r})"
         return board
 
@@ -112,19 +114,25 @@ class RemoteBoard(BoardView):
         result = await self._ask("call", {"actor": actor, "op": operation}, payload)
         return bytes(result.get("body") or b"")
 
-    async def logs(self) -> AsyncIterator[dict[str, Any]]:
-        """The board's log lines and events as the gateway passes them on, for ever."""
+    async def _follow_notes(self) -> None:
+        """Keep the board's log lines and events from now on, as BoardClient does."""
         key, board = self.key.pairing_key, self.board_id.encode()
 
         async def note(msg: Any) -> None:
             try:
-                self._notes.put_nowait(access.unseal(key, "edgehost board note", board,
-                                                     msg.data))
+                value = access.unseal(key, "edgehost board note", board, msg.data)
             except access.AccessError:
-                pass  # not from the board's gateway: nothing to show
+                return  # not from the board's gateway: nothing to show
+            if self._notes.full():
+                self._notes.get_nowait()  # nobody is reading: keep the latest only
+            self._notes.put_nowait(value)
 
         self._notes_sub = await self.nc.subscribe(
             access.notes_subject(self.lattice, self.board_id), cb=note)
+        await flushed(self.nc)  # the subscription is in place before the caller goes on
+
+    async def logs(self) -> AsyncIterator[dict[str, Any]]:
+        """The board's log lines and events as the gateway passes them on, for ever."""
         while True:
             yield await self._notes.get()
 

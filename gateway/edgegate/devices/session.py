@@ -22,6 +22,7 @@ GATEWAY_MAX_FRAME = 16384
 GATEWAY_WINDOW = 8
 FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
 ASK_AGAIN_SECONDS = 1.0
+CLOSE_SECONDS = 2.0
 # drop reasons that mean frames arrived but could not be read: a wrong speed or not a board
 _LINE_NOISE = frozenset({"crc", "cobs", "short", "oversize", "version"})
 
@@ -223,7 +224,11 @@ class BoardSession:
 
     async def close(self) -> None:
         self._server.cancel()
-        await self.transport.close()
+        try:
+            # bounded: a peer that stopped reading must not keep us from hanging up
+            await asyncio.wait_for(self.transport.close(), CLOSE_SECONDS)
+        except (TimeoutError, OSError):
+            pass
         try:
             await asyncio.wait_for(self._runner, 2.0)
         except (TimeoutError, asyncio.CancelledError, LinkError, OSError):

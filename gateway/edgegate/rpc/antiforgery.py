@@ -20,6 +20,7 @@ BAD_SIGNATURE = "bad signature"
 EXPIRED = "expired"
 NOT_YET_VALID = "not yet valid"
 MISSING_CLAIMS = "missing claims"
+MISSING_WASCAP = "missing wascap claims"
 HASH_MISMATCH = "hash mismatch"
 UNKNOWN_ISSUER = "unknown issuer"
 TARGET_MISMATCH = "target URL mismatch"
@@ -77,19 +78,22 @@ def validate(inv: Invocation, issuers: Collection[str], now: float | None = None
     (chunked or simply empty) msg, and so must we to accept its invocations.
     """
     if not inv.encoded_claims:
-        raise ForgeryError(MALFORMED, "the invocation carries no encoded_claims")
+        raise ForgeryError(MISSING_CLAIMS, "the invocation carries no encoded_claims")
     try:
         token = Token(inv.encoded_claims)
+        for name in ("iss", "sub"):
+            if not isinstance(token.claims.get(name), str) or not token.claims[name]:
+                raise ForgeryError(MISSING_ISSUER, f"the token's {name} is missing or empty")
         claims = token.verify(now)
     except ClaimsError as exc:
         check = _CLAIMS_CHECKS.get(exc.check, MALFORMED)
         raise ForgeryError(check, str(exc).split(": ", 1)[-1]) from None
     wascap = claims.get("wascap")
     if not isinstance(wascap, dict):
-        raise ForgeryError(MISSING_CLAIMS, "the token has no wascap claims")
+        raise ForgeryError(MISSING_WASCAP, "the token has no wascap claims")
     claimed = {name: wascap.get(name) for name in ("target_url", "origin_url", "hash")}
     if not all(isinstance(v, str) for v in claimed.values()):
-        raise ForgeryError(MISSING_CLAIMS, "wascap claims need target_url, origin_url, hash")
+        raise ForgeryError(MISSING_WASCAP, "wascap claims need target_url, origin_url, hash")
     origin, target = inv.origin.url(), target_url(inv)
     if inv.msg:
         actual = invocation_hash(origin, target, inv.operation, inv.msg)

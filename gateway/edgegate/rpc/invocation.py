@@ -44,7 +44,7 @@ class Entity:
     @classmethod
     def from_wire(cls, value: Any, what: str) -> Entity:
         if not isinstance(value, dict):
-            raise EnvelopeError(f"invocation {what}: expected a map, got {type(value).__name__}")
+            raise EnvelopeError(f"invocation {what}: expected a map, got {_kind(value)}")
         fields = {}
         for name in ("public_key", "link_name", "contract_id"):
             fields[name] = _text(value.get(name), f"{what}.{name}")
@@ -57,6 +57,11 @@ class Entity:
         if self.is_actor or not self.contract_id:
             return self.public_key
         return f"{self.public_key}/{self.contract_id}"
+
+
+def _kind(value: Any) -> str:
+    # str fields arrive as bytes (read raw): to the sender either was a string
+    return "str" if isinstance(value, (bytes, str)) else type(value).__name__
 
 
 def _text(value: Any, what: str) -> str:
@@ -82,7 +87,7 @@ def _payload(value: Any, what: str) -> bytes:
         return b""
     if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
         return bytes(value)
-    raise EnvelopeError(f"{what}: expected bytes, got {type(value).__name__}")
+    raise EnvelopeError(f"{what}: expected bytes, got {_kind(value)}")
 
 
 def _unpack(data: bytes, what: str) -> dict[Any, Any]:
@@ -92,7 +97,7 @@ def _unpack(data: bytes, what: str) -> dict[Any, Any]:
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise EnvelopeError(f"{what}: not msgpack ({exc.__class__.__name__})") from None
     if not isinstance(value, dict):
-        raise EnvelopeError(f"{what}: expected a msgpack map, got {type(value).__name__}")
+        raise EnvelopeError(f"{what}: expected a msgpack map, got {_kind(value)}")
     out: dict[str, Any] = {}
     for key, item in value.items():
         name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)

@@ -11,17 +11,19 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from edgegate.config import HEARTBEAT_SECONDS
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
-from edgegate.lattice import VERSION, Lattice
+from edgegate.lattice import VERSION, Lattice, flushed
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
 from edgegate.rpc.router import RouteError, Router
@@ -68,9 +70,11 @@ class BoardHost:
         self.hello: dict[str, Any] = {}
         self.health: dict[str, Any] = {}
         self.actors: dict[str, ActorOnBoard] = {}
-        self.invocations = {"ok": 0, "failed": 0}
+        self.invocations = {"ok": 0, "failed": 0, "to_board": 0}
         self.lost_at: float | None = None
         self._on_stopped = on_stopped
+        # the board's log lines and events, for `edgehost board --nats … logs`
+        self.on_note: Callable[[dict[str, Any]], None] | None = None
         self._attached = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._subs: list[Subscription] = []
@@ -202,7 +206,15 @@ class BoardHost:
             actor.subscription = await self.lattice.rpc.subscribe(
                 subject, queue=subject, cb=self._on_invocation_message)
         self.actors[key] = actor
-        await self.lattice.metadata.put_claims(claims_record(claims))
+        if old is None:
+            try:
+                await flushed(self.lattice.rpc)  # subscribed before anyone hears it started
+            except Exception as exc:  # NATS is away: the subscription goes out on reconnect
+                log.debug("flush after subscribing %s: %s", key, exc)
+        try:
+            await self.lattice.metadata.put_claims(claims_record(claims))
+        except Exception as exc:  # the actor serves; other hosts learn its alias later
+            log.warning("board %s: CLAIMS_%s not published: %s", self.entry.board_id, key, exc)
         if old is None:
             await self.lattice.events.publish("actor_started", self.id, {
                 "public_key": key, "image_ref": "", "api_version": 0,
@@ -236,7 +248,7 @@ class BoardHost:
         return task
 
     async def _serve_invocation(self, msg: Msg) -> None:
-        response, inv = await self._invoke(msg.data)
+        response, inv = await self._invoke(msg.data, msg.headers or {})
         if inv is not None:
             failed = response.error is not None
             self.invocations["failed" if failed else "ok"] += 1
@@ -250,12 +262,15 @@ class BoardHost:
                 log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
                             exc)
 
-    async def _invoke(self, data: bytes) -> tuple[InvocationResponse, Invocation | None]:
+    async def _invoke(self, data: bytes, headers: dict[str, str]
+                      ) -> tuple[InvocationResponse, Invocation | None]:
         """Check an invocation and have the board serve it; the response to send back."""
         try:
             inv = Invocation.unpack(data)
         except EnvelopeError as exc:
             return InvocationResponse("", error=f"invalid invocation: {exc}"), None
+        if "traceparent" in headers:  # W3C trace context travels as a NATS header too
+            inv.trace_context.setdefault("traceparent", headers["traceparent"])
         answer = InvocationResponse(inv.id, trace_context=inv.trace_context)
         try:
             antiforgery.validate(inv, self.lattice.config.issuers)
@@ -289,6 +304,7 @@ class BoardHost:
 
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
         session = await self._wait_for_board()
+        self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
             reply = await session.request({"t": "invoke", "actor": actor.key,
@@ -332,8 +348,6 @@ class BoardHost:
             return
         if self.on_note is not None and t in ("log", "event"):
             self.on_note(msg)
-
-    on_note: Callable[[dict[str, Any]], None] | None = None
 
     async def _serve_host_call(self, msg: dict[str, Any]) -> None:
         session = self.session
@@ -381,7 +395,6 @@ class BoardHost:
         }
 
     async def _heartbeats(self) -> None:
-        from edgegate.config import HEARTBEAT_SECONDS
         while True:
             await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
             await asyncio.sleep(HEARTBEAT_SECONDS)
@@ -393,7 +406,6 @@ class BoardHost:
 
 
 def _instance_id() -> str:
-    import uuid
     return str(uuid.uuid4())
 
 

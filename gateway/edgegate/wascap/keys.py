@@ -67,11 +67,16 @@ def public_key_kind(public_key: str) -> str:
     return _KIND_OF_PREFIX[_public_body(public_key)[0]]
 
 
+@functools.lru_cache(maxsize=1024)
+def _verify_key(public_key: str) -> nacl.signing.VerifyKey:
+    return nacl.signing.VerifyKey(_public_body(public_key)[1:])
+
+
 def verify(public_key: str, data: bytes, signature: bytes) -> bool:
     """Whether `signature` is the Ed25519 signature of `data` by `public_key`."""
-    raw = _public_body(public_key)[1:]
+    key = _verify_key(public_key)
     try:
-        nacl.signing.VerifyKey(raw).verify(data, signature)
+        key.verify(data, signature)
     except (nacl.exceptions.BadSignatureError, ValueError):
         return False
     return True
@@ -87,6 +92,7 @@ class KeyPair:
         self._raw_seed = raw_seed
         self._key = nacl.signing.SigningKey(raw_seed)
         self._signer = nkeys.KeyPair(keys=self._key)
+        self._public_key = _encode(bytes([KINDS[kind]]) + bytes(self._key.verify_key))
 
     @classmethod
     def generate(cls, kind: str) -> KeyPair:
@@ -111,8 +117,7 @@ class KeyPair:
 
     @property
     def public_key(self) -> str:
-        raw = bytes(self._key.verify_key)
-        return _encode(bytes([KINDS[self.kind]]) + raw)
+        return self._public_key
 
     def sign(self, data: bytes) -> bytes:
         return self._signer.sign(data)

@@ -90,9 +90,51 @@ class OciRegistry:
         if self.tokens is not None:
             self.tokens.stop()
 
+    def raw_push(self, repository: str, tag: str, layers: list[tuple[str, bytes]]) -> None:
+        """An artifact put with the plain distribution API (no code of the gateway's):
+        each (media type, bytes) a layer, an empty config."""
+        import hashlib
+
+        def upload(data: bytes) -> dict[str, Any]:
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            status, headers, _ = self.send("POST", f"{repository}/blobs/uploads/")
+            assert status == 202, status
+            location = headers["Location"]
+            separator = "&" if "?" in location else "?"
+            status, _, body = self.send("PUT", f"{location}{separator}digest={digest}", data,
+                                        "application/octet-stream")
+            assert status == 201, (status, body)
+            return {"digest": digest, "size": len(data)}
+
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                               **upload(b"{}")},
+                    "layers": [{"mediaType": kind, **upload(data)} for kind, data in layers]}
+        status, _, body = self.send("PUT", f"{repository}/manifests/{tag}",
+                                    json.dumps(manifest).encode(),
+                                    "application/vnd.oci.image.manifest.v1+json")
+        assert status == 201, (status, body)
+
+    def corrupt_blob(self, digest: str, data: bytes) -> None:
+        """Replace a stored blob's bytes behind the registry's back (bit rot, a bad mirror)."""
+        hexdigest = digest.split(":", 1)[1]
+        path = (self.folder / "storage" / "docker" / "registry" / "v2" / "blobs" / "sha256"
+                / hexdigest[:2] / hexdigest / "data")
+        assert path.exists(), path
+        path.write_bytes(data)
+
     def get(self, path: str, accept: str = "") -> tuple[int, dict[str, str], bytes]:
-        """A raw GET on the registry's API, with this registry's credentials if it has some."""
-        request = urllib.request.Request(f"http://{self.host}/v2/{path}")
+        return self.send("GET", path, accept=accept)
+
+    def send(self, method: str, path: str, body: bytes | None = None, content_type: str = "",
+             accept: str = "") -> tuple[int, dict[str, str], bytes]:
+        """A raw request on the registry's API, with this registry's credentials if any."""
+        url = path if path.startswith("http") else f"http://{self.host}/v2/{path}"
+        if path.startswith("/"):
+            url = f"http://{self.host}{path}"
+        request = urllib.request.Request(url, data=body, method=method)
+        if content_type:
+            request.add_header("Content-Type", content_type)
         if accept:
             request.add_header("Accept", accept)
         if self.user:

@@ -221,8 +221,29 @@ async def test_upd_refuses_a_module_of_another_actor_and_an_unknown_actor(rig, a
     failed = await rig.events.wait("actor_update_failed", public_key=key)
     assert "not " + key in failed["data"]["reason"]
     ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.upd",
-                            {"actor_id": other_key, "new_actor_ref": "file:///x"})
+                            {"actor_id": other_key, "new_actor_ref": rig.file_ref(other, "o")})
     assert ack["accepted"] is False and "is not running" in ack["error"]
+    ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.upd",
+                            {"new_actor_ref": rig.file_ref(other, "o")})  # the OTP host's form
+    assert ack["accepted"] is False and f"actor {other_key} is not running" in ack["error"]
+    ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.upd",
+                            {"actor_id": key, "new_actor_ref": f"file://{rig.tmp_path}/none"})
+    assert ack["accepted"] is False and "cannot read" in ack["error"]
+    unsigned = rig.file_ref(actors["echo"], "unsigned.wasm")
+    ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.upd", {"new_actor_ref": unsigned})
+    assert ack["accepted"] is False and "no jwt" in ack["error"]
+
+
+async def test_upd_with_only_the_new_reference_updates_the_modules_actor(rig, actors):
+    subject, issuer = KeyPair.generate("module"), KeyPair.generate("account")
+    v1 = sign_module(actors["echo"], issuer, subject, ActorMetadata("echo", rev=1))
+    v2 = sign_module(actors["shout"], issuer, subject, ActorMetadata("echo", rev=2))
+    await ctl_request(rig.nc, f"cmd.{rig.host_id}.la", {"actor_ref": rig.file_ref(v1, "v1")})
+    await rig.events.wait("actors_started", public_key=subject.public_key)
+    ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.upd",
+                            {"new_actor_ref": rig.file_ref(v2, "v2")})
+    assert ack == {"accepted": True, "error": ""}
+    await rig.events.wait("actor_updated", public_key=subject.public_key, revision=2)
 
 
 async def test_stop_ends_the_host_and_the_board_keeps_its_actors(rig, actors):
@@ -254,6 +275,7 @@ async def test_providers_are_refused_clearly(rig):
     ("sa", {"actor_ref": "M" + "A" * 55, "count": 0}, "is not running"),
     ("scale", {"actor_id": "M" + "A" * 55, "count": 1}, "actor_ref is missing"),
     ("upd", {"actor_id": "M" + "A" * 55}, "new_actor_ref is missing"),
+    ("upd", {"actor_id": 5, "new_actor_ref": "r.example.com/a:1"}, "actor_id must be"),
     ("stop", {"timeout": "soon"}, "timeout must be a whole number"),
     ("frobnicate", {}, "unknown command"),
 ])

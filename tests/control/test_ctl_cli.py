@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from lattice_rig import write_registry
@@ -33,6 +34,14 @@ def lattice_env(nats_server, sim_boards, oci_registry, cluster_env, tmp_path):
 
 def ctl(nats_url: str, *argv: object, env: dict[str, str]):
     return edgehost("ctl", *argv, "--nats", nats_url, env=env)
+
+
+def wait_until(check, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:g} s")
+        time.sleep(0.2)
 
 
 def ok(result) -> str:
@@ -64,6 +73,8 @@ def test_push_start_inventory_call_update_stop(lattice_env, actors, tmp_path):
 
     answer = ok(ctl(nats_url, "call", key, "Echo", "hello board", env=env))
     assert answer == "hello board"
+    answer = ok(ctl(nats_url, "call", key, "Echo", '{"a": [1, 2]}', "--msgpack-json", env=env))
+    assert json.loads(answer) == {"a": [1, 2]}  # sent as msgpack, echoed, shown as JSON
 
     ok(ctl(nats_url, "update", "actor", host_id, key, ref2, env=env))
     assert ok(ctl(nats_url, "call", key, "Echo", "hello board", env=env)) != "hello board"
@@ -72,6 +83,13 @@ def test_push_start_inventory_call_update_stop(lattice_env, actors, tmp_path):
         (ref2, 2)]
     claims = ok(ctl(nats_url, "get", "claims", env=env))
     assert key in claims
+
+    ok(ctl(nats_url, "scale", "actor", host_id, key, ref2, "--count", "0", env=env))
+    wait_until(lambda: "runs no actors" in ok(ctl(nats_url, "get", "inventory", host_id,
+                                                 env=env)), "scaled to 0")
+    ok(ctl(nats_url, "scale", "actor", host_id, key, ref2, "--count", "1", env=env))
+    wait_until(lambda: key in ok(ctl(nats_url, "get", "inventory", host_id, env=env)),
+               "scaled back to 1")
 
     ok(ctl(nats_url, "stop", "actor", host_id, key, env=env))
     assert "runs no actors" in ok(ctl(nats_url, "get", "inventory", host_id, env=env))

@@ -86,6 +86,25 @@ def test_pull_errors_name_the_reference(oci_registry, actors):
         client.pull(OciReference.parse(f"{registry.host}/edge/echo@{wrong}"))
 
 
+def test_an_artifact_without_a_wasm_layer_is_not_an_actor(oci_registry):
+    registry = oci_registry()
+    registry.raw_push("edge/notes", "1.0.0", [("text/plain", b"not a module")])
+    ref = OciReference.parse(f"{registry.host}/edge/notes:1.0.0")
+    with pytest.raises(RegistryError, match="has no wasm layer .* is it an actor"):
+        OciClient(insecure=[registry.host]).pull(ref)
+
+
+def test_a_layer_whose_bytes_changed_in_the_registry_is_refused(oci_registry, actors):
+    registry = oci_registry()
+    module, _ = signed_actor(actors["echo"], "echo")
+    client = OciClient(insecure=[registry.host])
+    ref = OciReference.parse(f"{registry.host}/edge/echo:0.5.0")
+    client.push(ref, module)
+    registry.corrupt_blob("sha256:" + hashlib.sha256(module).hexdigest(), b"x" * len(module))
+    with pytest.raises(RegistryError, match="layer digest mismatch"):
+        client.pull(ref)
+
+
 def test_a_registry_that_is_not_there_is_one_line():
     ref = OciReference.parse("127.0.0.1:9/edge/echo:1.0.0")
     with pytest.raises(RegistryError, match=r"cannot reach registry 127.0.0.1:9"):

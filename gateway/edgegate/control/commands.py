@@ -12,7 +12,7 @@ from edgegate.devices.session import BoardError
 from edgegate.jetstream.entries import MetadataError
 from edgegate.registries import ActorFetcher, RegistryError
 from edgegate.vhost.install import install_on_board, remove_from_board
-from edgegate.wascap import ClaimsError
+from edgegate.wascap import ClaimsError, SignedModule
 
 if TYPE_CHECKING:
     from edgegate.lattice import Lattice
@@ -138,14 +138,23 @@ class HostCommands:
     async def update(self, host: BoardHost, data: bytes) -> bytes:
         what = "update actor (upd)"
         request = decode(data, what)
-        actor_id = text(request, "actor_id", what)
         new_ref = text(request, "new_actor_ref", what)
+        # the OTP host needs only the new reference: the actor is the module's subject
+        actor_id = text(request, "actor_id", what) if "actor_id" in request else None
         annotations = strings(request, "annotations", what)
+        try:
+            fetched = await self.fetcher.fetch(new_ref)
+        except RegistryError as exc:
+            return refused(f"{what}: {_one_line(exc)}")
+        if actor_id is None:
+            try:
+                actor_id = str(SignedModule(fetched.module).claims["sub"])
+            except ClaimsError as exc:
+                return refused(f"{what}: {new_ref}: {_one_line(exc)}")
         running = host.actors.get(actor_id)
         if running is None:
             return refused(f"{what}: actor {actor_id} is not running on host {host.id}")
         try:
-            fetched = await self.fetcher.fetch(new_ref)
             await install_on_board(host, fetched.module, "update", actor_id)
             await self.lattice.metadata.put_refmap(new_ref, actor_id)
         except FAILURES as exc:

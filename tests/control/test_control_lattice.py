@@ -78,6 +78,12 @@ async def test_a_board_does_not_bid_for_an_actor_it_cannot_hold(lattice, actors,
     assert len(await ctl_gather(nc, "auction.actor", {"actor_ref": f"file://{small}"})) == 2
 
 
+async def test_no_board_bids_for_a_module_that_cannot_be_fetched(lattice, tmp_path):
+    nc, _ = lattice
+    bids = await ctl_gather(nc, "auction.actor", {"actor_ref": f"file://{tmp_path}/none.wasm"})
+    assert bids == []
+
+
 async def test_provider_auctions_get_no_bid_from_a_board(lattice):
     nc, _ = lattice
     bids = await ctl_gather(nc, "auction.provider", {"provider_ref": "r.example.com/p:1",

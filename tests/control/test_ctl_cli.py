@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 
 import pytest
-from lattice_rig import write_registry
+from control_rig import OciRegistry
+from lattice_rig import signed_actor, write_registry
 from test_gateway_cli import GatewayProcess, edgehost
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
@@ -16,18 +18,26 @@ from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 pytestmark = pytest.mark.nats
 
 
+@dataclass
+class Loop:
+    nats_url: str
+    registry: OciRegistry  # open
+    guarded: OciRegistry  # basic auth: edge / s3cret
+    env: dict[str, str]
+
+
 @pytest.fixture
 def lattice_env(nats_server, sim_boards, oci_registry, cluster_env, tmp_path):
     """A gateway process serving one simulated board, a registry, and the variables for both."""
     board = sim_boards("lab")
-    registry = oci_registry()
-    env = {**cluster_env, "WASMCLOUD_OCI_ALLOWED_INSECURE": registry.host,
+    registry, guarded = oci_registry(), oci_registry("edge", "s3cret")
+    env = {**cluster_env, "WASMCLOUD_OCI_ALLOWED_INSECURE": f"{registry.host},{guarded.host}",
            "EDGEHOST_KEYS_DIR": str(tmp_path / "keys")}
     boards = write_registry(tmp_path / "boards.json", board.registry_entry(labels={"room": "lab"}))
     gateway = GatewayProcess(boards, nats_server.url, env, tmp_path / "gateway.err")
     try:
         gateway.wait_for_line("board lab is host")
-        yield nats_server.url, registry, env, gateway
+        yield Loop(nats_server.url, registry, guarded, env)
     finally:
         gateway.stop()
 
@@ -50,7 +60,7 @@ def ok(result) -> str:
 
 
 def test_push_start_inventory_call_update_stop(lattice_env, actors, tmp_path):
-    nats_url, registry, env, _ = lattice_env
+    nats_url, registry, env = lattice_env.nats_url, lattice_env.registry, lattice_env.env
     subject, issuer = KeyPair.generate("module"), KeyPair.generate("account")
     v1, v2 = tmp_path / "echo1.wasm", tmp_path / "echo2.wasm"
     v1.write_bytes(sign_module(actors["echo"], issuer, subject, ActorMetadata("echo", rev=1)))
@@ -97,8 +107,28 @@ def test_push_start_inventory_call_update_stop(lattice_env, actors, tmp_path):
     assert called.returncode == 1 and "runs on no host" in called.stderr
 
 
+def test_a_registry_with_auth_through_push_and_registry_put(lattice_env, actors, tmp_path):
+    nats_url, guarded, env = lattice_env.nats_url, lattice_env.guarded, lattice_env.env
+    module, key = signed_actor(actors["echo"], "echo")
+    path = tmp_path / "echo.wasm"
+    path.write_bytes(module)
+    ref = f"{guarded.host}/demo/echo:1.0.0"
+    refused = edgehost("push", ref, path, env=env)
+    assert refused.returncode == 1 and "asks for a user name and password" in refused.stderr
+    ok(edgehost("push", ref, path, "--user", "edge", "--password", "s3cret", env=env))
+    host_id = json.loads(ok(ctl(nats_url, "get", "hosts", "--json", env=env)))[0]["id"]
+    failed = ctl(nats_url, "start", "actor", ref, "--host-id", host_id, env=env)
+    assert failed.returncode == 1 and "registries.put" in failed.stderr
+    ok(ctl(nats_url, "registry", "put", guarded.host, "--user", "edge", "--password", "s3cret",
+           env=env))
+    started = ok(ctl(nats_url, "start", "actor", ref, "--host-id", host_id, env=env))
+    assert f"actor {key} started" in started
+    nothing = ctl(nats_url, "registry", "put", guarded.host, env=env)
+    assert nothing.returncode == 1 and "give --user and --password" in nothing.stderr
+
+
 def test_links_put_listed_and_deleted(lattice_env):
-    nats_url, _, env, _ = lattice_env
+    nats_url, env = lattice_env.nats_url, lattice_env.env
     actor, provider = "M" + "A" * 55, "V" + "B" * 55
     ok(ctl(nats_url, "link", "put", actor, provider, "wasmcloud:httpserver", "PORT=8080",
                 env=env))
@@ -112,7 +142,7 @@ def test_links_put_listed_and_deleted(lattice_env):
 
 
 def test_ctl_errors_are_one_line(lattice_env, actors, tmp_path):
-    nats_url, registry, env, _ = lattice_env
+    nats_url, registry, env = lattice_env.nats_url, lattice_env.registry, lattice_env.env
     unsigned = tmp_path / "raw.wasm"
     unsigned.write_bytes(actors["echo"])
     pushed = edgehost("push", f"{registry.host}/demo/raw:1.0.0", unsigned, "--insecure",
@@ -130,7 +160,9 @@ def test_ctl_errors_are_one_line(lattice_env, actors, tmp_path):
     no_seed = {k: v for k, v in env.items() if k != "WASMCLOUD_CLUSTER_SEED"}
     called = ctl(nats_url, "call", "M" + "A" * 55, "Echo", "x", env=no_seed)
     assert called.returncode == 1 and "no cluster seed" in called.stderr
-    for result in (pushed, bad_ref, nowhere, missing, called):
+    unknown = ctl(nats_url, "get", "inventory", "N" + "X" * 55, "--timeout", "0.5", env=env)
+    assert unknown.returncode == 1 and "no answer within 0.5 s" in unknown.stderr
+    for result in (pushed, bad_ref, nowhere, missing, called, unknown):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.stderr
 

@@ -263,6 +263,17 @@ async def _link_del(ctl: CtlClient, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _registry_put(ctl: CtlClient, args: argparse.Namespace) -> int:
+    if not (args.user or args.token):
+        raise CtlError("registry put: give --user and --password, or --token")
+    credential = {"username": args.user, "password": args.password, "registryType": "oci"}
+    if args.token:
+        credential["token"] = args.token
+    await ctl.command("registries", "put", body={args.registry: credential})
+    print(f"credentials for {args.registry} given to the lattice's hosts")
+    return 0
+
+
 # -- call
 
 
@@ -296,4 +307,5 @@ scale_actor = _command(_scale_actor)
 update_actor = _command(_update_actor)
 link_put = _command(_link_put)
 link_del = _command(_link_del)
+registry_put = _command(_registry_put)
 call = _command(_call)

@@ -236,6 +236,16 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     leaf(links, "query", "list the links (as get links)").set_defaults(
         run=ctlcmds.get_links)
 
+    registry = what.add_parser("registry", help="registry credentials for the hosts")
+    registry_put = leaf(registry.add_subparsers(dest="action", metavar="ACTION", required=True),
+                        "put", "give every host credentials for one registry (replacing "
+                        "the ones they had, as registries.put does)")
+    registry_put.add_argument("registry", metavar="HOST[:PORT]")
+    registry_put.add_argument("--user", default="", help="user name")
+    registry_put.add_argument("--password", default="", help="password")
+    registry_put.add_argument("--token", default="", help="a bearer token instead")
+    registry_put.set_defaults(run=ctlcmds.registry_put)
+
     call = leaf(what, "call", "invoke an actor from the lattice, signed with the "
                            "cluster seed (WASMCLOUD_CLUSTER_SEED)")
     call.add_argument("actor_id", metavar="ACTOR_ID")

@@ -10,10 +10,6 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, EnvelopeError, Invocation, InvocationResponse
-from edgegate.wascap import KeyPair
-
 
 class CtlError(Exception):
     """A control request that failed; the message is one line for the user."""
@@ -85,30 +81,3 @@ class CtlClient:
 
         await self.nc.subscribe(f"wasmbus.evt.{self.lattice}", cb=keep)
         return queue
-
-    async def invoke(self, cluster: KeyPair, actor: str, operation: str,
-                     payload: bytes) -> bytes:
-        """A signed invocation of `actor` from a caller of the lattice; its answer."""
-        origin = Entity.actor(KeyPair.generate("module").public_key)
-        inv = Invocation(origin, Entity.actor(actor), operation, payload,
-                         host_id=cluster.public_key)
-        antiforgery.sign(inv, cluster)
-        subject = f"wasmbus.rpc.{self.lattice}.{actor}"
-        try:
-            reply = await self.nc.request(subject, inv.pack(), timeout=self.timeout)
-        except nats.errors.NoRespondersError:
-            raise CtlError(f"actor {actor} runs on no host of lattice {self.lattice!r}") from None
-        except nats.errors.TimeoutError:
-            raise CtlError(f"actor {actor}: no answer to {operation} within "
-                           f"{self.timeout:g} s") from None
-        try:
-            answer = InvocationResponse.unpack(reply.data)
-        except EnvelopeError as exc:
-            raise CtlError(f"actor {actor} {operation}: the answer is not an invocation "
-                           f"response ({exc})") from None
-        if answer.error is not None:
-            raise CtlError(f"actor {actor} {operation}: {answer.error}")
-        if not answer.msg and answer.content_length:
-            raise CtlError(f"actor {actor} {operation}: the answer of {answer.content_length} "
-                           f"bytes went through the object store, which ctl call does not read")
-        return answer.msg

@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from edgecli.boardcmds import _decoded_answer, _payload, _write_raw
+from edgecli.boardcmds import decoded_answer, request_payload, write_raw
+from edgecli.callcmds import CallError, calling_key, invoke_actor
 from edgecli.commands import fail
 from edgecli.ctlclient import CtlClient, CtlError
 from edgecli.gatewaycmds import lattice_config
-from edgecli.keycmds import keys_dir
-from edgegate.config import CLUSTER_SEED_FILE, ConfigError, LatticeConfig
+from edgegate.config import ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
-from edgegate.wascap import InvalidKeyError, KeyPair
+from edgegate.wascap import KeyPair
 
 Work = Callable[[CtlClient, argparse.Namespace], Awaitable[int]]
 
@@ -75,24 +75,6 @@ def _environment(**values: str | None) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _cluster_key() -> KeyPair:
-    """The seed invocations are signed with: the lattice's, as its hosts trust it."""
-    seed = os.environ.get("WASMCLOUD_CLUSTER_SEED")
-    path = keys_dir() / CLUSTER_SEED_FILE
-    if not seed and path.exists():
-        seed = path.read_text().strip()
-    if not seed:
-        raise CtlError(f"call: no cluster seed: set WASMCLOUD_CLUSTER_SEED to the seed the "
-                       f"lattice's hosts trust (or keep it in {path})")
-    try:
-        key = KeyPair.from_seed(seed)
-    except InvalidKeyError as exc:
-        raise CtlError(f"call: WASMCLOUD_CLUSTER_SEED: {exc}") from None
-    if key.kind != "cluster":
-        raise CtlError(f"call: WASMCLOUD_CLUSTER_SEED is a {key.kind} seed, not a cluster seed")
-    return key
 
 
 # -- output
@@ -279,17 +261,21 @@ async def _registry_put(ctl: CtlClient, args: argparse.Namespace) -> int:
 
 async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
     try:
-        payload = _payload(args)
+        payload = request_payload(args)
     except ValueError as exc:
         raise CtlError(str(exc)) from None
-    answer = await ctl.invoke(_cluster_key(), args.actor_id, args.operation, payload)
+    try:
+        answer = await invoke_actor(ctl.nc, ctl.lattice, None, calling_key(), args.actor_id,
+                                    args.operation, payload, args.timeout)
+    except CallError as exc:
+        raise CtlError(f"call: {exc}") from None
     if args.msgpack_json:
         try:
-            print(_decoded_answer(answer))
+            print(decoded_answer(answer))
         except ValueError as exc:
             raise CtlError(f"actor {args.actor_id} {args.operation}: {exc}") from None
     else:
-        _write_raw(answer)
+        write_raw(answer)
     return 0
 
 

@@ -1,5 +1,6 @@
 """The authenticated session: mutual challenge-response, per-frame MAC and sequence numbers."""
 
+from edgelink import pairing
 from edgelink.hmac256 import HmacKey, same
 
 OPEN = 0x01       # board -> gateway: board id, board nonce
@@ -13,7 +14,7 @@ PROOF_SIZE = 32
 MAC = 12
 SEQ_LIMIT = 0xFFFFFFFF
 DATA_OVERHEAD = 1 + 4 + MAC
-MAX_BOARD_ID = 64
+MAX_BOARD_ID = pairing.MAX_BOARD_ID
 
 _TAG_GATEWAY = b"edgelink gateway proof"
 _TAG_BOARD = b"edgelink board proof"
@@ -128,13 +129,11 @@ class BoardSession(Session):
 
     def __init__(self, board_id, pairing_key, send, drops, random=None):
         super().__init__(send, drops, random)
-        if isinstance(board_id, str):
-            board_id = board_id.encode()
-        if not 0 < len(board_id) <= MAX_BOARD_ID:
-            raise SessionError("board id must be 1 to %d bytes, got %d"
-                               % (MAX_BOARD_ID, len(board_id)))
-        if len(pairing_key) != 32:
-            raise SessionError("pairing key must be 32 bytes, got %d" % len(pairing_key))
+        try:
+            board_id = pairing.board_id_bytes(board_id)
+            pairing_key = pairing.pairing_key(pairing_key)
+        except pairing.PairingError as exc:
+            raise SessionError(str(exc))
         self.board_id = board_id
         self._pairing = HmacKey(pairing_key)
         self._nonce = None

@@ -16,7 +16,7 @@ from edgecli.simulator import Simulator, sim_config
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpTransport
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
-from edgehost import modulehash
+from edgemodule import claimcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD_ID = "bench-3"
@@ -33,7 +33,7 @@ class SignedActor:
         self.key = self.subject.public_key
         self.module = sign_module(module, ACCOUNT, self.subject,
                                   ActorMetadata(name, caps=caps, call_alias=call_alias))
-        self.token = modulehash.scan(io.BytesIO(self.module), len(self.module))[1]
+        self.token = claimcheck.scan(io.BytesIO(self.module), len(self.module))[1]
         self.sha256 = hashlib.sha256(self.module).digest()
 
     def install(self, claims: bool | str = True, **changes: Any) -> dict[str, Any]:

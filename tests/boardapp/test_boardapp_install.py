@@ -130,7 +130,7 @@ async def test_claims_for_another_actor_or_no_claims_are_refused(board_thread, s
 
 async def test_modules_that_break_the_boards_limits_are_refused_with_the_rule(board_thread,
                                                                              sign):
-    board = board_thread()
+    board = board_thread(limits={"max_pages_per_actor": 2})
     gw = await connect_tcp(board.url)
     try:
         big = sign("big_memory")  # module and claims together are more than one frame
@@ -159,7 +159,7 @@ async def test_the_board_refuses_more_actors_than_max_actors(board_thread, sign)
             assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
         third = sign("echo")
         reply = await gw.request(third.install(), third.module)
-        assert reply["message"] == (f"actor {third.key}: max_actors: the board holds 2 "
+        assert reply["message"] == (f"actor {third.key}: slots: the board holds 2 "
                                     "actors, its limit")
     finally:
         await gw.close()
@@ -167,7 +167,7 @@ async def test_the_board_refuses_more_actors_than_max_actors(board_thread, sign)
 
 async def test_a_hot_swap_changes_the_answers_and_a_refused_swap_keeps_the_old_module(
         board_thread, sign):
-    board = board_thread()
+    board = board_thread(limits={"max_pages_per_actor": 2})
     echo = sign("echo")
     shout = sign("shout", subject=echo.subject)
     big = sign("big_memory", subject=echo.subject)
@@ -234,7 +234,7 @@ async def test_a_hello_too_large_for_the_boards_frame_is_cut_down_not_lost(board
         assert set(gw.hello["actors"]) < {echo.key for echo in held}
         warning = await gw.receive("log")
         assert warning["text"].startswith("hello does not fit a frame of 256 bytes: "
-                                          "actor_info and ")
+                                          "actor_info, budget and ")
         again = held[0]
         assert (await gw.request(again.install(claims=False), again.module))["t"] == "installed"
     finally:

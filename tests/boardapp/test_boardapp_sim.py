@@ -173,13 +173,14 @@ async def test_the_sim_takes_a_boards_config_file_and_its_tcp_address(sim_proces
         port = probe.getsockname()[1]
     config = tmp_path / "config.json"
     config.write_text(json.dumps({
-        "board_id": "configured", "pairing_key": PAIRING_KEY.hex(), "profile": "esp32-s3",
+        "board_id": "configured", "pairing_key": PAIRING_KEY.hex(),
+        "profile": "esp32-s3-devkitc-n8r8",
         "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}))
     sim = sim_process("--config", str(config))
     assert sim.where == f"tcp://127.0.0.1:{port}"
     gw = await connect_tcp(sim.where, "configured")
     try:
-        assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3")
+        assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3-devkitc-n8r8")
     finally:
         await gw.close()
 

@@ -247,6 +247,7 @@ class Board:
             level, reason = self._lost
             self.log(level, reason)
         self.link.drops.on_drop = None
+        self.link.close()
         self.link = None
 
     def poll(self, wanted=None):

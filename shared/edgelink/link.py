@@ -280,6 +280,11 @@ class Link:
         self.peer_max_frame = max(MIN_FRAME, msg["max_frame"])
         self.peer_window = max(1, msg["window"])
 
+    def close(self):
+        """The line is gone: bodies half received are let go (a sink's file removed)."""
+        self._drop_incoming()
+        self._outgoing = {}
+
     def _drop_incoming(self):
         for transfer in self._incoming.values():
             if transfer is not None:

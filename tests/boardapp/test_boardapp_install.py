@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 
+import msgpack
 from boardapp_helpers import connect_tcp
 
 
@@ -292,5 +294,70 @@ async def test_a_call_alias_already_taken_is_refused(board_thread, sign):
         reply = await gw.request(second.install(), second.module)
         assert reply["message"] == (f"actor {second.key}: call alias greeter is taken by "
                                     f"actor {first.key}")
+    finally:
+        await gw.close()
+
+
+async def test_a_module_over_the_flash_left_for_modules_is_refused_before_its_chunks(
+        board_thread, sign):
+    board = board_thread(limits={"module_flash_bytes": 2048, "max_frame": 1024})
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        reply = await gw.request(echo.install(), echo.module + bytes(2048))
+        assert reply["code"] == "refused"
+        assert reply["message"].startswith(f"actor {echo.key}: flash: the module of ")
+        assert reply["message"].endswith("does not fit the 2048 bytes of flash free for modules")
+        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert any("install refused before upload" in line for line in board.console)
+    finally:
+        await gw.close()
+
+
+async def test_an_upload_cut_off_leaves_the_old_module_and_no_part_file(board_thread, sign,
+                                                                         actors):
+    board = board_thread()
+    greeter = sign("rust_greeter")
+    bulky = sign("rust_bulky", subject=greeter.subject)
+    gw = await connect_tcp(board.url)
+    await gw.request(greeter.install(), greeter.module)
+    upload = asyncio.create_task(gw.request(bulky.install(t="swap"), bulky.module))
+    incoming = board.sim.flash_dir / "incoming"
+    while not os.listdir(incoming):  # the swap's module is on its way to flash
+        await asyncio.sleep(0.005)
+    await gw.close()  # the line goes down in the middle of the upload
+    upload.cancel()
+    gw = await connect_tcp(board.url)
+    try:
+        assert gw.hello["actors"] == {greeter.key: greeter.sha256}
+        assert os.listdir(incoming) == []
+        answer = await gw.invoke(greeter.key, "Greeter.Greet", msgpack.packb({"name": "x"}))
+        assert msgpack.unpackb(answer["body"])["greeting"] == "Hello, x!"
+    finally:
+        await gw.close()
+
+
+async def test_a_chunked_module_that_does_not_match_its_digest_is_dropped_from_flash(
+        board_thread, sign):
+    board = board_thread(limits={"max_frame": 1024})
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        reply = await gw.request(echo.install(sha256=bytes(32)), echo.module)
+        assert reply["code"] == "digest_mismatch"
+        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.table.actors == {}
+    finally:
+        await gw.close()
+
+
+async def test_max_payload_bounds_invocations_not_modules(board_thread, sign):
+    board = board_thread(limits={"max_payload": 16384})
+    bulky = sign("rust_bulky")
+    gw = await connect_tcp(board.url)
+    try:
+        assert (await gw.request(bulky.install(), bulky.module))["t"] == "installed"
+        reply = await gw.invoke(bulky.key, "Blob.Size", bytes(20000))
+        assert reply["code"] == "too_large"
     finally:
         await gw.close()

@@ -33,10 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR
+from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
 from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgehost.board import Board
 from edgehost.config import BoardConfig, ConfigError, load_config
+from edgelink import pairing
 from edgelink.boardio import SocketPort
 
 READY_PREFIX = "edgehost sim: board "
@@ -329,13 +330,26 @@ def _key_for(path: Path, board_id: str | None) -> BoardKey:
         return board_key
     try:
         board_key = BoardKey.create(path, board_id or DEFAULT_BOARD_ID)
-    except BoardError as exc:
-        raise SimError(f"--board-id: {exc}") from None
     except OSError as exc:
         raise SimError(f"key file {path}: cannot make it ({exc.strerror})") from None
     sys.stderr.write(f"edgehost sim: made key file {path} for board "
                      f"{board_key.board_id} (keep it: the gateway needs the same key)\n")
     return board_key
+
+
+def _check_before_making_anything(options: SimOptions) -> None:
+    """Bad input is refused before a key file or a flash folder is made for it."""
+    if options.flash_dir and Path(options.flash_dir).is_file():
+        raise SimError(f"--flash-dir {options.flash_dir}: is a file, not a folder")
+    try:
+        profile(options.profile or DEFAULT_PROFILE)
+    except ProfileError as exc:
+        raise SimError(f"--profile: {exc}") from None
+    if options.board_id is not None:
+        try:
+            pairing.board_id_bytes(options.board_id)
+        except pairing.PairingError as exc:
+            raise SimError(f"--board-id: {exc}") from None
 
 
 def build(options: SimOptions) -> Simulator:
@@ -359,13 +373,11 @@ def build(options: SimOptions) -> Simulator:
         if hostport is None and not options.pty and transport.get("kind") == "tcp-listen":
             hostport = (transport.get("host", "127.0.0.1"), transport["port"])
     elif options.key_file:
+        _check_before_making_anything(options)
         board_key = _key_for(Path(options.key_file), options.board_id)
         # the line is the simulator's (pty or --tcp), whatever the config says
-        try:
-            config = sim_config(board_key.board_id, board_key.pairing_key, {"kind": "usb"},
-                                profile=options.profile or DEFAULT_PROFILE)
-        except ConfigError as exc:
-            raise SimError(f"--profile: {exc}".replace("simulator config: ", "")) from None
+        config = sim_config(board_key.board_id, board_key.pairing_key, {"kind": "usb"},
+                            profile=options.profile or DEFAULT_PROFILE)
     else:
         raise SimError("edgehost sim needs --key-file FILE or --config FILE "
                        "(the board's id and pairing key)")

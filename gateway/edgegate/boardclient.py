@@ -14,9 +14,11 @@ from typing import Any
 
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpTransport, Transport, TransportError
-from edgelink.link import LinkError
+from edgelink.frame import LINE_NOISE
+from edgelink.link import LinkClosed, LinkError, LinkTimeout
 from edgelink.messages import ABORTED, MAX_ID
 from edgelink.mpack import packb
+from edgelink.session import DROP_UNKNOWN_BOARD
 
 HOST_NAME = "edgehost-board-cli"
 GATEWAY_MAX_FRAME = 16384
@@ -25,8 +27,6 @@ NO_LATTICE = "no_lattice"
 FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
 ASK_AGAIN_SECONDS = 1.0
 MAX_NOTES = 1000  # log lines and events kept until logs() reads them
-# drop reasons that mean frames arrived but could not be read: a wrong speed or not a board
-_LINE_NOISE = frozenset({"crc", "cobs", "short", "oversize", "version"})
 
 
 class BoardError(Exception):
@@ -144,7 +144,7 @@ class BoardClient:
         self._server = asyncio.create_task(self._serve())
         self._greeted = asyncio.Event()
         self._closed = asyncio.Event()
-        self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
+        self._notes: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(MAX_NOTES)
 
     # -- connecting
 
@@ -196,7 +196,7 @@ class BoardClient:
                 left = deadline - time.monotonic()
                 done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
                                              return_when=asyncio.FIRST_COMPLETED)
-                if done or left <= wait or "unknown board" in self._device.drops:
+                if done or left <= wait or DROP_UNKNOWN_BOARD in self._device.drops:
                     break  # an id not in the key file will not change by waiting
                 if not self._device.opened.is_set():
                     self._device.ask_to_open()
@@ -214,7 +214,7 @@ class BoardClient:
 
     def _why_no_session(self) -> str:
         drops = self._device.drops
-        if "unknown board" in drops:
+        if DROP_UNKNOWN_BOARD in drops:
             return (f"board at {self.where}: it is not board {self.board_id!r} (handshake "
                     f"failed: unknown board); check --key-file")
         if self._device.opened.is_set():
@@ -223,7 +223,7 @@ class BoardClient:
             return f"board at {self.where}: the connection closed during the handshake"
         if self._transport.bytes_in == 0:
             return f"board at {self.where}: no answer within {self.timeout:g} s"
-        if drops and set(drops) <= _LINE_NOISE:
+        if drops and set(drops) <= set(LINE_NOISE):
             return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
                     f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
         return (f"board at {self.where}: pairing key refused (handshake failed); "
@@ -238,7 +238,12 @@ class BoardClient:
 
     async def _serve(self) -> None:
         while True:
-            msg = await self._device.receive()
+            try:
+                msg = await self._device.receive()
+            except LinkClosed:
+                self._closed.set()
+                self._keep_note(None)  # logs() ends here
+                return
             t = msg["t"]
             if t == "hello":
                 self.hello = msg
@@ -247,13 +252,10 @@ class BoardClient:
                 self._greeted.set()
             elif t == "host_call":
                 self._refuse_host_call(msg)
-            elif t in ("log", "event", "closed"):
+            elif t in ("log", "event"):
                 self._keep_note(msg)
-                if t == "closed":
-                    self._closed.set()
-                    return
 
-    def _keep_note(self, msg: dict[str, Any]) -> None:
+    def _keep_note(self, msg: dict[str, Any] | None) -> None:
         if self._notes.full():
             self._notes.get_nowait()  # nobody is reading: keep the latest only
         self._notes.put_nowait(msg)
@@ -316,7 +318,7 @@ class BoardClient:
         return self._checked(reply)
 
     def _link_failed(self, what: str, exc: LinkError) -> BoardError:
-        if "no reply within" in str(exc):
+        if isinstance(exc, LinkTimeout):
             return BoardError(f"board at {self.where}: no answer to {what} within "
                               f"{self.timeout:g} s")
         if self._closed.is_set():
@@ -396,7 +398,7 @@ class BoardClient:
         """The board's `log` and `event` messages since the connection, until the link ends."""
         while True:
             msg = await self._notes.get()
-            if msg["t"] == "closed":
+            if msg is None:
                 return
             yield msg
 

@@ -21,6 +21,8 @@ DEFAULT_WINDOW = 4
 DEFAULT_MAX_BODY = 64 * 1024
 HANDSHAKE_RETRY_MS = 1000
 MAX_ERROR_TEXT = 160
+DROP_MALFORMED = "malformed message"
+DROP_STRAY_CHUNK = "stray chunk"
 _CHUNK_HEAD = len(packb({"t": "chunk", "id": messages.MAX_ID, "at": 0xFFFFFFFF, "data": b""})) + 3
 _BODY_HEAD = len(packb({"size": 0xFFFFFFFF, "sha256": bytes(32)})) + 5
 
@@ -248,7 +250,7 @@ class Link:
         try:
             msg = messages.decode(body)
         except messages.MessageError as exc:
-            self.drops.add("malformed message", str(exc))
+            self.drops.add(DROP_MALFORMED, str(exc))
             self._reply_error(exc.request_id, exc.code, str(exc))
             return
         t = msg["t"]
@@ -325,7 +327,7 @@ class Link:
     def _on_chunk(self, msg):
         transfer = self._incoming.get(msg["id"])
         if transfer is None:
-            self.drops.add("stray chunk", "no body announced for request %d" % msg["id"])
+            self.drops.add(DROP_STRAY_CHUNK, "no body announced for request %d" % msg["id"])
             return
         try:
             at = transfer.add(msg["at"], msg["data"], self._clock())

@@ -16,6 +16,7 @@ from edgecli.simulator import Simulator, sim_config
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpTransport
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
+from edgelink.link import LinkClosed
 from edgemodule import claimcheck
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,11 +68,12 @@ class Gateway:
     async def _next(self, t: str | tuple[str, ...]) -> dict[str, Any]:
         kinds = (t,) if isinstance(t, str) else t
         while True:
-            msg = await self.device.receive()
+            try:
+                msg = await self.device.receive()
+            except LinkClosed:
+                raise AssertionError(f"the link closed while waiting for {t}") from None
             if msg["t"] in kinds:
                 return msg
-            if msg["t"] == "closed":
-                raise AssertionError(f"the link closed while waiting for {t}")
 
     async def received(self) -> list[str]:
         """Types of the messages the board has sent so far and nobody took (replies are

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from boardapp_helpers import BoardInThread, SignedActor, SimProcess
+from support.signing import SignedActor
+from support.sims import BoardInThread, SimProcess
 
 
 @pytest.fixture

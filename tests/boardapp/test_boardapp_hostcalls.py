@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from boardapp_helpers import connect_tcp
+from support.gateway import connect_tcp
 
 from edgecli.profiles import DEFAULT_PROFILE, profile
 from edgehost.actors import ActorTable

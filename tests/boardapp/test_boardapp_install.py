@@ -7,7 +7,7 @@ import hashlib
 import os
 
 import msgpack
-from boardapp_helpers import connect_tcp
+from support.gateway import connect_tcp
 
 
 async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread, sign):

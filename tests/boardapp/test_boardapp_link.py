@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from boardapp_helpers import WAIT, connect_tcp
+from support.gateway import WAIT, connect_tcp
 
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import TcpTransport

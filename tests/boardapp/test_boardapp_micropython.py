@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from boardapp_helpers import BOARD_ID, PAIRING_KEY, WAIT, connect_tcp
+from support.gateway import WAIT, connect_tcp
+from support.keys import BOARD_ID, PAIRING_KEY
 
 pytestmark = pytest.mark.micropython
 

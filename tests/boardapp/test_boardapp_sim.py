@@ -10,15 +10,9 @@ import stat
 import subprocess
 from pathlib import Path
 
-from boardapp_helpers import (
-    BOARD_ID,
-    PAIRING_KEY,
-    WAIT,
-    connect_pty,
-    connect_tcp,
-    sim_command,
-    write_key_file,
-)
+from support.gateway import WAIT, connect_pty, connect_tcp
+from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
+from support.sims import sim_command
 
 from edgecli.simulator import ThrottledPort, parse_ready_line
 

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from boardapp_helpers import PAIRING_KEY, WAIT, connect_tcp
+from support.gateway import WAIT, connect_tcp
+from support.keys import PAIRING_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAP = "192k"  # what the board code itself needs to load (uncompiled) and run, and little more

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
+from support.commands import COMMAND_TIMEOUT, EDGEHOST
 
 
 def test_info_shows_the_board_and_its_actors(start_sim, board, signed):

@@ -7,7 +7,7 @@ import select
 import subprocess
 
 import pytest
-from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
+from support.commands import COMMAND_TIMEOUT, EDGEHOST
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 

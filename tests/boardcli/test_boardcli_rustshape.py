@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from boardcli_paths import EDGEHOST
+from support.commands import EDGEHOST
 
 BLOB_ROW = b"edgehost-blob-0123456789abcdefg\n"
 BIG_COMMAND_TIMEOUT = 120.0  # 2 MiB at 921600 baud takes about 25 s on the wire

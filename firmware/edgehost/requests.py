@@ -57,6 +57,8 @@ class Requests:
             return None
         board = self._board
         key = msg["actor"]
+        if msg["t"] == "swap" and board.table.find(key) is None:
+            raise BodyRefused(UNKNOWN_ACTOR, "no actor %s on this board" % key)
         reason = None
         if board.engine == "none":
             reason = "actor %s: engine: this board has no wasm engine" % key

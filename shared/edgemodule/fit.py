@@ -57,10 +57,9 @@ class Needs:
         # wasm3 keeps the module's bytes for as long as the instance lives
         self.ram_bytes = self.memory_bytes + module_bytes + self.engine_bytes
 
-    def ram_text(self):
-        return "%s (linear memory %s + module %s + engine %s)" % (
-            kib(self.ram_bytes), kib(self.memory_bytes), kib(self.module_bytes),
-            kib(self.engine_bytes))
+    def ram_parts(self):
+        return "linear memory %s + module %s + engine %s" % (
+            kib(self.memory_bytes), kib(self.module_bytes), kib(self.engine_bytes))
 
 
 class Budget:
@@ -109,8 +108,8 @@ def refusal(needs, budget, new_slot=True):
     if needs.ram_bytes > budget.ram_free:
         held = "" if budget.ram_free == budget.ram_bytes else ", %s of them free" % kib(
             budget.ram_free)
-        return RAM, "needs %s of RAM, the board has %s for actors%s" % (
-            needs.ram_text(), kib(budget.ram_bytes), held)
+        return RAM, "needs %s of RAM (%s), the board has %s for actors%s" % (
+            kib(needs.ram_bytes), needs.ram_parts(), kib(budget.ram_bytes), held)
     if needs.module_bytes > budget.flash_free:
         return FLASH, "the module of %s does not fit the %s of flash free for modules" % (
             kib(needs.module_bytes), kib(budget.flash_free))

@@ -347,6 +347,9 @@ async def test_a_chunked_module_that_does_not_match_its_digest_is_dropped_from_f
         assert reply["code"] == "digest_mismatch"
         assert os.listdir(board.sim.flash_dir / "incoming") == []
         assert board.board.table.actors == {}
+        stranger = await gw.request(echo.install(t="swap"), echo.module)  # nothing to swap
+        assert stranger["code"] == "unknown_actor"
+        assert os.listdir(board.sim.flash_dir / "incoming") == []
     finally:
         await gw.close()
 

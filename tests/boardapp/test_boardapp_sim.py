@@ -131,6 +131,11 @@ def test_bad_sim_arguments_get_one_line_each(tmp_path):
     nowhere = tmp_path / "no-such-dir" / "board.key"
     cases[("--key-file", str(nowhere))] = (f"edgehost: key file {nowhere}: cannot make it "
                                            "(No such file or directory)")
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    cases[("--config", str(config), "--profile", "esp32-devkitc")] = (
+        f"edgehost: --profile: the config file {config} says it; give --profile or --config, "
+        "not both")
     a_file = tmp_path / "flash.img"
     a_file.write_text("")
     cases[("--key-file", str(tmp_path / "k"), "--flash-dir", str(a_file))] = (

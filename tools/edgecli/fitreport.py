@@ -44,7 +44,7 @@ def describe(path: Path, needs: Needs) -> list[str]:
         f"memory   {needs.pages} pages ({kib(needs.memory_bytes)}) declared up front",
         f"imports  {imports or 'none'}",
         f"exports  {exports or 'none'}",
-        f"RAM      {needs.ram_text()}",
+        f"RAM      {kib(needs.ram_bytes)} ({needs.ram_parts()})",
         f"         engine estimate: {ENGINE_BASIS}",
     ]
 

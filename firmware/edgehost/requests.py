@@ -30,6 +30,7 @@ class Requests:
             "swap": self._on_swap,
             "remove": self._on_remove,
             "invoke": self._on_invoke,
+            "get_claims": self._on_get_claims,
             "hello": self._for_gateway,
             "host_call": self._for_gateway,
         }
@@ -212,6 +213,13 @@ class Requests:
         except WapcError as exc:
             return self._error(msg, "failed", str(exc))
         self._reply({"t": "invoke_result", "id": msg["id"]}, result)
+
+    def _on_get_claims(self, msg):
+        actor = self._board.table.find(msg["actor"])
+        if actor is None:
+            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
+        token = actor.token or ""
+        self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
 
     def _for_gateway(self, msg):
         self._error(msg, "unknown_type", "%s is sent by a board, not to one" % msg["t"])

@@ -1,4 +1,4 @@
-"""Fixtures for the board application tests (helpers in boardapp_helpers.py)."""
+"""Fixtures for the board application tests (helpers in tests/support/)."""
 
 from __future__ import annotations
 

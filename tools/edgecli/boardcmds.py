@@ -30,15 +30,20 @@ from edgegate.boardclient import (
     BoardRefused,
     parse_tcp_address,
 )
+from edgegate.devices.remote import RemoteBoard
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
 
 DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
 
-Work = Callable[[BoardClient], Awaitable[int]]
+Board = BoardClient | RemoteBoard  # a board reached directly, or through its gateway
+Work = Callable[[Board], Awaitable[int]]
 
 
-def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[BoardClient]]:
+def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[Board]]:
     """How to reach the board the arguments name; ValueError for a bad --tcp."""
+    if args.nats:
+        lattice = os.environ.get("WASMCLOUD_LATTICE_PREFIX") or "default"
+        return lambda: RemoteBoard.connect(args.nats, lattice, key, timeout=args.timeout)
     if args.tcp:
         host, port = parse_tcp_address(args.tcp)
         return lambda: BoardClient.connect_tcp(host, port, key, timeout=args.timeout)
@@ -52,9 +57,9 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
     Ctrl-C ends quietly with exit status `interrupted`.
     """
     try:
-        if not (args.port or args.tcp):
-            raise ValueError(f"board {args.action}: needs the board: --port PATH|URL or "
-                             f"--tcp HOST:PORT")
+        if not (args.port or args.tcp or args.nats):
+            raise ValueError(f"board {args.action}: needs the board: --port PATH|URL, "
+                             f"--tcp HOST:PORT or --nats URL")
         if not args.key_file:
             raise ValueError(f"board {args.action}: needs --key-file FILE (the board's id and "
                              f"pairing key)")
@@ -85,7 +90,7 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
         return interrupted
 
 
-def _board(client: BoardClient) -> str:
+def _board(client: Board) -> str:
     return f"board {client.board_id}"
 
 
@@ -123,7 +128,7 @@ def _budget_rows(budget: Any) -> list[tuple[str, str]]:
 
 
 def info(args: argparse.Namespace) -> int:
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         summary = client.info()
         summary["budget"] = client.hello.get("budget")
         if args.json:
@@ -199,7 +204,7 @@ def install(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return fail(f"install {exc}")
 
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         installed = client.actors.get(actor)
         if installed is not None and installed["sha256"] == digest:
             print(f"{actor} ({name}) is already installed on {_board(client)} "
@@ -239,12 +244,13 @@ def fit(args: argparse.Namespace) -> int:
         return fail(f"fit {path}: cannot read it ({exc.strerror})")
     try:
         needs = fitreport.module_needs(path, data)
-        live = bool(args.port or args.tcp) and not (args.profile or args.all_profiles)
+        live = bool(args.port or args.tcp or args.nats) and not (args.profile or
+                                                                 args.all_profiles)
         profiles = [] if live else [profile(args.profile)] if args.profile else all_profiles()
     except (ValueError, ProfileError) as exc:
         return fail(f"fit {exc}")
     if live:
-        async def work(client: BoardClient) -> int:
+        async def work(client: Board) -> int:
             refused = fitreport.board_refusal(needs, client.hello, new_slot=True)
             print("\n".join(fitreport.describe(path, needs)))
             print(f"\n{_board(client)} (profile {client.hello.get('profile')}): "
@@ -264,7 +270,7 @@ def fit(args: argparse.Namespace) -> int:
 
 
 def remove(args: argparse.Namespace) -> int:
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         key = client.resolve(args.actor)
         label = client.actor_label(key)
         try:
@@ -339,7 +345,7 @@ def call(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return fail(str(exc))
 
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         key = client.resolve(args.actor)
         try:
             answer = await client.call(key, args.operation, payload)
@@ -369,7 +375,7 @@ def _log_line(client: BoardClient, msg: dict[str, Any]) -> str:
 
 
 def logs(args: argparse.Namespace) -> int:
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         print(f"edgehost: following the logs of {_board(client)} at {client.where}; Ctrl-C "
               f"stops", file=sys.stderr)
         async for msg in client.logs():

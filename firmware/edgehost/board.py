@@ -8,8 +8,8 @@ from edgehost.actors import ActorRefused, ActorTable
 from edgehost.builtins import Builtins
 from edgehost.dispatch import Dispatcher
 from edgehost.gatewaycalls import GatewayCalls
-from edgehost.reports import Reports, or_unknown
-from edgehost.requests import Requests, provider_contract  # noqa: F401 (part of the API)
+from edgehost.reports import Reports
+from edgehost.requests import Requests
 from edgehost.store import ActorStore
 from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
@@ -81,9 +81,6 @@ class Board:
     def event(self, kind, data):
         self.reports.event(kind, data)
 
-    def health(self):
-        return self.reports.health()
-
     # --- what the board has
 
     def budget(self, staged=None):
@@ -95,16 +92,12 @@ class Board:
         return self.table.budget(used)
 
     def free_figures(self):
-        """(free memory, free flash) as hello and health report them: the actor budget's
-        figures, lowered to what the port says is really there where it can tell."""
+        """(free memory, free flash) as hello and health report them: what the profile's
+        budget has left for actors, the flash lowered to what the filesystem really has."""
         budget = self.budget()
-        heap = port.free_memory()
         flash = port.free_flash(self._flash_root)
-        free_mem = budget.ram_free
         free_flash = budget.flash_free if flash is None else min(budget.flash_free, flash)
-        if heap is not None and self.engine == "none":
-            free_mem = heap  # no engine: no actor budget in use, the heap is the figure
-        return or_unknown(free_mem), or_unknown(free_flash)
+        return budget.ram_free, free_flash
 
     # --- boot
 

@@ -6,11 +6,6 @@ from edgehost import port
 from edgehost.wapc import ActorFailed, WapcError
 
 
-def or_unknown(value):
-    """A figure for hello and health: -1 when the port cannot tell (CPython has no heap figure)."""
-    return -1 if value is None else value
-
-
 class Reports:
     """The board's log, events and health reports.
 

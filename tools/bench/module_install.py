@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from link_throughput import link_run, open_paced
+from board_call import simulated_boards
+from link_throughput import link_run
 
 from edgecli import actorbuild
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardKey
+from edgegate.boardclient import BoardClient
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 FRAME = 4096  # the ESP32-S3 N8R8 profile's
@@ -60,29 +59,8 @@ async def main() -> None:
           f"window {WINDOW}); pty at {args.baud} baud both ways")
     results = {}
     with tempfile.TemporaryDirectory(prefix="module-install-bench-") as tmp:
-        folder = Path(tmp)
-        key_file = folder / "board.key"
-        key_file.write_text(json.dumps({"board_id": "bench", "pairing_key": "42" * 32}))
-        key = BoardKey.load(key_file)
-        for name, line in (("tcp", ["--tcp", "127.0.0.1:0"]),
-                           ("pty", ["--pty", "--baud", str(args.baud)])):
-            (folder / name).mkdir()
-            sim = SimProcess([*line, "--key-file", str(key_file),
-                              "--flash-dir", str(folder / name / "flash")],
-                             folder / name / "sim.err")
-            try:
-                if name == "tcp":
-                    host, port = sim.where.removeprefix("tcp://").rsplit(":", 1)
-                    client = await BoardClient.connect_tcp(host, int(port), key, timeout=60)
-                else:
-                    transport = await open_paced(sim.where, args.baud)
-                    client = await BoardClient.start(transport, key, sim.where, timeout=60)
-                try:
-                    seconds, wire = await install(client, module, actor)
-                finally:
-                    await client.close()
-            finally:
-                sim.stop()
+        async for name, client in simulated_boards(Path(tmp), args.baud, timeout=60):
+            seconds, wire = await install(client, module, actor)
             results[name] = seconds
             print(f"install over {name}: {seconds:7.2f} s, {len(module) / seconds / 1024:8.1f} "
                   f"KiB/s of module, {wire:,} wire bytes sent")

@@ -169,6 +169,13 @@ class Board:
 
     def run(self):
         """Boot and serve until stop(): connect, serve, and on link loss connect again."""
+        limits = self.limits
+        self.reports.console(
+            "[info] profile %s (%s): %d KiB of RAM for actors, %d pages per actor, %d actor "
+            "slots, %d KiB of flash for modules" % (
+                self.config.profile, self.config.board_name, limits["actor_ram_bytes"] // 1024,
+                limits["max_pages_per_actor"], limits["max_actors"],
+                limits["module_flash_bytes"] // 1024))
         self.restore()
         while self.running:
             self.watchdog.feed()

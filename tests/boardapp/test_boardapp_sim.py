@@ -193,6 +193,9 @@ async def test_the_sim_models_its_profile_and_names_its_board(sim_process, tmp_p
     key = bytes.fromhex(json.loads(keys.read_text())["pairing_key"])
     gw = await connect_tcp(sim.where, "kitchen", key)
     try:
+        assert "[kitchen] [info] profile esp32-wrover-e (ESP32-WROVER-E module (ESP32-DevKitC-" \
+               "VE), 4 MiB flash): 3072 KiB of RAM for actors, 32 pages per actor, 4 actor " \
+               "slots, 1536 KiB of flash for modules\n" in sim.stderr_lines
         assert (gw.hello["board"], gw.hello["profile"]) == ("kitchen", "esp32-wrover-e")
         # 3 MiB of RAM for actors and 1.5 MiB of flash for modules, none used yet: the
         # model's figures, not the machine's

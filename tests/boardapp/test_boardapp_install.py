@@ -364,3 +364,37 @@ async def test_max_payload_bounds_invocations_not_modules(board_thread, sign):
         assert reply["code"] == "too_large"
     finally:
         await gw.close()
+
+
+async def test_the_board_checks_the_ram_a_module_takes_itself(board_thread, sign):
+    board = board_thread(limits={"actor_ram_bytes": 1024 * 1024})
+    greeter = sign("rust_greeter")  # 17 pages: 1088 KiB of linear memory alone
+    gw = await connect_tcp(board.url)
+    try:
+        reply = await gw.request(greeter.install(), greeter.module)
+        assert reply["code"] == "refused"
+        message = reply["message"]
+        assert message.startswith(f"actor {greeter.key}: ram: needs 11")
+        assert "KiB of RAM (linear memory 1088 KiB + module " in message
+        assert message.endswith("the board has 1024 KiB for actors")
+        assert gw.hello["free_mem"] == 1024 * 1024
+    finally:
+        await gw.close()
+
+
+async def test_an_actor_over_a_lowered_budget_is_dropped_at_boot_with_the_reason(board_thread,
+                                                                                 sign):
+    greeter = sign("rust_greeter")
+    first = board_thread(flash="kept")
+    gw = await connect_tcp(first.url)
+    assert (await gw.request(greeter.install(), greeter.module))["t"] == "installed"
+    await gw.close()
+    first.stop()
+    second = board_thread(flash="kept", limits={"max_pages_per_actor": 16})
+    gw = await connect_tcp(second.url)
+    try:
+        assert gw.hello["actors"] == {}
+        assert any(f"actor {greeter.key} dropped at boot: actor {greeter.key}: memory: declares "
+                   "17 memory pages" in line for line in second.console)
+    finally:
+        await gw.close()

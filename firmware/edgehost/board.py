@@ -35,7 +35,7 @@ def engine_name():
 
 
 class Board:
-    """One board: its lifecycle (boot, connect, serve, reconnect) around four parts.
+    """One board: its lifecycle (boot, connect, serve, reconnect); the rest is in its parts.
 
     The actor table (`table`), the flash store (`store`), the gateway's requests
     (`requests`), calls out to the gateway (`calls`) and reports (`reports`).

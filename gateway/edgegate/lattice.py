@@ -32,3 +32,14 @@ class Lattice:
 
     def ctl_subject(self, *parts: str) -> str:
         return ".".join((self.config.ctl_prefix, self.config.lattice, *parts))
+
+
+async def flushed(nc: Client) -> None:
+    """Return once the server has seen everything `nc` sent before (subscriptions above all).
+
+    nats-py 2.16's flush() writes its PING ahead of commands still queued for its flusher, so
+    its PONG can come back before a SUB sent just before was processed; by then the queue has
+    gone out, and a second flush's PING follows it.
+    """
+    await nc.flush()
+    await nc.flush()

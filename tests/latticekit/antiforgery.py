@@ -114,8 +114,11 @@ def check_invocation(inv: dict, cluster_issuers, *, now: float | None = None) ->
                f"issuer {iss!r} is not among the cluster issuers")
     record.set("host_id", *_host_id_ok(inv.get("host_id")))
     try:
+        operation = inv["operation"]
+        if not isinstance(operation, str):
+            raise TypeError(f"operation is a {type(operation).__name__}")
         origin_u = entity_url(inv["origin"])
-        target_u = target_url(inv["target"], inv["operation"])
+        target_u = target_url(inv["target"], operation)
     except (KeyError, TypeError, AttributeError) as exc:
         for name in ("hash", "target_url", "origin_url"):
             record.set(name, False, f"envelope has no usable origin/target/operation ({exc})")
@@ -124,7 +127,7 @@ def check_invocation(inv: dict, cluster_issuers, *, now: float | None = None) ->
         return record  # hash and URLs have nothing to compare against
     msg = inv.get("msg") or b""
     if msg:
-        expected = invocation_hash(origin_u, target_u, inv["operation"], msg)
+        expected = invocation_hash(origin_u, target_u, operation, msg)
         record.set("hash", wascap["hash"] == expected,
                    f"claims hash {wascap['hash'][:12]}… vs envelope {expected[:12]}…")
     else:

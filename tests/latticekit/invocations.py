@@ -30,6 +30,9 @@ def entity_url(entity: dict) -> str:
     """`wasmbus://M…` for an actor (chosen by the `M` prefix, as the OTP host does), else
     `wasmbus://{contract}/{link}/{key}` with the contract's `:` as `/`, spaces as `_`."""
     key = entity["public_key"]
+    if not all(isinstance(entity.get(k), str) for k in ("public_key", "contract_id",
+                                                         "link_name")):
+        raise TypeError(f"entity {entity!r} lacks a string public_key/contract_id/link_name")
     if key.upper().startswith("M"):
         return f"wasmbus://{key}"
     contract = entity["contract_id"].replace(":", "/").replace(" ", "_").lower()

@@ -224,10 +224,6 @@ class SingleServer(_Topology):
         return self.server.url
 
     @property
-    def urls(self) -> list[str]:
-        return [self.server.url]
-
-    @property
     def pids(self) -> list[int]:
         proc = self.server.process
         return [proc.pid] if proc is not None else []
@@ -241,7 +237,7 @@ class ThreeNodeCluster(_Topology):
     """Three nats-servers routed into one cluster with clustered JetStream.
 
     `start()` returns once every node sees routes to both others and JetStream has a meta
-    leader, so streams and key-value buckets can be created at once.
+    leader with every peer current, so replicated streams and buckets can be created at once.
     """
 
     def __init__(self, store_dir: Path, cluster_name: str = "latticekit", size: int = 3):
@@ -266,9 +262,20 @@ class ThreeNodeCluster(_Topology):
         for node in self.nodes:
             wait_for(lambda node=node: routed_peers(node) >= names - {node.name}, timeout,
                      f"nats-server {node.name} did not route to all its peers")
-        wait_for(lambda: self.nodes[0].monitor("jsz").get("meta_cluster", {}).get("leader"),
-                 timeout, "the cluster's JetStream elected no meta leader")
+        wait_for(self._jetstream_ready, timeout,
+                 "the cluster's JetStream has no meta leader with every peer current")
         return self
+
+    def _jetstream_ready(self) -> bool:
+        """A meta leader that every node agrees on and that sees all its peers current: until
+        then a replicated stream may find "no suitable peers for placement"."""
+        metas = [node.monitor("jsz").get("meta_cluster") or {} for node in self.nodes]
+        leaders = {meta.get("leader") for meta in metas}
+        if len(leaders) != 1 or None in leaders or "" in leaders:
+            return False
+        leader = next(m for n, m in zip(self.nodes, metas, strict=True) if n.name in leaders)
+        peers = leader.get("replicas") or []
+        return len(peers) == len(self.nodes) - 1 and all(p.get("current") for p in peers)
 
 
 def routed_peers(node: NatsNode) -> set[str]:

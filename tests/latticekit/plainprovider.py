@@ -27,12 +27,20 @@ from latticekit.invocations import (
     provider_entity,
     unpack,
 )
+from latticekit.natsclient import flush_all
 from latticekit.nkeypairs import NKey
 
 # wasmbus-rpc chunks any invocation or response payload above this through the object store.
 CHUNK_THRESHOLD = 900 * 1024
 
 Handler = Callable[[dict], "bytes | Awaitable[bytes]"]
+
+
+class ActorUnreachable(NoRespondersError):
+    """Nobody serves the actor's subject; unlike nats-py's own error it names the subject."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
 
 
 class InvocationRecord:
@@ -136,9 +144,11 @@ class PlainProvider:
             await self._nc.subscribe(f"{base}.linkdefs.put", cb=self._on_linkdef_put),
             await self._nc.subscribe(f"{base}.linkdefs.del", cb=self._on_linkdef_del),
             await self._nc.subscribe(f"{base}.health", cb=self._on_health),
-            await self._nc.subscribe(f"{base}.shutdown", cb=self._on_shutdown),
+            # In a task of its own: unsubscribing from inside the subscription's own
+            # callback would cancel that callback.
+            await self._nc.subscribe(f"{base}.shutdown", cb=self._spawn(self._on_shutdown)),
         ]
-        await self._nc.flush()
+        await flush_all(self._nc)
         return self
 
     async def stop(self) -> None:
@@ -250,12 +260,12 @@ class PlainProvider:
             self.bad_messages.append((msg.subject, f"{exc}"))
             return
         self.shutdown_requests.append(request)
-        if msg.reply:
-            await self._nc.publish(msg.reply, b"shutting down")
-        await self._nc.flush()
-        for sub in self._subs:  # a provider told to shut down stops listening
+        for sub in self._subs:  # a provider told to shut down stops listening...
             await sub.unsubscribe()
         self._subs = []
+        await flush_all(self._nc)  # ...before it says so, so nothing reaches it afterwards
+        if msg.reply:
+            await self._nc.publish(msg.reply, b"shutting down")
 
     # -- outbound ------------------------------------------------------------------------
 
@@ -277,7 +287,7 @@ class PlainProvider:
 
         `responder_wait`: for that many seconds, a "no responders" answer is retried (the
         actor's subscription may still be crossing routes). Raises TimeoutError or
-        nats.errors.NoRespondersError, each naming the actor.
+        ActorUnreachable (a nats.errors.NoRespondersError), each naming the actor.
         """
         inv = self.build_invocation(actor_pk, operation, msg)
         if len(msg) > self.chunk_threshold:
@@ -304,7 +314,7 @@ class PlainProvider:
                 break
             except NoRespondersError:
                 if time.monotonic() >= deadline:
-                    raise NoRespondersError(f"no responders on {subject}")
+                    raise ActorUnreachable(f"no responders on {subject}")
                 await asyncio.sleep(0.05)
             except NatsTimeout:
                 raise TimeoutError(f"actor {actor_pk} did not answer within {timeout:g} s")

@@ -12,6 +12,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from latticekit.natsclient import flush_all
 from latticekit.natsclusters import (
     ClusterError,
     HubAndLeaf,
@@ -40,7 +41,7 @@ async def serve_echo(url: str, subject: str):
         await msg.respond(b"echo:" + msg.data)
 
     await nc.subscribe(subject, cb=answer)
-    await nc.flush()
+    await flush_all(nc)
     return nc
 
 
@@ -147,3 +148,18 @@ def test_the_fixtures_leave_no_process_behind(tmp_path):
     pids = [int(pid) for pid in pid_file.read_text().split()]
     assert len(pids) == 6
     assert not any(alive(pid) for pid in pids)
+
+
+async def test_a_subscription_flushed_right_after_connect_is_served_at_once(nats_single):
+    """Guards natsclient.flush_all against nats-py's flush overtaking a queued SUB."""
+    asker = await nats.connect(nats_single.url)
+    try:
+        for round_ in range(20):
+            responder = await serve_echo(nats_single.url, f"kit.fresh.{round_}")
+            try:
+                reply = await asker.request(f"kit.fresh.{round_}", b"now", timeout=5)
+                assert reply.data == b"echo:now"
+            finally:
+                await responder.close()
+    finally:
+        await asker.close()

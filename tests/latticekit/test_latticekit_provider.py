@@ -12,6 +12,7 @@ from nats.errors import NoRespondersError
 
 from latticekit.antiforgery import FORGERIES, check_invocation, forge
 from latticekit.invocations import actor_entity, build_invocation, link_id, pack, unpack
+from latticekit.natsclient import flush_all
 from latticekit.nkeypairs import NKey
 
 pytestmark = pytest.mark.nats
@@ -87,11 +88,14 @@ async def test_garbage_gets_an_error_and_the_provider_keeps_serving(nats_single,
     provider = await provider_for(plain_providers, nats_single)
     garbage = await call_provider(nats_single, provider, b"\xc1\x00garbage")
     assert garbage["error"].startswith("invalid invocation: not msgpack")
+    odd = await call_provider(nats_single, provider, pack({"operation": 5, "id": "x1"}))
+    assert odd["error"].startswith("Anti-forgery check failed: segments: ")
+    assert odd["invocation_id"] == "x1"
     nc = await nats.connect(nats_single.url)
     try:
         await nc.publish(f"{provider.rpc_subject}.linkdefs.put", b"\xc1")
         await nc.publish(f"{provider.rpc_subject}.shutdown", b"{not json")
-        await nc.flush()
+        await flush_all(nc)
     finally:
         await nc.close()
     good = await call_provider(nats_single, provider, pack(invocation_to(provider)))
@@ -109,12 +113,12 @@ async def test_linkdefs_are_recorded_and_a_repeated_put_is_harmless(nats_single,
     try:
         for _ in range(2):
             await nc.publish(f"{provider.rpc_subject}.linkdefs.put", msgpack.packb(link))
-        await nc.flush()
+        await flush_all(nc)
         got = await provider.wait_for_link(ACTOR)
         assert got["values"] == {"greeting": "hi"}
         assert got["id"] == link_id(ACTOR, "wasmcloud:testing", "default")
         await nc.publish(f"{provider.rpc_subject}.linkdefs.del", msgpack.packb(link))
-        await nc.flush()
+        await flush_all(nc)
         await nc.request(f"{provider.rpc_subject}.health", b"", timeout=5)  # after the del
     finally:
         await nc.close()
@@ -156,7 +160,7 @@ async def fake_actor_host(url: str, actor_pk: str, trusted: list[str], seen: lis
                                 "content_length": min(len(payload), 64)}))
 
     await nc.subscribe(subject, queue=subject, cb=answer)
-    await nc.flush()
+    await flush_all(nc)
     return nc
 
 
@@ -216,14 +220,16 @@ async def test_invoke_actor_names_the_actor_that_does_not_answer(nats_single,
                                                                 plain_providers):
     provider = await provider_for(plain_providers, nats_single)
     silent = await nats.connect(nats_single.url)
-    await silent.subscribe(f"wasmbus.rpc.default.{ACTOR}")  # hears, never answers
-    await silent.flush()
     try:
+        sub = await silent.subscribe(f"wasmbus.rpc.default.{ACTOR}")  # hears, never answers
+        await flush_all(silent)
         with pytest.raises(TimeoutError, match=f"actor {ACTOR} did not answer"):
             await provider.invoke_actor(ACTOR, "Actor.Echo", b"", timeout=0.5)
+        await sub.unsubscribe()
+        await flush_all(silent)  # the server has dropped the interest once this returns
     finally:
         await silent.close()
-    with pytest.raises(NoRespondersError):
+    with pytest.raises(NoRespondersError, match=f"no responders on wasmbus.rpc.default.{ACTOR}"):
         await provider.invoke_actor(ACTOR, "Actor.Echo", b"", responder_wait=0.2)
 
 

@@ -158,6 +158,17 @@ def test_an_envelope_without_target_fails_the_url_checks_by_name():
     assert "no usable origin/target/operation" in record.error
 
 
+@pytest.mark.parametrize("field, value", [
+    ("operation", 7), ("origin", ["not", "a", "map"]), ("target", {"public_key": 1}),
+    ("origin", {"public_key": "Vk"}), ("encoded_claims", 42), ("host_id", None),
+])
+def test_a_malformed_envelope_fails_named_checks_instead_of_raising(field, value):
+    inv = build_invocation(CLUSTER, PROVIDER, actor_entity(ACTOR), "Op", b"x", HOST)
+    inv[field] = value
+    record = check_invocation(inv, [CLUSTER.public_key])
+    assert record.failed and record.error.startswith("Anti-forgery check failed: ")
+
+
 def test_unknown_forgery_kind_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown forgery 'typo': expected one of bad_sig"):
         forge("typo", CLUSTER, PROVIDER, actor_entity(ACTOR), "Op", b"", HOST)

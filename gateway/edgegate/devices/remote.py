@@ -18,6 +18,7 @@ from edgegate.boardclient import MAX_NOTES, BoardKey, BoardView
 from edgegate.devices import access
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.jetstream.chunks import PayloadStore
+from edgegate.lattice import flushed
 
 SECONDS_PER_MODULE_BYTE = 1 / 20_000  # an install may take this long per byte, beyond --timeout
 
@@ -128,7 +129,7 @@ class RemoteBoard(BoardView):
 
         self._notes_sub = await self.nc.subscribe(
             access.notes_subject(self.lattice, self.board_id), cb=note)
-        await self.nc.flush()  # the subscription is in place before the caller goes on
+        await flushed(self.nc)  # the subscription is in place before the caller goes on
 
     async def logs(self) -> AsyncIterator[dict[str, Any]]:
         """The board's log lines and events as the gateway passes them on, for ever."""

@@ -23,7 +23,7 @@ from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
-from edgegate.lattice import VERSION, Lattice
+from edgegate.lattice import VERSION, Lattice, flushed
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
 from edgegate.rpc.router import RouteError, Router
@@ -206,7 +206,15 @@ class BoardHost:
             actor.subscription = await self.lattice.rpc.subscribe(
                 subject, queue=subject, cb=self._on_invocation_message)
         self.actors[key] = actor
-        await self.lattice.metadata.put_claims(claims_record(claims))
+        if old is None:
+            try:
+                await flushed(self.lattice.rpc)  # subscribed before anyone hears it started
+            except Exception as exc:  # NATS is away: the subscription goes out on reconnect
+                log.debug("flush after subscribing %s: %s", key, exc)
+        try:
+            await self.lattice.metadata.put_claims(claims_record(claims))
+        except Exception as exc:  # the actor serves; other hosts learn its alias later
+            log.warning("board %s: CLAIMS_%s not published: %s", self.entry.board_id, key, exc)
         if old is None:
             await self.lattice.events.publish("actor_started", self.id, {
                 "public_key": key, "image_ref": "", "api_version": 0,

@@ -32,6 +32,14 @@ def free_flash(path):
     return st[0] * st[4]  # f_bsize * f_bavail
 
 
+def file_size(path):
+    """The size of a file in bytes, 0 if it is not there."""
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return 0
+
+
 def exists(path):
     try:
         os.stat(path)

@@ -6,27 +6,12 @@ except ImportError:  # CircuitPython: no threads, so nothing can run beside a ca
     _thread = None
 
 from edgehost import engine as wasm3_engine
-from edgehost.wasminspect import LimitBroken, inspect_bytes
-from edgehost.wasmsections import WasmFormatError
+from edgemodule.fit import HOST_FUNCTIONS as PROVIDED
+from edgemodule.wasminspect import LimitBroken, inspect_bytes
+from edgemodule.wasmsections import WasmFormatError
 
 RPC_VERSION_EXPORT = "__wasmbus_rpc_version"
 START_FUNCTIONS = ("start", "wapc_init", "_start")
-
-WAPC_FUNCTIONS = {
-    "__guest_request": "v(ii)",
-    "__guest_response": "v(ii)",
-    "__guest_error": "v(ii)",
-    "__host_call": "i(iiiiiiii)",
-    "__host_response_len": "i()",
-    "__host_response": "v(i)",
-    "__host_error_len": "i()",
-    "__host_error": "v(i)",
-    "__console_log": "v(ii)",
-}
-WASI_FUNCTIONS = {"fd_write": "i(iiii)"}
-# What a guest may import, by import module: {module: {name: signature}}
-PROVIDED = {"wapc": WAPC_FUNCTIONS, "wasmbus": WAPC_FUNCTIONS,
-            "wasi_snapshot_preview1": WASI_FUNCTIONS}
 
 
 class Limits:

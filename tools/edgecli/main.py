@@ -93,19 +93,24 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--flash-dir", metavar="DIR",
                      help="the simulated flash; kept across restarts (default: a temporary one)")
     sim.add_argument("--baud", type=int, help="throttle the line to this UART speed")
+    sim.add_argument("--profile", metavar="NAME",
+                     help="the board profile to model (hardware/profiles/NAME.json; default "
+                          "esp32-s3-devkitc-n8r8); used without --config")
+    sim.add_argument("--board-id", metavar="ID",
+                     help="the board's id for a key file made now (default sim)")
     sim.set_defaults(run=simcmds.sim)
 
 
 def _add_board(sub: argparse._SubParsersAction) -> None:
     board = sub.add_parser("board", help="talk to one board directly, without a lattice")
-    where = board.add_mutually_exclusive_group(required=True)
+    # every action but `fit` needs a board: edgecli.boardcmds says so when one is missing
+    where = board.add_mutually_exclusive_group()
     where.add_argument("--port", metavar="PATH|URL", help="serial device, pty or pyserial URL")
     where.add_argument("--tcp", metavar="HOST:PORT", help="a board (or simulator) on TCP")
     where.add_argument("--nats", metavar="URL",
                        help="through the gateway that serves the board on this NATS lattice "
                             "(lattice: WASMCLOUD_LATTICE_PREFIX, default 'default')")
-    board.add_argument("--key-file", metavar="FILE", required=True,
-                       help="the board's id and pairing key")
+    board.add_argument("--key-file", metavar="FILE", help="the board's id and pairing key")
     board.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
     board.add_argument("--timeout", type=float, default=10.0,
                        help="seconds to wait for the board (default 10)")
@@ -138,6 +143,16 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
 
     logs = actions.add_parser("logs", help="follow the board's log lines")
     logs.set_defaults(run=boardcmds.logs)
+
+    fit = actions.add_parser("fit", help="whether a module fits, before any upload: against "
+                             "profiles, or the board given by --port, --tcp or --nats")
+    fit.add_argument("module", help="the .wasm module")
+    which = fit.add_mutually_exclusive_group()
+    which.add_argument("--profile", metavar="NAME",
+                       help="one profile (hardware/profiles/NAME.json); exit 1 if it does not fit")
+    which.add_argument("--all-profiles", action="store_true",
+                       help="every profile, a verdict each (the default without a board)")
+    fit.set_defaults(run=boardcmds.fit)
 
 
 def add_lattice_options(parser: argparse.ArgumentParser) -> None:

@@ -7,13 +7,13 @@ import signal
 import sys
 
 from edgecli.commands import fail
-from edgecli.simulator import SimError, build
+from edgecli.simulator import SimError, SimOptions, build
 
 
 def sim(args: argparse.Namespace) -> int:
     try:
-        simulator = build(args.config, args.key_file, args.tcp, args.pty, args.flash_dir,
-                          args.baud)
+        simulator = build(SimOptions(args.config, args.key_file, args.tcp, args.pty,
+                                     args.flash_dir, args.baud, args.profile, args.board_id))
     except SimError as exc:
         return fail(str(exc))
     # SIGTERM stops the board like Ctrl-C does: the loop ends and the line is closed

@@ -135,7 +135,8 @@ class Requests:
         else:
             staged.discard()
         gc.collect()
-        self._reply({"t": "installed", "id": msg["id"], "actor": key, "sha256": msg["sha256"]})
+        self._reply({"t": "installed", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
+                     "budget": self._board.budget().report()})
 
     def _on_swap(self, msg):
         board = self._board
@@ -167,7 +168,8 @@ class Requests:
                               % (key, exc))
         gc.collect()
         board.reports.log("info", "swapped actor %s" % key)
-        self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"]})
+        self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
+                     "budget": self._board.budget().report()})
 
     # --- the rest
 
@@ -185,7 +187,8 @@ class Requests:
             return self._error(msg, UNKNOWN_ACTOR, str(exc))
         board.store.remove(actor.key)
         board.reports.log("info", "removed actor %s" % actor.key)
-        self._reply({"t": "removed", "id": msg["id"], "actor": actor.key})
+        self._reply({"t": "removed", "id": msg["id"], "actor": actor.key,
+                     "budget": self._board.budget().report()})
 
     def _on_invoke(self, msg):
         board = self._board

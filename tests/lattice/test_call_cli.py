@@ -14,7 +14,7 @@ BUILTINS = ["wasmcloud:builtin:numbergen", "wasmcloud:builtin:logging"]
 
 
 @pytest.fixture
-async def lattice(sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):  # noqa: F811
+async def lattice(sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
     board = sim_boards("kitchen")
     greeter, greeter_key = signed_actor(actors["greeter"], "greeter", call_alias="greeter",
                                         caps=BUILTINS)

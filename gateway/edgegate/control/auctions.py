@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import TYPE_CHECKING, Any
 
 from edgegate.control.requests import decode, strings, text
 from edgegate.registries import ActorFetcher, RegistryError
-from edgehost.config import DEFAULT_LIMITS
-from edgehost.wasminspect import Inspection
+from edgemodule.fit import Budget, Needs, refusal
+from edgemodule.wasminspect import inspect_bytes
 
 if TYPE_CHECKING:
     from edgegate.jetstream.metadata import LatticeMetadata
@@ -23,36 +22,31 @@ def labels_match(labels: dict[str, str], constraints: dict[str, str]) -> bool:
 
 
 class BoardRoom:
-    """What a board can still take, from its hello: actor slots, wasm pages, flash.
-
-    Boards that do not say their limits in their hello run the firmware's defaults."""
+    """What a board can still take, from the budget its hello reports (edgemodule.fit)."""
 
     def __init__(self, host: BoardHost):
-        figures = host.hello
-        limits = {**DEFAULT_LIMITS, **(figures.get("limits") or {})}
-        self.max_actors = int(limits["max_actors"])
-        self.max_pages = int(limits["max_pages_per_actor"])
-        flash = (host.health or figures).get("free_flash", -1)
-        self.free_flash = flash if isinstance(flash, int) else -1
-        self.actors = len(figures.get("actors") or {})
+        report = (host.hello or {}).get("budget")
+        try:
+            self.budget: Budget | None = Budget.from_report(report)
+        except ValueError:
+            self.budget = None  # a board that could not say (its hello left it out)
 
     def refuses_slot(self, actor: str | None, held: dict[str, Any]) -> str:
         if actor is not None and actor in held:
             return ""  # the board holds it already: no new slot needed
-        if self.actors >= self.max_actors:
-            return f"all {self.max_actors} actor slots are taken"
+        if self.budget is not None and self.budget.slots_free <= 0:
+            return f"all {self.budget.slots} actor slots are taken"
         return ""
 
-    def refuses_module(self, module: bytes) -> str:
+    def refuses_module(self, module: bytes, held: dict[str, Any] | None = None) -> str:
         try:
-            pages = Inspection(io.BytesIO(module), len(module)).memory_pages
+            needs = Needs(inspect_bytes(module), len(module))
         except Exception as exc:  # the inspector raises its own errors on bad modules
             return f"the module cannot be read ({exc})"
-        if pages > self.max_pages:
-            return f"it needs {pages} wasm pages, the board gives an actor {self.max_pages}"
-        if 0 <= self.free_flash < len(module):
-            return f"it has {len(module)} bytes, the board's flash has {self.free_flash} free"
-        return ""
+        if self.budget is None:
+            return ""  # the board checks again itself, before it loads anything
+        refused = refusal(needs, self.budget, new_slot=True)
+        return refused[1] if refused else ""
 
 
 class Auctions:

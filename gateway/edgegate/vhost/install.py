@@ -53,6 +53,8 @@ async def install_on_board(host: BoardHost, module: bytes, mode: str = "any",
         reply = await session.request(msg, module, timeout=BOARD_INSTALL_SECONDS)
         what = str(reply.get("t"))
         session.hello.setdefault("actors", {})[actor] = digest
+        if isinstance(reply.get("budget"), dict):  # what the board has left now
+            session.hello["budget"] = reply["budget"]
         wascap = claims.get("wascap") or {}
         info = session.hello.setdefault("actor_info", {})
         info[actor] = {**(info.get(actor) or {}), "name": wascap.get("name"),
@@ -69,5 +71,7 @@ async def remove_from_board(host: BoardHost, actor: str) -> str:
     reply = await session.request({"t": "remove", "actor": actor})
     removed = str(reply.get("actor") or actor)
     session.hello.get("actors", {}).pop(removed, None)
+    if isinstance(reply.get("budget"), dict):
+        session.hello["budget"] = reply["budget"]
     await host.sync_actors()
     return removed

@@ -97,11 +97,11 @@ def _unpack_archive(source: PinnedSource, archive: Path, into: Path) -> None:
         tops[0].rename(into)
 
 
-def _fetch_upstream(source: PinnedSource, into: Path) -> None:
+def _fetch_upstream(source: PinnedSource, vendor: Path, into: Path) -> None:
     if shutil.which("git") is None:
         raise MicroPythonBuildError(
             "%s is not in %s and git is not installed to fetch %s at %s"
-            % (source.archive, into.parent, source.upstream, source.commit[:7]))
+            % (source.archive, vendor, source.upstream, source.commit[:7]))
     _say("fetching %s at %s" % (source.upstream, source.commit[:7]))
     into.mkdir()
     steps = [["git", "init", "-q"], ["git", "fetch", "-q", "--depth", "1", source.upstream,
@@ -127,7 +127,7 @@ def source_tree(source: PinnedSource, vendor: Path, src_dir: Path) -> Path:
     if archive.exists():
         _unpack_archive(source, archive, into)
     else:
-        _fetch_upstream(source, into)
+        _fetch_upstream(source, vendor, into)
     mark.write_text(source.sha256 + source.commit)
     return into
 

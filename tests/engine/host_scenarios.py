@@ -292,3 +292,16 @@ def run(name, actors_dir, out=print):
             return stream.read()
 
     SCENARIOS[name](out, load)
+
+
+@scenario
+def newer_features(out, load):
+    """A module built with bulk memory, sign extension and multi-value."""
+    try:
+        host = WapcHost("features", load("features"))
+    except WapcError as exc:
+        out("refused: %s" % exc)
+        return
+    for operation, payload in (("Copy", b"copied"), ("Fill", b"12345"),
+                               ("SignExtend", b"\x7f\x80\xff"), ("Pair", u32(0x00070005))):
+        attempt(out, operation, host.call, operation, payload)

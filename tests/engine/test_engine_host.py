@@ -155,3 +155,16 @@ def test_the_memory_cap_holds_on_the_board_and_not_in_the_simulator(scenario, en
     else:  # pywasm3 has no cap: only the pages a module declares are checked
         assert lines == ["Grow 1 page: 2", "Grow 1 page: 3", "Grow 1 page: 4",
                          "Fill 1 MiB in 16 pages: True"]
+
+
+def test_newer_toolchain_features_run_on_both_engines(scenario, actors):
+    # the module really uses them: memory.copy, memory.fill, i32.extend8_s, a (i32)->(i32 i32)
+    data = actors["features"]
+    for opcode in (b"\xfc\x0a\x00\x00", b"\xfc\x0b\x00", b"\xc0", b"\x60\x01\x7f\x02\x7f\x7f"):
+        assert opcode in data
+    assert scenario("newer_features") == [
+        "Copy: b'copied'",
+        "Fill: b'*****'",
+        "SignExtend: b'\\x7f\\x00\\x00\\x00\\x80\\xff\\xff\\xff\\xff\\xff\\xff\\xff'",
+        "Pair: b'\\x05\\x00\\x00\\x00\\x07\\x00\\x00\\x00'",
+    ]

@@ -10,6 +10,7 @@ DEFAULT_LIMITS = {
     "max_frame": 1024,
     "max_payload": 65536,
     "window": 4,
+    "call_deadline_ms": 10000,  # one call's time in the guest before the engine stops it
 }
 
 

@@ -1,0 +1,102 @@
+"""firmware/main.py on the board's MicroPython with the real engine: installs and calls actors
+over the link as a real board would, and a runaway actor is stopped while the board serves on."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from boardapp_helpers import BOARD_ID, PAIRING_KEY, WAIT, SignedActor, connect_tcp
+from boardcode import HEAP, ROOT
+
+pytestmark = pytest.mark.micropython
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EngineBoard:
+    """firmware/main.py under the board's MicroPython, in a folder of its own."""
+
+    def __init__(self, binary: Path, folder: Path, port: int, limits: dict):
+        config = {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(), "health_period_s": 60,
+                  "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port},
+                  "limits": limits}
+        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "start.py").write_text("import main\nmain.main(recheck_ms=100)\n")
+        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
+        self.proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
+                                     cwd=folder, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(WAIT)
+
+
+@pytest.fixture
+def engine_board(board_micropython, tmp_path):
+    boards: list[EngineBoard] = []
+
+    def start(port: int, limits: dict) -> EngineBoard:
+        board = EngineBoard(board_micropython, tmp_path, port, limits)
+        boards.append(board)
+        return board
+
+    yield start
+    for board in boards:
+        board.stop()
+
+
+async def connect_when_listening(url: str):
+    import asyncio
+
+    for _ in range(int(WAIT / 0.05)):
+        try:
+            return await connect_tcp(url)
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing listens on {url}")
+
+
+async def test_the_board_installs_and_runs_actors_and_stops_a_runaway(engine_board, actors):
+    port = free_port()
+    board = engine_board(port, {"max_pages_per_actor": 4, "call_deadline_ms": 200})
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
+    try:
+        assert gw.hello["engine"] == "wasm3"
+        echo, runaway = SignedActor(actors["echo"], "echo"), SignedActor(actors["runaway"],
+                                                                          "runaway")
+        for actor in (echo, runaway):
+            installed = await gw.request(actor.install(), actor.module)
+            assert installed["t"] == "installed", installed
+        answer = await gw.invoke(echo.key, "Echo", b"on the board's engine")
+        assert (answer["t"], answer["body"]) == ("invoke_result", b"on the board's engine")
+        stopped = await gw.invoke(runaway.key, "Spin")
+        assert (stopped["code"], stopped["message"]) == (
+            "trap", f"actor {runaway.key}: trapped in Spin: deadline exceeded")
+        counted = await gw.invoke(runaway.key, "Count")  # a fresh instance serves it
+        assert (counted["t"], counted["body"]) == ("invoke_result", b"\x01")
+        # the profile's 4 pages hold: from 2, one more is granted, then none
+        grown = [(await gw.invoke(runaway.key, "Grow", (1).to_bytes(4, "little")))["body"]
+                 for _ in range(3)]
+        assert grown == [(2).to_bytes(4, "little"), (3).to_bytes(4, "little"), b"\xff" * 4]
+        again = await gw.invoke(echo.key, "Echo", b"still serving")
+        assert (again["t"], again["body"]) == ("invoke_result", b"still serving")
+    finally:
+        await gw.close()
+    assert board.proc.poll() is None, board.lines

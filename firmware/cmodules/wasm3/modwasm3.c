@@ -109,6 +109,7 @@ typedef struct _runtime_obj_t {
     IM3Runtime rt;
     mp_obj_t modules;   // the loaded modules, kept alive with their host functions
     mp_obj_t pending;   // the exception a host function raised during this entry
+    mp_obj_t view;      // the last memoryview of linear memory, reused while it is current
     uint32_t memory_cap;   // pages; 0: what the module declares
     uint32_t deadline_ms;  // per entry into the guest; 0: none
 } runtime_obj_t;
@@ -317,6 +318,7 @@ static mp_obj_t env_new_runtime(mp_obj_t self_in, mp_obj_t stack_in) {
     self->env = self_in;
     self->modules = mp_obj_new_list(0, NULL);
     self->pending = MP_OBJ_NULL;
+    self->view = MP_OBJ_NULL;
     self->memory_cap = 0;
     self->deadline_ms = 0;
     self->rt = m3_NewRuntime(env->env, (uint32_t)stack_bytes, self);
@@ -432,8 +434,14 @@ static mp_obj_t runtime_get_memory(mp_obj_t self_in, mp_obj_t index_in) {
     if (!mem) {
         mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("the module has no linear memory"));
     }
-    // A fresh view each time: memory.grow may move the memory, so a view goes stale with it.
-    return mp_obj_new_memoryview('B' | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, size, mem);
+    // memory.grow may move the memory, so a view goes stale with it: the cached one is handed
+    // out again only while it still spans the memory as it is. Reusing it spares the heap an
+    // object per host function call.
+    mp_obj_array_t *view = MP_OBJ_TO_PTR(self->view);
+    if (self->view == MP_OBJ_NULL || view->items != mem || view->len != size) {
+        self->view = mp_obj_new_memoryview('B' | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, size, mem);
+    }
+    return self->view;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(runtime_get_memory_obj, runtime_get_memory);
 

@@ -87,13 +87,14 @@ def code_size(binary: Path) -> int:
 def plain_binary() -> Path:
     """The same unix port, same flags, without the wasm3 module (built once, beside it)."""
     mpy = mpbuild.OUTPUT / "src" / "micropython"
-    binary = mpy / "ports" / "unix" / "build-plain" / "micropython"
+    build = mpbuild.build_folder("build-plain")
+    binary = mpy / "ports" / "unix" / build / "micropython"
     if not binary.exists():
         print("building the unix port without the wasm3 module (about a minute)",
               file=sys.stderr)
         manifest = "FROZEN_MANIFEST=%s" % (mpbuild.OUTPUT / "manifest.py")
         subprocess.run(["make", mpbuild.JOBS, "-C", str(mpy / "ports" / "unix"),
-                        "BUILD=build-plain", *mpbuild.MAKE_FLAGS, manifest],
+                        "BUILD=" + build, *mpbuild.MAKE_FLAGS, manifest],
                        check=True, capture_output=True)
     return binary
 

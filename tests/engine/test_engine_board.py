@@ -3,6 +3,7 @@ over the link as a real board would, and a runaway actor is stopped while the bo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -11,8 +12,17 @@ import threading
 from pathlib import Path
 
 import pytest
-from boardapp_helpers import BOARD_ID, PAIRING_KEY, WAIT, SignedActor, connect_tcp
+from boardapp_helpers import (
+    BOARD_ID,
+    PAIRING_KEY,
+    WAIT,
+    BoardInThread,
+    SignedActor,
+    connect_tcp,
+)
 from boardcode import HEAP, ROOT
+
+from edgehost.config import DEFAULT_LIMITS
 
 pytestmark = pytest.mark.micropython
 
@@ -62,9 +72,27 @@ def engine_board(board_micropython, tmp_path):
         board.stop()
 
 
-async def connect_when_listening(url: str):
-    import asyncio
+@pytest.fixture
+def any_board(engine, engine_board, tmp_path):
+    """any_board(limits) -> the tcp:// URL of a board on the engine under test: the simulator
+    (pywasm3) or firmware/main.py on the board's MicroPython."""
+    threads: list[BoardInThread] = []
 
+    def start(limits: dict) -> str:
+        if engine == "pywasm3":
+            board = BoardInThread(tmp_path / "flash", limits=limits)
+            threads.append(board)
+            return board.url
+        port = free_port()
+        engine_board(port, limits)
+        return f"tcp://127.0.0.1:{port}"
+
+    yield start
+    for board in threads:
+        board.stop()
+
+
+async def connect_when_listening(url: str):
     for _ in range(int(WAIT / 0.05)):
         try:
             return await connect_tcp(url)
@@ -100,3 +128,34 @@ async def test_the_board_installs_and_runs_actors_and_stops_a_runaway(engine_boa
     finally:
         await gw.close()
     assert board.proc.poll() is None, board.lines
+
+
+async def test_hot_swap_traps_and_host_calls_through_the_link(any_board, actors):
+    gw = await connect_when_listening(any_board(dict(DEFAULT_LIMITS, max_pages_per_actor=4)))
+    try:
+        echo = SignedActor(actors["echo"], "echo")
+        shout = SignedActor(actors["shout"], "shout", subject=echo.subject)
+        faults = SignedActor(actors["faults"], "faults")
+        relay = SignedActor(actors["hostcall"], "hostcall", caps=["example:relay"])
+        for actor in (echo, faults, relay):
+            assert (await gw.request(actor.install(), actor.module))["t"] == "installed"
+        swapped = await gw.request(shout.install(t="swap"), shout.module)
+        assert swapped["t"] == "swapped"
+        assert (await gw.invoke(echo.key, "Echo", b"quiet"))["body"] == b"QUIET"
+        for operation, cause in (("Unreachable", "unreachable executed"),
+                                 ("DivideByZero", "integer divide by zero"),
+                                 ("Recurse", "stack overflow"),
+                                 ("WildLog", "__console_log: 4294967280 bytes at 0x10")):
+            trapped = await gw.invoke(faults.key, operation)
+            assert trapped["code"] == "trap"
+            assert trapped["message"].startswith(
+                f"actor {faults.key}: trapped in {operation}: {cause}")
+            assert (await gw.invoke(faults.key, "Count"))["body"] == b"\x01"
+        pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"ping"))
+        call = await gw.receive("host_call")
+        assert (call["namespace"], call["op"], call["body"]) == (
+            "example:relay", "Relay.Forward", b"ping")
+        gw.device.send({"t": "host_result", "id": call["id"]}, b"pong from the lattice")
+        assert (await pending)["body"] == b"pong from the lattice"
+    finally:
+        await gw.close()

@@ -10,6 +10,12 @@
 #define d_m3MaxNativeStack (32 * 1024)
 #endif
 
+// Compiled code in 1 KiB pages, as wasm3 has it on embedded targets (its default elsewhere is
+// 32 KiB): a small actor then takes a few KiB of code pages, not 32.
+#ifndef d_m3CodePageAlignSize
+#define d_m3CodePageAlignSize 1024
+#endif
+
 // Error texts name what failed ("function lookup failed ('x')"), as pywasm3's do.
 #ifndef d_m3VerboseErrorMessages
 #define d_m3VerboseErrorMessages 1

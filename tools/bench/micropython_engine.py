@@ -133,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         module = Path(scratch) / "big.wasm"
         module.write_bytes(padded_module(built["echo"].read_bytes(), INSTALL_SIZE))
         peak = install_peak_kib(binary, module)
+        small = install_peak_kib(binary, built["echo"])
     print("  100 KB install fits in  %7d KiB of heap (smallest -X heapsize, 4 KiB steps)" % peak)
+    print("  the same, 1.3 KB echo   %7d KiB: the 100 KB take %d KiB more at the peak"
+          % (small, peak - small))
     added = code_size(binary) - code_size(plain_binary())
     print("  code the module adds    %7d bytes (size: text + data)" % added)
     print("host_call_ratio=%.2f" % (relay / bare_relay))

@@ -34,6 +34,7 @@ MAKE_FLAGS = ["MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0", "MICROPY_PY_FFI=0",
               "CFLAGS_EXTRA=-DMICROPY_ENABLE_PYSTACK=1"]
 MANIFEST = 'include("$(MPY_DIR)/extmod/asyncio")\n'
 JOBS = "-j2"
+BUILD_SUFFIXES = (".c", ".h", ".mk", ".cmake")  # the module's files that go into the build
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def inputs_digest() -> str:
     digest = hashlib.sha256()
     for source in SOURCES:
         digest.update(("%s %s %s\n" % (source.name, source.sha256, source.commit)).encode())
-    for path in sorted(p for p in CMODULES.rglob("*") if p.is_file()):
+    for path in sorted(p for p in CMODULES.rglob("*") if p.suffix in BUILD_SUFFIXES):
         digest.update(str(path.relative_to(CMODULES)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(" ".join(MAKE_FLAGS + [MANIFEST, RECIPE]).encode())

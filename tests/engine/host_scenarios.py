@@ -216,13 +216,14 @@ def deadline(out, load):
         logs.append(operation)
         return payload
 
-    host = WapcHost("runaway", load("runaway"), host_call=slow_host,
-                    limits=Limits(deadline_ms=100))
+    host = WapcHost("runaway", load("runaway"), limits=Limits(deadline_ms=100))
     out(repr(host.call("Count")))
     for operation in ("Spin", "SpinCalls"):
         trap = attempt(out, operation, host.call, operation)
         out("rebuilt %s, then Count %r" % (trap.rebuilt, host.call("Count")))
-    attempt(out, "slow host", host.call, "Relay", b"slow host")
+    relay = WapcHost("hostcall", load("hostcall"), host_call=slow_host,
+                     limits=Limits(deadline_ms=100))
+    attempt(out, "slow host", relay.call, "Relay", b"slow host")
     out(repr(logs))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -18,19 +17,13 @@ from boardapp_helpers import (
     WAIT,
     BoardInThread,
     SignedActor,
-    connect_tcp,
 )
 from boardcode import HEAP, ROOT
+from test_boardapp_micropython import connect_when_listening, free_port
 
 from edgehost.config import DEFAULT_LIMITS
 
 pytestmark = pytest.mark.micropython
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class EngineBoard:
@@ -90,15 +83,6 @@ def any_board(engine, engine_board, tmp_path):
     yield start
     for board in threads:
         board.stop()
-
-
-async def connect_when_listening(url: str):
-    for _ in range(int(WAIT / 0.05)):
-        try:
-            return await connect_tcp(url)
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing listens on {url}")
 
 
 async def test_the_board_installs_and_runs_actors_and_stops_a_runaway(engine_board, actors):

@@ -1,8 +1,7 @@
 /* runaway: an actor that does not stop, so the board's deadline can be tested.
  *
- * Spin loops forever without a call; SpinCalls loops forever calling a function; Relay asks
- * the host (default, example:relay, Relay.Forward) and answers with its response, so time in
- * the host can be told from time in the guest; Grow grows linear memory by the payload's
+ * Spin loops forever without a call; SpinCalls loops forever calling a function; Grow grows
+ * linear memory by the payload's
  * pages (4 bytes little-endian) and answers with memory.grow's result (4 bytes, -1 when
  * refused); Count answers how often it was called in this instance (one byte).
  */
@@ -23,14 +22,6 @@ static int spin_calls(const uint8_t *msg, uint32_t len) {
     (void)msg;
     (void)len;
     for (;;) step();
-}
-
-static int relay(const uint8_t *msg, uint32_t len) {
-    uint8_t *out;
-    uint32_t out_len;
-    if (wapc_host_call("default", "example:relay", "Relay.Forward", msg, len, &out, &out_len))
-        return wapc_respond(out, out_len);
-    return wapc_fail2("host call failed: ", out, out_len);
 }
 
 static int grow(const uint8_t *msg, uint32_t len) {
@@ -58,7 +49,6 @@ static int count_calls(const uint8_t *msg, uint32_t len) {
 static const struct wapc_operation operations[] = {
     {"Spin", spin},
     {"SpinCalls", spin_calls},
-    {"Relay", relay},
     {"Grow", grow},
     {"Count", count_calls},
     {0, 0},

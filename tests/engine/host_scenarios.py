@@ -306,3 +306,39 @@ def newer_features(out, load):
     for operation, payload in (("Copy", b"copied"), ("Fill", b"12345"),
                                ("SignExtend", b"\x7f\x80\xff"), ("Pair", u32(0x00070005))):
         attempt(out, operation, host.call, operation, payload)
+
+
+@scenario
+def binding_misuse(out, load):
+    """The wasm3 module's own refusals, each one line (board engine only)."""
+    import wasm3
+
+    env = wasm3.Environment()
+    runtime = env.new_runtime(64 * 1024)
+    module = env.parse_module(load("echo"))
+    no_memory = env.parse_module(b"\x00asm\x01\x00\x00\x00")
+
+    def show(label, fn, *args):
+        try:
+            fn(*args)
+            out("%s: accepted" % label)
+        except Exception as exc:
+            out("%s: %s %s" % (label, type(exc).__name__, exc))
+
+    show("stack", env.new_runtime, 16)
+    show("link before load", module.link_function, "wapc", "__console_log", "v(ii)", print)
+    show("load a str", runtime.load, "echo")
+    runtime.load(module)
+    show("load twice", runtime.load, module)
+    show("link a non-callable", module.link_function, "wapc", "__console_log", "v(ii)", 42)
+    show("link the wrong signature", module.link_function, "wapc", "__guest_error", "i(i)", print)
+    show("memory limit", runtime.set_memory_limit, -1)
+    show("memory limit below the memory", runtime.set_memory_limit, 1)
+    show("deadline", runtime.set_deadline, -5)
+    show("unknown function", runtime.find_function, "nope")
+    call = runtime.find_function("__guest_call")
+    show("argument count", call, 1)
+    show("keyword arguments", lambda: call(1, length=2))
+    empty = env.new_runtime(1024)
+    empty.load(no_memory)
+    show("no memory", empty.get_memory, 0)

@@ -26,3 +26,22 @@ def test_a_runaway_actor_is_stopped_by_the_deadline_and_serves_again(board_scena
 def test_pywasm3_says_it_enforces_neither_limit():
     # so a runaway call never returns in the simulator: the deadline is the board's alone
     assert engine.enforces_limits() is False
+
+
+def test_the_binding_refuses_misuse_with_one_line_each(board_scenario):
+    assert board_scenario("binding_misuse") == [
+        "stack: ValueError stack must be at least 64 bytes",
+        "link before load: RuntimeError load the module before linking",
+        "load a str: TypeError load() takes a wasm3 Module",
+        "load twice: RuntimeError module is already loaded",
+        "link a non-callable: TypeError host function must be callable",
+        "link the wrong signature: RuntimeError function signature mismatch",
+        "memory limit: ValueError memory limit must be 0 or more pages",
+        "memory limit below the memory: RuntimeError linear memory of 2 pages is above the cap"
+        " of 1 pages",
+        "deadline: ValueError deadline must be 0 (none) or more milliseconds",
+        "unknown function: RuntimeError function lookup failed ('nope')",
+        "argument count: TypeError __guest_call takes 2 arguments, not 1",
+        "keyword arguments: TypeError wasm functions take no keyword arguments",
+        "no memory: RuntimeError the module has no linear memory",
+    ]

@@ -250,15 +250,8 @@ def _ticks_ms():
     return int(time.monotonic() * 1000)
 
 
-@scenario
-def guest_faults_from_host_functions(out, load):
-    """An exception a host function raises comes back to the caller as that exception."""
-    class Refusal(Exception):
-        pass
-
-    def refuse(*args):
-        raise Refusal("from the host")
-
+def relay_instance(load, host_call):
+    """The hostcall actor on the engine alone, asked to Relay "ping" to `host_call`."""
     from edgehost import engine
 
     instance = engine.Instance(load("hostcall"), 64 * 1024)
@@ -268,7 +261,7 @@ def guest_faults_from_host_functions(out, load):
         mem[op_ptr:op_ptr + 5] = b"Relay"
         mem[ptr:ptr + 4] = b"ping"
 
-    instance.link_function("wapc", "__host_call", "i(iiiiiiii)", refuse)
+    instance.link_function("wapc", "__host_call", "i(iiiiiiii)", host_call)
     instance.link_function("wapc", "__guest_request", "v(ii)", guest_request)
     for name in ("__guest_response", "__guest_error", "__console_log"):
         instance.link_function("*", name, "v(ii)", lambda a, b: None)
@@ -276,6 +269,19 @@ def guest_faults_from_host_functions(out, load):
         instance.link_function("*", name, "v(i)", lambda a: None)
     for name in ("__host_response_len", "__host_error_len"):
         instance.link_function("*", name, "i()", lambda: 0)
+    return instance
+
+
+@scenario
+def guest_faults_from_host_functions(out, load):
+    """An exception a host function raises comes back to the caller as that exception."""
+    class Refusal(Exception):
+        pass
+
+    def refuse(*args):
+        raise Refusal("from the host")
+
+    instance = relay_instance(load, refuse)
     call = instance.find_function("__guest_call")
     for _ in range(2):
         try:
@@ -342,3 +348,30 @@ def binding_misuse(out, load):
     empty = env.new_runtime(1024)
     empty.load(no_memory)
     show("no memory", empty.get_memory, 0)
+
+
+# (func (export "swap") (param i64 f64) (result f64 i64) local.get 1 local.get 0)
+SWAP_MODULE = (b"\x00asm\x01\x00\x00\x00" + b"\x01\x08\x01\x60\x02\x7e\x7c\x02\x7c\x7e"
+               + b"\x03\x02\x01\x00" + b"\x07\x08\x01\x04swap\x00\x00"
+               + b"\x0a\x08\x01\x06\x00\x20\x01\x20\x00\x0b")
+
+
+@scenario
+def values(out, load):
+    """i64 and f64 both ways, several results, and a host function's answer of the wrong type."""
+    import wasm3
+
+    env = wasm3.Environment()
+    runtime = env.new_runtime(4096)
+    runtime.load(env.parse_module(SWAP_MODULE))
+    swap = runtime.find_function("swap")
+    for args in ((2 ** 40 + 3, 1.5), (-7, -0.25), (2 ** 63 - 1, 0.0)):
+        out(repr(swap(*args)))
+
+    instance = relay_instance(load, lambda *args: "yes")
+    guest_call = instance.find_function("__guest_call")
+    try:
+        guest_call(5, 4)
+        out("wrong type: accepted")
+    except Exception as exc:
+        out("wrong type: %s" % type(exc).__name__)

@@ -332,6 +332,7 @@ def binding_misuse(out, load):
             out("%s: %s %s" % (label, type(exc).__name__, exc))
 
     show("stack", env.new_runtime, 16)
+    show("stack above the heap", env.new_runtime, 1 << 30)
     show("link before load", module.link_function, "wapc", "__console_log", "v(ii)", print)
     show("load a str", runtime.load, "echo")
     runtime.load(module)

@@ -31,6 +31,7 @@ def test_pywasm3_says_it_enforces_neither_limit():
 def test_the_binding_refuses_misuse_with_one_line_each(board_scenario):
     assert board_scenario("binding_misuse") == [
         "stack: ValueError stack must be at least 64 bytes",
+        "stack above the heap: MemoryError no memory for a wasm3 runtime",
         "link before load: RuntimeError load the module before linking",
         "load a str: TypeError load() takes a wasm3 Module",
         "load twice: RuntimeError module is already loaded",

@@ -82,6 +82,8 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--flash-dir", metavar="DIR",
                      help="the simulated flash; kept across restarts (default: a temporary one)")
     sim.add_argument("--baud", type=int, help="throttle the line to this UART speed")
+    sim.add_argument("--micropython", action="store_true",
+                     help="run the firmware on the board's MicroPython with its wasm3 engine")
     sim.set_defaults(run=simcmds.sim)
 
 

@@ -19,18 +19,29 @@ from boardapp_helpers import (
     SignedActor,
 )
 from boardcode import HEAP, ROOT
-from test_boardapp_micropython import connect_when_listening, free_port
+from test_boardapp_micropython import connect_when_listening as connect_when_up
+from test_boardapp_micropython import free_port
 
 from edgehost.config import DEFAULT_LIMITS
 
 pytestmark = pytest.mark.micropython
 
 
+async def connect_when_listening(url: str, board: EngineBoard | None = None):
+    """connect_tcp once the board listens; if it never does, fail with what it printed."""
+    try:
+        return await connect_when_up(url)
+    except AssertionError:
+        raise AssertionError(f"{url}: the board never listened: {board and board.lines}")
+
+
 class EngineBoard:
     """firmware/main.py under the board's MicroPython, in a folder of its own."""
 
-    def __init__(self, binary: Path, folder: Path, port: int, limits: dict):
-        config = {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(), "health_period_s": 60,
+    def __init__(self, binary: Path, folder: Path, port: int, limits: dict,
+                 health_period_s: int = 60):
+        config = {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(),
+                  "health_period_s": health_period_s,
                   "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port},
                   "limits": limits}
         (folder / "config.json").write_text(json.dumps(config))
@@ -55,8 +66,8 @@ class EngineBoard:
 def engine_board(board_micropython, tmp_path):
     boards: list[EngineBoard] = []
 
-    def start(port: int, limits: dict) -> EngineBoard:
-        board = EngineBoard(board_micropython, tmp_path, port, limits)
+    def start(port: int, limits: dict, health_period_s: int = 60) -> EngineBoard:
+        board = EngineBoard(board_micropython, tmp_path, port, limits, health_period_s)
         boards.append(board)
         return board
 
@@ -141,5 +152,38 @@ async def test_hot_swap_traps_and_host_calls_through_the_link(any_board, actors)
             "example:relay", "Relay.Forward", b"ping")
         gw.device.send({"t": "host_result", "id": call["id"]}, b"pong from the lattice")
         assert (await pending)["body"] == b"pong from the lattice"
+    finally:
+        await gw.close()
+
+
+async def test_health_reports_and_actors_restored_from_flash_after_a_restart(engine_board,
+                                                                            actors):
+    port = free_port()
+    limits = dict(DEFAULT_LIMITS, max_pages_per_actor=4)
+    board = engine_board(port, limits, health_period_s=1)
+    echo = SignedActor(actors["echo"], "echo")
+    wasmbus = SignedActor(actors["wasmbus_echo"], "wasmbus_echo")
+    faults = SignedActor(actors["faults"], "faults")
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
+    try:
+        for actor in (echo, wasmbus, faults):
+            assert (await gw.request(actor.install(), actor.module))["t"] == "installed"
+        report = await gw.receive("health")
+        while len(report["actors"]) < 3:  # a report may start before the last install
+            report = await gw.receive("health")
+        assert report["actors"][echo.key] == "healthy"
+        assert report["actors"][wasmbus.key] == "healthy"  # answers Actor.HealthRequest
+        assert report["actors"][faults.key] == (f"unhealthy: actor {faults.key}: HealthRequest "
+                                                "failed: unknown operation: HealthRequest")
+        assert report["free_mem"] > 0
+    finally:
+        await gw.close()
+    board.stop()
+    again = engine_board(port, limits)  # the same flash folder: a reboot
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}", again)
+    try:
+        assert sorted(gw.hello["actors"]) == sorted([echo.key, wasmbus.key, faults.key])
+        answer = await gw.invoke(wasmbus.key, "Echo.Echo", b"after the reboot")
+        assert answer["body"] == b"after the reboot"
     finally:
         await gw.close()

@@ -187,3 +187,21 @@ async def test_health_reports_and_actors_restored_from_flash_after_a_restart(eng
         assert answer["body"] == b"after the reboot"
     finally:
         await gw.close()
+
+
+async def test_a_100_kb_module_arrives_in_chunks_and_runs(any_board, actors):
+    # the echo actor grown by a custom section, as a large signed module is
+    pad = b"\x03pad" + bytes(100 * 1024)
+    size = len(pad)
+    leb = bytes([0x80 | (size & 0x7F), 0x80 | ((size >> 7) & 0x7F), size >> 14])
+    big = SignedActor(actors["echo"] + b"\x00" + leb + pad, "big")
+    gw = await connect_when_listening(any_board(dict(DEFAULT_LIMITS, max_frame=1024,
+                                                                max_payload=128 * 1024)))
+    try:
+        assert len(big.module) > 100 * 1024
+        installed = await gw.request(big.install(), big.module)
+        assert installed["t"] == "installed", installed
+        payload = bytes(range(256)) * 8
+        assert (await gw.invoke(big.key, "Echo", payload))["body"] == payload
+    finally:
+        await gw.close()

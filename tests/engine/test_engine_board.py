@@ -195,8 +195,8 @@ async def test_a_100_kb_module_arrives_in_chunks_and_runs(any_board, actors):
     size = len(pad)
     leb = bytes([0x80 | (size & 0x7F), 0x80 | ((size >> 7) & 0x7F), size >> 14])
     big = SignedActor(actors["echo"] + b"\x00" + leb + pad, "big")
-    gw = await connect_when_listening(any_board(dict(DEFAULT_LIMITS, max_frame=1024,
-                                                                max_payload=128 * 1024)))
+    limits = dict(DEFAULT_LIMITS, max_frame=1024, max_payload=128 * 1024)
+    gw = await connect_when_listening(any_board(limits))
     try:
         assert len(big.module) > 100 * 1024
         installed = await gw.request(big.install(), big.module)

@@ -375,6 +375,13 @@ class Board:
             return self._error(msg, "failed", str(exc))
         self._reply({"t": "invoke_result", "id": msg["id"]}, result)
 
+    def _on_get_claims(self, msg):
+        actor = self.table.find(msg["actor"])
+        if actor is None:
+            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
+        token = actor.token or ""
+        self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
+
     def _on_request_for_gateway(self, msg):
         self._error(msg, "unknown_type", "%s is sent by a board, not to one" % msg["t"])
 
@@ -476,6 +483,7 @@ _HANDLERS = {
     "swap": Board._on_swap,
     "remove": Board._on_remove,
     "invoke": Board._on_invoke,
+    "get_claims": Board._on_get_claims,
     "hello": Board._on_request_for_gateway,
     "host_call": Board._on_request_for_gateway,
 }

@@ -12,34 +12,17 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from edgegate.devicelink import DeviceLink
+from edgegate.devices.session import BoardError, BoardRefused, BoardSession, checked
 from edgegate.transports import SerialTransport, TcpTransport, Transport, TransportError
 from edgelink.link import LinkError
 from edgelink.messages import ABORTED, MAX_ID
 from edgelink.mpack import packb
 
+__all__ = ["BoardClient", "BoardError", "BoardKey", "BoardRefused", "parse_tcp_address"]
+
 HOST_NAME = "edgehost-board-cli"
-GATEWAY_MAX_FRAME = 16384
-GATEWAY_WINDOW = 8
 NO_LATTICE = "no_lattice"
-FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
-ASK_AGAIN_SECONDS = 1.0
 MAX_NOTES = 1000  # log lines and events kept until logs() reads them
-# drop reasons that mean frames arrived but could not be read: a wrong speed or not a board
-_LINE_NOISE = frozenset({"crc", "cobs", "short", "oversize", "version"})
-
-
-class BoardError(Exception):
-    """What went wrong talking to a board, as one line for the user."""
-
-
-class BoardRefused(BoardError):
-    """The board answered a request with an `error` message."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class BoardKey:
@@ -99,176 +82,15 @@ def parse_tcp_address(text: str, listening: bool = False) -> tuple[str, int]:
     return host, int(port_text)
 
 
-class _MeteredTransport:
-    """A transport that counts the bytes going each way.
+class BoardView:
+    """What a board said of itself in its hello, read the ways the commands need it.
 
-    Bytes in tell a silent board from one that refuses the handshake; bytes out show how far
-    a module upload has gone (the link has no public progress of its own).
+    `hello` is the board's latest hello; `where` and `board_id` name the board in messages.
     """
 
-    def __init__(self, inner: Transport):
-        self.inner = inner
-        self.name = inner.name
-        self.bytes_in = 0
-        self.bytes_out = 0
-
-    async def read(self) -> bytes:
-        data = await self.inner.read()
-        self.bytes_in += len(data)
-        return data
-
-    async def write(self, data: bytes) -> None:
-        await self.inner.write(data)
-        self.bytes_out += len(data)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-class BoardClient:
-    """One board over its link: hello and ready, then requests, with host calls refused.
-
-    Open it with `connect_tcp` or `connect_serial`, use it, then `close()`. While it is open
-    it answers the board's host calls with a `no_lattice` error (there are no providers here)
-    and keeps the board's log lines and events for `logs()`.
-    """
-
-    def __init__(self, transport: _MeteredTransport, key: BoardKey, where: str, timeout: float):
-        self.where = where
-        self.board_id = key.board_id
-        self.timeout = timeout
-        self.hello: dict[str, Any] = {}
-        self._transport = transport
-        self._device = DeviceLink(transport, {key.board_id.encode(): key.pairing_key})
-        self._runner = asyncio.create_task(self._device.run())
-        self._server = asyncio.create_task(self._serve())
-        self._greeted = asyncio.Event()
-        self._closed = asyncio.Event()
-        self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
-
-    # -- connecting
-
-    @classmethod
-    async def connect_tcp(cls, host: str, port: int, key: BoardKey,
-                          timeout: float = 10.0) -> BoardClient:
-        where = f"tcp://{host}:{port}"
-        try:
-            transport = await TcpTransport.connect(host, port, timeout)
-        except TransportError as exc:
-            raise BoardError(f"board at {where}: {exc.reason}") from None
-        return await cls.start(transport, key, where, timeout)
-
-    @classmethod
-    async def connect_serial(cls, url: str, key: BoardKey, baud: int = 921600,
-                             timeout: float = 10.0) -> BoardClient:
-        try:
-            transport = await SerialTransport.open(url, baud)
-        except TransportError as exc:
-            raise BoardError(f"board at {url}: cannot open the port ({exc.reason})") from None
-        return await cls.start(transport, key, url, timeout)
-
-    @classmethod
-    async def start(cls, transport: Transport, key: BoardKey, where: str,
-                    timeout: float = 10.0) -> BoardClient:
-        """Greet the board on a transport that is already open (`where` names it in errors)."""
-        client = cls(_MeteredTransport(transport), key, where, timeout)
-        try:
-            await client._handshake()
-        except BaseException:
-            await client.close()
-            raise
-        return client
-
-    async def _handshake(self) -> None:
-        """Wait for the board's session and hello, asking it to open one while none comes.
-
-        A board that has just been reached (a TCP accept) opens a session by itself; one that
-        still holds a session from an earlier client needs an ASK. The first ASK waits a moment
-        and later ones are a second apart: an ASK that crosses the board's own OPEN on the wire
-        makes the two ends answer different challenges, and only a later ASK repairs that.
-        """
-        deadline = time.monotonic() + self.timeout
-        greeted = asyncio.create_task(self._greeted.wait())
-        closed = asyncio.create_task(self._closed.wait())
-        wait = FIRST_ASK_SECONDS
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if done or left <= wait or "unknown board" in self._device.drops:
-                    break  # an id not in the key file will not change by waiting
-                if not self._device.opened.is_set():
-                    self._device.ask_to_open()
-                wait = ASK_AGAIN_SECONDS
-        finally:
-            greeted.cancel()
-            closed.cancel()
-        if self._greeted.is_set():
-            said = self.hello.get("board")
-            if said != self.board_id:
-                raise BoardError(f"board at {self.where}: it says it is {said!r}, not "
-                                 f"{self.board_id!r} as the key file says")
-            return
-        raise BoardError(self._why_no_session())
-
-    def _why_no_session(self) -> str:
-        drops = self._device.drops
-        if "unknown board" in drops:
-            return (f"board at {self.where}: it is not board {self.board_id!r} (handshake "
-                    f"failed: unknown board); check --key-file")
-        if self._device.opened.is_set():
-            return f"board at {self.where}: no hello within {self.timeout:g} s of the handshake"
-        if self._closed.is_set():
-            return f"board at {self.where}: the connection closed during the handshake"
-        if self._transport.bytes_in == 0:
-            return f"board at {self.where}: no answer within {self.timeout:g} s"
-        if drops and set(drops) <= _LINE_NOISE:
-            return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
-                    f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
-        return (f"board at {self.where}: pairing key refused (handshake failed); "
-                f"check --key-file")
-
-    @property
-    def wire_bytes(self) -> tuple[int, int]:
-        """Bytes written to and read from the board so far, framing included."""
-        return self._transport.bytes_out, self._transport.bytes_in
-
-    # -- what the board says on its own
-
-    async def _serve(self) -> None:
-        while True:
-            msg = await self._device.receive()
-            t = msg["t"]
-            if t == "hello":
-                self.hello = msg
-                self._device.send({"t": "ready", "host": HOST_NAME,
-                                   "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
-                self._greeted.set()
-            elif t == "host_call":
-                self._refuse_host_call(msg)
-            elif t in ("log", "event", "closed"):
-                self._keep_note(msg)
-                if t == "closed":
-                    self._closed.set()
-                    return
-
-    def _keep_note(self, msg: dict[str, Any]) -> None:
-        if self._notes.full():
-            self._notes.get_nowait()  # nobody is reading: keep the latest only
-        self._notes.put_nowait(msg)
-
-    def _refuse_host_call(self, msg: dict[str, Any]) -> None:
-        text = (f"no lattice connected: actor {self.actor_label(msg.get('actor', '?'))} called "
-                f"{msg.get('namespace', '?')} {msg.get('op', '?')}; `edgehost board` serves no "
-                f"providers")
-        try:
-            self._device.send({"t": "error", "id": msg["id"], "code": NO_LATTICE,
-                               "message": text})
-        except LinkError:
-            pass  # the session went away meanwhile; the board gives up on its own
-
-    # -- actors
+    hello: dict[str, Any]
+    where: str
+    board_id: str
 
     @property
     def actors(self) -> dict[str, dict[str, Any]]:
@@ -305,30 +127,91 @@ class BoardClient:
         name = details and (details["alias"] or details["name"])
         return f"{key[:8]}… ({name})" if name else key
 
-    # -- requests
 
-    async def _request(self, msg: dict[str, Any], body: bytes | None = None) -> dict[str, Any]:
-        what = msg["t"]
+class BoardClient(BoardView):
+    """One board over its link: hello and ready, then requests, with host calls refused.
+
+    Open it with `connect_tcp` or `connect_serial`, use it, then `close()`. While it is open
+    it answers the board's host calls with a `no_lattice` error (there are no providers here)
+    and keeps the board's log lines and events for `logs()`.
+    """
+
+    def __init__(self, transport: Transport, key: BoardKey, where: str, timeout: float):
+        self.where = where
+        self.board_id = key.board_id
+        self.timeout = timeout
+        self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
+        self._session = BoardSession(transport, {key.board_id: key.pairing_key}, where,
+                                     HOST_NAME, timeout, on_message=self._on_message)
+        self._device = self._session.device
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        return self._session.hello
+
+    # -- connecting
+
+    @classmethod
+    async def connect_tcp(cls, host: str, port: int, key: BoardKey,
+                          timeout: float = 10.0) -> BoardClient:
+        where = f"tcp://{host}:{port}"
         try:
-            reply = await self._device.request(msg, body, timeout=self.timeout)
-        except LinkError as exc:
-            raise self._link_failed(what, exc) from None
-        return self._checked(reply)
+            transport = await TcpTransport.connect(host, port, timeout)
+        except TransportError as exc:
+            raise BoardError(f"board at {where}: {exc.reason}") from None
+        return await cls.start(transport, key, where, timeout)
 
-    def _link_failed(self, what: str, exc: LinkError) -> BoardError:
-        if "no reply within" in str(exc):
-            return BoardError(f"board at {self.where}: no answer to {what} within "
-                              f"{self.timeout:g} s")
-        if self._closed.is_set():
-            return BoardError(f"board at {self.where}: the connection closed before the board "
-                              f"answered {what}")
-        return BoardError(f"board at {self.where}: {what} failed: {exc}")
+    @classmethod
+    async def connect_serial(cls, url: str, key: BoardKey, baud: int = 921600,
+                             timeout: float = 10.0) -> BoardClient:
+        try:
+            transport = await SerialTransport.open(url, baud)
+        except TransportError as exc:
+            raise BoardError(f"board at {url}: cannot open the port ({exc.reason})") from None
+        return await cls.start(transport, key, url, timeout)
 
-    @staticmethod
-    def _checked(reply: dict[str, Any]) -> dict[str, Any]:
-        if reply["t"] == "error":
-            raise BoardRefused(str(reply.get("code", "")), str(reply.get("message", "")))
-        return reply
+    @classmethod
+    async def start(cls, transport: Transport, key: BoardKey, where: str,
+                    timeout: float = 10.0) -> BoardClient:
+        """Greet the board on a transport that is already open (`where` names it in errors)."""
+        client = cls(transport, key, where, timeout)
+        try:
+            await client._session.open()
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    @property
+    def wire_bytes(self) -> tuple[int, int]:
+        """Bytes written to and read from the board so far, framing included."""
+        return self._session.wire_bytes
+
+    # -- what the board says on its own
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        t = msg["t"]
+        if t == "host_call":
+            self._refuse_host_call(msg)
+        elif t in ("log", "event", "closed"):
+            self._keep_note(msg)
+
+    def _keep_note(self, msg: dict[str, Any]) -> None:
+        if self._notes.full():
+            self._notes.get_nowait()  # nobody is reading: keep the latest only
+        self._notes.put_nowait(msg)
+
+    def _refuse_host_call(self, msg: dict[str, Any]) -> None:
+        text = (f"no lattice connected: actor {self.actor_label(msg.get('actor', '?'))} called "
+                f"{msg.get('namespace', '?')} {msg.get('op', '?')}; `edgehost board` serves no "
+                f"providers")
+        try:
+            self._device.send({"t": "error", "id": msg["id"], "code": NO_LATTICE,
+                               "message": text})
+        except LinkError:
+            pass  # the session went away meanwhile; the board gives up on its own
+
+    # -- requests
 
     async def install(self, module: bytes, claims_jwt: str, actor: str,
                       progress: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -341,13 +224,13 @@ class BoardClient:
         """
         what = "swap" if actor in self.actors else "install"
         msg = self._upload_message(what, module, claims_jwt, actor)
-        start = self._transport.bytes_out
+        start = self._session.transport.bytes_out
         request = asyncio.create_task(self._device.request(msg, module, timeout=None))
         sent, last_move = 0, time.monotonic()
         try:
             while not request.done():
                 await asyncio.wait({request}, timeout=0.1)
-                now_sent = self._transport.bytes_out - start
+                now_sent = self._session.transport.bytes_out - start
                 if now_sent != sent:
                     sent, last_move = now_sent, time.monotonic()
                     if progress is not None:
@@ -357,13 +240,13 @@ class BoardClient:
                                      f"{self.timeout:g} s")
             reply = request.result()
         except LinkError as exc:
-            raise self._link_failed(what, exc) from None
+            raise self._session.link_failed(what, exc) from None
         finally:
             request.cancel()
         if reply["t"] == "error" and reply.get("code") == ABORTED:
             # the link gave up on the transfer: a broken line, not the board saying no
             raise BoardError(f"board at {self.where}: the upload stopped: {reply.get('message')}")
-        self._checked(reply)
+        checked(reply)
         self.hello.setdefault("actors", {})[actor] = msg["sha256"]  # as the next hello says
         return reply
 
@@ -382,13 +265,13 @@ class BoardClient:
         return msg
 
     async def remove(self, actor: str) -> dict[str, Any]:
-        reply = await self._request({"t": "remove", "actor": actor})
+        reply = await self._session.request({"t": "remove", "actor": actor})
         self.hello.get("actors", {}).pop(reply.get("actor"), None)
         return reply
 
     async def call(self, actor: str, operation: str, payload: bytes) -> bytes:
         """Invoke an operation; the answer's bytes, or BoardRefused with the board's error."""
-        reply = await self._request({"t": "invoke", "actor": actor, "op": operation,
+        reply = await self._session.request({"t": "invoke", "actor": actor, "op": operation,
                                      "origin": ""}, payload)
         return bytes(reply.get("body") or b"")
 
@@ -401,13 +284,4 @@ class BoardClient:
             yield msg
 
     async def close(self) -> None:
-        self._server.cancel()
-        await self._transport.close()
-        try:
-            await asyncio.wait_for(self._runner, 2.0)
-        except (TimeoutError, asyncio.CancelledError, LinkError, OSError):
-            self._runner.cancel()
-        try:
-            await self._server
-        except asyncio.CancelledError:
-            pass
+        await self._session.close()

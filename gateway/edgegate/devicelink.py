@@ -13,7 +13,8 @@ from edgelink.link import LinkError, gateway_link
 log = logging.getLogger(__name__)
 
 # replies the board sends to the gateway's requests, matched on request id
-REPLIES = frozenset({"installed", "removed", "swapped", "invoke_result", "pong", "error"})
+REPLIES = frozenset({"installed", "removed", "swapped", "invoke_result", "claims", "pong",
+                     "error"})
 TICK_SECONDS = 0.05
 
 

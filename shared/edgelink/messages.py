@@ -29,6 +29,8 @@ CATALOGUE = {
     "swapped": ((("actor", STR), ("sha256", BIN)), False),
     "invoke": ((("actor", STR), ("op", STR), ("origin", STR)), True),
     "invoke_result": ((), True),
+    "get_claims": ((("actor", STR),), False),
+    "claims": ((("actor", STR),), True),
     # board -> gateway requests and the gateway's replies
     "host_call": ((("actor", STR), ("binding", STR), ("namespace", STR), ("op", STR)), True),
     "host_result": ((), True),

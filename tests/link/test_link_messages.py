@@ -27,6 +27,8 @@ SAMPLES = {
     "invoke": ("gateway", {"t": "invoke", "actor": "MABC", "op": "Echo", "origin": "MXYZ",
                            "body": b"\x01\x02"}),
     "invoke_result": ("board", {"t": "invoke_result", "body": b"\x01\x02"}),
+    "get_claims": ("gateway", {"t": "get_claims", "actor": "MABC"}),
+    "claims": ("board", {"t": "claims", "actor": "MABC", "body": b"a.b.c"}),
     "host_call": ("board", {"t": "host_call", "actor": "MABC", "binding": "default",
                             "namespace": "wasmcloud:keyvalue", "op": "Get", "body": b"k"}),
     "host_result": ("gateway", {"t": "host_result", "body": b"v"}),

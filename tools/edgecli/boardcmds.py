@@ -28,15 +28,20 @@ from edgegate.boardclient import (
     BoardRefused,
     parse_tcp_address,
 )
+from edgegate.devices.remote import RemoteBoard
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
 
 DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
 
-Work = Callable[[BoardClient], Awaitable[int]]
+Board = BoardClient | RemoteBoard  # a board reached directly, or through its gateway
+Work = Callable[[Board], Awaitable[int]]
 
 
-def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[BoardClient]]:
+def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[Board]]:
     """How to reach the board the arguments name; ValueError for a bad --tcp."""
+    if args.nats:
+        lattice = os.environ.get("WASMCLOUD_LATTICE_PREFIX") or "default"
+        return lambda: RemoteBoard.connect(args.nats, lattice, key, timeout=args.timeout)
     if args.tcp:
         host, port = parse_tcp_address(args.tcp)
         return lambda: BoardClient.connect_tcp(host, port, key, timeout=args.timeout)
@@ -77,7 +82,7 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
         return interrupted
 
 
-def _board(client: BoardClient) -> str:
+def _board(client: Board) -> str:
     return f"board {client.board_id}"
 
 
@@ -106,7 +111,7 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
 
 
 def info(args: argparse.Namespace) -> int:
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         summary = client.info()
         if args.json:
             print(json.dumps(summary))
@@ -176,7 +181,7 @@ def install(args: argparse.Namespace) -> int:
     name = (claims.get("wascap") or {}).get("name") or path.stem
     digest = hashlib.sha256(data).hexdigest()
 
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         installed = client.actors.get(actor)
         if installed is not None and installed["sha256"] == digest:
             print(f"{actor} ({name}) is already installed on {_board(client)} "
@@ -203,7 +208,7 @@ def install(args: argparse.Namespace) -> int:
 
 
 def remove(args: argparse.Namespace) -> int:
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         key = client.resolve(args.actor)
         label = client.actor_label(key)
         try:
@@ -278,7 +283,7 @@ def call(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return fail(str(exc))
 
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         key = client.resolve(args.actor)
         try:
             answer = await client.call(key, args.operation, payload)
@@ -308,7 +313,7 @@ def _log_line(client: BoardClient, msg: dict[str, Any]) -> str:
 
 
 def logs(args: argparse.Namespace) -> int:
-    async def work(client: BoardClient) -> int:
+    async def work(client: Board) -> int:
         print(f"edgehost: following the logs of {_board(client)} at {client.where}; Ctrl-C "
               f"stops", file=sys.stderr)
         async for msg in client.logs():

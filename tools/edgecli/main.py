@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edgecli import boardcmds, claimcmds, commands, keycmds, simcmds
+from edgecli import boardcmds, claimcmds, commands, gatewaycmds, keycmds, simcmds
 from edgegate.wascap import KINDS
 
 
@@ -92,6 +92,9 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
     where = board.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", metavar="PATH|URL", help="serial device, pty or pyserial URL")
     where.add_argument("--tcp", metavar="HOST:PORT", help="a board (or simulator) on TCP")
+    where.add_argument("--nats", metavar="URL",
+                       help="through the gateway that serves the board on this NATS lattice "
+                            "(lattice: WASMCLOUD_LATTICE_PREFIX, default 'default')")
     board.add_argument("--key-file", metavar="FILE", required=True,
                        help="the board's id and pairing key")
     board.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
@@ -128,6 +131,26 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
     logs.set_defaults(run=boardcmds.logs)
 
 
+def add_lattice_options(parser: argparse.ArgumentParser) -> None:
+    """The NATS options of every command that joins a lattice (wasmCloud's variables too)."""
+    parser.add_argument("--nats", metavar="URL",
+                        help="the lattice's NATS server (default nats://127.0.0.1:4222, or "
+                             "WASMCLOUD_RPC_HOST/_PORT and WASMCLOUD_CTL_HOST/_PORT)")
+    parser.add_argument("--creds", metavar="FILE", help="NATS credentials file")
+    parser.add_argument("--tls-ca", metavar="FILE", help="CA certificate for NATS over TLS")
+    parser.add_argument("--tls-cert", metavar="FILE", help="client certificate for NATS")
+    parser.add_argument("--tls-key", metavar="FILE", help="client certificate's key")
+
+
+def _add_gateway(sub: argparse._SubParsersAction) -> None:
+    gw = sub.add_parser("gateway", help="serve boards as hosts on a NATS lattice")
+    gw.add_argument("--boards", metavar="FILE", required=True,
+                    help="the board registry (JSON: board ids, keys, ports, labels)")
+    add_lattice_options(gw)
+    gw.add_argument("-v", "--verbose", action="store_true", help="log what the gateway does")
+    gw.set_defaults(run=gatewaycmds.gateway)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandLineParser(
         prog="edgehost", description="A wasmCloud host for microcontrollers."
@@ -146,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_claims(sub)
     _add_sim(sub)
     _add_board(sub)
+    _add_gateway(sub)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 
 import nacl.exceptions
@@ -52,7 +53,9 @@ def _short(text: str) -> str:
     return repr(text if len(text) <= 12 else text[:10] + "…")
 
 
+@functools.lru_cache(maxsize=1024)
 def _public_body(public_key: str) -> bytes:
+    # cached: a lattice has few signers (its cluster keys), and each invocation names one
     body = _decode(public_key, PUBLIC_KEY_LENGTH, "public key")
     if body[0] not in _KIND_OF_PREFIX:
         raise InvalidKeyError(f"public key {_short(public_key)} has an unknown prefix")
@@ -64,11 +67,16 @@ def public_key_kind(public_key: str) -> str:
     return _KIND_OF_PREFIX[_public_body(public_key)[0]]
 
 
+@functools.lru_cache(maxsize=1024)
+def _verify_key(public_key: str) -> nacl.signing.VerifyKey:
+    return nacl.signing.VerifyKey(_public_body(public_key)[1:])
+
+
 def verify(public_key: str, data: bytes, signature: bytes) -> bool:
     """Whether `signature` is the Ed25519 signature of `data` by `public_key`."""
-    raw = _public_body(public_key)[1:]
+    key = _verify_key(public_key)
     try:
-        nacl.signing.VerifyKey(raw).verify(data, signature)
+        key.verify(data, signature)
     except (nacl.exceptions.BadSignatureError, ValueError):
         return False
     return True
@@ -84,6 +92,7 @@ class KeyPair:
         self._raw_seed = raw_seed
         self._key = nacl.signing.SigningKey(raw_seed)
         self._signer = nkeys.KeyPair(keys=self._key)
+        self._public_key = _encode(bytes([KINDS[kind]]) + bytes(self._key.verify_key))
 
     @classmethod
     def generate(cls, kind: str) -> KeyPair:
@@ -108,8 +117,7 @@ class KeyPair:
 
     @property
     def public_key(self) -> str:
-        raw = bytes(self._key.verify_key)
-        return _encode(bytes([KINDS[self.kind]]) + raw)
+        return self._public_key
 
     def sign(self, data: bytes) -> bytes:
         return self._signer.sign(data)

@@ -1,0 +1,1 @@
+"""Boards as the gateway reaches them: the opened session, the registry of boards served."""

@@ -1,0 +1,245 @@
+"""One board's opened link: the handshake, hello and ready, then requests and its messages.
+
+Shared by the direct client (`edgehost board`) and the gateway's per-board lattice host, so
+the two greet a board the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from edgegate.devicelink import DeviceLink
+from edgegate.transports import Transport
+from edgelink.link import LinkError
+
+log = logging.getLogger(__name__)
+
+GATEWAY_MAX_FRAME = 16384
+GATEWAY_WINDOW = 8
+FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
+ASK_AGAIN_SECONDS = 1.0
+CLOSE_SECONDS = 2.0
+# drop reasons that mean frames arrived but could not be read: a wrong speed or not a board
+_LINE_NOISE = frozenset({"crc", "cobs", "short", "oversize", "version"})
+
+Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class BoardError(Exception):
+    """What went wrong talking to a board, as one line for the user."""
+
+
+class BoardRefused(BoardError):
+    """The board answered a request with an `error` message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class MeteredTransport:
+    """A transport that counts the bytes going each way.
+
+    Bytes in tell a silent board from one that refuses the handshake; bytes out show how far
+    a module upload has gone (the link has no public progress of its own).
+    """
+
+    def __init__(self, inner: Transport):
+        self.inner = inner
+        self.name = inner.name
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    async def read(self) -> bytes:
+        data = await self.inner.read()
+        self.bytes_in += len(data)
+        return data
+
+    async def write(self, data: bytes) -> None:
+        await self.inner.write(data)
+        self.bytes_out += len(data)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class BoardSession:
+    """A board over one transport: greeted, then serving requests both ways.
+
+    `open()` waits for the board's session and hello (answering it with `ready` naming
+    `host_name`); every later hello (the board rebooted, or opened a new session) is
+    answered the same way and reported to `on_hello`. Whatever else the board sends on its
+    own (host calls, logs, events, health) goes to `on_message`; the link's end comes as a
+    message {"t": "closed"}.
+    """
+
+    def __init__(self, transport: Transport, keys: Mapping[str, bytes], where: str,
+                 host_name: str | Callable[[str], str], timeout: float = 10.0,
+                 on_message: Handler | None = None, on_hello: Handler | None = None,
+                 max_body: int = 4 * 1024 * 1024):
+        self.where = where
+        self.keys = dict(keys)
+        # one key: that board is expected; several (a listening port): whichever opens
+        self.board_id = next(iter(self.keys)) if len(self.keys) == 1 else ""
+        self.host_name = host_name
+        self.timeout = timeout
+        self.hello: dict[str, Any] = {}
+        self.on_message = on_message
+        self.on_hello = on_hello
+        self.transport = MeteredTransport(transport)
+        self.device = DeviceLink(self.transport,
+                                 {board.encode(): key for board, key in self.keys.items()},
+                                 max_frame=GATEWAY_MAX_FRAME, window=GATEWAY_WINDOW,
+                                 max_body=max_body)
+        self.greeted = asyncio.Event()
+        self.closed = asyncio.Event()
+        self._runner = asyncio.create_task(self.device.run())
+        self._server = asyncio.create_task(self._serve())
+
+    # -- greeting
+
+    async def open(self) -> dict[str, Any]:
+        """Wait for the board's session and hello, asking it to open one while none comes.
+
+        A board that has just been reached (a TCP accept) opens a session by itself; one that
+        still holds a session from an earlier client needs an ASK. The first ASK waits a moment
+        and later ones are a second apart: an ASK that crosses the board's own OPEN on the wire
+        makes the two ends answer different challenges, and only a later ASK repairs that.
+        """
+        deadline = time.monotonic() + self.timeout
+        greeted = asyncio.create_task(self.greeted.wait())
+        closed = asyncio.create_task(self.closed.wait())
+        wait = FIRST_ASK_SECONDS
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done or left <= wait or "unknown board" in self.device.drops:
+                    break  # an id not in the key file will not change by waiting
+                if not self.device.opened.is_set():
+                    self.device.ask_to_open()
+                wait = ASK_AGAIN_SECONDS
+        finally:
+            greeted.cancel()
+            closed.cancel()
+        if self.greeted.is_set():
+            said = self.hello.get("board")
+            if len(self.keys) == 1 and said != self.board_id:
+                raise BoardError(f"board at {self.where}: it says it is {said!r}, not "
+                                 f"{self.board_id!r} as the key file says")
+            opened = self.device.board_id
+            if opened is None or said != opened.decode(errors="replace"):
+                raise BoardError(f"board at {self.where}: it says it is {said!r} but opened "
+                                 f"its session as {opened!r}")
+            self.board_id = said
+            return self.hello
+        raise BoardError(self._why_no_session())
+
+    def _why_no_session(self) -> str:
+        drops = self.device.drops
+        if "unknown board" in drops:
+            return (f"board at {self.where}: it is not board {self.board_id!r} (handshake "
+                    f"failed: unknown board); check --key-file")
+        if self.device.opened.is_set():
+            return f"board at {self.where}: no hello within {self.timeout:g} s of the handshake"
+        if self.closed.is_set():
+            return f"board at {self.where}: the connection closed during the handshake"
+        if self.transport.bytes_in == 0:
+            return f"board at {self.where}: no answer within {self.timeout:g} s"
+        if drops and set(drops) <= _LINE_NOISE:
+            return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
+                    f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
+        return (f"board at {self.where}: pairing key refused (handshake failed); "
+                f"check --key-file")
+
+    async def _serve(self) -> None:
+        while True:
+            msg = await self.device.receive()
+            t = msg["t"]
+            if t == "hello":
+                self.hello = msg
+                host = self.host_name
+                if callable(host):
+                    host = host(str(msg.get("board", "")))
+                self.device.send({"t": "ready", "host": host,
+                                  "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
+                self.greeted.set()
+                await self._call(self.on_hello, msg)
+                continue
+            if t == "closed":
+                self.closed.set()
+            await self._call(self.on_message, msg)
+            if t == "closed":
+                return
+
+    async def _call(self, handler: Handler | None, msg: dict[str, Any]) -> None:
+        if handler is None:
+            return
+        try:
+            result = handler(msg)
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception:  # one bad message must not end the board's service
+            log.exception("%s: handling %s failed", self.where, msg.get("t"))
+
+    # -- requests
+
+    @property
+    def wire_bytes(self) -> tuple[int, int]:
+        """Bytes written to and read from the board so far, framing included."""
+        return self.transport.bytes_out, self.transport.bytes_in
+
+    def send(self, msg: dict[str, Any], body: bytes | None = None) -> None:
+        """A message that needs no reply; quietly nothing when the session went away."""
+        try:
+            self.device.send(msg, body)
+        except LinkError:
+            pass  # the board gives up on its own when its session is gone
+
+    async def request(self, msg: dict[str, Any], body: bytes | None = None,
+                      timeout: float | None = None) -> dict[str, Any]:
+        """Send a request and return its reply; BoardRefused for an `error` reply."""
+        what = msg["t"]
+        wait = self.timeout if timeout is None else timeout
+        try:
+            reply = await self.device.request(msg, body, timeout=wait)
+        except LinkError as exc:
+            raise self.link_failed(what, exc, wait) from None
+        return checked(reply)
+
+    def link_failed(self, what: str, exc: LinkError, timeout: float | None = None) -> BoardError:
+        if "no reply within" in str(exc):
+            wait = self.timeout if timeout is None else timeout
+            return BoardError(f"board at {self.where}: no answer to {what} within {wait:g} s")
+        if self.closed.is_set():
+            return BoardError(f"board at {self.where}: the connection closed before the board "
+                              f"answered {what}")
+        return BoardError(f"board at {self.where}: {what} failed: {exc}")
+
+    async def close(self) -> None:
+        self._server.cancel()
+        try:
+            # bounded: a peer that stopped reading must not keep us from hanging up
+            await asyncio.wait_for(self.transport.close(), CLOSE_SECONDS)
+        except (TimeoutError, OSError):
+            pass
+        try:
+            await asyncio.wait_for(self._runner, 2.0)
+        except (TimeoutError, asyncio.CancelledError, LinkError, OSError):
+            self._runner.cancel()
+        try:
+            await self._server
+        except asyncio.CancelledError:
+            pass
+
+
+def checked(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply["t"] == "error":
+        raise BoardRefused(str(reply.get("code", "")), str(reply.get("message", "")))
+    return reply

@@ -1,0 +1,111 @@
+"""Where a board actor's host call goes on the lattice, and the signed invocation that takes it.
+
+The board has already served what it can itself (its own actors, the builtins); what comes
+here is routed as wasmCloud hosts route: a link definition for (actor, contract, link name)
+→ that provider; a 56-character actor key → that actor; a call alias the lattice's claims
+know → that actor.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from edgegate.jetstream.chunks import INVOCATION_CHUNK_THRESHOLD
+from edgegate.lattice import Lattice
+from edgegate.rpc import antiforgery
+from edgegate.rpc.invocation import Entity, EnvelopeError, Invocation, InvocationResponse
+
+if TYPE_CHECKING:
+    from edgegate.vhost.host import ActorOnBoard, BoardHost
+
+log = logging.getLogger(__name__)
+
+
+class RouteError(Exception):
+    """A host call that could not be served; the message is the host error the actor reads."""
+
+
+def is_actor_key(name: str) -> bool:
+    return len(name) == 56 and name.startswith("M") and name.isalnum() and name.isupper()
+
+
+class Router:
+    def __init__(self, lattice: Lattice):
+        self.lattice = lattice
+
+    def resolve(self, actor: ActorOnBoard, binding: str, namespace: str) -> Entity:
+        """The target of a host call, or RouteError saying why there is none."""
+        metadata = self.lattice.metadata
+        link = metadata.find_link(actor.key, namespace, binding)
+        if link is not None:
+            if namespace not in actor.caps:
+                raise RouteError(f"actor {actor.key} is not allowed to call {namespace}: its "
+                                 f"claims lack that capability")
+            return Entity(link.provider_id, link.link_name, link.contract_id)
+        if is_actor_key(namespace):
+            return Entity.actor(namespace)
+        target = metadata.actor_for_alias(namespace)
+        if target is not None:
+            return Entity.actor(target)
+        if ":" in namespace:
+            raise RouteError(f"no link definition for actor {actor.key} on contract "
+                             f"{namespace} with link name {binding!r}")
+        raise RouteError(f"no actor with call alias {namespace!r} on lattice "
+                         f"{self.lattice.prefix}")
+
+    async def call(self, host: BoardHost, actor: ActorOnBoard, binding: str, namespace: str,
+                   operation: str, payload: bytes, trace: dict[str, str]) -> bytes:
+        """Invoke the target of a host call and return its answer; RouteError on failure."""
+        target = self.resolve(actor, binding, namespace)
+        inv = Invocation(origin=Entity.actor(actor.key), target=target, operation=operation,
+                         msg=payload, host_id=host.id, trace_context=dict(trace))
+        antiforgery.sign(inv, self.lattice.config.cluster)
+        if len(payload) > INVOCATION_CHUNK_THRESHOLD:
+            await self.lattice.payloads.put(inv.id, payload)
+            inv.content_length, inv.msg = len(payload), b""
+        if target.is_actor:
+            subject = self.lattice.rpc_subject(target.public_key)
+        else:
+            subject = self.lattice.rpc_subject(target.public_key, target.link_name)
+        events = self.lattice.events
+        try:
+            response = await self._request(subject, inv, target)
+        except RouteError as exc:
+            await events.invocation(False, host.id, inv.origin.to_wire(), target.to_wire(),
+                                    operation, len(payload), str(exc))
+            raise
+        await events.invocation(True, host.id, inv.origin.to_wire(), target.to_wire(),
+                                operation, len(payload))
+        return response
+
+    async def _request(self, subject: str, inv: Invocation, target: Entity) -> bytes:
+        timeout = self.lattice.config.rpc_timeout_ms / 1000
+        headers = {"traceparent": inv.trace_context["traceparent"]} \
+            if "traceparent" in inv.trace_context else None
+        what = f"{target.public_key} {inv.operation}"
+        try:
+            reply = await self.lattice.rpc.request(subject, inv.pack(), timeout=timeout,
+                                                   headers=headers)
+        except NoRespondersError:
+            raise RouteError(f"no host or provider serves {what} on lattice "
+                             f"{self.lattice.prefix}") from None
+        except NatsTimeout:
+            raise RouteError(f"{what}: no answer within {timeout * 1000:.0f} ms") from None
+        except Exception as exc:  # the connection is down or closing
+            raise RouteError(f"{what}: the lattice is not reachable ({exc})") from None
+        try:
+            response = InvocationResponse.unpack(reply.data)
+        except EnvelopeError as exc:
+            raise RouteError(f"{what}: unreadable answer: {exc}") from None
+        if response.error is not None:
+            raise RouteError(f"{what} failed: {response.error}")
+        if not response.msg and response.size:
+            try:
+                return await self.lattice.payloads.take(f"{inv.id}-r")
+            except Exception as exc:
+                raise RouteError(f"{what}: its chunked answer cannot be read: {exc}") from None
+        return response.msg

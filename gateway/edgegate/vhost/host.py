@@ -1,0 +1,418 @@
+"""One board as one lattice host: started with its session, its actors served on the lattice.
+
+The host outlives a short loss of its board: its key stays, its actors stay subscribed, and
+invocations that arrive meanwhile wait a moment for the board, then fail with a clear error.
+Only when the board stays away longer than the grace period does the host stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from edgegate.config import HEARTBEAT_SECONDS
+from edgegate.devices.registry import BoardEntry
+from edgegate.devices.session import BoardError, BoardRefused, BoardSession
+from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
+from edgegate.jetstream.entries import claims_record
+from edgegate.lattice import VERSION, Lattice, flushed
+from edgegate.rpc import antiforgery
+from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
+from edgegate.rpc.router import RouteError, Router
+from edgegate.vhost.labels import board_labels, uptime_human
+from edgegate.wascap import ClaimsError, KeyPair
+from edgegate.wascap.tokens import Token
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 60.0  # a board back within this keeps its host key and subscriptions
+WAIT_FOR_BOARD_SECONDS = 5.0  # how long an invocation waits for a board that is away
+BOARD_CALL_SECONDS = 30.0  # a board invocation's own limit (slow lines, big payloads)
+
+
+class ActorOnBoard:
+    """What the host knows of one actor on its board: claims, and its lattice subscription."""
+
+    def __init__(self, key: str, sha256: str, token: str, claims: dict[str, Any]):
+        self.key = key
+        self.sha256 = sha256
+        self.token = token
+        self.claims = claims
+        wascap = claims.get("wascap") or {}
+        self.caps: list[str] = [c for c in wascap.get("caps") or [] if isinstance(c, str)]
+        self.name = wascap.get("name") or ""
+        self.alias = wascap.get("call_alias") or ""
+        self.revision = wascap.get("rev") or 0
+        self.subscription: Subscription | None = None
+        self.instance_id = ""
+
+
+class BoardHost:
+    """The lattice host of one board. `attach(session)` each time its board is greeted."""
+
+    def __init__(self, lattice: Lattice, entry: BoardEntry, router: Router,
+                 on_stopped: Callable[[BoardHost], None] | None = None):
+        self.lattice = lattice
+        self.entry = entry
+        self.router = router
+        self.key = KeyPair.generate("server")
+        self.id = self.key.public_key
+        self.started = time.monotonic()
+        self.session: BoardSession | None = None
+        self.hello: dict[str, Any] = {}
+        self.health: dict[str, Any] = {}
+        self.actors: dict[str, ActorOnBoard] = {}
+        self.invocations = {"ok": 0, "failed": 0, "to_board": 0}
+        self.lost_at: float | None = None
+        self._on_stopped = on_stopped
+        # the board's log lines and events, for `edgehost board --nats … logs`
+        self.on_note: Callable[[dict[str, Any]], None] | None = None
+        self._attached = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._subs: list[Subscription] = []
+        self._grace: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._traces: dict[str, dict[str, str]] = {}  # actor → trace context of its current call
+        self.stopped = False
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return board_labels(self.entry.board_id, self.hello, self.entry.labels,
+                            self.lattice.config.labels)
+
+    @property
+    def friendly_name(self) -> str:
+        return self.entry.friendly_name or f"edgehost-{self.entry.board_id}"
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self.started
+
+    # -- the board comes and goes
+
+    async def attach(self, session: BoardSession) -> None:
+        """The board has been greeted (again): serve its actors, say so on the lattice."""
+        first = not self._subs
+        self.session = session
+        self.hello = session.hello
+        self.lost_at = None
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        session.on_message = self._on_board_message
+        session.on_hello = self._on_hello
+        if first:
+            await self._start_host()
+        await self.sync_actors()
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._heartbeats())  # the first with actors
+        self._attached.set()
+
+    def detach(self, session: BoardSession) -> None:
+        """The board's link has gone: keep serving for the grace period, then stop."""
+        if self.session is not session:
+            return
+        self.session = None
+        self._attached.clear()
+        self.lost_at = time.monotonic()
+        if not self.stopped and self._grace is None:
+            self._grace = asyncio.create_task(self._stop_after_grace())
+
+    async def _stop_after_grace(self) -> None:
+        await asyncio.sleep(GRACE_SECONDS)
+        log.warning("board %s: away for %g s, its host %s stops", self.entry.board_id,
+                    GRACE_SECONDS, self.id)
+        self._grace = None
+        await self.stop()
+
+    async def _start_host(self) -> None:
+        nc = self.lattice.ctl
+        self._subs.append(await nc.subscribe(self.lattice.ctl_subject("ping", "hosts"),
+                                             cb=self._on_ping))
+        await self.lattice.events.publish("host_started", self.id, {
+            "labels": self.labels, "friendly_name": self.friendly_name,
+            "uptime_seconds": 0, "version": VERSION})
+        log.info("board %s: host %s started", self.entry.board_id, self.id)
+
+    async def stop(self) -> None:
+        """Unsubscribe everything and say host_stopped; the board keeps its actors."""
+        if self.stopped:
+            return
+        self.stopped = True
+        for task in (self._grace, self._heartbeat):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        for actor in self.actors.values():
+            await _unsubscribe(actor.subscription)
+        for sub in self._subs:
+            await _unsubscribe(sub)
+        self._subs.clear()
+        await self.lattice.events.publish("host_stopped", self.id, {"labels": self.labels})
+        if self._on_stopped is not None:
+            self._on_stopped(self)
+
+    # -- actors
+
+    async def _on_hello(self, msg: dict[str, Any]) -> None:
+        self.hello = msg
+        await self.sync_actors()
+
+    async def sync_actors(self) -> None:
+        """Subscribe the actors the board's hello lists, unsubscribe those it no longer has."""
+        listed = {key: bytes(digest).hex() for key, digest in (self.hello.get("actors") or {})
+                  .items()}
+        for key in list(self.actors):
+            if key not in listed:
+                await self._forget_actor(key)
+        for key, digest in listed.items():
+            known = self.actors.get(key)
+            if known is not None and known.sha256 == digest:
+                continue
+            await self.add_actor(key, digest)
+
+    async def add_actor(self, key: str, digest: str, token: str | None = None) -> None:
+        """Serve one actor of the board on the lattice (its claims read from the board)."""
+        if token is None:
+            try:
+                reply = await self._board().request({"t": "get_claims", "actor": key})
+                token = bytes(reply.get("body") or b"").decode()
+            except BoardError as exc:
+                log.warning("board %s: cannot read the claims of %s: %s", self.entry.board_id,
+                            key, exc)
+                return
+        try:
+            claims = Token(token).verify()
+        except ClaimsError as exc:
+            log.warning("board %s: actor %s is not served on the lattice: its claims fail "
+                        "(%s)", self.entry.board_id, key, exc)
+            return
+        old = self.actors.get(key)
+        actor = ActorOnBoard(key, digest, token, claims)
+        actor.instance_id = old.instance_id if old else _instance_id()
+        if old is not None:
+            actor.subscription = old.subscription
+        else:
+            subject = self.lattice.rpc_subject(key)
+            # the queue group is the subject itself, as on every wasmCloud host: a call to an
+            # actor that runs on several hosts reaches exactly one of them
+            actor.subscription = await self.lattice.rpc.subscribe(
+                subject, queue=subject, cb=self._on_invocation_message)
+        self.actors[key] = actor
+        if old is None:
+            try:
+                await flushed(self.lattice.rpc)  # subscribed before anyone hears it started
+            except Exception as exc:  # NATS is away: the subscription goes out on reconnect
+                log.debug("flush after subscribing %s: %s", key, exc)
+        try:
+            await self.lattice.metadata.put_claims(claims_record(claims))
+        except Exception as exc:  # the actor serves; other hosts learn its alias later
+            log.warning("board %s: CLAIMS_%s not published: %s", self.entry.board_id, key, exc)
+        if old is None:
+            await self.lattice.events.publish("actor_started", self.id, {
+                "public_key": key, "image_ref": "", "api_version": 0,
+                "instance_id": actor.instance_id, "annotations": {},
+                "claims": {"call_alias": actor.alias, "caps": actor.caps,
+                           "issuer": claims.get("iss", ""),
+                           "tags": (claims.get("wascap") or {}).get("tags") or [],
+                           "name": actor.name, "version": (claims.get("wascap") or {})
+                           .get("ver") or "", "revision": actor.revision,
+                           "not_before_human": "", "expires_human": ""}})
+
+    async def _forget_actor(self, key: str) -> None:
+        actor = self.actors.pop(key, None)
+        if actor is None:
+            return
+        await _unsubscribe(actor.subscription)
+        await self.lattice.events.publish("actor_stopped", self.id, {
+            "public_key": key, "instance_id": actor.instance_id, "annotations": {},
+            "host_id": self.id})
+
+    # -- invocations in
+
+    async def _on_invocation_message(self, msg: Msg) -> None:
+        # each invocation in its own task: a slow board call must not hold up the next one
+        self._spawn(self._serve_invocation(msg))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _serve_invocation(self, msg: Msg) -> None:
+        response, inv = await self._invoke(msg.data, msg.headers or {})
+        if inv is not None:
+            failed = response.error is not None
+            self.invocations["failed" if failed else "ok"] += 1
+            await self.lattice.events.invocation(
+                not failed, self.id, inv.origin.to_wire(), inv.target.to_wire(),
+                inv.operation, inv.size, response.error)
+        if msg.reply:
+            try:
+                await self.lattice.rpc.publish(msg.reply, response.pack())
+            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
+                log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
+                            exc)
+
+    async def _invoke(self, data: bytes, headers: dict[str, str]
+                      ) -> tuple[InvocationResponse, Invocation | None]:
+        """Check an invocation and have the board serve it; the response to send back."""
+        try:
+            inv = Invocation.unpack(data)
+        except EnvelopeError as exc:
+            return InvocationResponse("", error=f"invalid invocation: {exc}"), None
+        if "traceparent" in headers:  # W3C trace context travels as a NATS header too
+            inv.trace_context.setdefault("traceparent", headers["traceparent"])
+        answer = InvocationResponse(inv.id, trace_context=inv.trace_context)
+        try:
+            antiforgery.validate(inv, self.lattice.config.issuers)
+        except antiforgery.ForgeryError as exc:
+            answer.error = str(exc)
+            return answer, inv
+        actor = self.actors.get(inv.target.public_key)
+        if actor is None:
+            answer.error = f"actor {inv.target.public_key} is not running on host {self.id}"
+            return answer, inv
+        answer.instance_id = actor.instance_id
+        contract = inv.origin.contract_id
+        if contract and not inv.origin.is_actor and contract not in actor.caps:
+            answer.error = (f"actor {actor.key} does not hold capability {contract}, so "
+                            f"provider {inv.origin.public_key} may not invoke it")
+            return answer, inv
+        try:
+            payload = inv.msg
+            if not payload and inv.size:
+                payload = await self.lattice.payloads.take(inv.id)
+            result = await self._call_board(actor, inv, payload)
+        except (BoardError, ChunkError, OSError) as exc:
+            answer.error = str(exc)
+            return answer, inv
+        if len(result) > RESPONSE_CHUNK_THRESHOLD:
+            await self.lattice.payloads.put(f"{inv.id}-r", result)
+            answer.content_length = len(result)
+        else:
+            answer.msg = result
+        return answer, inv
+
+    async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
+        session = await self._wait_for_board()
+        self.invocations["to_board"] += 1
+        self._traces[actor.key] = inv.trace_context
+        try:
+            reply = await session.request({"t": "invoke", "actor": actor.key,
+                                           "op": inv.operation, "origin": inv.origin.label()},
+                                          payload, timeout=BOARD_CALL_SECONDS)
+        except BoardRefused as exc:
+            raise BoardError(exc.message) from None
+        except BoardError as exc:
+            raise BoardError(f"board {self.entry.board_id} did not answer {inv.operation} of "
+                             f"{actor.key}: {str(exc).split(': ', 1)[-1]}") from None
+        finally:
+            self._traces.pop(actor.key, None)
+        return bytes(reply.get("body") or b"")
+
+    async def _wait_for_board(self) -> BoardSession:
+        if self.session is None:
+            try:
+                await asyncio.wait_for(self._attached.wait(), WAIT_FOR_BOARD_SECONDS)
+            except TimeoutError:
+                pass
+        if self.session is None:
+            away = time.monotonic() - (self.lost_at or time.monotonic())
+            raise BoardError(f"board {self.entry.board_id} is not connected (its link went "
+                             f"{away:.0f} s ago); the call was not delivered")
+        return self.session
+
+    def _board(self) -> BoardSession:
+        if self.session is None:
+            raise BoardError(f"board {self.entry.board_id} is not connected")
+        return self.session
+
+    # -- what the board sends on its own
+
+    async def _on_board_message(self, msg: dict[str, Any]) -> None:
+        t = msg["t"]
+        if t == "host_call":
+            self._spawn(self._serve_host_call(msg))
+        elif t == "health":
+            self.health = msg
+        elif t == "closed":
+            return
+        if self.on_note is not None and t in ("log", "event"):
+            self.on_note(msg)
+
+    async def _serve_host_call(self, msg: dict[str, Any]) -> None:
+        session = self.session
+        if session is None:
+            return
+        actor = self.actors.get(msg.get("actor", ""))
+        try:
+            if actor is None:
+                raise RouteError(f"actor {msg.get('actor')} is not served on the lattice by "
+                                 f"this host")
+            answer = await self.router.call(
+                self, actor, str(msg.get("binding", "")), str(msg.get("namespace", "")),
+                str(msg.get("op", "")), bytes(msg.get("body") or b""),
+                self._traces.get(actor.key, {}))
+        except RouteError as exc:
+            session.send({"t": "error", "id": msg["id"], "code": "host_call",
+                          "message": str(exc)})
+            return
+        session.send({"t": "host_result", "id": msg["id"]}, answer)
+
+    # -- heartbeat and ping
+
+    def description(self) -> dict[str, Any]:
+        """The Host JSON a ping gets."""
+        config = self.lattice.config
+        return {
+            "id": self.id, "issuer": config.cluster.public_key, "labels": self.labels,
+            "friendly_name": self.friendly_name, "uptime_seconds": int(self.uptime),
+            "uptime_human": uptime_human(self.uptime), "version": VERSION,
+            "cluster_issuers": ",".join(sorted(config.issuers)),
+            "js_domain": config.js_domain, "ctl_host": config.ctl_url,
+            "prov_rpc_host": config.rpc_url, "rpc_host": config.rpc_url,
+            "lattice_prefix": config.lattice,
+        }
+
+    def heartbeat(self) -> dict[str, Any]:
+        figures = self.health or self.hello
+        return {
+            "actors": {key: 1 for key in self.actors}, "providers": [],
+            "labels": self.labels, "friendly_name": self.friendly_name, "version": VERSION,
+            "uptime_seconds": int(self.uptime), "uptime_human": uptime_human(self.uptime),
+            "board": {"id": self.entry.board_id, "connected": self.session is not None,
+                      "free_mem": figures.get("free_mem", -1),
+                      "free_flash": figures.get("free_flash", -1)},
+        }
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def _on_ping(self, msg: Msg) -> None:
+        if msg.reply:
+            await self.lattice.ctl.publish(msg.reply, json.dumps(self.description()).encode())
+        await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
+
+
+def _instance_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def _unsubscribe(sub: Subscription | None) -> None:
+    if sub is None:
+        return
+    try:
+        await sub.unsubscribe()
+    except Exception:  # already gone with its connection
+        pass

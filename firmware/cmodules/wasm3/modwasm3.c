@@ -62,7 +62,13 @@ typedef struct _call_clock_t {
     uint32_t countdown;
 } call_clock_t;
 
-static call_clock_t *active_clock;  // the innermost guest entry with a deadline, or NULL
+// The innermost guest entry with a deadline, or NULL; one per thread where MicroPython has
+// threads (the unix port runs them without a GIL).
+#if MICROPY_PY_THREAD && defined(__GNUC__)
+static __thread call_clock_t *active_clock;
+#else
+static call_clock_t *active_clock;
+#endif
 
 static bool clock_expired(call_clock_t *clock) {
     clock->countdown = CHECK_EVERY;

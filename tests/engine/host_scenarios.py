@@ -376,3 +376,39 @@ def values(out, load):
         out("wrong type: accepted")
     except Exception as exc:
         out("wrong type: %s" % type(exc).__name__)
+
+
+@scenario
+def mapped_module(out, load):
+    """A 1 MiB stored module read in place (wasm3.map_file) against read into RAM."""
+    import gc
+
+    from edgehost import port
+
+    pad = b"\x03pad" + bytes(1024 * 1024)
+    n = len(pad)
+    with open("big.wasm", "wb") as stream:
+        stream.write(load("echo") + b"\x00" + bytes([0x80 | (n & 0x7F), 0x80 | (n >> 7 & 0x7F),
+                                                     n >> 14]) + pad)
+
+    def heap_of(make):
+        gc.collect()
+        before = gc.mem_alloc()
+        host = make()
+        gc.collect()
+        return host, gc.mem_alloc() - before
+
+    def read():
+        with open("big.wasm", "rb") as stream:
+            return WapcHost("big", stream.read())
+
+    host, in_ram = heap_of(read)
+    out("read into RAM: %r" % host.call("Echo", b"one"))
+    host = None
+    host, mapped = heap_of(lambda: WapcHost("big", port.map_file("big.wasm")))
+    out("mapped: %r" % host.call("Echo", b"two"))
+    out("saved at least 1 MiB: %s" % (in_ram - mapped >= 1024 * 1024))
+    try:
+        port.map_file("missing.wasm")
+    except OSError as exc:
+        out("missing: OSError %d" % exc.errno)

@@ -46,3 +46,15 @@ def test_the_binding_refuses_misuse_with_one_line_each(board_scenario):
         "keyword arguments: TypeError wasm functions take no keyword arguments",
         "no memory: RuntimeError the module has no linear memory",
     ]
+
+
+def test_a_stored_module_is_read_in_place_without_a_copy_in_ram(board_scenario):
+    assert board_scenario("mapped_module") == [
+        "read into RAM: b'one'", "mapped: b'two'", "saved at least 1 MiB: True",
+        "missing: OSError 2"]
+
+
+def test_without_the_board_engine_stored_modules_are_read_into_ram():
+    from edgehost import port
+
+    assert port.map_file is None  # pywasm3 has no map_file

@@ -611,6 +611,47 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     attr, function_attr
     );
 
+// ---- a stored module without a copy in RAM (unix: mmap; the ESP32's equivalent would be
+// esp_partition_mmap of the flash partition)
+
+#if defined(__unix__)
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// A bytes object whose data is the file, mapped read-only: the host and wasm3 read the module
+// in place. The mapping lives as long as the process (a bytes object has no finaliser); the
+// file must not be rewritten in place while it is mapped (a new file renamed over it is fine).
+static mp_obj_t wasm3_map_file(mp_obj_t path_in) {
+    const char *path = mp_obj_str_get_str(path_in);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        mp_raise_OSError(errno);
+    }
+    struct stat st;
+    void *data = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    }
+    int error = errno;
+    close(fd);
+    if (st.st_size == 0) {
+        return mp_const_empty_bytes;
+    }
+    if (data == MAP_FAILED) {
+        mp_raise_OSError(error);
+    }
+    mp_obj_str_t *bytes = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    bytes->hash = 0;  // computed when asked for
+    bytes->len = (size_t)st.st_size;
+    bytes->data = data;
+    return MP_OBJ_FROM_PTR(bytes);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(wasm3_map_file_obj, wasm3_map_file);
+#endif
+
 // ---- the module
 
 static const MP_DEFINE_STR_OBJ(version_obj, M3_VERSION);
@@ -622,6 +663,9 @@ static const mp_rom_map_elem_t wasm3_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Module), MP_ROM_PTR(&module_type) },
     { MP_ROM_QSTR(MP_QSTR_Function), MP_ROM_PTR(&function_type) },
     { MP_ROM_QSTR(MP_QSTR_M3_VERSION), MP_ROM_PTR(&version_obj) },
+    #if defined(__unix__)
+    { MP_ROM_QSTR(MP_QSTR_map_file), MP_ROM_PTR(&wasm3_map_file_obj) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(wasm3_globals, wasm3_globals_table);
 

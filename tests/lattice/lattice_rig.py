@@ -6,7 +6,12 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from edgecli.simulator import SimProcess
@@ -17,6 +22,44 @@ from edgegate.gateway import Gateway
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
 SIM_START_TIMEOUT = 15.0
+
+EDGEHOST = str(Path(sys.executable).parent / "edgehost")
+COMMAND_TIMEOUT = 30.0
+
+
+def edgehost(*argv: object, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([EDGEHOST, *map(str, argv)], capture_output=True, text=True,
+                          timeout=COMMAND_TIMEOUT, env={**os.environ, **env},
+                          stdin=subprocess.DEVNULL)
+
+
+class GatewayProcess:
+    def __init__(self, registry: Path, nats_url: str, env: dict[str, str], err: Path):
+        self.err_path = err
+        self.process = subprocess.Popen(
+            [EDGEHOST, "gateway", "--boards", str(registry), "--nats", nats_url],
+            stdout=subprocess.DEVNULL, stderr=err.open("wb"), stdin=subprocess.DEVNULL,
+            env={**os.environ, **env})
+
+    def wait_for_line(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.err_path.read_text(errors="replace").splitlines():
+                if text in line:
+                    return line
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"gateway never said {text!r}: {self.err_path.read_text()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait(5)
 
 
 class SimBoard:

@@ -7,76 +7,13 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from lattice_rig import signed_actor, write_registry
+from lattice_rig import EDGEHOST, GatewayProcess, edgehost, signed_actor, write_registry
 
 pytestmark = pytest.mark.nats
-
-EDGEHOST = str(Path(sys.executable).parent / "edgehost")
-COMMAND_TIMEOUT = 30.0
-
-
-def edgehost(*argv: object, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([EDGEHOST, *map(str, argv)], capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT, env={**os.environ, **env},
-                          stdin=subprocess.DEVNULL)
-
-
-class GatewayProcess:
-    def __init__(self, registry: Path, nats_url: str, env: dict[str, str], err: Path):
-        self.err_path = err
-        self.process = subprocess.Popen(
-            [EDGEHOST, "gateway", "--boards", str(registry), "--nats", nats_url],
-            stdout=subprocess.DEVNULL, stderr=err.open("wb"), stdin=subprocess.DEVNULL,
-            env={**os.environ, **env})
-
-    def wait_for_line(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.err_path.read_text(errors="replace").splitlines():
-                if text in line:
-                    return line
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"gateway never said {text!r}: {self.err_path.read_text()}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait(5)
-
-
-@pytest.fixture
-def gateway_env(tmp_path, cluster_env):
-    return {**cluster_env, "EDGEHOST_KEYS_DIR": str(tmp_path / "keys")}
-
-
-@pytest.fixture
-def run_gateway(tmp_path, nats_server, gateway_env):
-    started: list[GatewayProcess] = []
-
-    def start(registry: Path) -> GatewayProcess:
-        gw = GatewayProcess(registry, nats_server.url, gateway_env,
-                            tmp_path / f"gateway{len(started)}.err")
-        started.append(gw)
-        return gw
-
-    try:
-        yield start
-    finally:
-        for gw in started:
-            gw.stop()
-
 
 async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
         sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):

@@ -239,7 +239,7 @@ def _as_json(value: Any) -> Any:
     return value
 
 
-def _payload(args: argparse.Namespace) -> bytes:
+def request_payload(args: argparse.Namespace) -> bytes:
     """The payload bytes from PAYLOAD or --file, msgpack-encoded JSON with --msgpack-json."""
     if args.payload is not None and args.file is not None:
         raise ValueError("call: give PAYLOAD or --file, not both")
@@ -259,7 +259,7 @@ def _payload(args: argparse.Namespace) -> bytes:
         raise ValueError(f"call: {source} is not JSON, as --msgpack-json needs ({exc})") from None
 
 
-def _decoded_answer(answer: bytes) -> str:
+def decoded_answer(answer: bytes) -> str:
     try:
         value = msgpack.unpackb(answer, raw=False, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
@@ -268,7 +268,7 @@ def _decoded_answer(answer: bytes) -> str:
     return json.dumps(_as_json(value))
 
 
-def _write_raw(answer: bytes) -> None:
+def write_raw(answer: bytes) -> None:
     try:
         sys.stdout.buffer.write(answer)
         sys.stdout.flush()
@@ -279,7 +279,7 @@ def _write_raw(answer: bytes) -> None:
 
 def call(args: argparse.Namespace) -> int:
     try:
-        payload = _payload(args)
+        payload = request_payload(args)
     except ValueError as exc:
         return fail(str(exc))
 
@@ -291,11 +291,11 @@ def call(args: argparse.Namespace) -> int:
             return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc.message}")
         if args.msgpack_json:
             try:
-                print(_decoded_answer(answer))
+                print(decoded_answer(answer))
             except ValueError as exc:
                 return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
         else:
-            _write_raw(answer)
+            write_raw(answer)
         return 0
 
     return _with_board(args, work)

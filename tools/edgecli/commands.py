@@ -15,13 +15,6 @@ def fail(message: str) -> int:
     return 1
 
 
-def up(args: argparse.Namespace) -> int:
-    return fail(
-        "`edgehost up` is not there yet: the gateway's lattice side is still to be built. "
-        "Nothing was started; `edgehost sim` and `edgehost board` work without a lattice."
-    )
-
-
 def build_actors(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else actorbuild.OUTPUT
     try:

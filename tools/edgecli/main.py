@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edgecli import boardcmds, claimcmds, commands, gatewaycmds, keycmds, simcmds
+from edgecli import (
+    boardcmds,
+    callcmds,
+    claimcmds,
+    commands,
+    gatewaycmds,
+    keycmds,
+    simcmds,
+    upcmds,
+)
 from edgegate.wascap import KINDS
 
 
@@ -151,6 +160,20 @@ def _add_gateway(sub: argparse._SubParsersAction) -> None:
     gw.set_defaults(run=gatewaycmds.gateway)
 
 
+def _add_call(sub: argparse._SubParsersAction) -> None:
+    call = sub.add_parser("call", help="invoke an actor through the lattice")
+    call.add_argument("actor", help="the actor's public key (M…) or call alias")
+    call.add_argument("operation", help="e.g. Greet or HttpServer.HandleRequest")
+    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
+    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
+    call.add_argument("--json", dest="msgpack_json", action="store_true",
+                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    call.add_argument("--timeout", type=float, default=10.0,
+                      help="seconds to wait for the answer (default 10)")
+    add_lattice_options(call)
+    call.set_defaults(run=callcmds.call)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandLineParser(
         prog="edgehost", description="A wasmCloud host for microcontrollers."
@@ -158,8 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     up = sub.add_parser("up", help="run NATS, the gateway and a (simulated) board on this machine")
-    up.add_argument("--port", help="serial port or pyserial URL of a real board")
-    up.set_defaults(run=commands.up)
+    board = up.add_mutually_exclusive_group()
+    board.add_argument("--port", metavar="PATH|URL",
+                       help="a real board on this serial port or pyserial URL")
+    board.add_argument("--tcp", metavar="HOST:PORT", help="a real board on Wi-Fi at this address")
+    board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
+    up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
+    up.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
+    add_lattice_options(up)
+    up.add_argument("--nats-port", type=int, default=4222,
+                    help="port of the embedded nats-server (default 4222)")
+    up.add_argument("--no-status", action="store_true", help="no live status view")
+    up.set_defaults(run=upcmds.up)
 
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")
     build.add_argument("--out", help="output folder (default build/actors)")
@@ -170,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sim(sub)
     _add_board(sub)
     _add_gateway(sub)
+    _add_call(sub)
     return parser
 
 

@@ -17,7 +17,7 @@ from edgegate.devices import access
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.lattice import Lattice
-from edgegate.wascap import ClaimsError, SignedModule
+from edgegate.wascap import ClaimsError
 
 if TYPE_CHECKING:
     from edgegate.gateway import Gateway
@@ -137,13 +137,5 @@ class BoardAccess:
         module = bytes(body or b"")
         if hashlib.sha256(module).digest() != args.get("sha256"):
             raise ValueError("the module does not match the sha256 of the request")
-        signed = SignedModule(module)
-        signed.verify()  # the gateway's full check: signature, times, hash
-        actor = signed.claims["sub"]
-        session = host.session
-        what = "swap" if actor in (session.hello.get("actors") or {}) else "install"
-        msg = {"t": what, "actor": actor, "sha256": args["sha256"]}
-        reply = await session.request(msg, module, timeout=BOARD_REQUEST_SECONDS)
-        session.hello.setdefault("actors", {})[actor] = args["sha256"]
-        await host.add_actor(actor, bytes(args["sha256"]).hex(), signed.token.text)
-        return {"t": reply["t"], "actor": actor}
+        reply = await host.install(module)
+        return {"t": reply["t"], "actor": reply.get("actor")}

@@ -1,0 +1,171 @@
+"""`edgehost up` as a user runs it: comes up, its printed commands work, Ctrl-C cleans up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+import pytest
+
+pytestmark = pytest.mark.nats
+
+EDGEHOST = str(Path(sys.executable).parent / "edgehost")
+UP_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nobody_listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def up_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WASMCLOUD_")}
+    env.update(EDGEHOST_STATE_DIR=str(tmp_path / "state"), EDGEHOST_KEYS_DIR=str(tmp_path / "k"))
+    return env
+
+
+class UpProcess:
+    def __init__(self, env: dict[str, str], *args: str):
+        self.process = subprocess.Popen([EDGEHOST, "up", "--no-status", *args], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, stdin=subprocess.DEVNULL)
+
+    def summary(self) -> list[str]:
+        lines = []
+        deadline = time.monotonic() + UP_TIMEOUT
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"edgehost up ended: {self.process.stderr.read()}")
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C"):
+                return lines
+        raise AssertionError("edgehost up printed no summary")
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_env, tmp_path):
+    port = free_port()
+    up = UpProcess(up_env, "--nats-port", str(port))
+    try:
+        lines = up.summary()
+        assert lines[0].startswith(f"lattice 'default' on nats://127.0.0.1:{port} (embedded")
+        board = next(line for line in lines if line.startswith("board sim (simulated, "))
+        sim_port = int(re.search(r"127\.0\.0\.1:(\d+)", board).group(1))
+        call = next(line.strip() for line in lines if " call " in line)
+        argv = shlex.split(call)
+        assert Path(argv[0]).name == "edgehost"
+        done = subprocess.run([EDGEHOST, *argv[1:]], env=up_env, capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert re.fullmatch(r"(Hello|Hi|Greetings|Howdy|Good day), world!\n?", done.stdout)
+        info = next(line.strip() for line in lines if " board --nats " in line)
+        done = subprocess.run([EDGEHOST, *shlex.split(info)[1:], "--json"], env=up_env,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert [a["name"] for a in json.loads(done.stdout)["actors"]] == ["greeter"]
+
+        stopped: list[dict] = []
+
+        async def watch_and_interrupt() -> int:
+            nc = await nats.connect(f"nats://127.0.0.1:{port}")
+
+            async def seen(msg):
+                stopped.append(json.loads(msg.data))
+
+            await nc.subscribe("wasmbus.evt.default", cb=seen)
+            await nc.flush()
+            code = await asyncio.to_thread(up.interrupt)
+            await nc.close()
+            return code
+
+        code = asyncio.run(watch_and_interrupt())
+        assert code == 0
+        assert any(e["type"] == "com.wasmcloud.lattice.host_stopped" for e in stopped)
+        assert nobody_listens(port) and nobody_listens(sim_port)
+        assert processes_mentioning(str(tmp_path / "state")) == []
+        assert (tmp_path / "state" / "nats" / "jetstream").is_dir()  # the data is kept
+    finally:
+        if up.process.poll() is None:
+            up.process.kill()
+
+
+def test_a_second_run_finds_the_demo_actor_on_flash_and_keeps_its_key(up_env):
+    keys = []
+    for _ in range(2):
+        up = UpProcess(up_env, "--nats-port", str(free_port()))
+        try:
+            lines = up.summary()
+            keys.append(re.search(r"demo actor greeter \((M\w{55})\)", "\n".join(lines))[1])
+        finally:
+            up.interrupt()
+    assert keys[0] == keys[1]
+
+
+def test_a_port_in_use_is_one_line_saying_what_to_do(up_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([EDGEHOST, "up", "--nats-port", str(port)], env=up_env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"edgehost: port {port} is in use (another nats-server?): join it with --nats "
+        f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
+
+
+def test_a_real_board_that_does_not_answer_is_one_line(up_env, tmp_path):
+    key = tmp_path / "board.key"
+    key.write_text(json.dumps({"board_id": "desk", "pairing_key": "ab" * 32}))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        done = subprocess.run([EDGEHOST, "up", "--nats-port", str(free_port()), "--tcp",
+                               f"127.0.0.1:{silent.getsockname()[1]}", "--key-file", str(key)],
+                              env=up_env, capture_output=True, text=True, timeout=90)
+    finally:
+        silent.close()
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].startswith("edgehost: no answer from board desk at ")

@@ -1,0 +1,280 @@
+"""`edgehost up`: a lattice, a gateway and a board with the demo actor, on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from edgecli import actorbuild
+from edgecli.commands import fail
+from edgecli.gatewaycmds import lattice_config
+from edgecli.keycmds import stored_key
+from edgecli.simulator import SimError, SimProcess
+from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
+from edgegate.config import ConfigError, LatticeConfig
+from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
+from edgegate.gateway import Gateway, GatewayError
+from edgegate.natsserver import EmbeddedNatsServer, NatsServerError
+from edgegate.vhost.host import BoardHost
+from edgegate.wascap import ActorMetadata, ClaimsError, sign_module
+
+DEFAULT_NATS_PORT = 4222
+DEMO_ACTOR = "greeter"
+DEMO_CAPS = ["wasmcloud:builtin:numbergen", "wasmcloud:builtin:logging"]
+BOARD_WAIT_SECONDS = 20.0
+STATUS_SECONDS = 1.0
+
+
+class UpError(Exception):
+    """What stopped `edgehost up` from coming up; one line with what to do."""
+
+
+def state_dir() -> Path:
+    """$EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else ~/.local/state/edgehost."""
+    if os.environ.get("EDGEHOST_STATE_DIR"):
+        return Path(os.environ["EDGEHOST_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "edgehost"
+
+
+def command_name() -> str:
+    """How the user reaches this `edgehost`: its name when PATH finds it, else its path."""
+    here = Path(sys.executable).parent / "edgehost"
+    found = shutil.which("edgehost")
+    if found and Path(found).resolve() == here.resolve():
+        return "edgehost"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class Up:
+    """Everything `edgehost up` started, stopped in the reverse order."""
+
+    def __init__(self, args: argparse.Namespace, config: LatticeConfig, state: Path):
+        self.args = args
+        self.config = config
+        self.state = state
+        self.nats: EmbeddedNatsServer | None = None
+        self.sim: SimProcess | None = None
+        self.gateway: Gateway | None = None
+        self.key_file: Path | None = None
+        self.demo_key = ""
+        self.lines: list[str] = []
+
+    # -- coming up
+
+    def start_nats(self) -> None:
+        if self.args.nats:
+            return  # joining an existing lattice: config already points at it
+        port = self.args.nats_port
+        if not _port_free(port):
+            raise UpError(f"port {port} is in use (another nats-server?): join it with --nats "
+                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
+        try:
+            self.nats = EmbeddedNatsServer(self.state / "nats", port=port).start()
+        except NatsServerError as exc:
+            raise UpError(f"the embedded nats-server did not start: {exc}; its log is "
+                          f"{self.state / 'nats' / 'nats-server.log'}") from None
+        self.config.rpc_url = self.config.ctl_url = self.nats.url
+
+    def boards(self) -> list[BoardEntry]:
+        args = self.args
+        if args.boards:
+            return load_registry(Path(args.boards))
+        if args.port or args.tcp:
+            self.key_file = Path(args.key_file) if args.key_file else None
+            if self.key_file is None:
+                raise UpError("a real board needs its key file: give --key-file FILE (the "
+                              "board id and pairing key it was provisioned with)")
+            key = BoardKey.load(self.key_file)
+            how, address = ("port", args.port) if args.port else ("tcp", args.tcp)
+            if how == "tcp":
+                parse_tcp_address(address)
+            return [BoardEntry(key.board_id, key.pairing_key, how, address, baud=args.baud)]
+        return [self._simulated_board()]
+
+    def _simulated_board(self) -> BoardEntry:
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.key_file = self.state / "board.key"
+        key = (BoardKey.load(self.key_file) if self.key_file.exists()
+               else BoardKey.create(self.key_file, "sim"))
+        try:
+            self.sim = SimProcess(["--tcp", "127.0.0.1:0", "--key-file", str(self.key_file),
+                                   "--flash-dir", str(self.state / "flash")],
+                                  self.state / "sim.log")
+        except SimError as exc:
+            raise UpError(f"the simulated board did not start: {exc}") from None
+        return BoardEntry(key.board_id, key.pairing_key, "tcp",
+                          self.sim.where.removeprefix("tcp://"), friendly_name="simulated board")
+
+    async def start_gateway(self, boards: list[BoardEntry]) -> None:
+        self.gateway = Gateway(self.config, boards)
+        await self.gateway.start()
+        deadline = time.monotonic() + BOARD_WAIT_SECONDS
+        while not all(self._served(b.board_id) for b in boards):
+            if time.monotonic() > deadline:
+                missing = [b for b in boards if not self._served(b.board_id)]
+                where = ", ".join(f"{b.board_id} at {b.address}" for b in missing)
+                raise UpError(f"no answer from board {where} within {BOARD_WAIT_SECONDS:g} s: "
+                              f"check that it is powered and connected, and that --key-file "
+                              f"is its key")
+            await asyncio.sleep(0.1)
+
+    def _served(self, board_id: str) -> bool:
+        host = self.gateway.hosts.get(board_id) if self.gateway else None
+        return host is not None and host.session is not None
+
+    async def start_demo(self) -> None:
+        """The greeter, signed with the development keys (the same actor key every run)."""
+        source = actorbuild.SOURCES / f"{DEMO_ACTOR}.c"
+        try:
+            module = actorbuild.build_actor(source).read_bytes()
+        except actorbuild.ActorBuildError as exc:
+            raise UpError(f"the demo actor did not build: {exc}") from None
+        issuer = stored_key("dev", "account")
+        subject = stored_key(DEMO_ACTOR, "module")
+        signed = sign_module(module, issuer, subject,
+                             ActorMetadata(DEMO_ACTOR, DEMO_CAPS, call_alias=DEMO_ACTOR))
+        self.demo_key = subject.public_key
+        for host in self.gateway.hosts.values():
+            installed = (host.session.hello.get("actors") or {}).get(self.demo_key)
+            if installed is not None and bytes(installed).hex() == _sha256(signed):
+                continue  # kept on flash from the last run
+            try:
+                await host.install(signed)
+            except (BoardError, ClaimsError, ValueError) as exc:
+                raise UpError(f"board {host.entry.board_id} did not take the demo actor: "
+                              f"{exc}") from None
+
+    # -- what runs where
+
+    def summary(self) -> list[str]:
+        me = command_name()
+        nats = (f"{self.config.rpc_url} (embedded nats-server, data in {self.nats.store_dir})"
+                if self.nats else f"{self.config.rpc_url}")
+        lines = [f"lattice {self.config.lattice!r} on {nats}"]
+        for host in self.gateway.hosts.values():
+            where = "simulated" if self.sim else host.entry.how
+            lines.append(f"board {host.entry.board_id} ({where}, {host.entry.address}) is host "
+                         f"{host.id}")
+        lines.append(f"demo actor {DEMO_ACTOR} ({self.demo_key}) runs on it")
+        nats_flag = "" if self.config.rpc_url == "nats://127.0.0.1:4222" else \
+            f" --nats {self.config.rpc_url}"
+        lines.append("try:")
+        lines.append(f"  {me} call{nats_flag} {DEMO_ACTOR} Greet 'world'")
+        if self.key_file is not None:
+            board_nats = self.config.rpc_url
+            lines.append(f"  {me} board --nats {board_nats} --key-file {self.key_file} info")
+        lines.append("Ctrl-C stops everything")
+        return lines
+
+    def status(self) -> Table:
+        table = Table(title="edgehost up", title_justify="left")
+        for column in ("board", "host", "link", "actors", "health", "calls ok", "failed",
+                       "calls/s"):
+            table.add_column(column)
+        for host in self.gateway.hosts.values():
+            health = host.health.get("actors") or {}
+            unhealthy = [k for k, v in health.items() if v != "healthy"]
+            calls = host.invocations["ok"] + host.invocations["failed"]
+            rate = _rate(host, calls)
+            table.add_row(host.entry.board_id, host.id[:12] + "…",
+                          "up" if host.session else "lost",
+                          str(len(host.actors)),
+                          "healthy" if not unhealthy else f"{len(unhealthy)} unhealthy",
+                          str(host.invocations["ok"]), str(host.invocations["failed"]),
+                          f"{rate:.1f}")
+        return table
+
+    # -- going away
+
+    async def stop(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.stop()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.nats is not None:
+            self.nats.stop()
+
+
+_last: dict[str, tuple[float, int]] = {}
+
+
+def _rate(host: BoardHost, calls: int) -> float:
+    now = time.monotonic()
+    then, before = _last.get(host.id, (now, calls))
+    _last[host.id] = (now, calls)
+    return (calls - before) / (now - then) if now > then else 0.0
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def up(args: argparse.Namespace) -> int:
+    try:
+        config = lattice_config(args)
+    except ConfigError as exc:
+        return fail(str(exc))
+    config.allow_file_load = True  # our own local lattice: file:// actors are allowed
+    if config.seed_note:
+        print(f"edgehost: {config.seed_note}", file=sys.stderr)
+    state = state_dir()
+    run = Up(args, config, state)
+    console = Console(stderr=False)
+
+    async def serve() -> int:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        try:
+            run.start_nats()
+            boards = run.boards()
+            await run.start_gateway(boards)
+            await run.start_demo()
+        except (UpError, GatewayError, RegistryError, BoardError, ValueError) as exc:
+            await run.stop()
+            return fail(str(exc))
+        for line in run.summary():
+            print(line, flush=True)
+        if sys.stdout.isatty() and not args.no_status:
+            with Live(run.status(), console=console, refresh_per_second=2) as live:
+                while not stopping.is_set():
+                    try:
+                        await asyncio.wait_for(stopping.wait(), STATUS_SECONDS)
+                    except TimeoutError:
+                        live.update(run.status())
+        else:
+            await stopping.wait()
+        print("edgehost: stopping", file=sys.stderr, flush=True)
+        await run.stop()
+        return 0
+
+    try:
+        return asyncio.run(serve())
+    except KeyboardInterrupt:
+        return 130

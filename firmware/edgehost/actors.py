@@ -83,7 +83,8 @@ class ActorTable:
         self.limits = limits
         self.max_actors = limits["max_actors"]
         self.wapc_limits = Limits(memory_pages=limits["max_pages_per_actor"],
-                                  max_payload=limits["max_payload"])
+                                  max_payload=limits["max_payload"],
+                                  deadline_ms=limits["call_deadline_ms"])
         self._host_call = host_call
         self._on_log = on_log
         self._engine = engine

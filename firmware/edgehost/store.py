@@ -162,8 +162,12 @@ class ActorStore:
         self._drop_unused_modules()
 
     def load_module(self, record):
-        """The module bytes of a restored record."""
-        with open(self.module_path(record["digest"]), "rb") as f:
+        """The module bytes of a restored record: read in place where the port can map the
+        file (no copy in RAM; a module file is never changed once written), else read."""
+        path = self.module_path(record["digest"])
+        if port.map_file is not None:
+            return port.map_file(path)
+        with open(path, "rb") as f:
             return f.read()
 
     def _module_ok(self, path, size, digest_hex):

@@ -15,14 +15,16 @@ START_FUNCTIONS = ("start", "wapc_init", "_start")
 
 
 class Limits:
-    """What one actor may use: memory pages it declares, bytes per payload, engine stack."""
+    """What one actor may use: memory pages, bytes per payload, engine stack, and the time one
+    call may run in the guest (the engine stops it with a trap; 0: no limit)."""
 
     def __init__(self, memory_pages=16, max_payload=128 * 1024, stack_bytes=64 * 1024,
-                 max_log=512):
+                 max_log=512, deadline_ms=10000):
         self.memory_pages = memory_pages
         self.max_payload = max_payload
         self.stack_bytes = stack_bytes
         self.max_log = max_log
+        self.deadline_ms = deadline_ms
 
 
 class WapcError(Exception):
@@ -297,7 +299,8 @@ class WapcInstance:
     def __init__(self, actor, module_bytes, inspection, limits, host_call, on_log, engine):
         self.actor = actor
         self._engine = engine
-        self.instance = engine.Instance(module_bytes, limits.stack_bytes)
+        self.instance = engine.Instance(module_bytes, limits.stack_bytes, limits.memory_pages,
+                                        limits.deadline_ms)
         self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
                                  limits.max_payload, limits.max_log)
         served = self.exchange.functions()

@@ -15,6 +15,7 @@ LIMITS = {
     "max_frame": "bytes per link frame",
     "window": "chunks and requests in flight",
     "max_payload": "bytes per invocation payload",
+    "call_deadline_ms": "milliseconds one call may run in the guest before the engine stops it",
 }
 DEFAULT_PROFILE = "esp32-s3-devkitc-n8r8"
 MIN_FRAME = 64

@@ -98,6 +98,8 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
                           "esp32-s3-devkitc-n8r8); used without --config")
     sim.add_argument("--board-id", metavar="ID",
                      help="the board's id for a key file made now (default sim)")
+    sim.add_argument("--micropython", action="store_true",
+                     help="run the firmware on the board's MicroPython with its wasm3 engine")
     sim.set_defaults(run=simcmds.sim)
 
 

@@ -14,6 +14,10 @@ def sim(args: argparse.Namespace) -> int:
     try:
         simulator = build(SimOptions(args.config, args.key_file, args.tcp, args.pty,
                                      args.flash_dir, args.baud, args.profile, args.board_id))
+        if getattr(args, "micropython", False):
+            from edgecli.mpsim import MicroPythonBoard
+
+            simulator.board = MicroPythonBoard(simulator)
     except SimError as exc:
         return fail(str(exc))
     # SIGTERM stops the board like Ctrl-C does: the loop ends and the line is closed

@@ -11,6 +11,7 @@ from edgehost.gatewaycalls import GatewayCalls
 from edgehost.reports import Reports
 from edgehost.requests import Requests
 from edgehost.store import ActorStore
+from edgelink import boardio
 from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
 from edgelink.mpack import packb
@@ -242,7 +243,7 @@ class Board:
             if self.link.session.is_open:
                 self.reports.health_tick(period_ms)
             if not moved:
-                port.sleep_ms(1)
+                boardio.wait(link_port, 1)
         if self._lost is not None:
             level, reason = self._lost
             self.log(level, reason)

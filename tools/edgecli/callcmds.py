@@ -8,8 +8,6 @@ import os
 import sys
 
 import nats
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 
 from edgecli.boardcmds import decoded_answer, request_payload, write_raw
 from edgecli.commands import fail
@@ -17,11 +15,11 @@ from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import keys_dir
 from edgegate.config import CLUSTER_SEED_FILE, ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
-from edgegate.jetstream.chunks import INVOCATION_CHUNK_THRESHOLD, PayloadStore
+from edgegate.jetstream.chunks import PayloadStore
 from edgegate.jetstream.metadata import LatticeMetadata
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, EnvelopeError, Invocation, InvocationResponse
+from edgegate.rpc.invocation import Entity, Invocation
 from edgegate.rpc.router import is_actor_key
+from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, send_invocation
 from edgegate.wascap import InvalidKeyError, KeyPair
 
 
@@ -76,27 +74,18 @@ async def invoke_actor(nc: nats.NATS, lattice: str, js_domain: str | None, clust
     # the command line calls as an actor of its own, made for this call
     inv = Invocation(Entity.actor(KeyPair.generate("module").public_key), Entity.actor(key),
                      operation, payload, host_id=cluster.public_key)
-    antiforgery.sign(inv, cluster)
-    store = PayloadStore(nc, lattice, js_domain)
-    if len(payload) > INVOCATION_CHUNK_THRESHOLD:
-        await store.put(inv.id, payload)
-        inv.content_length, inv.msg = len(payload), b""
     try:
-        reply = await nc.request(f"wasmbus.rpc.{lattice}.{key}", inv.pack(), timeout=timeout)
-    except NoRespondersError:
+        return await send_invocation(nc, PayloadStore(nc, lattice, js_domain), lattice, inv,
+                                     cluster, timeout)
+    except NoResponder:
         raise CallError(f"no host runs actor {key} on lattice {lattice!r}") from None
-    except NatsTimeout:
+    except NoAnswer:
         raise CallError(f"actor {key} did not answer {operation} within {timeout:g} s") \
             from None
-    try:
-        answer = InvocationResponse.unpack(reply.data)
-    except EnvelopeError as exc:
-        raise CallError(f"the answer is unreadable: {exc}") from None
-    if answer.error is not None:
-        raise CallError(f"{actor} {operation}: {answer.error}")
-    if not answer.msg and answer.size:
-        return await store.take(f"{inv.id}-r")
-    return answer.msg
+    except Refused as exc:
+        raise CallError(f"{actor} {operation}: {exc.error}") from None
+    except SendError as exc:
+        raise CallError(f"{actor} {operation}: {exc}") from None
 
 
 async def invoke(config: LatticeConfig, cluster: KeyPair, actor: str, operation: str,

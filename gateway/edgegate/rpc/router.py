@@ -11,13 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
-
-from edgegate.jetstream.chunks import INVOCATION_CHUNK_THRESHOLD
 from edgegate.lattice import Lattice
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, EnvelopeError, Invocation, InvocationResponse
+from edgegate.rpc.invocation import Entity, Invocation
+from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, send_invocation
 
 if TYPE_CHECKING:
     from edgegate.vhost.host import ActorOnBoard, BoardHost
@@ -63,49 +59,24 @@ class Router:
         target = self.resolve(actor, binding, namespace)
         inv = Invocation(origin=Entity.actor(actor.key), target=target, operation=operation,
                          msg=payload, host_id=host.id, trace_context=dict(trace))
-        antiforgery.sign(inv, self.lattice.config.cluster)
-        if len(payload) > INVOCATION_CHUNK_THRESHOLD:
-            await self.lattice.payloads.put(inv.id, payload)
-            inv.content_length, inv.msg = len(payload), b""
-        if target.is_actor:
-            subject = self.lattice.rpc_subject(target.public_key)
-        else:
-            subject = self.lattice.rpc_subject(target.public_key, target.link_name)
-        events = self.lattice.events
+        lattice = self.lattice
+        timeout = lattice.config.rpc_timeout_ms / 1000
+        what = f"{target.public_key} {operation}"
         try:
-            response = await self._request(subject, inv, target)
-        except RouteError as exc:
-            await events.invocation(False, host.id, inv.origin.to_wire(), target.to_wire(),
-                                    operation, len(payload), str(exc))
-            raise
-        await events.invocation(True, host.id, inv.origin.to_wire(), target.to_wire(),
-                                operation, len(payload))
-        return response
-
-    async def _request(self, subject: str, inv: Invocation, target: Entity) -> bytes:
-        timeout = self.lattice.config.rpc_timeout_ms / 1000
-        headers = {"traceparent": inv.trace_context["traceparent"]} \
-            if "traceparent" in inv.trace_context else None
-        what = f"{target.public_key} {inv.operation}"
-        try:
-            reply = await self.lattice.rpc.request(subject, inv.pack(), timeout=timeout,
-                                                   headers=headers)
-        except NoRespondersError:
-            raise RouteError(f"no host or provider serves {what} on lattice "
-                             f"{self.lattice.prefix}") from None
-        except NatsTimeout:
-            raise RouteError(f"{what}: no answer within {timeout * 1000:.0f} ms") from None
-        except Exception as exc:  # the connection is down or closing
-            raise RouteError(f"{what}: the lattice is not reachable ({exc})") from None
-        try:
-            response = InvocationResponse.unpack(reply.data)
-        except EnvelopeError as exc:
-            raise RouteError(f"{what}: unreadable answer: {exc}") from None
-        if response.error is not None:
-            raise RouteError(f"{what} failed: {response.error}")
-        if not response.msg and response.size:
-            try:
-                return await self.lattice.payloads.take(f"{inv.id}-r")
-            except Exception as exc:
-                raise RouteError(f"{what}: its chunked answer cannot be read: {exc}") from None
-        return response.msg
+            answer = await send_invocation(lattice.rpc, lattice.payloads, lattice.prefix, inv,
+                                           lattice.config.cluster, timeout)
+        except SendError as exc:
+            if isinstance(exc, NoResponder):
+                why = f"no host or provider serves {what} on lattice {lattice.prefix}"
+            elif isinstance(exc, NoAnswer):
+                why = f"{what}: no answer within {timeout * 1000:.0f} ms"
+            elif isinstance(exc, Refused):
+                why = f"{what} failed: {exc.error}"
+            else:
+                why = f"{what}: {exc}"
+            await lattice.events.invocation(False, host.id, inv.origin.to_wire(),
+                                            target.to_wire(), operation, len(payload), why)
+            raise RouteError(why) from None
+        await lattice.events.invocation(True, host.id, inv.origin.to_wire(), target.to_wire(),
+                                        operation, len(payload))
+        return answer

@@ -17,6 +17,9 @@ from pathlib import Path
 import nats
 import pytest
 
+from edgecli import actorbuild
+from edgegate.wascap import ActorMetadata, KeyPair, sign_module
+
 pytestmark = pytest.mark.nats
 
 EDGEHOST = str(Path(sys.executable).parent / "edgehost")
@@ -35,6 +38,12 @@ def nobody_listens(port: int) -> bool:
     except ConnectionRefusedError:
         return True
     return False
+
+
+def signed_echo() -> bytes:
+    module = actorbuild.build_actor(actorbuild.SOURCES / "echo.c").read_bytes()
+    return sign_module(module, KeyPair.generate("account"), KeyPair.generate("module"),
+                       ActorMetadata("echo"))
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -104,6 +113,13 @@ def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_en
                               capture_output=True, text=True, timeout=30)
         assert done.returncode == 0, done.stderr
         assert [a["name"] for a in json.loads(done.stdout)["actors"]] == ["greeter"]
+        # its own local lattice takes actors from file:// references (WASMCLOUD_ALLOW_FILE_LOAD)
+        module = tmp_path / "echo_s.wasm"
+        module.write_bytes(signed_echo())
+        done = subprocess.run([EDGEHOST, "ctl", "start", "actor", f"file://{module}", "--nats",
+                               f"nats://127.0.0.1:{port}", "--timeout", "20"], env=up_env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
 
         stopped: list[dict] = []
 

@@ -87,6 +87,20 @@ def _board(client: Board) -> str:
     return f"board {client.board_id}"
 
 
+def _resolve(client: Board, actor: str) -> str:
+    """The key of the one actor `actor` names; BoardError when it names several."""
+    if actor in client.actors:
+        return actor
+    for field in ("alias", "name"):
+        found = [key for key, details in client.actors.items() if details[field] == actor]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise BoardError(f"{_board(client)}: {len(found)} actors have the {field} {actor!r} "
+                             f"({', '.join(found)}); give the key of one")
+    return actor  # unknown: the board says so
+
+
 # -- ping ---------------------------------------------------------------------------------------
 
 
@@ -239,7 +253,7 @@ def install(args: argparse.Namespace) -> int:
 
 def remove(args: argparse.Namespace) -> int:
     async def work(client: Board) -> int:
-        key = client.resolve(args.actor)
+        key = _resolve(client, args.actor)
         label = client.actor_label(key)
         try:
             await client.remove(key)
@@ -324,7 +338,7 @@ def call(args: argparse.Namespace) -> int:
         return fail(str(exc))
 
     async def work(client: Board) -> int:
-        key = client.resolve(args.actor)
+        key = _resolve(client, args.actor)
         try:
             answer = await client.call(key, args.operation, payload)
         except BoardRefused as exc:

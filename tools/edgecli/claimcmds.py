@@ -270,11 +270,11 @@ def claims_sign(args: argparse.Namespace) -> int:
         strip_claims(data)  # refuse a bad module before any key is generated
         # a signed module keeps its identity (subject) and name unless told otherwise
         before = _existing_claims(data)
-        issuer = _signing_key(args.issuer, "default", "account", "--issuer")
         if args.subject is None and before.get("sub"):
             subject = _stored_subject(before["sub"])
         else:
             subject = _signing_key(args.subject, path.stem, "module", "--subject")
+        issuer = _signing_key(args.issuer, "default", "account", "--issuer")
         name = args.name or _meta(before).get("name") or path.stem
         metadata = ActorMetadata(name, args.cap, args.tag, args.rev, args.ver, args.call_alias)
         signed = sign_module(data, issuer, subject, metadata, expires_in, not_before)

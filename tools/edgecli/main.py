@@ -244,8 +244,9 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # no abbreviations at the top: they would clash with leaf options (`claims sign --ver`)
     parser = CommandLineParser(
-        prog="edgehost", description="A wasmCloud host for microcontrollers."
+        prog="edgehost", description="A wasmCloud host for microcontrollers.", allow_abbrev=False
     )
     parser.add_argument("--version", action="version", version=f"edgehost {version('edgehost')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from edgegate.boardclient import (
 )
 from edgegate.devices.remote import RemoteBoard
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
+from edgelink import messages
 
 DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
 
@@ -331,6 +333,16 @@ def write_raw(answer: bytes) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _refusal(exc: BoardRefused) -> str:
+    """What the board said, in the words of its config: the link's body limit comes from the
+    board's max_payload (config.json `limits`)."""
+    found = re.search(r"body of (\d+) bytes exceeds max_body (\d+)", exc.message)
+    if exc.code != messages.TOO_LARGE or found is None:
+        return exc.message
+    return (f"the payload of {found[1]} bytes is over the board's limit of {found[2]} bytes "
+            f"(max_payload in the limits of its config.json)")
+
+
 def call(args: argparse.Namespace) -> int:
     try:
         payload = request_payload(args)
@@ -342,7 +354,7 @@ def call(args: argparse.Namespace) -> int:
         try:
             answer = await client.call(key, args.operation, payload)
         except BoardRefused as exc:
-            return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc.message}")
+            return fail(f"{_board(client)}: {args.actor} {args.operation}: {_refusal(exc)}")
         if args.msgpack_json:
             try:
                 print(decoded_answer(answer))

@@ -27,3 +27,23 @@ def test_the_readme_examples_keep_their_files_in_a_state_folder():
     readme = (ROOT / "README.md").read_text()
     assert "--key-file board.key" not in readme and "--flash-dir flash " not in readme
     assert 'demo=~/.local/state/edgehost/demo' in readme
+
+
+def _leaf_commands(parser, prefix: str = "edgehost") -> list[str]:
+    import argparse
+
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += _leaf_commands(child, f"{prefix} {name}")
+    return found or [prefix]
+
+
+def test_the_readme_command_reference_names_every_command_of_help():
+    from edgecli.main import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    reference = readme[readme.index("## Command reference"):readme.index("### Try a simulated")]
+    missing = [c for c in _leaf_commands(build_parser()) if f"| `{c}" not in reference]
+    assert missing == []

@@ -5,7 +5,10 @@ from edgehost.board import Board
 from edgehost.config import ConfigError, load_config
 
 CONFIG = "config.json"
-FLASH = "edgehost"  # installed actors live under this folder of the board's filesystem
+# Installed actors live under this folder of the board's filesystem. Not "edgehost": the
+# board's path starts with the current folder, where a folder of that name would shadow the
+# edgehost package once anything was installed (the next boot then fails to import it).
+FLASH = "actors"
 RECHECK_MS = 5000
 
 

@@ -67,6 +67,14 @@ def micropython(tmp_path):
     return run
 
 
+@pytest.fixture(autouse=True)
+def keys_dir(tmp_path, monkeypatch):
+    """Generated seeds go to a temporary folder, never to ~/.edgehost/keys."""
+    path = tmp_path / "keys"
+    monkeypatch.setenv("EDGEHOST_KEYS_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def nats_server(tmp_path):
     """A running nats-server with JetStream on a free loopback port; stopped afterwards."""

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from edgehost.wasmsections import SectionReader, WasmFormatError
+from edgemodule.wasmsections import SectionReader, WasmFormatError
 
 
 def custom_section(name: bytes, payload: bytes) -> bytes:
@@ -66,7 +66,7 @@ def test_truncated_stream_of_unknown_size_is_detected():
 def test_section_reader_runs_under_micropython(micropython):
     out = micropython(
         "import io\n"
-        "from edgehost.wasmsections import SectionReader\n"
+        "from edgemodule.wasmsections import SectionReader\n"
         f"data = {MODULE!r}\n"
         "r = SectionReader(io.BytesIO(data), size=len(data), chunk_size=2)\n"
         "r.read_header()\n"

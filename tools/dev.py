@@ -2,7 +2,8 @@
 """Set up the project's virtual environment (.venv/) when needed, then run a job in it.
 
     python3 tools/dev.py up [ARGS]     the main job: `edgehost up`
-    python3 tools/dev.py test [ARGS]   the whole test suite: actor build, ruff, pytest
+    python3 tools/dev.py test [ARGS]   the whole test suite: actor build, MicroPython build
+                                       (needs gcc and make), ruff, pytest
     python3 tools/dev.py edgehost ...  any other `edgehost` command
 
 Only the Python standard library is used here, so it runs on a machine that has nothing but
@@ -41,10 +42,12 @@ def ensure_venv() -> None:
 
 
 def run_tests(args: list[str]) -> int:
-    """Build the actors, lint, then run pytest; the first failing step's exit code wins."""
+    """Build the actors and the board's MicroPython (unix port with the wasm3 module), lint,
+    then run pytest; the first failing step's exit code wins."""
     py = str(BIN / "python")
     steps = [
         ("actor build", [str(BIN / "edgehost"), "build-actors"]),
+        ("MicroPython build", [py, "-m", "edgecli.mpbuild"]),
         ("ruff", [str(BIN / "ruff"), "check", str(ROOT)]),
         ("pytest", [py, "-m", "pytest", *args]),
     ]

@@ -3,9 +3,10 @@
 import gc
 import io
 
-from edgehost import modulehash
 from edgehost.wapc import Limits, ModuleRefused, WapcError, WapcHost
-from edgehost.wasmsections import WasmFormatError
+from edgemodule import claimcheck, fit
+from edgemodule.wasminspect import inspect_bytes
+from edgemodule.wasmsections import WasmFormatError
 
 
 class ActorRefused(Exception):
@@ -24,9 +25,10 @@ def _caps(claims):
 class Actor:
     """One installed actor: who it is (from its claims) and the waPC host that runs it."""
 
-    def __init__(self, key, claims, token, sha256, host):
+    def __init__(self, key, claims, token, sha256, host, ram):
         meta = claims.get("wascap") or {}
         self.key = key
+        self.ram = ram  # bytes of the board's actor RAM it takes (see edgemodule.fit)
         self.token = token
         self.sha256 = sha256
         self.name = meta.get("name") or ""
@@ -49,9 +51,9 @@ def check_claims(key, module, token=None):
     if token is not None and (not isinstance(token, str) or not token):
         raise ActorRefused("actor %s: claims: the claims token sent with it is empty" % key)
     try:
-        claims, token = modulehash.check_module_claims(io.BytesIO(module), len(module), token)
-    except modulehash.ClaimsError as exc:
-        if exc.check == modulehash.NO_CLAIMS:
+        claims, token = claimcheck.check_module_claims(io.BytesIO(module), len(module), token)
+    except claimcheck.ClaimsError as exc:
+        if exc.check == claimcheck.NO_CLAIMS:
             exc = "no claims: neither the request nor the module carry claims"
         raise ActorRefused("actor %s: claims: %s" % (key, exc))
     except WasmFormatError as exc:
@@ -64,8 +66,8 @@ def check_claims(key, module, token=None):
 
 def _read_claims(key, token):
     try:
-        return modulehash.decode_token(token)[1]
-    except modulehash.ClaimsError as exc:
+        return claimcheck.decode_token(token)[1]
+    except claimcheck.ClaimsError as exc:
         raise ActorRefused("actor %s: claims: %s" % (key, exc))
 
 
@@ -78,9 +80,11 @@ class ActorTable:
     """
 
     def __init__(self, limits, host_call, on_log, engine=None):
+        self.limits = limits
         self.max_actors = limits["max_actors"]
         self.wapc_limits = Limits(memory_pages=limits["max_pages_per_actor"],
-                                  max_payload=limits["max_payload"])
+                                  max_payload=limits["max_payload"],
+                                  deadline_ms=limits["call_deadline_ms"])
         self._host_call = host_call
         self._on_log = on_log
         self._engine = engine
@@ -89,6 +93,27 @@ class ActorTable:
 
     def __len__(self):
         return len(self.actors)
+
+    def ram_used(self):
+        total = 0
+        for actor in self.actors.values():
+            total += actor.ram
+        return total
+
+    def budget(self, flash_used=0):
+        """What is left for one more actor (see edgemodule.fit.Budget)."""
+        return fit.Budget(self.limits, self.ram_used(), flash_used, len(self.actors))
+
+    def check_fits(self, key, module, budget, new_slot=True):
+        """The module's needs; ActorRefused with the fit rule when the budget cannot take it."""
+        try:
+            needs = fit.Needs(inspect_bytes(module), len(module))
+        except WasmFormatError as exc:
+            raise ActorRefused("actor %s: format: not a valid module: %s" % (key, exc))
+        refused = fit.refusal(needs, budget, new_slot)
+        if refused is not None:
+            raise ActorRefused("actor %s: %s: %s" % (key, refused[0], refused[1]))
+        return needs
 
     def find(self, name):
         """The actor with this public key or call alias, or None."""
@@ -146,9 +171,10 @@ class ActorTable:
             raise ActorRefused("actor %s: call alias %s is taken by actor %s"
                                % (key, alias, holder.key))
 
-    def install(self, key, module, token, sha256, checked=False):
+    def install(self, key, module, token, sha256, checked=False, budget=None):
         """Check and load a module; returns (actor, added) where added is False for a
-        module already held under the same digest.
+        module already held under the same digest. `budget` is what the board has left
+        (by default its limits less what the actors in the table use).
 
         `checked` says the module is byte for byte one whose claims were checked when it
         was installed (the store proved its digest at boot): the claims are only read then,
@@ -161,22 +187,26 @@ class ActorTable:
             raise ActorRefused("actor %s: already installed with another module; swap it"
                                % key)
         if len(self.actors) >= self.max_actors:
-            raise ActorRefused("actor %s: max_actors: the board holds %d actors, its limit"
+            raise ActorRefused("actor %s: slots: the board holds %d actors, its limit"
                                % (key, len(self.actors)))
         if checked and token:
             claims = _read_claims(key, token)
         else:
             claims, token = check_claims(key, module, token)
         self._check_alias(key, claims)
-        actor = Actor(key, claims, token, sha256, self._new_host(key, module, claims))
+        needs = self.check_fits(key, module, budget or self.budget())
+        actor = Actor(key, claims, token, sha256, self._new_host(key, module, claims),
+                      needs.ram_bytes)
         self.actors[key] = actor
         return actor, True
 
-    def swap(self, key, module, token, sha256):
-        """Hot swap: the old module keeps serving if the new one is refused."""
+    def swap(self, key, module, token, sha256, budget=None):
+        """Hot swap: the old module keeps serving if the new one is refused. Both are in
+        RAM while the new one loads, so it must fit beside the old one."""
         actor = self.get(key)
         claims, token = check_claims(key, module, token)
         self._check_alias(key, claims)
+        needs = self.check_fits(key, module, budget or self.budget(), new_slot=False)
         if self._engine is False:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
         self._loading = (key, _caps(claims))  # the new module's start functions run first
@@ -188,7 +218,7 @@ class ActorTable:
             raise ActorRefused(str(exc))
         finally:
             self._loading = None
-        updated = Actor(key, claims, token, sha256, actor.host)
+        updated = Actor(key, claims, token, sha256, actor.host, needs.ram_bytes)
         self.actors[key] = updated
         return updated
 

@@ -1,26 +1,28 @@
-"""The board application: restore actors from flash, open the link, serve the gateway, stay up."""
+"""The board: restore actors from flash, open the link, serve the gateway, stay up."""
 
 import binascii
 import gc
 
 from edgehost import port
-from edgehost.actors import ActorRefused, ActorTable, UnknownActor
+from edgehost.actors import ActorRefused, ActorTable
 from edgehost.builtins import Builtins
-from edgehost.dispatch import Dispatcher, HostCallError
-from edgehost.store import ActorStore, StoreError
-from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
+from edgehost.dispatch import Dispatcher
+from edgehost.gatewaycalls import GatewayCalls
+from edgehost.reports import Reports
+from edgehost.requests import Requests
+from edgehost.store import ActorStore
+from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
 from edgelink.mpack import packb
 from edgelink.session import GATEWAY_PROOF_MISMATCH
 
-FIRMWARE = "edgehost-board 0.1.0"
-REFUSED = "refused"
-UNKNOWN_ACTOR = "unknown_actor"
+FIRMWARE = "edgehost-board 0.2.0"
 BACKOFF_FIRST_MS = 250
 BACKOFF_MAX_MS = 8000
 WATCHDOG_MS = 30000
 PROOF_FAILURES = 3  # failed gateway proofs in a row that mean a wrong pairing key
-MIN_MAX_BODY = 64 * 1024
+MIN_MAX_BODY = 16 * 1024
+REPLIES_TO_BOARD = ("host_result", "error")
 
 
 def engine_name():
@@ -32,14 +34,11 @@ def engine_name():
     return "wasm3"
 
 
-def _or_unknown(value):
-    """A figure for hello and health: -1 when the port cannot tell (CPython has no heap figure)."""
-    return -1 if value is None else value
-
-
 class Board:
-    """One board: its config, flash store, actor table and the link to its gateway.
+    """One board: its lifecycle (boot, connect, serve, reconnect); the rest is in its parts.
 
+    The actor table (`table`), the flash store (`store`), the gateway's requests
+    (`requests`), calls out to the gateway (`calls`) and reports (`reports`).
     `connect()` returns a port (see edgelink.boardio) each time the board (re)connects, None
     when there is nothing to connect to yet (a listening board with no gateway), or raises
     OSError; `console(line)` shows the board's log lines (the REPL's output on a board,
@@ -51,14 +50,16 @@ class Board:
         self.config = config
         self.limits = config.limits
         self._connect = connect
-        self._console = console
         self.engine = engine or engine_name()
         self.store = ActorStore(flash_root)
         self._flash_root = flash_root
-        self.builtins = Builtins(self._actor_log_line)
-        self.table = ActorTable(self.limits, self._host_call, self._actor_console,
+        self.reports = Reports(self, console)
+        self.builtins = Builtins(self.reports.actor_log_line)
+        self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
                                 False if self.engine == "none" else None)
-        self.dispatcher = Dispatcher(self.table, self.builtins, self._ask_gateway)
+        self.calls = GatewayCalls(self, config.host_call_timeout_ms)
+        self.dispatcher = Dispatcher(self.table, self.builtins, self.calls.ask)
+        self.requests = Requests(self)
         self.watchdog = port.Watchdog(watchdog_ms)
         self.started = port.ticks_ms()
         self.running = True
@@ -67,44 +68,36 @@ class Board:
         self.gateway_host = None
         self.sessions = 0
         self._pending = []  # messages that arrived while an actor waited for the gateway
-        self._reports = []  # events waiting for a session
-        self._lost = None
+        self._lost = None  # (level, reason) once the connection is gone
         self._backoff_ms = BACKOFF_FIRST_MS
         self._proof_failures = 0
         self._hold_from = 0
         self._hold_ms = 0
-        self._last_health = None
         self.max_frame = min(max(self.limits["max_frame"], MIN_FRAME), GATEWAY_MIN_FRAME)
 
-    # --- the console and reports to the gateway
-
     def log(self, level, text, actor=None):
-        self._console("[%s] %s" % (level, text))
-        msg = {"t": "log", "level": level, "text": text}
-        if actor is not None:
-            msg["actor"] = actor
-        self._send_report(msg)
-
-    def _actor_console(self, actor, text):
-        self.log("info", "%s: %s" % (actor[:8], text), actor)
-
-    def _actor_log_line(self, actor, level, text):
-        self.log(level, "%s: %s" % (actor[:8], text), actor)
+        self.reports.log(level, text, actor)
 
     def event(self, kind, data):
-        msg = {"t": "event", "kind": kind, "data": data}
-        if not self._send_report(msg):
-            self._reports.append(msg)
+        self.reports.event(kind, data)
 
-    def _send_report(self, msg):
-        link = self.link
-        if link is None or not link.session.is_open or self._lost is not None:
-            return False
-        try:
-            link.send(msg)
-        except (LinkError, OSError):
-            return False
-        return True
+    # --- what the board has
+
+    def budget(self, staged=None):
+        """What is left for one more actor: RAM, flash and slots (see edgemodule.fit); the
+        flash of a `staged` module on its way in counts as free (it is the one asking)."""
+        used = self.store.used_bytes()
+        if staged is not None:
+            used -= port.file_size(staged.path)
+        return self.table.budget(used)
+
+    def free_figures(self):
+        """(free memory, free flash) as hello and health report them: what the profile's
+        budget has left for actors, the flash lowered to what the filesystem really has."""
+        budget = self.budget()
+        flash = port.free_flash(self._flash_root)
+        free_flash = budget.flash_free if flash is None else min(budget.flash_free, flash)
+        return budget.ram_free, free_flash
 
     # --- boot
 
@@ -118,7 +111,8 @@ class Board:
                 module = self.store.load_module(record)
                 # the store has just proved the digest of what was checked at install
                 self.table.install(key, module, record.get("claims"),
-                                   binascii.unhexlify(record["digest"]), checked=True)
+                                   binascii.unhexlify(record["digest"]), checked=True,
+                                   budget=self.budget())
                 restored.append(key)
             except (ActorRefused, OSError) as exc:
                 dropped.append((key, str(exc)))
@@ -138,32 +132,35 @@ class Board:
         for key, actor in self.table.actors.items():
             actors[key] = actor.sha256
             info[key] = actor.info()
-        return {"t": "hello", "board": self._text(self.config.board_id),
-                "firmware": FIRMWARE, "engine": self.engine, "profile": self.config.profile,
+        free_mem, free_flash = self.free_figures()
+        return {"t": "hello", "board": self.config.board_id, "firmware": FIRMWARE,
+                "engine": self.engine, "profile": self.config.profile,
                 "max_frame": self.max_frame, "window": self.limits["window"],
-                "free_mem": _or_unknown(port.free_memory()),
-                "free_flash": _or_unknown(port.free_flash(self._flash_root)),
-                "actors": actors, "actor_info": info, "uptime_ms": self.uptime_ms()}
+                "free_mem": free_mem, "free_flash": free_flash,
+                "budget": self.budget().report(), "actors": actors, "actor_info": info,
+                "uptime_ms": self.uptime_ms()}
 
     def _fitted(self, hello):
-        """The hello cut down to one frame: without actor_info, then with fewer actors (the
-        gateway uploads those again, and installing a module the board holds is a no-op)."""
+        """The hello cut down to one frame: without actor_info and budget, then with fewer
+        actors (the gateway uploads those again, and installing a module the board holds is
+        a no-op)."""
         limit = self.link.body_limit
         if len(packb(hello)) <= limit:
             return hello
         del hello["actor_info"]
+        if len(packb(hello)) > limit:
+            del hello["budget"]
         left_out = 0
         while len(packb(hello)) > limit and hello["actors"]:
             hello["actors"].pop(next(iter(hello["actors"])))
             left_out += 1
-        text = ("hello does not fit a frame of %d bytes: actor_info and %d actor(s) left "
-                "out; raise limits.max_frame" % (self.max_frame, left_out))
-        self._console("[warn] " + text)
-        self._reports.append({"t": "log", "level": "warn", "text": text})  # after the hello
+        text = ("hello does not fit a frame of %d bytes: actor_info%s and %d actor(s) left "
+                "out; raise limits.max_frame" % (self.max_frame,
+                                                 "" if "budget" in hello else ", budget",
+                                                 left_out))
+        self.reports.console("[warn] " + text)
+        self.reports.later({"t": "log", "level": "warn", "text": text})  # after the hello
         return hello
-
-    def _text(self, value):
-        return value if isinstance(value, str) else str(value, "utf-8")
 
     def uptime_ms(self):
         return port.ticks_diff(port.ticks_ms(), self.started)
@@ -172,6 +169,13 @@ class Board:
 
     def run(self):
         """Boot and serve until stop(): connect, serve, and on link loss connect again."""
+        limits = self.limits
+        self.reports.console(
+            "[info] profile %s (%s): %d KiB of RAM for actors, %d pages per actor, %d actor "
+            "slots, %d KiB of flash for modules" % (
+                self.config.profile, self.config.board_name, limits["actor_ram_bytes"] // 1024,
+                limits["max_pages_per_actor"], limits["max_actors"],
+                limits["module_flash_bytes"] // 1024))
         self.restore()
         while self.running:
             self.watchdog.feed()
@@ -206,21 +210,25 @@ class Board:
             self.watchdog.feed()
             port.sleep_ms(min(50, ms))
 
+    def connected(self):
+        link = self.link
+        return link is not None and link.session.is_open and self._lost is None
+
     def serve(self, link_port):
         """Serve one connection until it breaks (or the board stops)."""
         cfg = self.config
         self._lost = None
         self._pending = []
         self.link = board_link(
-            cfg.board_id if isinstance(cfg.board_id, bytes) else cfg.board_id.encode(),
-            cfg.pairing_key, link_port.write, max_frame=self.max_frame,
+            cfg.board_id, cfg.pairing_key, link_port.write, max_frame=self.max_frame,
             window=self.limits["window"],
             max_body=max(self.limits["max_payload"], MIN_MAX_BODY),
-            log=self._link_log)
+            log=self._link_log, body_sink=self.requests.body_sink)
         self.link.on_open = self._session_opened
         self.link.drops.on_drop = self._on_drop
         self._proof_failures = 0
         self.link.open()
+        period_ms = cfg.health_period_s * 1000
         while self.running and self._lost is None:
             self.watchdog.feed()
             if self._hold_ms:
@@ -228,39 +236,52 @@ class Board:
                     port.sleep_ms(10)
                     continue
                 self._hold_ms = 0
-            try:
-                inbox = self.link.poll(link_port)
-            except (OSError, LinkError) as exc:
-                self._lose("link lost: %s" % (exc,))
-                break
-            self._pending.extend(inbox)
-            busy = bool(self._pending)
+            moved = self.poll()[1]
             while self._pending and self._lost is None:
-                self.handle(self._pending.pop(0))
-            self._health_tick()
-            if not busy:
+                self.requests.handle(self._pending.pop(0))
+            if self.link.session.is_open:
+                self.reports.health_tick(period_ms)
+            if not moved:
                 port.sleep_ms(1)
         if self._lost is not None:
-            self.log("warn", "%s; reconnecting" % self._lost)
+            level, reason = self._lost
+            self.log(level, reason)
+        self.link.drops.on_drop = None
+        self.link.close()
         self.link = None
 
-    def _lose(self, reason):
+    def poll(self, wanted=None):
+        """Read the link once: (the reply to board request `wanted` if it came, whether
+        anything came). Everything else is queued for the serve loop, in order."""
+        try:
+            inbox = self.link.poll(self.port)
+        except PortClosed:
+            self._lose("info", "the gateway closed the connection; waiting for the next one")
+            return None, False
+        except (OSError, LinkError) as exc:
+            self._lose("warn", "link lost: %s; reconnecting" % (exc,))
+            return None, False
+        answer = None
+        for msg in inbox:
+            if answer is None and msg["id"] == wanted and msg["t"] in REPLIES_TO_BOARD:
+                answer = msg
+            else:
+                self._pending.append(msg)
+        return answer, bool(inbox)
+
+    def _lose(self, level, reason):
         if self._lost is None:
-            self._lost = reason
+            self._lost = (level, reason)
 
     def _link_log(self, line):
-        self._console("[debug] " + line)
+        self.reports.console("[debug] " + line)
 
     def _session_opened(self):
         self.sessions += 1
         self._proof_failures = 0
         self._backoff_ms = BACKOFF_FIRST_MS
-        self._last_health = port.ticks_ms()
         self.link.send(self._fitted(self.hello()))
-        reports = self._reports
-        self._reports = []
-        for msg in reports:
-            self._send_report(msg)
+        self.reports.session_opened()
 
     def _on_drop(self, reason, detail):
         if detail == GATEWAY_PROOF_MISMATCH:
@@ -272,218 +293,30 @@ class Board:
         self._proof_failures += 1
         if self._proof_failures < PROOF_FAILURES:
             return
-        self._console("[error] gateway proof failed: pairing key mismatch? (board %s); "
-                      "retrying in %d ms" % (self._text(self.config.board_id), self._backoff_ms))
+        self.reports.console("[error] gateway proof failed: pairing key mismatch? (board %s); "
+                             "retrying in %d ms" % (self.config.board_id, self._backoff_ms))
         # not reading holds the link's next OPEN back until the backoff is over
         self._hold_from = port.ticks_ms()
         self._hold_ms = self._backoff_ms
         self._backoff_ms = min(self._backoff_ms * 2, BACKOFF_MAX_MS)
 
-    # --- requests from the gateway
+    # --- what the other parts send through the link
 
-    def handle(self, msg):
-        t = msg["t"]
-        handler = _HANDLERS.get(t)
-        if handler is not None:
-            handler(self, msg)
-        elif t == "error":
-            self._console("[warn] gateway reported %s: %s" % (msg["code"], msg["message"]))
+    def send_report(self, msg):
+        """Send a report if a session is open; False when it could not go."""
+        if not self.connected():
+            return False
+        try:
+            self.link.send(msg)
+        except (LinkError, OSError):
+            return False
+        return True
 
-    def _reply(self, msg, body=None):
+    def reply(self, msg, body=None):
         try:
             self.link.send(msg, body)
         except (LinkError, OSError) as exc:
-            self._lose("cannot send %s: %s" % (msg["t"], exc))
-
-    def _error(self, msg, code, text):
-        self._reply({"t": "error", "id": msg["id"], "code": code, "message": text})
-
-    def _on_ready(self, msg):
-        self.gateway_host = msg["host"]
-        self.log("info", "session %d open with gateway %s" % (self.sessions, msg["host"]))
-
-    def _on_install(self, msg):
-        key = msg["actor"]
-        module = bytes(msg.pop("body"))
-        try:
-            actor, added = self.table.install(key, module, msg.get("claims"), msg["sha256"])
-        except ActorRefused as exc:
-            self.log("warn", "install refused: %s" % exc)
-            return self._error(msg, REFUSED, str(exc))
-        if added:
-            try:
-                self.store.save(key, module, {"claims": actor.token})
-            except StoreError as exc:
-                self.table.remove(key)
-                return self._error(msg, "store", str(exc))
-            self.log("info", "installed actor %s (%s)" % (key, actor.name or "unnamed"))
-        module = None
-        gc.collect()
-        self._reply({"t": "installed", "id": msg["id"], "actor": key, "sha256": msg["sha256"]})
-
-    def _on_swap(self, msg):
-        key = msg["actor"]
-        module = bytes(msg.pop("body"))
-        try:
-            actor = self.table.swap(key, module, msg.get("claims"), msg["sha256"])
-        except UnknownActor as exc:
-            return self._error(msg, UNKNOWN_ACTOR, str(exc))
-        except ActorRefused as exc:
-            self.log("warn", "swap refused, the old module keeps serving: %s" % exc)
-            return self._error(msg, REFUSED, str(exc))
-        try:
-            self.store.save(key, module, {"claims": actor.token})
-        except StoreError as exc:
-            self.log("warn", "swapped actor %s but could not store it: %s" % (key, exc))
-        module = None
-        gc.collect()
-        self.log("info", "swapped actor %s" % key)
-        self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"]})
-
-    def _on_remove(self, msg):
-        try:
-            actor = self.table.remove(msg["actor"])
-        except UnknownActor as exc:
-            return self._error(msg, UNKNOWN_ACTOR, str(exc))
-        self.store.remove(actor.key)
-        self.log("info", "removed actor %s" % actor.key)
-        self._reply({"t": "removed", "id": msg["id"], "actor": actor.key})
-
-    def _on_invoke(self, msg):
-        actor = self.table.find(msg["actor"])
-        if actor is None:
-            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
-        contract = provider_contract(msg["origin"])
-        if contract is not None and contract not in actor.caps:
-            return self._error(msg, REFUSED, "actor %s does not hold capability %s, so %s "
-                               "may not invoke it" % (actor.key, contract, msg["origin"]))
-        operation = msg["op"]
-        try:
-            result = actor.host.call(operation, msg.get("body") or b"")
-        except GuestError as exc:
-            return self._error(msg, "guest_error", exc.detail)
-        except TrapError as exc:
-            self.log("error", str(exc), actor.key)
-            self.event("actor_trapped", {"actor": actor.key, "op": operation,
-                                         "message": str(exc), "rebuilt": exc.rebuilt})
-            return self._error(msg, "trap", str(exc))
-        except ActorFailed as exc:
-            return self._error(msg, "failed", str(exc))
-        except PayloadTooLarge as exc:
-            return self._error(msg, "too_large", str(exc))
-        except WapcError as exc:
-            return self._error(msg, "failed", str(exc))
-        self._reply({"t": "invoke_result", "id": msg["id"]}, result)
-
-    def _on_get_claims(self, msg):
-        actor = self.table.find(msg["actor"])
-        if actor is None:
-            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
-        token = actor.token or ""
-        self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
-
-    def _on_request_for_gateway(self, msg):
-        self._error(msg, "unknown_type", "%s is sent by a board, not to one" % msg["t"])
-
-    # --- host calls
+            self._lose("warn", "cannot send %s: %s; reconnecting" % (msg["t"], exc))
 
     def _host_call(self, actor, binding, namespace, operation, payload):
         return self.dispatcher.host_call(actor, binding, namespace, operation, payload)
-
-    def _ask_gateway(self, actor, binding, namespace, operation, payload):
-        """Send a host call to the gateway and wait for its answer, serving nothing else
-        meanwhile: what arrives is queued and handled after the calling actor is done."""
-        link = self.link
-        if link is None or not link.session.is_open or self._lost is not None:
-            raise HostCallError("no gateway connected: cannot serve %s %s"
-                                % (namespace, operation))
-        session = self.sessions
-        try:
-            request_id = link.send({"t": "host_call", "actor": actor, "binding": binding,
-                                    "namespace": namespace, "op": operation}, payload)
-        except (LinkError, OSError) as exc:
-            raise HostCallError("cannot send the host call to the gateway: %s" % exc)
-        timeout = self.config.host_call_timeout_ms
-        started = port.ticks_ms()
-        while True:
-            self.watchdog.feed()
-            try:
-                inbox = link.poll(self.port)
-            except (OSError, LinkError) as exc:
-                self._lose("link lost: %s" % (exc,))
-                raise HostCallError("the link to the gateway was lost during %s %s"
-                                    % (namespace, operation))
-            for i, msg in enumerate(inbox):
-                if msg["id"] == request_id and msg["t"] in ("host_result", "error"):
-                    self._pending.extend(inbox[i + 1:])
-                    if msg["t"] == "error":
-                        raise HostCallError(msg["message"])
-                    return bytes(msg.get("body") or b"")
-                self._pending.append(msg)
-            if not self.running:
-                raise HostCallError("the board is stopping")
-            if self.sessions != session:
-                raise HostCallError("the link reopened before the gateway answered %s %s"
-                                    % (namespace, operation))
-            if port.ticks_diff(port.ticks_ms(), started) >= timeout:
-                raise HostCallError("timed out after %d ms waiting for the gateway to answer "
-                                    "%s %s" % (timeout, namespace, operation))
-            if not inbox:
-                port.sleep_ms(1)
-
-    # --- health
-
-    def _health_tick(self):
-        if self._last_health is None or not self.link.session.is_open:
-            return
-        now = port.ticks_ms()
-        if port.ticks_diff(now, self._last_health) < self.config.health_period_s * 1000:
-            return
-        self._last_health = now
-        self._send_report(self.health())
-
-    def health(self):
-        """Call every actor's health operation; the health report for the gateway."""
-        statuses = {}
-        for key, actor in list(self.table.actors.items()):
-            statuses[key] = health_status(actor.host)
-        gc.collect()
-        return {"t": "health", "free_mem": _or_unknown(port.free_memory()),
-                "free_flash": _or_unknown(port.free_flash(self._flash_root)),
-                "uptime_ms": self.uptime_ms(), "actors": statuses}
-
-
-def health_status(host):
-    """"healthy", "unhealthy: why" or "failed: why" for one actor."""
-    if host.failed:
-        return "failed: %s" % host.failed
-    try:
-        host.call(host.health_operation, b"")
-    except ActorFailed as exc:
-        return "failed: %s" % exc
-    except WapcError as exc:
-        return "unhealthy: %s" % exc
-    return "healthy"
-
-
-def provider_contract(origin):
-    """The contract id a provider origin speaks for, or None for the CLI ("") or an actor.
-
-    A provider origin is its contract id (`wasmcloud:httpserver`), optionally after the
-    provider's key and a slash (`V.../wasmcloud:httpserver`).
-    """
-    if ":" not in origin:
-        return None
-    return origin.rsplit("/", 1)[-1]
-
-
-_HANDLERS = {
-    "ready": Board._on_ready,
-    "install": Board._on_install,
-    "swap": Board._on_swap,
-    "remove": Board._on_remove,
-    "invoke": Board._on_invoke,
-    "get_claims": Board._on_get_claims,
-    "hello": Board._on_request_for_gateway,
-    "host_call": Board._on_request_for_gateway,
-}

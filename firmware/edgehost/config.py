@@ -2,15 +2,11 @@
 
 import json
 
-TRANSPORTS = ("uart", "usb", "wifi", "tcp-listen")
+from edgelink import pairing
+from edgeprofile import ProfileError, load_profile
 
-DEFAULT_LIMITS = {
-    "max_pages_per_actor": 2,
-    "max_actors": 4,
-    "max_frame": 1024,
-    "max_payload": 65536,
-    "window": 4,
-}
+TRANSPORTS = ("uart", "usb", "wifi", "tcp-listen")
+PROFILES = "profiles"  # the board's copy of hardware/profiles, beside config.json
 
 
 class ConfigError(ValueError):
@@ -36,19 +32,17 @@ def _want(cfg, key, kind, where, default=None, required=True):
 class BoardConfig:
     """A checked config: board identity, transport settings and limits."""
 
-    def __init__(self, data, where="config.json"):
+    def __init__(self, data, where="config.json", profiles=PROFILES):
         if not isinstance(data, dict):
             raise ConfigError("%s: must be a JSON object" % where)
-        self.board_id = _want(data, "board_id", str, where)
-        key_hex = _want(data, "pairing_key", str, where)
+        _want(data, "board_id", str, where)
+        _want(data, "pairing_key", str, where)
         try:
-            key = bytes.fromhex(key_hex)
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise ConfigError("%s: pairing_key must be 64 hex digits (32 bytes)" % where)
-        self.pairing_key = key
-        self.profile = _want(data, "profile", str, where, "generic")
+            self.board_id = pairing.board_id_bytes(data["board_id"]).decode()
+            self.pairing_key = pairing.pairing_key(data["pairing_key"])
+        except pairing.PairingError as exc:
+            raise ConfigError("%s: %s" % (where, exc))
+        self.profile = _want(data, "profile", str, where)
         self.health_period_s = _want(data, "health_period_s", int, where, 30)
         # how long a guest waits for the gateway to answer a host call before it gets an error
         self.host_call_timeout_ms = _want(data, "host_call_timeout_ms", int, where, 10000)
@@ -80,20 +74,18 @@ class BoardConfig:
         limits = data.get("limits", {})
         if not isinstance(limits, dict):
             raise ConfigError("%s: limits must be an object" % where)
-        for name in limits:
-            if name not in DEFAULT_LIMITS:
-                raise ConfigError(
-                    "%s: limits.%s is not a known limit (known: %s)"
-                    % (where, name, ", ".join(sorted(DEFAULT_LIMITS)))
-                )
-        self.limits = {}
-        for name, default in DEFAULT_LIMITS.items():
-            self.limits[name] = _want(limits, name, int, where + " limits", default)
-        if self.limits["max_frame"] < 64:
-            raise ConfigError("%s: limits.max_frame must be at least 64 bytes" % where)
+        try:
+            profile = load_profile(self.profile, profiles)
+        except ProfileError as exc:
+            raise ConfigError("%s: %s" % (where, exc))
+        try:
+            self.limits = profile.lowered(limits, where)
+        except ProfileError as exc:
+            raise ConfigError(str(exc))
+        self.board_name = profile.board
 
 
-def load_config(path):
+def load_config(path, profiles=PROFILES):
     """Read and check the config file at `path`; raises ConfigError with a one-line reason."""
     try:
         with open(path) as f:
@@ -104,4 +96,4 @@ def load_config(path):
         data = json.loads(text)
     except ValueError:
         raise ConfigError("%s: not valid JSON" % path)
-    return BoardConfig(data, path)
+    return BoardConfig(data, path, profiles)

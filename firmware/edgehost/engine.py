@@ -6,6 +6,13 @@ edges) stays in this file.
 """
 
 
+def enforces_limits():
+    """True where the engine caps memory and stops a runaway call (the board's wasm3 module)."""
+    import wasm3
+
+    return hasattr(wasm3.Runtime, "set_deadline")
+
+
 class EngineError(Exception):
     """The engine could not load or link a module; the message is the engine's."""
 
@@ -28,9 +35,13 @@ class Instance:
     `find_function(name)` returns the engine's callable as is (no wrapper on the hot path);
     `get_memory(0)` a view of linear memory that goes stale when the guest grows it, so
     fetch it again after every entry into the guest.
+
+    `memory_pages` caps linear memory (memory.grow past it fails) and `deadline_ms` the time
+    one entry into the guest may run (it then traps with "deadline exceeded"), where the
+    engine can: the board's wasm3 module can, pywasm3 cannot (see enforces_limits).
     """
 
-    def __init__(self, module_bytes, stack_bytes):
+    def __init__(self, module_bytes, stack_bytes, memory_pages=0, deadline_ms=0):
         import wasm3
 
         # pywasm3 keeps pointers into the bytes it parsed and wants `bytes`, not a bytearray.
@@ -40,6 +51,9 @@ class Instance:
             self._runtime = self._env.new_runtime(stack_bytes)
             self._module = self._env.parse_module(self._bytes)
             self._runtime.load(self._module)
+            if enforces_limits():
+                self._runtime.set_memory_limit(memory_pages)
+                self._runtime.set_deadline(deadline_ms)
         except RuntimeError as exc:
             raise EngineError(str(exc))
         self.get_memory = self._runtime.get_memory

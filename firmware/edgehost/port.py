@@ -10,6 +10,13 @@ from edgelink.clock import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
 
 IMPLEMENTATION = sys.implementation.name  # "micropython", "circuitpython" or "cpython"
 
+try:
+    # map_file(path) -> bytes read in place, not copied into RAM: the board's wasm3 module has
+    # it on the unix port (mmap); elsewhere stored modules are read into RAM
+    from wasm3 import map_file
+except ImportError:
+    map_file = None
+
 
 def random_bytes(n):
     """Cryptographic random bytes (os.urandom exists on all three)."""
@@ -30,6 +37,14 @@ def free_flash(path):
     except (AttributeError, OSError):
         return None
     return st[0] * st[4]  # f_bsize * f_bavail
+
+
+def file_size(path):
+    """The size of a file in bytes, 0 if it is not there."""
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return 0
 
 
 def exists(path):

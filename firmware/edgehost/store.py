@@ -1,6 +1,8 @@
 """Installed actors on the board's flash, written so that a power cut never leaves one to run.
 
 Layout under the store's root:
+    incoming/<n>.part       a module on its way in, written chunk by chunk as the link takes
+                            it (emptied at boot: a cut-off upload leaves nothing behind)
     modules/<sha256>.wasm   module bytes, named by their digest (written once, never changed)
     actors/<key>.json       the actor's record (digest, size, claims token, call alias, ...) as
                             one line of JSON, then a line with that line's SHA-256; this file
@@ -33,14 +35,45 @@ class StoreError(Exception):
     """An actor could not be written to flash; the message says which and why."""
 
 
+class StagedModule:
+    """A module being written to flash as it arrives; the store commits it by a rename."""
+
+    def __init__(self, path, size):
+        self.path = path
+        self.size = size
+        self._file = open(path, "wb")
+
+    def write(self, data):
+        self._file.write(data)
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def read(self):
+        """The module's bytes (the engine needs them in RAM to run the module)."""
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def discard(self):
+        self.close()
+        port.remove(self.path)
+
+
 class ActorStore:
     def __init__(self, root):
         self.root = root
         self.modules_dir = root + "/modules"
         self.actors_dir = root + "/actors"
+        self.incoming_dir = root + "/incoming"
         port.makedirs(self.modules_dir)
         port.makedirs(self.actors_dir)
+        port.makedirs(self.incoming_dir)
+        for name in port.listdir(self.incoming_dir):
+            port.remove(self.incoming_dir + "/" + name)
         self._buf = bytearray(CHUNK)
+        self._staged = 0
 
     def module_path(self, digest_hex):
         return "%s/%s.wasm" % (self.modules_dir, digest_hex)
@@ -48,29 +81,58 @@ class ActorStore:
     def record_path(self, key):
         return "%s/%s.json" % (self.actors_dir, key)
 
-    def save(self, key, module, record):
-        """Store `module` (bytes) for actor `key` with `record` (a JSON-able dict).
+    def used_bytes(self):
+        """Flash taken by modules, those on their way in included."""
+        total = 0
+        for folder in (self.modules_dir, self.incoming_dir):
+            for name in port.listdir(folder):
+                total += port.file_size(folder + "/" + name)
+        return total
 
-        Returns the record as stored, with `digest` (lower-case hex SHA-256) and `size` added.
+    def stage(self, size):
+        """A new StagedModule of `size` bytes; StoreError when flash cannot take it."""
+        self._staged += 1
+        path = "%s/%d.part" % (self.incoming_dir, self._staged)
+        try:
+            return StagedModule(path, size)
+        except OSError as exc:
+            raise StoreError("cannot start writing a module of %d bytes to flash: %s"
+                             % (size, exc))
+
+    def save(self, key, module, record):
+        """Store `module` (bytes) for actor `key` with `record` (a JSON-able dict)."""
+        staged = self.stage(len(module))
+        try:
+            view = memoryview(module)
+            for start in range(0, len(module), CHUNK):
+                staged.write(view[start:start + CHUNK])
+            staged.close()
+        except OSError as exc:
+            staged.discard()
+            raise StoreError("cannot write module of actor %s to flash: %s" % (key, exc))
+        return self.commit(key, staged, _sha256_hex(module), record)
+
+    def commit(self, key, staged, digest, record):
+        """Make a staged module (checked: its SHA-256 is `digest`, lower-case hex) actor
+        `key`'s, with `record` (a JSON-able dict); a power cut leaves the old state.
+
+        Returns the record as stored, with `digest` and `size` added.
         """
-        digest = _sha256_hex(module)
+        staged.close()
         path = self.module_path(digest)
-        if not self._module_ok(path, len(module), digest):
-            tmp = path + ".tmp"
+        if self._module_ok(path, staged.size, digest):
+            staged.discard()  # the same module serves another actor already
+        else:
             try:
-                with open(tmp, "wb") as f:
-                    view = memoryview(module)
-                    for start in range(0, len(module), CHUNK):
-                        f.write(view[start : start + CHUNK])
                 port.remove(path)
-                os.rename(tmp, path)
+                os.rename(staged.path, path)
             except OSError as exc:
-                port.remove(tmp)
+                staged.discard()
                 raise StoreError("cannot write module of actor %s to flash: %s" % (key, exc))
         stored = dict(record)
         stored["key"] = key
         stored["digest"] = digest
-        stored["size"] = len(module)
+        stored["size"] = staged.size
         self._write_record(key, stored)
         port.sync()
         self._drop_unused_modules()
@@ -100,8 +162,12 @@ class ActorStore:
         self._drop_unused_modules()
 
     def load_module(self, record):
-        """The module bytes of a restored record."""
-        with open(self.module_path(record["digest"]), "rb") as f:
+        """The module bytes of a restored record: read in place where the port can map the
+        file (no copy in RAM; a module file is never changed once written), else read."""
+        path = self.module_path(record["digest"])
+        if port.map_file is not None:
+            return port.map_file(path)
+        with open(path, "rb") as f:
             return f.read()
 
     def _module_ok(self, path, size, digest_hex):

@@ -6,38 +6,25 @@ except ImportError:  # CircuitPython: no threads, so nothing can run beside a ca
     _thread = None
 
 from edgehost import engine as wasm3_engine
-from edgehost.wasminspect import LimitBroken, inspect_bytes
-from edgehost.wasmsections import WasmFormatError
+from edgemodule.fit import HOST_FUNCTIONS as PROVIDED
+from edgemodule.wasminspect import LimitBroken, inspect_bytes
+from edgemodule.wasmsections import WasmFormatError
 
 RPC_VERSION_EXPORT = "__wasmbus_rpc_version"
 START_FUNCTIONS = ("start", "wapc_init", "_start")
 
-WAPC_FUNCTIONS = {
-    "__guest_request": "v(ii)",
-    "__guest_response": "v(ii)",
-    "__guest_error": "v(ii)",
-    "__host_call": "i(iiiiiiii)",
-    "__host_response_len": "i()",
-    "__host_response": "v(i)",
-    "__host_error_len": "i()",
-    "__host_error": "v(i)",
-    "__console_log": "v(ii)",
-}
-WASI_FUNCTIONS = {"fd_write": "i(iiii)"}
-# What a guest may import, by import module: {module: {name: signature}}
-PROVIDED = {"wapc": WAPC_FUNCTIONS, "wasmbus": WAPC_FUNCTIONS,
-            "wasi_snapshot_preview1": WASI_FUNCTIONS}
-
 
 class Limits:
-    """What one actor may use: memory pages it declares, bytes per payload, engine stack."""
+    """What one actor may use: memory pages, bytes per payload, engine stack, and the time one
+    call may run in the guest (the engine stops it with a trap; 0: no limit)."""
 
     def __init__(self, memory_pages=16, max_payload=128 * 1024, stack_bytes=64 * 1024,
-                 max_log=512):
+                 max_log=512, deadline_ms=10000):
         self.memory_pages = memory_pages
         self.max_payload = max_payload
         self.stack_bytes = stack_bytes
         self.max_log = max_log
+        self.deadline_ms = deadline_ms
 
 
 class WapcError(Exception):
@@ -312,7 +299,8 @@ class WapcInstance:
     def __init__(self, actor, module_bytes, inspection, limits, host_call, on_log, engine):
         self.actor = actor
         self._engine = engine
-        self.instance = engine.Instance(module_bytes, limits.stack_bytes)
+        self.instance = engine.Instance(module_bytes, limits.stack_bytes, limits.memory_pages,
+                                        limits.deadline_ms)
         self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
                                  limits.max_payload, limits.max_log)
         served = self.exchange.functions()

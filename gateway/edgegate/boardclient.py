@@ -14,6 +14,7 @@ from typing import Any
 
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession, checked
 from edgegate.transports import SerialTransport, TcpTransport, Transport, TransportError
+from edgelink import pairing
 from edgelink.link import LinkError
 from edgelink.messages import ABORTED, MAX_ID
 from edgelink.mpack import packb
@@ -44,21 +45,18 @@ class BoardKey:
             raise BoardError(f"key file {path}: not JSON; it must be {rule}") from None
         if not isinstance(data, dict):
             raise BoardError(f"key file {path}: it must be {rule}")
-        board_id, key_hex = data.get("board_id"), data.get("pairing_key")
-        if not isinstance(board_id, str) or not 0 < len(board_id.encode()) <= 64:
-            raise BoardError(f"key file {path}: board_id must be a string of 1 to 64 bytes")
         try:
-            key = bytes.fromhex(key_hex) if isinstance(key_hex, str) else b""
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise BoardError(f"key file {path}: pairing_key must be 64 hex digits (32 bytes)")
+            board_id = pairing.board_id_bytes(data.get("board_id")).decode()
+            key = pairing.pairing_key(data.get("pairing_key"))
+        except pairing.PairingError as exc:
+            raise BoardError(f"key file {path}: {exc}") from None
         return cls(board_id, key)
 
     @classmethod
     def create(cls, path: Path, board_id: str) -> BoardKey:
         """Write a new key file (mode 0600, never over an existing one) with a random key."""
-        key = cls(board_id, secrets.token_bytes(32))
+        pairing.board_id_bytes(board_id)  # PairingError (a ValueError) for a bad id
+        key = cls(board_id, secrets.token_bytes(pairing.KEY_BYTES))
         text = json.dumps({"board_id": board_id, "pairing_key": key.pairing_key.hex()}) + "\n"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

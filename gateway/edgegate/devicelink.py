@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edgegate.transports import Transport, TransportError
-from edgelink.link import LinkError, gateway_link
+from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 REPLIES = frozenset({"installed", "removed", "swapped", "invoke_result", "claims", "pong",
                      "error"})
 TICK_SECONDS = 0.05
+_ENDED = {"t": "", "id": 0}  # put in the inbox when the link ends; receive() raises then
 
 
 class DeviceLink:
@@ -89,8 +90,8 @@ class DeviceLink:
                 task.cancel()
             for future in self._waiting.values():
                 if not future.done():
-                    future.set_exception(LinkError(f"{self.transport.name} closed"))
-            self._inbox.put_nowait({"t": "closed", "id": 0})
+                    future.set_exception(LinkClosed(f"{self.transport.name} closed"))
+            self._inbox.put_nowait(_ENDED)
 
     async def _write_loop(self) -> None:
         while True:
@@ -114,8 +115,13 @@ class DeviceLink:
         self.link.session.ask()
 
     async def receive(self) -> dict[str, Any]:
-        """The board's next message that is not a reply; {"t": "closed"} once the link ends."""
-        return await self._inbox.get()
+        """The board's next message that is not a reply; LinkClosed once the link has ended
+        and every message that came before has been taken."""
+        msg = await self._inbox.get()
+        if msg is _ENDED:
+            self._inbox.put_nowait(_ENDED)  # and for every later receive()
+            raise LinkClosed(f"{self.transport.name} closed")
+        return msg
 
     def send(self, msg: dict[str, Any], body: bytes | None = None) -> int:
         """Send a message that needs no reply (ready, host_result, error); returns its id."""
@@ -125,7 +131,7 @@ class DeviceLink:
                       timeout: float = 30.0) -> dict[str, Any]:
         """Send a request and wait for its reply (which may be an error message)."""
         if self._closed:
-            raise LinkError(f"{self.transport.name} is closed")
+            raise LinkClosed(f"{self.transport.name} is closed")
         async with self._slots:
             await self._slots.wait_for(lambda: self._in_flight < self.link.peer_window)
             self._in_flight += 1
@@ -138,7 +144,7 @@ class DeviceLink:
             self.link.send(msg, body)
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise LinkError(f"{msg.get('t')} {request_id}: no reply within {timeout} s") from None
+            raise LinkTimeout(f"{msg.get('t')} {request_id}: no reply within {timeout} s") from None
         finally:
             self._waiting.pop(request_id, None)
             async with self._slots:

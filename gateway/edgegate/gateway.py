@@ -13,6 +13,7 @@ import nats
 from nats.aio.client import Client
 
 from edgegate.config import LatticeConfig
+from edgegate.control import ControlInterface
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardSession
 from edgegate.events import EventPublisher
@@ -90,6 +91,7 @@ class Gateway:
         self.lattice: Lattice | None = None
         self.router: Router | None = None
         self.access: BoardAccess | None = None
+        self.control: ControlInterface | None = None
         self.on_host: Callable[[BoardHost], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[TcpListener] = []
@@ -114,6 +116,8 @@ class Gateway:
                                payloads)
         self.router = Router(self.lattice)
         LinkAnnouncer(self.lattice, lambda: list(self.hosts.values())).watch()
+        self.control = ControlInterface(self.lattice, lambda: list(self.hosts.values()))
+        await self.control.start()
         self.access = BoardAccess(self.lattice, self)
         await self.access.start([entry for entry in self.boards])
         listening: dict[str, list[BoardEntry]] = defaultdict(list)
@@ -133,6 +137,8 @@ class Gateway:
         for listener in self._listeners:
             await listener.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.control is not None:
+            await self.control.stop()
         for host in list(self.hosts.values()):
             await host.stop()
         if self.access is not None:

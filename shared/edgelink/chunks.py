@@ -13,7 +13,6 @@ DEFAULT_STALL_MS = 2000
 DEFAULT_RETRIES = 3
 
 
-
 class Outgoing:
     """One body on its way out, as a request id and a window of chunks."""
 
@@ -65,15 +64,21 @@ class Outgoing:
 
 
 class Incoming:
-    """One body coming in: a buffer of the announced size, filled in order, hash checked."""
+    """One body coming in, filled in order, its SHA-256 taken as the chunks arrive.
 
-    def __init__(self, request_id, message, size, sha256, now, stall_ms):
+    The bytes go to a buffer of the announced size, or, when a `sink` is given (see
+    Link.body_sink), straight on to it: then the body never sits in RAM whole.
+    """
+
+    def __init__(self, request_id, message, size, sha256, now, stall_ms, sink=None):
         self.id = request_id
         self.message = message
         self.size = size
         self.sha256 = sha256
         self.filled = 0
-        self.buffer = bytearray(size)
+        self.sink = sink
+        self.buffer = bytearray(size) if sink is None else None
+        self._hash = hashlib.sha256()
         self.stall_ms = stall_ms
         self._since = now
 
@@ -82,15 +87,34 @@ class Incoming:
         return self.filled >= self.size
 
     def add(self, at, data, now):
-        """Take the chunk at offset `at` if it is the next one; return the offset to ack."""
+        """Take the chunk at offset `at` if it is the next one; return the offset to ack.
+
+        A sink that cannot take the bytes raises OSError (flash full, say)."""
         if at == self.filled and 0 < len(data) <= self.size - at:
-            self.buffer[at:at + len(data)] = data
+            if self.sink is None:
+                self.buffer[at:at + len(data)] = data
+            else:
+                self.sink.write(data)
+            self._hash.update(data)
             self.filled = at + len(data)
             self._since = now
         return self.filled
 
     def digest_ok(self):
-        return hashlib.sha256(self.buffer).digest() == self.sha256
+        return self._hash.digest() == self.sha256
+
+    def body(self):
+        """What the message carries as its body: the buffer, or the sink, closed."""
+        if self.sink is None:
+            return self.buffer
+        self.sink.close()
+        return self.sink
+
+    def discard(self):
+        """The transfer is given up: the sink lets go of what it took."""
+        if self.sink is not None:
+            self.sink.discard()
+            self.sink = None
 
     def stalled(self, now):
         return ticks_diff(now, self._since) >= self.stall_ms

@@ -8,6 +8,15 @@ DELIMITER = b"\x00"
 OVERHEAD = 5
 DEFAULT_MAX_FRAME = 1024
 
+# why a frame was dropped (Drops counts them by these names)
+DROP_OVERSIZE = "oversize"
+DROP_COBS = "cobs"
+DROP_SHORT = "short"
+DROP_VERSION = "version"
+DROP_CRC = "crc"
+# the drops that mean bytes arrived that are not frames: a wrong speed, or not a board
+LINE_NOISE = (DROP_CRC, DROP_COBS, DROP_SHORT, DROP_OVERSIZE, DROP_VERSION)
+
 
 def _table_crc32(data, crc=0):
     # Fallback for ports built without binascii.crc32; same polynomial as zlib.
@@ -176,7 +185,7 @@ class FrameReader:
             if not self._skipping:
                 if self._fill + piece > len(raw):
                     self._skipping = True
-                    self.drops.add("oversize", "longer than max_frame %d" % self.max_frame)
+                    self.drops.add(DROP_OVERSIZE, "longer than max_frame %d" % self.max_frame)
                 else:
                     raw[self._fill:self._fill + piece] = view[start:z]
                     self._fill += piece
@@ -198,18 +207,18 @@ class FrameReader:
     def _check(self, fill):
         size = cobs_decode(self._raw, fill, self._plain)
         if size < 0:
-            self.drops.add("cobs", "invalid COBS block")
+            self.drops.add(DROP_COBS, "invalid COBS block")
             return None
         if size < OVERHEAD:
-            self.drops.add("short", "%d bytes is shorter than a frame" % size)
+            self.drops.add(DROP_SHORT, "%d bytes is shorter than a frame" % size)
             return None
         plain = self._plain_view
         if plain[0] != VERSION:
-            self.drops.add("version", "version %d, expected %d" % (plain[0], VERSION))
+            self.drops.add(DROP_VERSION, "version %d, expected %d" % (plain[0], VERSION))
             return None
         end = size - 4
         crc = (plain[end] << 24) | (plain[end + 1] << 16) | (plain[end + 2] << 8) | plain[end + 3]
         if crc32(plain[:end]) & 0xFFFFFFFF != crc:
-            self.drops.add("crc", "CRC32 mismatch")
+            self.drops.add(DROP_CRC, "CRC32 mismatch")
             return None
         return plain[1:end]

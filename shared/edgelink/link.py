@@ -21,39 +21,85 @@ DEFAULT_WINDOW = 4
 DEFAULT_MAX_BODY = 64 * 1024
 HANDSHAKE_RETRY_MS = 1000
 MAX_ERROR_TEXT = 160
+DROP_MALFORMED = "malformed message"
+DROP_STRAY_CHUNK = "stray chunk"
 _CHUNK_HEAD = len(packb({"t": "chunk", "id": messages.MAX_ID, "at": 0xFFFFFFFF, "data": b""})) + 3
 _BODY_HEAD = len(packb({"size": 0xFFFFFFFF, "sha256": bytes(32)})) + 5
 
 
 class LinkError(Exception):
-    pass
+    """The link cannot do what was asked; the message says what and why."""
 
 
-class Link:
-    """The protocol state of one end. Build it with board_link() or gateway_link()."""
+class LinkTimeout(LinkError):
+    """No reply came within the time the caller gave."""
 
-    def __init__(self, write, max_frame, window, max_body, max_transfers, first_id, log,
-                 clock, stall_ms, retries, initial_peer_frame):
-        if max_frame < MIN_FRAME:
-            raise LinkError("max_frame %d is below the protocol minimum %d"
-                            % (max_frame, MIN_FRAME))
-        self._write = write
-        self.drops = frame.Drops(log)
-        self.reader = frame.FrameReader(max_frame, self.drops)
-        self.writer = frame.FrameWriter(max_frame)
+
+class LinkClosed(LinkError):
+    """The line under the link is gone (the transport closed)."""
+
+
+class BodyRefused(Exception):
+    """Raised by a body sink to refuse a body before any chunk of it arrives."""
+
+    def __init__(self, code, text):
+        super().__init__(text)
+        self.code = code
+
+
+class LinkOptions:
+    """The settings of one end; every field has a default, and factories take them as
+    keyword arguments.
+
+    `body_sink(msg)` (optional) is asked for each chunked body announced to this end: it
+    returns None for the in-RAM buffer, or an object with write(data), close() and
+    discard() that takes the body as it arrives (a module written to flash, say); it may
+    raise BodyRefused. A body that goes to a sink is bounded by the sink, not `max_body`.
+    """
+
+    def __init__(self, max_frame=frame.DEFAULT_MAX_FRAME, window=DEFAULT_WINDOW,
+                 max_body=DEFAULT_MAX_BODY, max_transfers=1, log=None, clock=ticks_ms,
+                 random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES,
+                 body_sink=None, collect=False):
         self.max_frame = max_frame
         self.window = window
         self.max_body = max_body
         self.max_transfers = max_transfers
-        self.collect = False
+        self.log = log
+        self.clock = clock
+        self.random = random
+        self.stall_ms = stall_ms
+        self.retries = retries
+        self.body_sink = body_sink
+        self.collect = collect  # gc.collect() before a large buffer (on a board)
+
+
+class Link:
+    """The protocol state of one end; BoardLink and GatewayLink make its session."""
+
+    def __init__(self, write, options, first_id, initial_peer_frame):
+        max_frame = options.max_frame
+        if max_frame < MIN_FRAME:
+            raise LinkError("max_frame %d is below the protocol minimum %d"
+                            % (max_frame, MIN_FRAME))
+        self._write = write
+        self.drops = frame.Drops(options.log)
+        self.reader = frame.FrameReader(max_frame, self.drops)
+        self.writer = frame.FrameWriter(max_frame)
+        self.max_frame = max_frame
+        self.window = options.window
+        self.max_body = options.max_body
+        self.max_transfers = options.max_transfers
+        self.collect = options.collect
+        self.body_sink = options.body_sink
         self._initial_peer_frame = initial_peer_frame
         self.peer_max_frame = initial_peer_frame
         self.peer_window = 1
         self.session = None
         self.on_open = None
-        self._clock = clock
-        self._stall_ms = stall_ms
-        self._retries = retries
+        self._clock = options.clock
+        self._stall_ms = options.stall_ms
+        self._retries = options.retries
         self._next_id = first_id
         self._outgoing = {}
         self._incoming = {}
@@ -71,7 +117,7 @@ class Link:
             self._inbox.append(messages.error(transfer.id, messages.ABORTED,
                                               "session reopened during the transfer"))
         self._outgoing = {}
-        self._incoming = {}
+        self._drop_incoming()
         if self.on_open is not None:
             self.on_open()
 
@@ -176,6 +222,7 @@ class Link:
         for transfer in list(self._incoming.values()):
             if transfer.stalled(now):
                 del self._incoming[transfer.id]
+                transfer.discard()
                 self._abandon(transfer.id, "no chunk from the peer")
         if self._outgoing and self.session.is_open:
             self._pump()
@@ -203,7 +250,7 @@ class Link:
         try:
             msg = messages.decode(body)
         except messages.MessageError as exc:
-            self.drops.add("malformed message", str(exc))
+            self.drops.add(DROP_MALFORMED, str(exc))
             self._reply_error(exc.request_id, exc.code, str(exc))
             return
         t = msg["t"]
@@ -235,24 +282,44 @@ class Link:
         self.peer_max_frame = max(MIN_FRAME, msg["max_frame"])
         self.peer_window = max(1, msg["window"])
 
+    def close(self):
+        """The line is gone: bodies half received are let go (a sink's file removed)."""
+        self._drop_incoming()
+        self._outgoing = {}
+
+    def _drop_incoming(self):
+        for transfer in self._incoming.values():
+            if transfer is not None:
+                transfer.discard()
+        self._incoming = {}
+
     def _start_incoming(self, msg):
         request_id = msg["id"]
         size = msg["size"]
-        if size > self.max_body:
-            self._reply_error(request_id, messages.TOO_LARGE,
-                              "%s %d: body of %d bytes exceeds max_body %d"
-                              % (msg["t"], request_id, size, self.max_body))
-            return
         if request_id not in self._incoming and len(self._incoming) >= self.max_transfers:
             self._reply_error(request_id, messages.BUSY,
                               "%s %d: already receiving %d bodies"
                               % (msg["t"], request_id, len(self._incoming)))
             return
-        self._incoming[request_id] = None  # let the old buffer go before the new one
-        if self.collect:
+        old = self._incoming.pop(request_id, None)
+        if old is not None:
+            old.discard()
+        sink = None
+        if self.body_sink is not None:
+            try:
+                sink = self.body_sink(msg)
+            except BodyRefused as exc:
+                self._reply_error(request_id, exc.code, str(exc))
+                return
+        if sink is None and size > self.max_body:
+            self._reply_error(request_id, messages.TOO_LARGE,
+                              "%s %d: body of %d bytes exceeds max_body %d"
+                              % (msg["t"], request_id, size, self.max_body))
+            return
+        if sink is None and self.collect:
             gc.collect()  # one large buffer: ask for it on a tidy heap
         transfer = Incoming(request_id, msg, size, msg["sha256"], self._clock(),
-                            self._stall_ms * (self._retries + 1))
+                            self._stall_ms * (self._retries + 1), sink)
         self._incoming[request_id] = transfer
         if size == 0:
             self._finish_incoming(transfer)
@@ -260,9 +327,17 @@ class Link:
     def _on_chunk(self, msg):
         transfer = self._incoming.get(msg["id"])
         if transfer is None:
-            self.drops.add("stray chunk", "no body announced for request %d" % msg["id"])
+            self.drops.add(DROP_STRAY_CHUNK, "no body announced for request %d" % msg["id"])
             return
-        at = transfer.add(msg["at"], msg["data"], self._clock())
+        try:
+            at = transfer.add(msg["at"], msg["data"], self._clock())
+        except OSError as exc:  # the sink could not take it: give the transfer up
+            del self._incoming[transfer.id]
+            transfer.discard()
+            self._abandon(transfer.id, "cannot store the body")
+            self._reply_error(transfer.id, messages.STORE, "%s %d: cannot store the body: %s"
+                              % (transfer.message["t"], transfer.id, exc))
+            return
         self._send_message({"t": "chunk_ack", "id": transfer.id, "at": at})
         if transfer.complete:
             self._finish_incoming(transfer)
@@ -271,24 +346,39 @@ class Link:
         del self._incoming[transfer.id]
         msg = transfer.message
         if not transfer.digest_ok():
+            transfer.discard()
             self._reply_error(transfer.id, messages.DIGEST,
                               "%s %d: body of %d bytes does not match its sha256"
                               % (msg["t"], transfer.id, transfer.size))
             return
-        msg["body"] = transfer.buffer
+        msg["body"] = transfer.body()
         del msg["size"]
         self._inbox.append(msg)
 
     def _on_abort(self, msg):
         request_id = msg["id"]
-        if self._incoming.pop(request_id, None) is not None:
+        transfer = self._incoming.pop(request_id, None)
+        if transfer is not None:
+            transfer.discard()
             return
         if self._outgoing.pop(request_id, None) is not None:
             self._inbox.append(messages.error(request_id, messages.ABORTED,
                                               "peer aborted: %s" % msg["reason"]))
 
 
-class _BoardLink(Link):
+class BoardLink(Link):
+    """The board's end: call open(), then poll() from the board's loop."""
+
+    def __init__(self, board_id, pairing_key, write, options):
+        if options.max_frame > GATEWAY_MIN_FRAME:
+            raise LinkError("a board's max_frame %d is above %d, the most every gateway "
+                            "accepts" % (options.max_frame, GATEWAY_MIN_FRAME))
+        super().__init__(write, options, 1, GATEWAY_MIN_FRAME)
+        self.session = session.BoardSession(board_id, pairing_key, self._send_record,
+                                            self.drops, options.random)
+        self.session.on_open = self._session_opened
+        self._opened_at = self._clock()
+
     def _tick_session(self, now):
         # no challenge came back: ask again with a fresh nonce
         if self.session.is_opening and ticks_diff(now, self._opened_at) >= HANDSHAKE_RETRY_MS:
@@ -311,32 +401,30 @@ class _BoardLink(Link):
         return inbox
 
 
-def board_link(board_id, pairing_key, write, max_frame=frame.DEFAULT_MAX_FRAME,
-               window=DEFAULT_WINDOW, max_body=DEFAULT_MAX_BODY, max_transfers=1, log=print,
-               clock=ticks_ms, random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES):
-    """The board's end; call open() on it, then feed() and tick() from the poll loop."""
-    if max_frame > GATEWAY_MIN_FRAME:
-        raise LinkError("a board's max_frame %d is above %d, the most every gateway accepts"
-                        % (max_frame, GATEWAY_MIN_FRAME))
-    link = _BoardLink(write, max_frame, window, max_body, max_transfers, 1, log, clock,
-                      stall_ms, retries, GATEWAY_MIN_FRAME)
-    link.session = session.BoardSession(board_id, pairing_key, link._send_record, link.drops,
-                                        random)
-    link.session.on_open = link._session_opened
-    link._opened_at = clock()
-    link.collect = True
-    return link
-
-
-def gateway_link(pairing_keys, write, max_frame=16384, window=8, max_body=4 * 1024 * 1024,
-                 max_transfers=8, log=None, clock=ticks_ms, random=None,
-                 stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES):
+class GatewayLink(Link):
     """The gateway's end for one board connection; pairing_keys maps board id to key."""
-    if max_frame < GATEWAY_MIN_FRAME:
-        raise LinkError("a gateway's max_frame %d is below the protocol's %d"
-                        % (max_frame, GATEWAY_MIN_FRAME))
-    link = Link(write, max_frame, window, max_body, max_transfers, 2, log, clock,
-                stall_ms, retries, MIN_FRAME)
-    link.session = session.GatewaySession(pairing_keys, link._send_record, link.drops, random)
-    link.session.on_open = link._session_opened
-    return link
+
+    def __init__(self, pairing_keys, write, options):
+        if options.max_frame < GATEWAY_MIN_FRAME:
+            raise LinkError("a gateway's max_frame %d is below the protocol's %d"
+                            % (options.max_frame, GATEWAY_MIN_FRAME))
+        super().__init__(write, options, 2, MIN_FRAME)
+        self.session = session.GatewaySession(pairing_keys, self._send_record, self.drops,
+                                              options.random)
+        self.session.on_open = self._session_opened
+
+
+def board_link(board_id, pairing_key, write, **options):
+    """The board's end; options as LinkOptions takes them (max_frame, window, ...)."""
+    options.setdefault("collect", True)
+    options.setdefault("log", print)
+    return BoardLink(board_id, pairing_key, write, LinkOptions(**options))
+
+
+def gateway_link(pairing_keys, write, **options):
+    """The gateway's end; options as LinkOptions takes them, with a gateway's defaults."""
+    options.setdefault("max_frame", 16384)
+    options.setdefault("window", 8)
+    options.setdefault("max_body", 4 * 1024 * 1024)
+    options.setdefault("max_transfers", 8)
+    return GatewayLink(pairing_keys, write, LinkOptions(**options))

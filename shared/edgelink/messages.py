@@ -56,6 +56,7 @@ TOO_LARGE = "too_large"
 DIGEST = "digest_mismatch"
 ABORTED = "aborted"
 BUSY = "busy"
+STORE = "store"
 
 MAX_ID = 0x7FFFFFFF
 

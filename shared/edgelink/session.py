@@ -1,5 +1,6 @@
 """The authenticated session: mutual challenge-response, per-frame MAC and sequence numbers."""
 
+from edgelink import frame, pairing
 from edgelink.hmac256 import HmacKey, same
 
 OPEN = 0x01       # board -> gateway: board id, board nonce
@@ -13,13 +14,21 @@ PROOF_SIZE = 32
 MAC = 12
 SEQ_LIMIT = 0xFFFFFFFF
 DATA_OVERHEAD = 1 + 4 + MAC
-MAX_BOARD_ID = 64
+MAX_BOARD_ID = pairing.MAX_BOARD_ID
 
 _TAG_GATEWAY = b"edgelink gateway proof"
 _TAG_BOARD = b"edgelink board proof"
 _TAG_UP = b"edgelink board to gateway"
 _TAG_DOWN = b"edgelink gateway to board"
 
+
+# why a record was dropped (frame.Drops counts them by these names)
+DROP_NO_SESSION = "no session"
+DROP_BAD_MAC = "bad MAC"
+DROP_REPLAY = "replay"
+DROP_UNEXPECTED = "unexpected"
+DROP_HANDSHAKE = "handshake"
+DROP_UNKNOWN_BOARD = "unknown board"
 
 # the drop detail a board sees when its gateway holds another pairing key
 GATEWAY_PROOF_MISMATCH = "gateway proof does not match the pairing key"
@@ -92,7 +101,7 @@ class Session:
 
     def receive(self, record):
         if len(record) == 0:
-            self.drops.add("short", "empty record")
+            self.drops.add(frame.DROP_SHORT, "empty record")
             return None
         kind = record[0]
         if kind == DATA:
@@ -102,25 +111,25 @@ class Session:
 
     def _data(self, record):
         if not self.is_open:
-            self.drops.add("no session", "data before the handshake")
+            self.drops.add(DROP_NO_SESSION, "data before the handshake")
             return None
         if len(record) < DATA_OVERHEAD:
-            self.drops.add("short", "data record of %d bytes" % len(record))
+            self.drops.add(frame.DROP_SHORT, "data record of %d bytes" % len(record))
             return None
         end = len(record) - MAC
         mac = self._recv_key.digest(record[:end])
         if not same(memoryview(mac)[:MAC], record[end:]):
-            self.drops.add("bad MAC")
+            self.drops.add(DROP_BAD_MAC)
             return None
         seq = (record[1] << 24) | (record[2] << 16) | (record[3] << 8) | record[4]
         if seq <= self._last_seq:
-            self.drops.add("replay", "sequence %d after %d" % (seq, self._last_seq))
+            self.drops.add(DROP_REPLAY, "sequence %d after %d" % (seq, self._last_seq))
             return None
         self._last_seq = seq
         return record[5:end]
 
     def _handshake(self, kind, record):
-        self.drops.add("unexpected", "record kind 0x%02x" % kind)
+        self.drops.add(DROP_UNEXPECTED, "record kind 0x%02x" % kind)
 
 
 class BoardSession(Session):
@@ -128,13 +137,11 @@ class BoardSession(Session):
 
     def __init__(self, board_id, pairing_key, send, drops, random=None):
         super().__init__(send, drops, random)
-        if isinstance(board_id, str):
-            board_id = board_id.encode()
-        if not 0 < len(board_id) <= MAX_BOARD_ID:
-            raise SessionError("board id must be 1 to %d bytes, got %d"
-                               % (MAX_BOARD_ID, len(board_id)))
-        if len(pairing_key) != 32:
-            raise SessionError("pairing key must be 32 bytes, got %d" % len(pairing_key))
+        try:
+            board_id = pairing.board_id_bytes(board_id)
+            pairing_key = pairing.pairing_key(pairing_key)
+        except pairing.PairingError as exc:
+            raise SessionError(str(exc))
         self.board_id = board_id
         self._pairing = HmacKey(pairing_key)
         self._nonce = None
@@ -158,15 +165,15 @@ class BoardSession(Session):
             self.open()
             return
         if kind != CHALLENGE:
-            self.drops.add("unexpected", "record kind 0x%02x on the board" % kind)
+            self.drops.add(DROP_UNEXPECTED, "record kind 0x%02x on the board" % kind)
             return
         if self._nonce is None or len(record) != 1 + NONCE + PROOF_SIZE:
-            self.drops.add("handshake", "challenge without an open request")
+            self.drops.add(DROP_HANDSHAKE, "challenge without an open request")
             return
         nonce_g = bytes(record[1:1 + NONCE])
         expected = self._pairing.digest(_TAG_GATEWAY + self.board_id, self._nonce, nonce_g)
         if not same(expected, record[1 + NONCE:]):
-            self.drops.add("handshake", GATEWAY_PROOF_MISMATCH)
+            self.drops.add(DROP_HANDSHAKE, GATEWAY_PROOF_MISMATCH)
             return
         nonce_b = self._nonce
         self._nonce = None
@@ -196,17 +203,17 @@ class GatewaySession(Session):
         elif kind == PROOF:
             self._on_proof(record)
         else:
-            self.drops.add("unexpected", "record kind 0x%02x on the gateway" % kind)
+            self.drops.add(DROP_UNEXPECTED, "record kind 0x%02x on the gateway" % kind)
 
     def _on_open_request(self, record):
         size = record[1] if len(record) > 1 else 0
         if size == 0 or size > MAX_BOARD_ID or len(record) != 2 + size + NONCE:
-            self.drops.add("handshake", "malformed open request")
+            self.drops.add(DROP_HANDSHAKE, "malformed open request")
             return
         board_id = bytes(record[2:2 + size])
         key = self._keys.get(board_id)
         if key is None:
-            self.drops.add("unknown board", repr(board_id))
+            self.drops.add(DROP_UNKNOWN_BOARD, repr(board_id))
             return
         pairing = HmacKey(key)
         nonce_b = bytes(record[2 + size:])
@@ -219,11 +226,11 @@ class GatewaySession(Session):
     def _on_proof(self, record):
         pending = self._pending
         if pending is None or len(record) != 1 + PROOF_SIZE:
-            self.drops.add("handshake", "proof without a challenge")
+            self.drops.add(DROP_HANDSHAKE, "proof without a challenge")
             return
         board_id, pairing, nonce_b, nonce_g = pending
         if not same(pairing.digest(_TAG_BOARD + board_id, nonce_b, nonce_g), record[1:]):
-            self.drops.add("handshake", "board proof does not match the pairing key")
+            self.drops.add(DROP_HANDSHAKE, "board proof does not match the pairing key")
             return
         self._pending = None
         self._start(board_id, pairing, nonce_b, nonce_g, False)

@@ -1,11 +1,12 @@
-"""Fixtures for the board application tests (helpers in boardapp_helpers.py)."""
+"""Fixtures for the board application tests (helpers in tests/support/)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from boardapp_helpers import BoardInThread, SignedActor, SimProcess
+from support.signing import SignedActor
+from support.sims import BoardInThread, SimProcess
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from boardapp_helpers import connect_tcp
+from support.gateway import connect_tcp
 
 
 async def test_health_reports_call_each_actors_health_operation(board_thread, sign):

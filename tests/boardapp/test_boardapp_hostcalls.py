@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from boardapp_helpers import connect_tcp
+from support.gateway import connect_tcp
 
+from edgecli.profiles import DEFAULT_PROFILE, profile
 from edgehost.actors import ActorTable
 from edgehost.builtins import LOGGING, NUMBERGEN, Builtins
-from edgehost.config import DEFAULT_LIMITS
 from edgehost.dispatch import Dispatcher, HostCallError
 from edgelink import mpack
 
@@ -156,7 +156,7 @@ class _Caller:
 
 class _Table(ActorTable):
     def __init__(self, actors):
-        super().__init__(DEFAULT_LIMITS, None, None)
+        super().__init__(profile(DEFAULT_PROFILE).limits, None, None)
         self.actors = actors
 
 

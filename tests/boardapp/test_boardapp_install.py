@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 
-from boardapp_helpers import connect_tcp
+import msgpack
+from support.gateway import connect_tcp
 
 
 async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread, sign):
@@ -130,7 +132,7 @@ async def test_claims_for_another_actor_or_no_claims_are_refused(board_thread, s
 
 async def test_modules_that_break_the_boards_limits_are_refused_with_the_rule(board_thread,
                                                                              sign):
-    board = board_thread()
+    board = board_thread(limits={"max_pages_per_actor": 2})
     gw = await connect_tcp(board.url)
     try:
         big = sign("big_memory")  # module and claims together are more than one frame
@@ -159,7 +161,7 @@ async def test_the_board_refuses_more_actors_than_max_actors(board_thread, sign)
             assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
         third = sign("echo")
         reply = await gw.request(third.install(), third.module)
-        assert reply["message"] == (f"actor {third.key}: max_actors: the board holds 2 "
+        assert reply["message"] == (f"actor {third.key}: slots: the board holds 2 "
                                     "actors, its limit")
     finally:
         await gw.close()
@@ -167,7 +169,7 @@ async def test_the_board_refuses_more_actors_than_max_actors(board_thread, sign)
 
 async def test_a_hot_swap_changes_the_answers_and_a_refused_swap_keeps_the_old_module(
         board_thread, sign):
-    board = board_thread()
+    board = board_thread(limits={"max_pages_per_actor": 2})
     echo = sign("echo")
     shout = sign("shout", subject=echo.subject)
     big = sign("big_memory", subject=echo.subject)
@@ -234,7 +236,7 @@ async def test_a_hello_too_large_for_the_boards_frame_is_cut_down_not_lost(board
         assert set(gw.hello["actors"]) < {echo.key for echo in held}
         warning = await gw.receive("log")
         assert warning["text"].startswith("hello does not fit a frame of 256 bytes: "
-                                          "actor_info and ")
+                                          "actor_info, budget and ")
         again = held[0]
         assert (await gw.request(again.install(claims=False), again.module))["t"] == "installed"
     finally:
@@ -292,5 +294,107 @@ async def test_a_call_alias_already_taken_is_refused(board_thread, sign):
         reply = await gw.request(second.install(), second.module)
         assert reply["message"] == (f"actor {second.key}: call alias greeter is taken by "
                                     f"actor {first.key}")
+    finally:
+        await gw.close()
+
+
+async def test_a_module_over_the_flash_left_for_modules_is_refused_before_its_chunks(
+        board_thread, sign):
+    board = board_thread(limits={"module_flash_bytes": 2048, "max_frame": 1024})
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        reply = await gw.request(echo.install(), echo.module + bytes(2048))
+        assert reply["code"] == "refused"
+        assert reply["message"].startswith(f"actor {echo.key}: flash: the module of ")
+        assert reply["message"].endswith("does not fit the 2048 bytes of flash free for modules")
+        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert any("install refused before upload" in line for line in board.console)
+    finally:
+        await gw.close()
+
+
+async def test_an_upload_cut_off_leaves_the_old_module_and_no_part_file(board_thread, sign,
+                                                                         actors):
+    board = board_thread()
+    greeter = sign("rust_greeter")
+    bulky = sign("rust_bulky", subject=greeter.subject)
+    gw = await connect_tcp(board.url)
+    await gw.request(greeter.install(), greeter.module)
+    upload = asyncio.create_task(gw.request(bulky.install(t="swap"), bulky.module))
+    incoming = board.sim.flash_dir / "incoming"
+    while not os.listdir(incoming):  # the swap's module is on its way to flash
+        await asyncio.sleep(0.005)
+    await gw.close()  # the line goes down in the middle of the upload
+    upload.cancel()
+    gw = await connect_tcp(board.url)
+    try:
+        assert gw.hello["actors"] == {greeter.key: greeter.sha256}
+        assert os.listdir(incoming) == []
+        answer = await gw.invoke(greeter.key, "Greeter.Greet", msgpack.packb({"name": "x"}))
+        assert msgpack.unpackb(answer["body"])["greeting"] == "Hello, x!"
+    finally:
+        await gw.close()
+
+
+async def test_a_chunked_module_that_does_not_match_its_digest_is_dropped_from_flash(
+        board_thread, sign):
+    board = board_thread(limits={"max_frame": 1024})
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    try:
+        reply = await gw.request(echo.install(sha256=bytes(32)), echo.module)
+        assert reply["code"] == "digest_mismatch"
+        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.table.actors == {}
+        stranger = await gw.request(echo.install(t="swap"), echo.module)  # nothing to swap
+        assert stranger["code"] == "unknown_actor"
+        assert os.listdir(board.sim.flash_dir / "incoming") == []
+    finally:
+        await gw.close()
+
+
+async def test_max_payload_bounds_invocations_not_modules(board_thread, sign):
+    board = board_thread(limits={"max_payload": 16384})
+    bulky = sign("rust_bulky")
+    gw = await connect_tcp(board.url)
+    try:
+        assert (await gw.request(bulky.install(), bulky.module))["t"] == "installed"
+        reply = await gw.invoke(bulky.key, "Blob.Size", bytes(20000))
+        assert reply["code"] == "too_large"
+    finally:
+        await gw.close()
+
+
+async def test_the_board_checks_the_ram_a_module_takes_itself(board_thread, sign):
+    board = board_thread(limits={"actor_ram_bytes": 1024 * 1024})
+    greeter = sign("rust_greeter")  # 17 pages: 1088 KiB of linear memory alone
+    gw = await connect_tcp(board.url)
+    try:
+        reply = await gw.request(greeter.install(), greeter.module)
+        assert reply["code"] == "refused"
+        message = reply["message"]
+        assert message.startswith(f"actor {greeter.key}: ram: needs 11")
+        assert "KiB of RAM (linear memory 1088 KiB + module " in message
+        assert message.endswith("the board has 1024 KiB for actors")
+        assert gw.hello["free_mem"] == 1024 * 1024
+    finally:
+        await gw.close()
+
+
+async def test_an_actor_over_a_lowered_budget_is_dropped_at_boot_with_the_reason(board_thread,
+                                                                                 sign):
+    greeter = sign("rust_greeter")
+    first = board_thread(flash="kept")
+    gw = await connect_tcp(first.url)
+    assert (await gw.request(greeter.install(), greeter.module))["t"] == "installed"
+    await gw.close()
+    first.stop()
+    second = board_thread(flash="kept", limits={"max_pages_per_actor": 16})
+    gw = await connect_tcp(second.url)
+    try:
+        assert gw.hello["actors"] == {}
+        assert any(f"actor {greeter.key} dropped at boot: actor {greeter.key}: memory: declares "
+                   "17 memory pages" in line for line in second.console)
     finally:
         await gw.close()

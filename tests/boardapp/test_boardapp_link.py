@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from boardapp_helpers import WAIT, connect_tcp
+from support.gateway import WAIT, connect_tcp
 
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import TcpTransport
@@ -34,7 +34,8 @@ async def test_a_link_dropped_during_a_host_call_is_reopened_and_serves_again(bo
         gw.device.send({"t": "host_result", "id": asked["id"]}, b"answered")
         assert (await call)["body"] == b"answered"
         assert board.board.sessions == 2
-        assert any("link lost" in line and "reconnecting" in line for line in board.console)
+        assert any(line.startswith("[info] the gateway closed the connection")
+                   for line in board.console)
     finally:
         await gw.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from boardapp_helpers import BOARD_ID, PAIRING_KEY, WAIT, connect_tcp
+from support.gateway import WAIT, connect_tcp
+from support.keys import BOARD_ID, PAIRING_KEY
 
 pytestmark = pytest.mark.micropython
 
@@ -28,6 +30,7 @@ def free_port() -> int:
 
 def board_config(port: int) -> dict:
     return {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(), "health_period_s": 1,
+            "profile": "esp32-s3-devkitc-n8r8",
             "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}
 
 
@@ -37,6 +40,8 @@ class MicroPythonBoard:
     def __init__(self, folder: Path):
         binary = Path(sys.executable).parent / "micropython"
         (folder / "start.py").write_text(START)
+        # the profiles go on a board's flash beside its config.json
+        shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
         env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
         self.proc = subprocess.Popen([str(binary), "start.py"], cwd=folder, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

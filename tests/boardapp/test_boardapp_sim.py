@@ -8,18 +8,15 @@ import os
 import socket
 import stat
 import subprocess
+from pathlib import Path
 
-from boardapp_helpers import (
-    BOARD_ID,
-    PAIRING_KEY,
-    WAIT,
-    connect_pty,
-    connect_tcp,
-    sim_command,
-    write_key_file,
-)
+from support.gateway import WAIT, connect_pty, connect_tcp
+from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
+from support.sims import sim_command
 
 from edgecli.simulator import ThrottledPort, parse_ready_line
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_sim_serves_on_a_pseudo_terminal_that_pyserial_opens(sim_process, sign,
@@ -134,13 +131,104 @@ def test_bad_sim_arguments_get_one_line_each(tmp_path):
     nowhere = tmp_path / "no-such-dir" / "board.key"
     cases[("--key-file", str(nowhere))] = (f"edgehost: key file {nowhere}: cannot make it "
                                            "(No such file or directory)")
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    cases[("--config", str(config), "--profile", "esp32-devkitc")] = (
+        f"edgehost: --profile: the config file {config} says it; give --profile or --config, "
+        "not both")
+    a_file = tmp_path / "flash.img"
+    a_file.write_text("")
+    cases[("--key-file", str(tmp_path / "k"), "--flash-dir", str(a_file))] = (
+        f"edgehost: --flash-dir {a_file}: is a file, not a folder")
+    cases[("--key-file", str(tmp_path / "k"), "--profile", "esp32-s4")] = (
+        "edgehost: --profile: profile esp32-s4: not found in "
+        f"{ROOT / 'hardware' / 'profiles'} (known: esp32-c3-devkitm-1, esp32-devkitc, "
+        "esp32-s3-devkitc-n8r8, esp32-wrover-e)")
+    cases[("--key-file", str(tmp_path / "k"), "--board-id", "x" * 65)] = (
+        "edgehost: --board-id: board_id must be a string of 1 to 64 bytes")
     bad_key = tmp_path / "bad.key"
     bad_key.write_text('{"board_id": "x", "pairing_key": "abcd"}')
+    cases[("--key-file", str(bad_key), "--board-id", "y")] = (
+        f"edgehost: key file {bad_key}: pairing_key must be 64 hex digits (32 bytes)")
     cases[("--key-file", str(bad_key))] = (f"edgehost: key file {bad_key}: pairing_key must "
                                            "be 64 hex digits (32 bytes)")
     for args, message in cases.items():
         done = run_sim(*args)
         assert (done.returncode, done.stdout, done.stderr) == (1, "", message + "\n"), args
+
+
+def test_a_failed_start_leaves_no_temporary_flash_folder(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        address = "127.0.0.1:%d" % taken.getsockname()[1]
+        env = dict(os.environ, TMPDIR=str(tmp_path))
+        done = subprocess.run(sim_command("--tcp", address, "--key-file",
+                                          str(write_key_file(tmp_path / "board.key"))),
+                              capture_output=True, text=True, timeout=WAIT, env=env)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"edgehost: cannot serve on tcp://{address}: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["board.key"]
+
+
+async def test_two_sims_cannot_share_one_flash_folder(sim_process, tmp_path):
+    keys = write_key_file(tmp_path / "board.key")
+    flash = tmp_path / "flash"
+    first = sim_process("--tcp", "127.0.0.1:0", "--key-file", str(keys), "--flash-dir", str(flash))
+    done = run_sim("--tcp", "127.0.0.1:0", "--key-file", str(keys), "--flash-dir", str(flash))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (f"edgehost: --flash-dir {flash}: another simulator (pid "
+                           f"{first.process.pid}) uses it; two boards cannot share one flash\n")
+    first.stop()
+    again = sim_process("--tcp", "127.0.0.1:0", "--key-file", str(keys), "--flash-dir",
+                        str(flash))  # free again once the first has stopped
+    assert again.where.startswith("tcp://")
+
+
+async def test_the_sim_models_its_profile_and_names_its_board(sim_process, tmp_path, sign):
+    keys = tmp_path / "kitchen.key"
+    sim = sim_process("--tcp", "127.0.0.1:0", "--key-file", str(keys), "--board-id", "kitchen",
+                      "--profile", "esp32-wrover-e")
+    assert json.loads(keys.read_text())["board_id"] == "kitchen"
+    key = bytes.fromhex(json.loads(keys.read_text())["pairing_key"])
+    gw = await connect_tcp(sim.where, "kitchen", key)
+    try:
+        assert "[kitchen] [info] profile esp32-wrover-e (ESP32-WROVER-E module (ESP32-DevKitC-" \
+               "VE), 4 MiB flash): 3072 KiB of RAM for actors, 32 pages per actor, 4 actor " \
+               "slots, 1536 KiB of flash for modules\n" in sim.stderr_lines
+        assert (gw.hello["board"], gw.hello["profile"]) == ("kitchen", "esp32-wrover-e")
+        # 3 MiB of RAM for actors and 1.5 MiB of flash for modules, none used yet: the
+        # model's figures, not the machine's
+        assert (gw.hello["free_mem"], gw.hello["free_flash"]) == (3 * 2**20, 3 * 2**19)
+        assert gw.hello["budget"]["pages"] == 32
+        greeter = sign("rust_greeter")
+        assert (await gw.request(greeter.install(), greeter.module))["t"] == "installed"
+    finally:
+        await gw.close()
+    gw = await connect_tcp(sim.where, "kitchen", key)
+    try:
+        taken = 3 * 2**20 - gw.hello["free_mem"]
+        assert 17 * 65536 + len(greeter.module) < taken < 17 * 65536 + 128 * 1024
+        assert gw.hello["free_flash"] == 3 * 2**19 - len(greeter.module)
+    finally:
+        await gw.close()
+
+
+async def test_a_gateway_that_hangs_up_cleanly_is_logged_once_at_info(sim_process, tmp_path):
+    keys = write_key_file(tmp_path / "board.key")
+    sim = sim_process("--tcp", "127.0.0.1:0", "--key-file", str(keys))
+    gw = await connect_tcp(sim.where)
+    await gw.close()
+    gw = await connect_tcp(sim.where)  # the board has taken the first hang-up by now
+    await gw.close()
+    sim.stop()
+    lines = [line.strip() for line in sim.stderr_lines if "closed the connection" in line]
+    # the first hang-up was taken before the second connection was served; the second one
+    # may still have been on its way when the board stopped
+    assert lines[0] == (f"[{BOARD_ID}] [info] the gateway closed the connection; waiting for "
+                        f"the next one")
+    assert len(set(lines)) == 1 and len(lines) <= 2
+    assert not any("link lost" in line or "[warn]" in line for line in sim.stderr_lines)
 
 
 def test_the_ready_line_parses_to_the_address():
@@ -173,13 +261,14 @@ async def test_the_sim_takes_a_boards_config_file_and_its_tcp_address(sim_proces
         port = probe.getsockname()[1]
     config = tmp_path / "config.json"
     config.write_text(json.dumps({
-        "board_id": "configured", "pairing_key": PAIRING_KEY.hex(), "profile": "esp32-s3",
+        "board_id": "configured", "pairing_key": PAIRING_KEY.hex(),
+        "profile": "esp32-s3-devkitc-n8r8",
         "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}))
     sim = sim_process("--config", str(config))
     assert sim.where == f"tcp://127.0.0.1:{port}"
     gw = await connect_tcp(sim.where, "configured")
     try:
-        assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3")
+        assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3-devkitc-n8r8")
     finally:
         await gw.close()
 
@@ -192,6 +281,36 @@ class _Wire:
 
     def write(self, data):
         self.sent.extend(data)
+
+
+class _Feed:
+    buffer = bytearray(4096)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def readinto(self, buf) -> int:
+        n = min(len(buf), len(self.data))
+        buf[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+
+
+def test_baud_paces_what_reaches_the_board_too():
+    clock = [100.0]
+    feed = _Feed(bytes(2000))
+    line = ThrottledPort(feed, 9600, clock=lambda: clock[0], sleep=lambda s: None)
+    got = 0
+    for _ in range(100000):
+        n = line.readinto(line.buffer)
+        got += n
+        clock[0] += 0.0001  # the board's loop comes round every 0.1 ms
+        if got == 2000:
+            break
+    # 2000 bytes of 10 bits at 9600 baud take 2.08 s to arrive, not less (a little more
+    # as the loop's turns fall)
+    assert got == 2000
+    assert 2000 * 10 / 9600 <= clock[0] - 100.0 < 1.1 * 2000 * 10 / 9600
 
 
 def test_baud_paces_what_the_board_writes_at_ten_bits_a_byte():

@@ -3,46 +3,23 @@ after each test."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
+from support.commands import COMMAND_TIMEOUT, EDGEHOST, Outcome
+from support.keys import write_key_file
+from support.signing import sign_to_file
 
 from edgecli.simulator import SimProcess
-from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
 SIM_START_TIMEOUT = 15.0
-
-
-class Outcome:
-    """What the user sees: the exit status and both output streams."""
-
-    def __init__(self, code: int, out: bytes, err: bytes):
-        self.code = code
-        self.out_bytes = out
-        self.out = out.decode(errors="replace")
-        self.err = err.decode(errors="replace")
-
-    def __repr__(self) -> str:
-        return f"Outcome(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-@pytest.fixture(autouse=True)
-def keys_dir(tmp_path, monkeypatch):
-    """Generated seeds go to a temporary folder, never to ~/.edgehost/keys."""
-    path = tmp_path / "keys"
-    monkeypatch.setenv("EDGEHOST_KEYS_DIR", str(path))
-    return path
 
 
 @pytest.fixture
 def key_file(tmp_path) -> Path:
     """A key file for board `sim` (the simulator reads it; `edgehost board` too)."""
-    path = tmp_path / "board.key"
-    path.write_text(json.dumps({"board_id": "sim", "pairing_key": "5a" * 32}))
-    return path
+    return write_key_file(tmp_path / "board.key", "sim", bytes.fromhex("5a" * 32))
 
 
 @pytest.fixture
@@ -95,13 +72,8 @@ def signed(actors, tmp_path):
 
     def sign(name: str, call_alias: str | None = None, caps: list[str] | None = None,
              expires_in: int | None = None) -> tuple[Path, str]:
-        subject = KeyPair.generate("module")
-        data = sign_module(actors[name], KeyPair.generate("account"), subject,
-                           ActorMetadata(name, caps or [], call_alias=call_alias),
-                           expires_in=expires_in)
         path = tmp_path / f"{name}_s.wasm"
-        path.write_bytes(data)
-        return path, subject.public_key
+        return path, sign_to_file(actors[name], path, name, caps, call_alias, expires_in)
 
     return sign
 

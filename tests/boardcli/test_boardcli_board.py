@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
+from support.commands import COMMAND_TIMEOUT, EDGEHOST
 
 
 def test_info_shows_the_board_and_its_actors(start_sim, board, signed):
@@ -23,18 +23,21 @@ def test_info_shows_the_board_and_its_actors(start_sim, board, signed):
     assert lines[0] == f"Board        sim at {sim.where}"
     assert lines[1].startswith("Firmware     edgehost-board ")
     assert lines[2] == "Engine       wasm3"
-    assert lines[3] == "Profile      simulator"
-    assert lines[4].startswith("Free memory  ") and lines[5].startswith("Free flash   ")
-    # a simulator under CPython cannot tell its free heap, and says so rather than "0 bytes"
-    assert lines[4].endswith("unknown (the board cannot tell)")
-    assert lines[5].endswith(" bytes") and "-" not in lines[5]
-    assert lines[6].startswith("Uptime       ")
-    assert lines[7] == "Actors       1"
+    assert lines[3] == "Profile      esp32-s3-devkitc-n8r8"
+    # free memory and flash come from the profile's model, not from the PC running it:
+    # 6 MiB of RAM for actors less the echo actor's share, 4 MiB of flash less its module
+    free_mem = int(lines[4].removeprefix("Free memory  ").removesuffix(" bytes").replace(",", ""))
+    assert 6 * 2**20 - 256 * 1024 < free_mem < 6 * 2**20 - 128 * 1024
+    size = len(module.read_bytes())
+    assert lines[5] == f"Free flash   {4 * 2**20 - size:,} bytes"
+    assert lines[6] == "Actor slots  7 of 8 free; up to 64 memory pages (4096 KiB) per actor"
+    assert lines[7].startswith("Uptime       ")
+    assert lines[8] == "Actors       1"
     digest = hashlib.sha256(module.read_bytes()).hexdigest()
     # a table under a header, with the full key and digest, as the JSON has them
-    assert lines[8].split() == ["KEY", "ALIAS", "NAME", "SHA256"]
-    assert lines[9].split() == [key, "echoer", "echo", digest]
-    assert lines[8].index("ALIAS") == lines[9].index("echoer")
+    assert lines[9].split() == ["KEY", "ALIAS", "NAME", "SHA256"]
+    assert lines[10].split() == [key, "echoer", "echo", digest]
+    assert lines[9].index("ALIAS") == lines[10].index("echoer")
 
 
 def test_info_json_is_one_object(start_sim, board, signed):
@@ -45,7 +48,7 @@ def test_info_json_is_one_object(start_sim, board, signed):
     assert shown.code == 0 and shown.out.count("\n") == 1, shown
     summary = json.loads(shown.out)
     assert (summary["board"], summary["engine"], summary["profile"]) == \
-        ("sim", "wasm3", "simulator")
+        ("sim", "wasm3", "esp32-s3-devkitc-n8r8")
     assert summary["firmware"].startswith("edgehost-board ")
     for field in ("free_mem", "free_flash", "uptime_ms", "max_frame", "window"):
         assert isinstance(summary[field], int), field

@@ -7,7 +7,7 @@ import os
 import subprocess
 
 import pytest
-from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
+from support.commands import COMMAND_TIMEOUT, EDGEHOST
 
 
 @pytest.fixture

@@ -142,7 +142,7 @@ def mute_board(hello: dict | None):
     return serve
 
 
-MUTE_HELLO = {"t": "hello", "board": "sim", "firmware": "mute", "engine": "none",
+MUTE_HELLO = {"t": "hello", "board": "sim", "firmware": "mute", "engine": "wasm3",
               "profile": "test", "max_frame": 1024, "window": 2, "free_mem": 0, "free_flash": 0,
               "actors": {}}
 

@@ -7,7 +7,7 @@ import select
 import subprocess
 
 import pytest
-from boardcli_paths import COMMAND_TIMEOUT, EDGEHOST
+from support.commands import COMMAND_TIMEOUT, EDGEHOST
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
@@ -42,16 +42,18 @@ def test_a_restarted_simulator_still_has_the_actor_and_nothing_is_uploaded_again
     assert "installed actor" not in second.stderr  # the board was sent no module
 
 
-def test_a_module_over_the_boards_memory_budget_is_refused_with_the_reason(
+def test_a_module_over_the_boards_page_budget_is_refused_before_any_byte_is_sent(
         start_sim, board, signed):
-    sim = start_sim()
+    sim = start_sim("--profile", "esp32-c3-devkitm-1")
     module, key = signed("big_memory")
     refused = board(sim, "install", module)
     assert refused.code == 1, refused
     assert refused.out == ""
-    assert refused.err.startswith(f"edgehost: board sim refused {module}: ")
-    assert "declares 17 memory pages" in refused.err and "budget of 2 pages" in refused.err
-    assert refused.err.count("\n") == 1
+    assert refused.err == (f"edgehost: board sim (profile esp32-c3-devkitm-1) cannot take "
+                           f"{module}: memory: declares 17 memory pages (1088 KiB), above the "
+                           f"budget of 2 pages (128 KiB); nothing was uploaded (see `edgehost "
+                           f"board fit`)\n")
+    assert "install" not in sim.stderr  # the board never saw the request
     assert key not in board(sim, "info").out
 
 

@@ -1,25 +1,11 @@
-"""Fixtures for the claims tests: a private keys folder and the edgehost command run in-process."""
+"""Fixtures for the claims tests: the edgehost command run in this process."""
 
 from __future__ import annotations
 
 import pytest
+from support.commands import Outcome
 
 from edgecli.main import main
-
-
-@pytest.fixture(autouse=True)
-def keys_dir(tmp_path, monkeypatch):
-    """Generated seeds go to a temporary folder, never to ~/.edgehost/keys."""
-    path = tmp_path / "keys"
-    monkeypatch.setenv("EDGEHOST_KEYS_DIR", str(path))
-    return path
-
-
-class Outcome:
-    def __init__(self, code: int, out: str, err: str):
-        self.code = code
-        self.out = out
-        self.err = err
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ SUBJECT = KeyPair.generate("module")
 # Board code: check a module file, print the outcome or the failed check and its message.
 CHECK_FILES = """
 import os
-from edgehost.modulehash import ClaimsError, check_module, scan
-from edgehost.wasmsections import WasmFormatError
+from edgemodule.claimcheck import ClaimsError, check_module, scan
+from edgemodule.wasmsections import WasmFormatError
 for name in sorted(os.listdir('.')):
     if not name.endswith('.wasm'):
         continue
@@ -78,7 +78,7 @@ def test_the_board_hashes_in_small_reads_without_a_second_copy(micropython, tmp_
     token_size = len(claims_payloads(signed)[0])
     (tmp_path / "signed.wasm").write_bytes(signed)
     out = micropython(
-        "from edgehost.modulehash import scan\n"
+        "from edgemodule.claimcheck import scan\n"
         "class Stream:\n"
         "    # a file that records the largest single read asked of it\n"
         "    def __init__(self, f):\n"

@@ -18,8 +18,8 @@ from edgegate.wascap import (
     tokens,
     verify_module,
 )
-from edgehost.modulehash import scan
-from edgehost.wasmsections import WasmFormatError
+from edgemodule.claimcheck import scan
+from edgemodule.wasmsections import WasmFormatError
 
 ISSUER = KeyPair.generate("account")
 SUBJECT = KeyPair.generate("module")

@@ -12,7 +12,7 @@ import nkeys
 import pytest
 
 from edgegate.wascap import ClaimsError, KeyPair, Token, tokens
-from edgehost.modulehash import hex_upper
+from edgemodule.claimcheck import hex_upper
 
 NOW = 1_800_000_000
 

@@ -45,5 +45,8 @@ def test_the_readme_command_reference_names_every_command_of_help():
 
     readme = (ROOT / "README.md").read_text()
     reference = readme[readme.index("## Command reference"):readme.index("### Try a simulated")]
-    missing = [c for c in _leaf_commands(build_parser()) if f"| `{c}" not in reference]
+    rows = [line for line in reference.splitlines() if line.startswith("| `edgehost")]
+    named = [line.split(" | ")[0] for line in rows]  # a row's first cell: one command or a few
+    missing = [c for c in _leaf_commands(build_parser())
+               if not any(f"`{c}`" in cell or f"`{c} " in cell for cell in named)]
     assert missing == []

@@ -15,8 +15,8 @@ def sim_boards(tmp_path):
     """Make and start simulated boards by id; all stopped after the test."""
     started: list[SimBoard] = []
 
-    def start(board_id: str) -> SimBoard:
-        board = SimBoard(tmp_path / board_id, board_id).start()
+    def start(board_id: str, *sim_args: str) -> SimBoard:
+        board = SimBoard(tmp_path / board_id, board_id, *sim_args).start()
         started.append(board)
         return board
 

@@ -65,7 +65,7 @@ class GatewayProcess:
 class SimBoard:
     """One `edgehost sim` on TCP with its key file and flash in `folder`."""
 
-    def __init__(self, folder: Path, board_id: str):
+    def __init__(self, folder: Path, board_id: str, *sim_args: str):
         folder.mkdir(parents=True, exist_ok=True)
         self.board_id = board_id
         self.key_file = folder / f"{board_id}.key"
@@ -73,11 +73,12 @@ class SimBoard:
         self.key_file.write_text(json.dumps({"board_id": board_id,
                                              "pairing_key": self.key.pairing_key.hex()}))
         self.folder = folder
+        self.sim_args = list(sim_args)  # e.g. --profile esp32-devkitc
         self.sim: SimProcess | None = None
 
     def start(self, port: int = 0) -> SimBoard:
         self.sim = SimProcess(["--tcp", f"127.0.0.1:{port}", "--key-file", str(self.key_file),
-                               "--flash-dir", str(self.folder / "flash")],
+                               "--flash-dir", str(self.folder / "flash"), *self.sim_args],
                               self.folder / "sim.err", SIM_START_TIMEOUT)
         return self
 

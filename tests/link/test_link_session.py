@@ -163,9 +163,9 @@ def test_the_board_retries_the_handshake_with_a_new_nonce_when_nobody_answers(pa
 
 
 @pytest.mark.parametrize("board_id, key, rule", [
-    (b"", PAIRING_KEY, "board id must be 1 to 64 bytes, got 0"),
-    (b"x" * 65, PAIRING_KEY, "board id must be 1 to 64 bytes, got 65"),
-    (BOARD_ID, b"short", "pairing key must be 32 bytes, got 5"),
+    (b"", PAIRING_KEY, "board_id must be a string of 1 to 64 bytes"),
+    (b"x" * 65, PAIRING_KEY, "board_id must be a string of 1 to 64 bytes"),
+    (BOARD_ID, b"short", "pairing_key must be 64 hex digits"),
 ])
 def test_bad_board_identity_is_refused_with_a_clear_error(board_id, key, rule):
     with pytest.raises(session.SessionError, match=rule):

@@ -17,6 +17,7 @@ from linkpair import BOARD_ID, PAIRING_KEY
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgelink.boardio import FdPort, PortClosed, SocketPort, UartPort
+from edgelink.link import LinkClosed
 
 KEYS = {BOARD_ID: PAIRING_KEY}
 MODULE = bytes(range(256)) * 80
@@ -122,7 +123,10 @@ async def test_the_link_ends_cleanly_when_the_board_hangs_up():
     runner = asyncio.create_task(device.run())
     conn.close()
     await asyncio.wait_for(runner, 5)
-    assert (await device.receive())["t"] == "closed"
+    with pytest.raises(LinkClosed, match="closed"):
+        await device.receive()
+    with pytest.raises(LinkClosed):  # and so for every caller after
+        await device.receive()
     await transport.close()
     server.close()
 
@@ -254,7 +258,7 @@ async def test_a_micropython_board_talks_to_the_gateway_over_tcp(micropython):
 
 MICROPYTHON_BOARD = """
 import socket, time
-from edgelink.link import board_link
+from edgelink.link import LinkClosed, board_link
 from edgelink.boardio import SocketPort
 sock = socket.socket()
 sock.connect(socket.getaddrinfo('127.0.0.1', %d)[0][-1])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from edgehost.wapc import (
-    WAPC_FUNCTIONS,
     ActorFailed,
     GuestError,
     Limits,
@@ -15,6 +14,7 @@ from edgehost.wapc import (
     TrapError,
     WapcHost,
 )
+from edgemodule.fit import WAPC_FUNCTIONS
 
 BIG = Limits(max_payload=2 * 1024 * 1024)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from edgehost.wapc import PROVIDED
-from edgehost.wasminspect import Inspection, LimitBroken
+from edgemodule.wasminspect import Inspection, LimitBroken
 
 pytestmark = __import__("pytest").mark.micropython
 
@@ -120,7 +120,7 @@ def test_exchange_bookkeeping_under_micropython(micropython):
 
 
 INSPECT_SCRIPT = """
-from edgehost.wasminspect import Inspection, LimitBroken
+from edgemodule.wasminspect import Inspection, LimitBroken
 from edgehost.wapc import PROVIDED
 
 for name in NAMES:

@@ -59,8 +59,8 @@ class NotingEngine:
     def __init__(self):
         self.built = threading.Semaphore(0)
 
-    def Instance(self, module_bytes, stack_bytes):  # noqa: N802 - the engine API's name
-        instance = engine.Instance(module_bytes, stack_bytes)
+    def Instance(self, module_bytes, stack_bytes, *limits):  # noqa: N802 - the engine API's name
+        instance = engine.Instance(module_bytes, stack_bytes, *limits)
         self.built.release()
         return instance
 

@@ -8,8 +8,8 @@ import tracemalloc
 import pytest
 
 from edgehost.wapc import PROVIDED
-from edgehost.wasminspect import Inspection, LimitBroken, inspect_bytes
-from edgehost.wasmsections import WasmFormatError
+from edgemodule.wasminspect import Inspection, LimitBroken, inspect_bytes
+from edgemodule.wasmsections import WasmFormatError
 
 HEADER = b"\x00asm\x01\x00\x00\x00"
 

@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from link_throughput import link_run, open_paced, ping_wire_bytes, raw_round_trip
@@ -69,12 +70,35 @@ async def time_calls(client: BoardClient, actor: str, payload: bytes, calls: int
 
 async def board_calls(client: BoardClient, module: bytes, actor: str, payload: bytes,
                       calls: int, warmup: int) -> CallRun:
-    try:
-        reply = await client.install(module, SignedModule(module).token.text, actor)
-        assert reply["t"] == "installed", reply
-        return await time_calls(client, actor, payload, calls, warmup)
-    finally:
-        await client.close()
+    reply = await client.install(module, SignedModule(module).token.text, actor)
+    assert reply["t"] == "installed", reply
+    return await time_calls(client, actor, payload, calls, warmup)
+
+
+async def simulated_boards(folder: Path, baud: int,
+                           timeout: float = 10.0) -> AsyncIterator[tuple[str, BoardClient]]:
+    """("tcp", client) of an `edgehost sim` over TCP, then ("pty", client) of one over a pty
+    paced to `baud` both ways; each simulator is stopped once the caller moves on."""
+    key_file = folder / "board.key"
+    key_file.write_text(json.dumps({"board_id": "bench", "pairing_key": "42" * 32}))
+    key = BoardKey.load(key_file)
+    for name, line in (("tcp", ["--tcp", "127.0.0.1:0"]), ("pty", ["--pty", "--baud", str(baud)])):
+        (folder / name).mkdir()
+        sim = SimProcess([*line, "--key-file", str(key_file),
+                          "--flash-dir", str(folder / name / "flash")], folder / name / "sim.err")
+        try:
+            if name == "tcp":
+                host, port = sim.where.removeprefix("tcp://").rsplit(":", 1)
+                client = await BoardClient.connect_tcp(host, int(port), key, timeout=timeout)
+            else:
+                transport = await open_paced(sim.where, baud)
+                client = await BoardClient.start(transport, key, sim.where, timeout=timeout)
+            try:
+                yield name, client
+            finally:
+                await client.close()
+        finally:
+            sim.stop()
 
 
 def percentiles(times: list[float]) -> dict[str, float]:
@@ -104,28 +128,9 @@ async def main() -> None:
     print(f"echo actor, {args.payload}-byte payload, {args.calls} sequential calls after "
           f"{args.warmup} to warm up; pty at {args.baud} baud both ways")
     with tempfile.TemporaryDirectory(prefix="board-call-bench-") as tmp:
-        folder = Path(tmp)
-        key_file = folder / "board.key"
-        key_file.write_text(json.dumps({"board_id": "bench", "pairing_key": "42" * 32}))
-        key = BoardKey.load(key_file)
         results = {}
-        for name, line in (("tcp", ["--tcp", "127.0.0.1:0"]),
-                           ("pty", ["--pty", "--baud", str(args.baud)])):
-            (folder / name).mkdir()
-            sim = SimProcess([*line, "--key-file", str(key_file),
-                              "--flash-dir", str(folder / name / "flash")],
-                             folder / name / "sim.err")
-            try:
-                if name == "tcp":
-                    host, port = sim.where.removeprefix("tcp://").rsplit(":", 1)
-                    client = await BoardClient.connect_tcp(host, int(port), key)
-                else:
-                    transport = await open_paced(sim.where, args.baud)
-                    client = await BoardClient.start(transport, key, sim.where)
-                run = await board_calls(client, module, actor, payload, args.calls,
-                                        args.warmup)
-            finally:
-                sim.stop()
+        async for name, client in simulated_boards(Path(tmp), args.baud):
+            run = await board_calls(client, module, actor, payload, args.calls, args.warmup)
             results[name] = report(f"board call over {name}", run)
             call_bytes = round(run.down + run.up)
 

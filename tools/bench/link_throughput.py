@@ -96,7 +96,7 @@ class PacedSerial:
 def board_loop(port: FdPort, stop: threading.Event, max_frame: int, window: int) -> None:
     """The board: installs are acknowledged, everything else the link answers itself."""
     link = board_link(BOARD_ID, KEY, port.write, max_frame=max_frame, window=window,
-                      max_body=512 * 1024, log=None)
+                      max_body=4 * 1024 * 1024, log=None)
     hello = {"t": "hello", "board": "bench-board", "firmware": "bench", "engine": "wasm3",
              "profile": "bench", "max_frame": max_frame, "window": window, "free_mem": 0,
              "free_flash": 0, "actors": {}}

@@ -45,6 +45,16 @@ def _extra_flags(source: Path) -> list[str]:
     return []
 
 
+def _included(source: Path) -> list[Path]:
+    """The project files a source includes (`#include "x.h"`), so a change to them rebuilds it."""
+    found = []
+    for line in source.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("#include \""):
+            found.append(source.parent / line.split('"')[1])
+    return found
+
+
 def _zig_version() -> str:
     from importlib.metadata import version
 
@@ -58,8 +68,11 @@ def build_actor(source: Path, out_dir: Path = OUTPUT) -> Path:
     stamp = out.with_suffix(".wasm.inputs")
     flags = BASE_FLAGS + _extra_flags(source)
     digest = hashlib.sha256()
-    for part in (source.read_bytes(), (SOURCES / "wapc.h").read_bytes(), " ".join(flags).encode(),
-                 _zig_version().encode()):
+    inputs = [source, SOURCES / "wapc.h", *_included(source)]
+    for path in list(inputs):
+        inputs.extend(p for p in _included(path) if p not in inputs)
+    parts = [p.read_bytes() for p in inputs] + [" ".join(flags).encode(), _zig_version().encode()]
+    for part in parts:
         digest.update(hashlib.sha256(part).digest())
     if out.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
         return out

@@ -20,9 +20,11 @@ import msgpack
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
 
+from edgecli import fitreport
 from edgecli.claimcmds import check_caps
 from edgecli.commands import fail, note, report
 from edgecli.keycmds import stored_key
+from edgecli.profiles import ProfileError, all_profiles, profile
 from edgegate.boardclient import (
     BoardClient,
     BoardError,
@@ -58,6 +60,12 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
     Ctrl-C ends quietly with exit status `interrupted`.
     """
     try:
+        if not (args.port or args.tcp or args.nats):
+            raise ValueError(f"board {args.action}: needs the board: --port PATH|URL, "
+                             f"--tcp HOST:PORT or --nats URL")
+        if not args.key_file:
+            raise ValueError(f"board {args.action}: needs --key-file FILE (the board's id and "
+                             f"pairing key)")
         if not args.timeout > 0:
             raise ValueError(f"--timeout {args.timeout:g}: must be a number of seconds above 0")
         if args.baud <= 0:
@@ -136,6 +144,7 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
             ("Engine", summary["engine"]), ("Profile", summary["profile"]),
             ("Free memory", size(summary["free_mem"])),
             ("Free flash", size(summary["free_flash"])),
+            *_budget_rows(summary.get("budget")),
             ("Uptime", f"{uptime / 1000:.1f} s" if isinstance(uptime, int) else "(not said)"))
     for label, value in rows:
         print(f"{label:<13}{value}")
@@ -153,9 +162,18 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
         print("  " + "  ".join([*cells, row[-1]]))
 
 
+def _budget_rows(budget: Any) -> list[tuple[str, str]]:
+    if not isinstance(budget, dict):
+        return []  # an older board, or one whose hello had to leave it out
+    pages = budget.get("pages", 0)
+    return [("Actor slots", f"{budget.get('slots_free')} of {budget.get('slots')} free; up to "
+                            f"{pages} memory pages ({pages * 64} KiB) per actor")]
+
+
 def info(args: argparse.Namespace) -> int:
     async def work(client: Board) -> int:
         summary = client.info()
+        summary["budget"] = client.hello.get("budget")
         if args.json:
             print(json.dumps(summary))
         else:
@@ -223,6 +241,11 @@ def install(args: argparse.Namespace) -> int:
     name = (claims.get("wascap") or {}).get("name") or path.stem
     digest = hashlib.sha256(data).hexdigest()
 
+    try:
+        needs = fitreport.module_needs(path, data)
+    except ValueError as exc:
+        return fail(f"install {exc}")
+
     async def work(client: Board) -> int:
         installed = client.actors.get(actor)
         result = {"board": client.board_id, "actor": actor, "name": name, "sha256": digest}
@@ -231,6 +254,10 @@ def install(args: argparse.Namespace) -> int:
                          f"(sha256 {digest[:16]}…); nothing uploaded",
                    {**result, "result": "unchanged"})
             return 0
+        refused = fitreport.board_refusal(needs, client.hello, new_slot=installed is None)
+        if refused is not None:
+            return fail(f"{_board(client)} (profile {client.hello.get('profile')}) cannot take "
+                        f"{path}: {refused}; nothing was uploaded (see `edgehost board fit`)")
         try:
             with _upload_progress(path, len(data)) as progress:
                 task = progress.add_task("upload", total=None)
@@ -248,6 +275,41 @@ def install(args: argparse.Namespace) -> int:
         return 0
 
     return _with_board(args, work)
+
+
+# -- fit ----------------------------------------------------------------------------------------
+
+
+def fit(args: argparse.Namespace) -> int:
+    """The module's needs and a verdict per profile, or for the board given; exit 1 when the
+    one profile (--profile) or board asked about cannot take it."""
+    path = Path(args.module)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return fail(f"fit {path}: cannot read it ({exc.strerror})")
+    try:
+        needs = fitreport.module_needs(path, data)
+        live = bool(args.port or args.tcp or args.nats) and not (args.profile or
+                                                                 args.all_profiles)
+        profiles = [] if live else [profile(args.profile)] if args.profile else all_profiles()
+    except (ValueError, ProfileError) as exc:
+        return fail(f"fit {exc}")
+    if live:
+        async def work(client: Board) -> int:
+            refused = fitreport.board_refusal(needs, client.hello, new_slot=True)
+            print("\n".join(fitreport.describe(path, needs)))
+            print(f"\n{_board(client)} (profile {client.hello.get('profile')}): "
+                  f"{'fits' if refused is None else 'refused: ' + refused}")
+            return 0 if refused is None else 1
+
+        return _with_board(args, work)
+    print("\n".join(fitreport.describe(path, needs)))
+    print()
+    print("\n".join(fitreport.table(needs, profiles)))
+    if args.profile and fitreport.profile_refuses(needs, profiles[0]):
+        return 1
+    return 0
 
 
 # -- remove -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 import nats
@@ -13,25 +14,26 @@ from nats.errors import TimeoutError as NatsTimeout
 from edgecli.boardcmds import decoded_answer, request_payload, write_raw
 from edgecli.commands import fail
 from edgecli.gatewaycmds import lattice_config
-from edgegate.config import ConfigError, LatticeConfig
+from edgecli.keycmds import keys_dir
+from edgegate.config import CLUSTER_SEED_FILE, ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.jetstream.chunks import INVOCATION_CHUNK_THRESHOLD, PayloadStore
 from edgegate.jetstream.metadata import LatticeMetadata
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, EnvelopeError, Invocation, InvocationResponse
 from edgegate.rpc.router import is_actor_key
-from edgegate.wascap import KeyPair
+from edgegate.wascap import InvalidKeyError, KeyPair
 
 
 class CallError(Exception):
     """The call could not be made or was refused; one line for the user."""
 
 
-async def resolve(nc: nats.NATS, config: LatticeConfig, actor: str) -> str:
+async def resolve(nc: nats.NATS, lattice: str, js_domain: str | None, actor: str) -> str:
     """An actor's public key from its key or its call alias in the lattice's claims."""
     if is_actor_key(actor):
         return actor
-    metadata = LatticeMetadata(nc, config.lattice, config.js_domain)
+    metadata = LatticeMetadata(nc, lattice, js_domain)
     try:
         await metadata.start()
     except Exception as exc:
@@ -41,41 +43,68 @@ async def resolve(nc: nats.NATS, config: LatticeConfig, actor: str) -> str:
     finally:
         await metadata.stop()
     if key is None:
-        raise CallError(f"no actor with call alias {actor!r} on lattice {config.lattice!r} "
+        raise CallError(f"no actor with call alias {actor!r} on lattice {lattice!r} "
                         f"(give its public key, M…, or a call alias)")
     return key
 
 
-async def invoke(config: LatticeConfig, actor: str, operation: str, payload: bytes,
-                 timeout: float) -> bytes:
+def calling_key(env: dict[str, str] | None = None) -> KeyPair:
+    """The seed a caller signs with: the lattice's (WASMCLOUD_CLUSTER_SEED, else the one kept
+    in the keys folder); CallError when there is none, since a lattice trusts no other."""
+    env = os.environ if env is None else env
+    seed = env.get("WASMCLOUD_CLUSTER_SEED")
+    path = keys_dir() / CLUSTER_SEED_FILE
+    if not seed and path.exists():
+        seed = path.read_text().strip()
+    if not seed:
+        raise CallError(f"no cluster seed: set WASMCLOUD_CLUSTER_SEED to the seed the lattice's "
+                        f"hosts trust (or keep it in {path})")
+    try:
+        key = KeyPair.from_seed(seed)
+    except InvalidKeyError as exc:
+        raise CallError(f"WASMCLOUD_CLUSTER_SEED: {exc}") from None
+    if key.kind != "cluster":
+        raise CallError(f"WASMCLOUD_CLUSTER_SEED: this is a seed of kind {key.kind}, not a "
+                        f"cluster seed (SC…)")
+    return key
+
+
+async def invoke_actor(nc: nats.NATS, lattice: str, js_domain: str | None, cluster: KeyPair,
+                       actor: str, operation: str, payload: bytes, timeout: float) -> bytes:
+    """Invoke `actor` (its key or call alias) as a caller of the lattice; its answer."""
+    key = await resolve(nc, lattice, js_domain, actor)
+    # the command line calls as an actor of its own, made for this call
+    inv = Invocation(Entity.actor(KeyPair.generate("module").public_key), Entity.actor(key),
+                     operation, payload, host_id=cluster.public_key)
+    antiforgery.sign(inv, cluster)
+    store = PayloadStore(nc, lattice, js_domain)
+    if len(payload) > INVOCATION_CHUNK_THRESHOLD:
+        await store.put(inv.id, payload)
+        inv.content_length, inv.msg = len(payload), b""
+    try:
+        reply = await nc.request(f"wasmbus.rpc.{lattice}.{key}", inv.pack(), timeout=timeout)
+    except NoRespondersError:
+        raise CallError(f"no host runs actor {key} on lattice {lattice!r}") from None
+    except NatsTimeout:
+        raise CallError(f"actor {key} did not answer {operation} within {timeout:g} s") \
+            from None
+    try:
+        answer = InvocationResponse.unpack(reply.data)
+    except EnvelopeError as exc:
+        raise CallError(f"the answer is unreadable: {exc}") from None
+    if answer.error is not None:
+        raise CallError(f"{actor} {operation}: {answer.error}")
+    if not answer.msg and answer.size:
+        return await store.take(f"{inv.id}-r")
+    return answer.msg
+
+
+async def invoke(config: LatticeConfig, cluster: KeyPair, actor: str, operation: str,
+                 payload: bytes, timeout: float) -> bytes:
     nc = await connect_nats(config.rpc_url, config, "edgehost call", closing=lambda: True)
     try:
-        key = await resolve(nc, config, actor)
-        # the command line calls as an actor of its own, made for this call
-        inv = Invocation(Entity.actor(KeyPair.generate("module").public_key), Entity.actor(key),
-                         operation, payload, host_id=config.cluster.public_key)
-        antiforgery.sign(inv, config.cluster)
-        store = PayloadStore(nc, config.lattice, config.js_domain)
-        if len(payload) > INVOCATION_CHUNK_THRESHOLD:
-            await store.put(inv.id, payload)
-            inv.content_length, inv.msg = len(payload), b""
-        try:
-            reply = await nc.request(f"wasmbus.rpc.{config.lattice}.{key}", inv.pack(),
-                                     timeout=timeout)
-        except NoRespondersError:
-            raise CallError(f"no host runs actor {key} on lattice {config.lattice!r}") from None
-        except NatsTimeout:
-            raise CallError(f"actor {key} did not answer {operation} within {timeout:g} s") \
-                from None
-        try:
-            answer = InvocationResponse.unpack(reply.data)
-        except EnvelopeError as exc:
-            raise CallError(f"the answer is unreadable: {exc}") from None
-        if answer.error is not None:
-            raise CallError(f"{actor} {operation}: {answer.error}")
-        if not answer.msg and answer.size:
-            return await store.take(f"{inv.id}-r")
-        return answer.msg
+        return await invoke_actor(nc, config.lattice, config.js_domain, cluster, actor,
+                                  operation, payload, timeout)
     finally:
         await nc.close()
 
@@ -85,14 +114,13 @@ def call(args: argparse.Namespace) -> int:
         return fail(f"--timeout {args.timeout:g}: must be a number of seconds above 0")
     try:
         payload = request_payload(args)
+        cluster = calling_key()
         config = lattice_config(args)
-    except (ValueError, ConfigError) as exc:
+    except (ValueError, ConfigError, CallError) as exc:
         return fail(str(exc))
-    if config.seed_note:
-        print(f"edgehost: {config.seed_note}; a lattice that does not trust it refuses the "
-              f"call", file=sys.stderr)
     try:
-        answer = asyncio.run(invoke(config, args.actor, args.operation, payload, args.timeout))
+        answer = asyncio.run(invoke(config, cluster, args.actor, args.operation, payload,
+                                    args.timeout))
     except (CallError, GatewayError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:

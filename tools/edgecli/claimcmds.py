@@ -20,7 +20,7 @@ from edgegate.wascap import (
 )
 from edgegate.wascap.modules import strip_claims
 from edgegate.wascap.tokens import utc_text
-from edgehost.wasmsections import WASM_MAGIC
+from edgemodule.wasmsections import WASM_MAGIC
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d+[smhdw])+")

@@ -13,8 +13,10 @@ from edgecli import (
     callcmds,
     claimcmds,
     commands,
+    ctlcmds,
     gatewaycmds,
     keycmds,
+    pushcmds,
     simcmds,
     upcmds,
 )
@@ -101,6 +103,13 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--flash-dir", metavar="DIR",
                      help="the simulated flash; kept across restarts (default: a temporary one)")
     sim.add_argument("--baud", type=int, help="throttle the line to this UART speed")
+    sim.add_argument("--profile", metavar="NAME",
+                     help="the board profile to model (hardware/profiles/NAME.json; default "
+                          "esp32-s3-devkitc-n8r8); used without --config")
+    sim.add_argument("--board-id", metavar="ID",
+                     help="the board's id for a key file made now (default sim)")
+    sim.add_argument("--micropython", action="store_true",
+                     help="run the firmware on the board's MicroPython with its wasm3 engine")
     sim.set_defaults(run=simcmds.sim)
 
 
@@ -126,9 +135,9 @@ def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
                         help="seconds to wait for the board (default 10)")
 
 
-def board_target(args: argparse.Namespace) -> str | None:
+def board_target(args: argparse.Namespace, required: bool = True) -> str | None:
     """Fill the board's address and key file from EDGEHOST_* when not given; None, or what
-    is missing or given twice."""
+    is missing or given twice (nothing is missing for an action that may go without a board)."""
     places = [name for name in ("port", "tcp", "nats") if getattr(args, name)]
     if not places:
         places = [name for name in ("port", "tcp", "nats") if os.environ.get(BOARD_ENV[name])]
@@ -137,6 +146,8 @@ def board_target(args: argparse.Namespace) -> str | None:
     if len(places) > 1:
         given = " and ".join("--" + name for name in places)
         return f"board: {given} both say where the board is; give one"
+    if not places and not required:
+        return None
     if not places:
         return ("board: say where the board is: --port, --tcp or --nats (or EDGEHOST_PORT, "
                 "EDGEHOST_TCP, EDGEHOST_NATS)")
@@ -149,7 +160,7 @@ def board_target(args: argparse.Namespace) -> str | None:
 
 def _add_board(sub: argparse._SubParsersAction) -> None:
     board = sub.add_parser("board", help="talk to one board directly, without a lattice")
-    _add_board_link(board, None)
+    _add_board_link(board, None)  # `fit` alone may go without a board
     actions = board.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     ping = actions.add_parser("ping", help="check that the board answers, and how fast")
@@ -182,6 +193,16 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
 
     logs = actions.add_parser("logs", help="follow the board's log lines")
     logs.set_defaults(run=boardcmds.logs)
+
+    fit = actions.add_parser("fit", help="whether a module fits, before any upload: against "
+                             "profiles, or the board given by --port, --tcp or --nats")
+    fit.add_argument("module", help="the .wasm module")
+    which = fit.add_mutually_exclusive_group()
+    which.add_argument("--profile", metavar="NAME",
+                       help="one profile (hardware/profiles/NAME.json); exit 1 if it does not fit")
+    which.add_argument("--all-profiles", action="store_true",
+                       help="every profile, a verdict each (the default without a board)")
+    fit.set_defaults(run=boardcmds.fit)
 
     for action in actions.choices.values():
         _add_board_link(action, argparse.SUPPRESS)
@@ -243,6 +264,117 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call.set_defaults(run=callcmds.call)
 
 
+def _add_ctl(sub: argparse._SubParsersAction) -> None:
+    # every leaf takes the lattice options, anywhere after its name
+    common = argparse.ArgumentParser(add_help=False)
+    add_lattice_options(common)
+    common.add_argument("--lattice", metavar="PREFIX",
+                        help="lattice prefix (default WASMCLOUD_LATTICE_PREFIX or 'default')")
+    common.add_argument("--timeout", type=float, default=2.0,
+                        help="seconds to wait for answers (default 2)")
+    common.add_argument("--json", action="store_true", help="print JSON, for scripts")
+
+    def leaf(actions: argparse._SubParsersAction, name: str,
+             help: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=help, parents=[common])
+
+    ctl = sub.add_parser("ctl", help="control a wasmCloud lattice, like wash ctl")
+    what = ctl.add_subparsers(dest="what", metavar="ACTION", required=True)
+
+    def actor_verb(verb: str, help: str) -> argparse.ArgumentParser:
+        kinds = what.add_parser(verb, help=help).add_subparsers(dest="kind", metavar="actor",
+                                                                required=True)
+        return leaf(kinds, "actor", help)
+
+    get = what.add_parser("get", help="hosts, inventory, claims or links")
+    items = get.add_subparsers(dest="item", metavar="ITEM", required=True)
+    leaf(items, "hosts", "the hosts that answer a ping").set_defaults(
+        run=ctlcmds.get_hosts)
+    inventory = leaf(items, "inventory", "what runs on one host")
+    inventory.add_argument("host_id", metavar="HOST_ID")
+    inventory.set_defaults(run=ctlcmds.get_inventory)
+    leaf(items, "claims", "the claims of the lattice's actors").set_defaults(
+        run=ctlcmds.get_claims)
+    leaf(items, "links", "the lattice's link definitions").set_defaults(
+        run=ctlcmds.get_links)
+
+    start = actor_verb("start", "start an actor")
+    start.add_argument("actor_ref", metavar="REF", help="OCI reference or file:// path")
+    start.add_argument("--host-id", help="the host to start it on (default: by auction)")
+    start.add_argument("--constraint", action="append", default=[], metavar="LABEL=VALUE",
+                       help="an auction constraint (repeatable)")
+    start.add_argument("--count", type=int, default=1, help="instances (a board runs one)")
+    start.set_defaults(run=ctlcmds.start_actor)
+
+    stop = actor_verb("stop", "stop an actor")
+    stop.add_argument("host_id", metavar="HOST_ID")
+    stop.add_argument("actor_id", metavar="ACTOR_ID")
+    stop.add_argument("--count", type=int, default=0, help="instances to stop (0: all)")
+    stop.set_defaults(run=ctlcmds.stop_actor)
+
+    scale = actor_verb("scale", "scale an actor")
+    scale.add_argument("host_id", metavar="HOST_ID")
+    scale.add_argument("actor_id", metavar="ACTOR_ID")
+    scale.add_argument("actor_ref", metavar="REF")
+    scale.add_argument("--count", type=int, required=True, help="instances wanted (0 stops)")
+    scale.set_defaults(run=ctlcmds.scale_actor)
+
+    update = actor_verb("update", "hot-swap a running actor for a new module of the same actor")
+    update.add_argument("host_id", metavar="HOST_ID")
+    update.add_argument("actor_id", metavar="ACTOR_ID")
+    update.add_argument("new_actor_ref", metavar="NEW_REF")
+    update.set_defaults(run=ctlcmds.update_actor)
+
+    link = what.add_parser("link", help="put, delete or list link definitions")
+    links = link.add_subparsers(dest="action", metavar="ACTION", required=True)
+    put = leaf(links, "put", "link an actor to a provider")
+    put.add_argument("actor_id", metavar="ACTOR_ID")
+    put.add_argument("provider_id", metavar="PROVIDER_ID")
+    put.add_argument("contract_id", metavar="CONTRACT_ID")
+    put.add_argument("values", nargs="*", metavar="NAME=VALUE", help="the link's values")
+    put.add_argument("--link-name", default="default")
+    put.set_defaults(run=ctlcmds.link_put)
+    delete = leaf(links, "del", "delete a link")
+    delete.add_argument("actor_id", metavar="ACTOR_ID")
+    delete.add_argument("contract_id", metavar="CONTRACT_ID")
+    delete.add_argument("--link-name", default="default")
+    delete.set_defaults(run=ctlcmds.link_del)
+    leaf(links, "query", "list the links (as get links)").set_defaults(
+        run=ctlcmds.get_links)
+
+    registry = what.add_parser("registry", help="registry credentials for the hosts")
+    registry_put = leaf(registry.add_subparsers(dest="action", metavar="ACTION", required=True),
+                        "put", "give every host credentials for one registry (replacing "
+                        "the ones they had, as registries.put does)")
+    registry_put.add_argument("registry", metavar="HOST[:PORT]")
+    registry_put.add_argument("--user", default="", help="user name")
+    registry_put.add_argument("--password", default="", help="password")
+    registry_put.add_argument("--token", default="", help="a bearer token instead")
+    registry_put.set_defaults(run=ctlcmds.registry_put)
+
+    call = leaf(what, "call", "invoke an actor from the lattice, signed with the "
+                           "cluster seed (WASMCLOUD_CLUSTER_SEED)")
+    call.add_argument("actor_id", metavar="ACTOR_ID")
+    call.add_argument("operation", metavar="OPERATION")
+    call.add_argument("payload", nargs="?", metavar="PAYLOAD", help="the payload (UTF-8 text)")
+    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
+    call.add_argument("--msgpack-json", action="store_true",
+                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    call.set_defaults(run=ctlcmds.call)
+
+
+def _add_push(sub: argparse._SubParsersAction) -> None:
+    push = sub.add_parser("push", help="put a signed actor into an OCI registry")
+    push.add_argument("ref", metavar="REF", help="e.g. registry.example.com/echo:0.1.0")
+    push.add_argument("module", metavar="MODULE", help="the signed .wasm module")
+    push.add_argument("--insecure", action="store_true",
+                      help="reach the registry over plain HTTP (or list it in "
+                           "WASMCLOUD_OCI_ALLOWED_INSECURE)")
+    push.add_argument("--user", help="registry user name (or WASH_REG_USER)")
+    push.add_argument("--password", help="registry password (or WASH_REG_PASSWORD)")
+    push.set_defaults(run=pushcmds.push)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # no abbreviations at the top: they would clash with leaf options (`claims sign --ver`)
     parser = CommandLineParser(
@@ -276,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_board(sub)
     _add_gateway(sub)
     _add_call(sub)
+    _add_ctl(sub)
+    _add_push(sub)
     _add_output_options(parser)
     return parser
 
@@ -302,7 +436,7 @@ def _run(argv: list[str]) -> int:
     if args.verbose and args.command != "gateway":  # the gateway sets up its own logging
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     if args.command == "board":
-        problem = board_target(args)
+        problem = board_target(args, required=args.action != "fit")
         if problem is not None:
             return commands.usage(problem)
     return args.run(args)

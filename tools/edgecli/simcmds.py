@@ -8,14 +8,18 @@ import sys
 
 from edgecli import simulator as simulator_module
 from edgecli.commands import fail
-from edgecli.simulator import SimError, build
+from edgecli.simulator import SimError, SimOptions, build
 
 
 def sim(args: argparse.Namespace) -> int:
     simulator_module.show_debug = args.verbose
     try:
-        simulator = build(args.config, args.key_file, args.tcp, args.pty, args.flash_dir,
-                          args.baud)
+        simulator = build(SimOptions(args.config, args.key_file, args.tcp, args.pty,
+                                     args.flash_dir, args.baud, args.profile, args.board_id))
+        if getattr(args, "micropython", False):
+            from edgecli.mpsim import MicroPythonBoard
+
+            simulator.board = MicroPythonBoard(simulator)
     except SimError as exc:
         return fail(str(exc))
     # SIGTERM stops the board like Ctrl-C does: the loop ends and the line is closed

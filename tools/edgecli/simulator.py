@@ -17,6 +17,7 @@ of a board with the default max_frame of 1024.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import select
 import shutil
@@ -32,9 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
 from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgehost.board import Board
-from edgehost.config import DEFAULT_LIMITS, BoardConfig, ConfigError, load_config
+from edgehost.config import BoardConfig, ConfigError, load_config
+from edgelink import pairing
 from edgelink.boardio import SocketPort
 
 READY_PREFIX = "edgehost sim: board "
@@ -54,18 +57,19 @@ def parse_ready_line(line: str) -> str | None:
 
 
 def sim_config(board_id: str, pairing_key: bytes, transport: dict[str, Any],
-               health_period_s: int = 30, **extra: Any) -> BoardConfig:
-    """A board config for the simulator: the default limits unless given."""
-    data = {"board_id": board_id, "pairing_key": pairing_key.hex(), "profile": "simulator",
-            "health_period_s": health_period_s, "transport": transport,
-            "limits": dict(DEFAULT_LIMITS)}
+               health_period_s: int = 30, profile: str = DEFAULT_PROFILE,
+               **extra: Any) -> BoardConfig:
+    """A board config for the simulator: the profile's limits unless `limits` lowers them."""
+    data = {"board_id": board_id, "pairing_key": pairing_key.hex(), "profile": profile,
+            "health_period_s": health_period_s, "transport": transport}
     data.update(extra)
-    return BoardConfig(data, "simulator config")
+    return BoardConfig(data, "simulator config", str(PROFILES_DIR))
 
 
 class ThrottledPort:
-    """Wraps a port so that what the board writes leaves no faster than a UART at `baud`
-    (10 bits a byte: start, 8 data, stop)."""
+    """Wraps a port so that bytes move no faster than a UART at `baud` either way
+    (10 bits a byte: start, 8 data, stop): what the board writes leaves at that pace, and
+    what the gateway sends reaches the board at it."""
 
     def __init__(self, inner: Any, baud: int, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
@@ -75,9 +79,18 @@ class ThrottledPort:
         self._clock = clock
         self._sleep = sleep
         self._free_at = clock()
+        self._arrives_at = clock()
 
     def readinto(self, buf: bytearray) -> int:
-        return self._inner.readinto(buf)
+        now = self._clock()
+        if self._arrives_at > now:
+            return 0  # the last bytes read are still on the wire
+        # at most what the line carries in a millisecond or so, at least one byte
+        room = max(1, min(len(buf), int(0.002 / self._seconds_per_byte)))
+        n = self._inner.readinto(memoryview(buf)[:room])
+        if n:
+            self._arrives_at = max(self._arrives_at, now) + n * self._seconds_per_byte
+        return n
 
     def write(self, data: Any) -> None:
         view = memoryview(data)
@@ -89,6 +102,11 @@ class ThrottledPort:
                 self._sleep(self._free_at - now)
             self._inner.write(chunk)
             self._free_at = max(self._free_at, now) + len(chunk) * self._seconds_per_byte
+
+    def close(self) -> None:
+        closer = getattr(self._inner, "close", None)
+        if closer is not None:
+            closer()
 
 
 class PtyPort:
@@ -183,22 +201,69 @@ class TcpLine:
         return f"tcp://{self.host}:{self.port}"
 
 
+class FlashDir:
+    """The simulated flash: a folder, locked while one simulator uses it (two boards on one
+    flash would drift apart), or a temporary one removed when the simulator ends."""
+
+    LOCK = ".edgehost-sim.lock"
+
+    def __init__(self, path: Path, temporary: bool, lock: Any):
+        self.path = path
+        self.temporary = temporary
+        self._lock = lock
+
+    @classmethod
+    def open(cls, path: Path | None) -> FlashDir:
+        if path is None:
+            return cls(Path(tempfile.mkdtemp(prefix="edgehost-sim-flash-")), True, None)
+        if path.exists() and not path.is_dir():
+            raise SimError(f"--flash-dir {path}: is a file, not a folder")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            lock = open(path / cls.LOCK, "a+")  # noqa: SIM115 (held while the board runs)
+        except OSError as exc:
+            raise SimError(f"--flash-dir {path}: cannot use it ({exc.strerror})") from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            lock.close()
+            raise SimError(f"--flash-dir {path}: another simulator (pid {holder}) uses it; "
+                           f"two boards cannot share one flash") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        return cls(path, False, lock)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+        if self.temporary:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
 class Simulator:
     """One simulated board: a Board on a line, with its flash in a folder."""
 
-    def __init__(self, config: BoardConfig, flash_dir: Path | None, tcp: tuple[str, int] | None,
-                 baud: int | None = None, console: Callable[[str], None] | None = None):
+    def __init__(self, config: BoardConfig, flash: FlashDir | Path | None,
+                 tcp: tuple[str, int] | None, baud: int | None = None,
+                 console: Callable[[str], None] | None = None):
         self.config = config
-        self._temp_flash = None
-        if flash_dir is None:
-            self._temp_flash = tempfile.mkdtemp(prefix="edgehost-sim-flash-")
-            flash_dir = Path(self._temp_flash)
-        flash_dir.mkdir(parents=True, exist_ok=True)
-        self.flash_dir = flash_dir
-        self.line: PtyLine | TcpLine = TcpLine(tcp[0], tcp[1]) if tcp else PtyLine()
+        if not isinstance(flash, FlashDir):
+            flash = FlashDir.open(flash)
+        self.flash = flash
+        self.flash_dir = flash.path
+        try:
+            self.line: PtyLine | TcpLine = TcpLine(tcp[0], tcp[1]) if tcp else PtyLine()
+        except OSError:
+            flash.release()
+            raise
         self._baud = baud
         self._console = console or _stderr_line(config.board_id)
-        self.board = Board(config, str(flash_dir), self._connect, console=self._console)
+        self.board = Board(config, str(flash.path), self._connect, console=self._console)
 
     def _connect(self) -> Any:
         link_port = self.line.connect()
@@ -226,8 +291,7 @@ class Simulator:
 
     def close(self) -> None:
         self.line.close()
-        if self._temp_flash is not None:
-            shutil.rmtree(self._temp_flash, ignore_errors=True)
+        self.flash.release()
 
 
 show_debug = False  # `edgehost sim -v`: the board's debug lines (link drops) on stderr too
@@ -242,44 +306,91 @@ def _stderr_line(board_id: str) -> Callable[[str], None]:
     return show
 
 
-def build(config_path: str | None, key_file: str | None, tcp: str | None, pty: bool,
-          flash_dir: str | None, baud: int | None) -> Simulator:
-    """The simulator the command line asks for; raises SimError on bad input."""
-    if baud is not None and baud <= 0:
-        raise SimError(f"--baud {baud}: must be a positive number of bits per second")
+class SimOptions:
+    """What `edgehost sim` was asked for (see edgecli.main for the options)."""
+
+    def __init__(self, config: str | None = None, key_file: str | None = None,
+                 tcp: str | None = None, pty: bool = False, flash_dir: str | None = None,
+                 baud: int | None = None, profile: str | None = None,
+                 board_id: str | None = None):
+        self.config = config
+        self.key_file = key_file
+        self.tcp = tcp
+        self.pty = pty
+        self.flash_dir = flash_dir
+        self.baud = baud
+        self.profile = profile
+        self.board_id = board_id
+
+
+def _key_for(path: Path, board_id: str | None) -> BoardKey:
+    if path.exists():
+        try:
+            board_key = BoardKey.load(path)
+        except BoardError as exc:
+            raise SimError(str(exc)) from None
+        if board_id is not None and board_id != board_key.board_id:
+            raise SimError(f"--board-id {board_id}: key file {path} is for board "
+                           f"{board_key.board_id}; use another key file for another board")
+        return board_key
     try:
-        hostport = parse_tcp_address(tcp, listening=True) if tcp else None
+        board_key = BoardKey.create(path, board_id or DEFAULT_BOARD_ID)
+    except OSError as exc:
+        raise SimError(f"key file {path}: cannot make it ({exc.strerror})") from None
+    sys.stderr.write(f"edgehost sim: made key file {path} for board "
+                     f"{board_key.board_id} (keep it: the gateway needs the same key)\n")
+    return board_key
+
+
+def _check_before_making_anything(options: SimOptions) -> None:
+    """Bad input is refused before a key file or a flash folder is made for it."""
+    if options.flash_dir and Path(options.flash_dir).is_file():
+        raise SimError(f"--flash-dir {options.flash_dir}: is a file, not a folder")
+    try:
+        profile(options.profile or DEFAULT_PROFILE)
+    except ProfileError as exc:
+        raise SimError(f"--profile: {exc}") from None
+    if options.board_id is not None:
+        try:
+            pairing.board_id_bytes(options.board_id)
+        except pairing.PairingError as exc:
+            raise SimError(f"--board-id: {exc}") from None
+
+
+def build(options: SimOptions) -> Simulator:
+    """The simulator the command line asks for; raises SimError on bad input."""
+    if options.baud is not None and options.baud <= 0:
+        raise SimError(f"--baud {options.baud}: must be a positive number of bits per second")
+    try:
+        hostport = parse_tcp_address(options.tcp, listening=True) if options.tcp else None
     except ValueError as exc:
         raise SimError(str(exc)) from None
-    if config_path:
+    if options.config:
+        for flag, value in (("--profile", options.profile), ("--board-id", options.board_id)):
+            if value is not None:
+                raise SimError(f"{flag}: the config file {options.config} says it; give "
+                               f"{flag} or --config, not both")
         try:
-            config = load_config(config_path)
+            config = load_config(options.config, str(PROFILES_DIR))
         except ConfigError as exc:
             raise SimError(str(exc)) from None
-        if hostport is None and not pty and config.transport.get("kind") == "tcp-listen":
-            hostport = (config.transport.get("host", "127.0.0.1"), config.transport["port"])
-    elif key_file:
-        path = Path(key_file)
-        if path.exists():
-            try:
-                board_key = BoardKey.load(path)
-            except BoardError as exc:
-                raise SimError(str(exc)) from None
-        else:
-            try:
-                board_key = BoardKey.create(path, DEFAULT_BOARD_ID)
-            except OSError as exc:
-                raise SimError(f"key file {path}: cannot make it ({exc.strerror})") from None
-            sys.stderr.write(f"edgehost sim: made key file {path} for board "
-                             f"{board_key.board_id} (keep it: the gateway needs the same key)\n")
+        transport = config.transport
+        if hostport is None and not options.pty and transport.get("kind") == "tcp-listen":
+            hostport = (transport.get("host", "127.0.0.1"), transport["port"])
+    elif options.key_file:
+        _check_before_making_anything(options)
+        board_key = _key_for(Path(options.key_file), options.board_id)
         # the line is the simulator's (pty or --tcp), whatever the config says
-        config = sim_config(board_key.board_id, board_key.pairing_key, {"kind": "usb"})
+        config = sim_config(board_key.board_id, board_key.pairing_key, {"kind": "usb"},
+                            profile=options.profile or DEFAULT_PROFILE)
     else:
         raise SimError("edgehost sim needs --key-file FILE or --config FILE "
                        "(the board's id and pairing key)")
+    flash = FlashDir.open(Path(options.flash_dir) if options.flash_dir else None)
     try:
-        return Simulator(config, Path(flash_dir) if flash_dir else None, hostport, baud)
+        return Simulator(config, flash, hostport, options.baud)
     except OSError as exc:
+        flash.release()
         where = f"tcp://{hostport[0]}:{hostport[1]}" if hostport else "a pseudo-terminal"
         raise SimError(f"cannot serve on {where}: {exc.strerror or exc}") from None
 

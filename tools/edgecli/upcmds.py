@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import shutil
 import signal
@@ -28,6 +27,7 @@ from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
 from edgegate.gateway import Gateway, GatewayError
 from edgegate.natsserver import EmbeddedNatsServer, NatsServerError
 from edgegate.vhost.host import BoardHost
+from edgegate.vhost.install import install_on_board
 from edgegate.wascap import ActorMetadata, ClaimsError, sign_module
 
 DEFAULT_NATS_PORT = 4222
@@ -160,11 +160,9 @@ class Up:
                              ActorMetadata(DEMO_ACTOR, DEMO_CAPS, call_alias=DEMO_ACTOR))
         self.demo_key = subject.public_key
         for host in self.gateway.hosts.values():
-            installed = (host.session.hello.get("actors") or {}).get(self.demo_key)
-            if installed is not None and bytes(installed).hex() == _sha256(signed):
-                continue  # kept on flash from the last run
             try:
-                await host.install(signed)
+                # a board that kept it on flash from the last run is not sent it again
+                await install_on_board(host, signed)
             except (BoardError, ClaimsError, ValueError) as exc:
                 raise UpError(f"board {host.entry.board_id} did not take the demo actor: "
                               f"{exc}") from None
@@ -228,10 +226,6 @@ def _rate(host: BoardHost, calls: int) -> float:
     then, before = _last.get(host.id, (now, calls))
     _last[host.id] = (now, calls)
     return (calls - before) / (now - then) if now > then else 0.0
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def up(args: argparse.Namespace) -> int:

@@ -14,7 +14,9 @@ from typing import Any
 
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import Transport
-from edgelink.link import LinkError
+from edgelink.frame import LINE_NOISE
+from edgelink.link import LinkClosed, LinkError, LinkTimeout
+from edgelink.session import DROP_UNKNOWN_BOARD
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +25,6 @@ GATEWAY_WINDOW = 8
 FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
 ASK_AGAIN_SECONDS = 1.0
 CLOSE_SECONDS = 2.0
-# drop reasons that mean frames arrived but could not be read: a wrong speed or not a board
-_LINE_NOISE = frozenset({"crc", "cobs", "short", "oversize", "version"})
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -74,8 +74,8 @@ class BoardSession:
     `open()` waits for the board's session and hello (answering it with `ready` naming
     `host_name`); every later hello (the board rebooted, or opened a new session) is
     answered the same way and reported to `on_hello`. Whatever else the board sends on its
-    own (host calls, logs, events, health) goes to `on_message`; the link's end comes as a
-    message {"t": "closed"}.
+    own (host calls, logs, events, health) goes to `on_message`; when DeviceLink says the
+    link has ended (LinkClosed), `on_message` gets {"t": "closed"} as the last message.
     """
 
     def __init__(self, transport: Transport, keys: Mapping[str, bytes], where: str,
@@ -120,7 +120,7 @@ class BoardSession:
                 left = deadline - time.monotonic()
                 done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
                                              return_when=asyncio.FIRST_COMPLETED)
-                if done or left <= wait or "unknown board" in self.device.drops:
+                if done or left <= wait or DROP_UNKNOWN_BOARD in self.device.drops:
                     break  # an id not in the key file will not change by waiting
                 if not self.device.opened.is_set():
                     self.device.ask_to_open()
@@ -143,7 +143,7 @@ class BoardSession:
 
     def _why_no_session(self) -> str:
         drops = self.device.drops
-        if "unknown board" in drops:
+        if DROP_UNKNOWN_BOARD in drops:
             return (f"board at {self.where}: it is not board {self.board_id!r} (handshake "
                     f"failed: unknown board); check --key-file")
         if self.device.opened.is_set():
@@ -152,7 +152,7 @@ class BoardSession:
             return f"board at {self.where}: the connection closed during the handshake"
         if self.transport.bytes_in == 0:
             return f"board at {self.where}: no answer within {self.timeout:g} s"
-        if drops and set(drops) <= _LINE_NOISE:
+        if drops and set(drops) <= set(LINE_NOISE):
             return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
                     f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
         return (f"board at {self.where}: pairing key refused (handshake failed); "
@@ -160,7 +160,10 @@ class BoardSession:
 
     async def _serve(self) -> None:
         while True:
-            msg = await self.device.receive()
+            try:
+                msg = await self.device.receive()
+            except LinkClosed:
+                msg = {"t": "closed", "id": 0}
             t = msg["t"]
             if t == "hello":
                 self.hello = msg
@@ -214,7 +217,7 @@ class BoardSession:
         return checked(reply)
 
     def link_failed(self, what: str, exc: LinkError, timeout: float | None = None) -> BoardError:
-        if "no reply within" in str(exc):
+        if isinstance(exc, LinkTimeout):
             wait = self.timeout if timeout is None else timeout
             return BoardError(f"board at {self.where}: no answer to {what} within {wait:g} s")
         if self.closed.is_set():

@@ -17,6 +17,7 @@ from edgegate.devices import access
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.lattice import Lattice
+from edgegate.vhost.install import install_on_board, remove_from_board
 from edgegate.wascap import ClaimsError
 
 if TYPE_CHECKING:
@@ -123,10 +124,7 @@ class BoardAccess:
                                           bytes(body or b""), timeout=BOARD_REQUEST_SECONDS)
             return {"body": bytes(reply.get("body") or b"")}
         if action == "remove":
-            reply = await session.request({"t": "remove", "actor": str(args.get("actor"))})
-            session.hello.get("actors", {}).pop(reply.get("actor"), None)
-            await host.sync_actors()
-            return {"actor": reply.get("actor")}
+            return {"actor": await remove_from_board(host, str(args.get("actor")))}
         if action == "install":
             return await self._install(host, args, body)
         raise ValueError(f"unknown action {action!r} (info, install, remove, call)")
@@ -137,5 +135,7 @@ class BoardAccess:
         module = bytes(body or b"")
         if hashlib.sha256(module).digest() != args.get("sha256"):
             raise ValueError("the module does not match the sha256 of the request")
-        reply = await host.install(module)
-        return {"t": reply["t"], "actor": reply.get("actor")}
+        installed = await install_on_board(host, module)
+        # a board that held these bytes already was not asked: it has them installed
+        return {"t": "installed" if installed.what == "held" else installed.what,
+                "actor": installed.actor}

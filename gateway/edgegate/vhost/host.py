@@ -8,7 +8,6 @@ Only when the board stays away longer than the grace period does the host stop.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -29,7 +28,7 @@ from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
 from edgegate.rpc.router import RouteError, Router
 from edgegate.vhost.labels import board_labels, uptime_human
-from edgegate.wascap import ClaimsError, KeyPair, SignedModule
+from edgegate.wascap import ClaimsError, KeyPair
 from edgegate.wascap.tokens import Token
 
 log = logging.getLogger(__name__)
@@ -227,29 +226,6 @@ class BoardHost:
                            .get("ver") or "", "revision": actor.revision,
                            "not_before_human": "", "expires_human": ""}})
 
-    async def install(self, module: bytes) -> dict[str, Any]:
-        """Check a module's claims fully (signature, times, hash), put it on the board
-        (`install`, or `swap` for an actor the board holds) and serve it on the lattice.
-
-        Returns the board's reply; BoardRefused when the board says no, ClaimsError or
-        ValueError (WasmFormatError) when the module is not fit to run.
-        """
-        signed = SignedModule(module)
-        signed.verify()
-        actor = signed.claims["sub"]
-        session = self._board()
-        digest = hashlib.sha256(module).digest()
-        what = "swap" if actor in (session.hello.get("actors") or {}) else "install"
-        reply = await session.request({"t": what, "actor": actor, "sha256": digest}, module,
-                                      timeout=BOARD_CALL_SECONDS)
-        session.hello.setdefault("actors", {})[actor] = digest
-        wascap = signed.claims.get("wascap") or {}
-        info = session.hello.setdefault("actor_info", {})
-        info[actor] = {**(info.get(actor) or {}), "name": wascap.get("name"),
-                       "alias": wascap.get("call_alias") or ""}  # as the next hello says
-        await self.add_actor(actor, digest.hex(), signed.token.text)
-        return reply
-
     async def _forget_actor(self, key: str) -> None:
         actor = self.actors.pop(key, None)
         if actor is None:
@@ -273,18 +249,18 @@ class BoardHost:
 
     async def _serve_invocation(self, msg: Msg) -> None:
         response, inv = await self._invoke(msg.data, msg.headers or {})
+        if msg.reply:  # the caller first, the event after
+            try:
+                await self.lattice.rpc.publish(msg.reply, response.pack())
+            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
+                log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
+                            exc)
         if inv is not None:
             failed = response.error is not None
             self.invocations["failed" if failed else "ok"] += 1
             await self.lattice.events.invocation(
                 not failed, self.id, inv.origin.to_wire(), inv.target.to_wire(),
                 inv.operation, inv.size, response.error)
-        if msg.reply:
-            try:
-                await self.lattice.rpc.publish(msg.reply, response.pack())
-            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
-                log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
-                            exc)
 
     async def _invoke(self, data: bytes, headers: dict[str, str]
                       ) -> tuple[InvocationResponse, Invocation | None]:

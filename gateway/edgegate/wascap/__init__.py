@@ -4,7 +4,7 @@ from edgegate.wascap.archives import ArchiveError, ProviderArchive
 from edgegate.wascap.keys import KINDS, InvalidKeyError, KeyPair
 from edgegate.wascap.modules import ActorMetadata, SignedModule, sign_module, verify_module
 from edgegate.wascap.tokens import Token
-from edgehost.modulehash import ClaimsError
+from edgemodule.claimcheck import ClaimsError
 
 __all__ = [
     "KINDS",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgegate.wascap import tokens
-from edgehost.modulehash import HASH_MISMATCH, MALFORMED, NO_CLAIMS, ClaimsError, hex_upper
+from edgemodule.claimcheck import HASH_MISMATCH, MALFORMED, NO_CLAIMS, ClaimsError, hex_upper
 
 CLAIMS_MEMBER = "claims.jwt"
 MAX_CLAIMS = 65536  # bytes; a provider's claims with a config schema stay far below this

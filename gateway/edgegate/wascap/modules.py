@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from edgegate.wascap import keys, tokens
-from edgehost.modulehash import (
+from edgemodule.claimcheck import (
     HASH_MISMATCH,
     NO_CLAIMS,
     ClaimsError,

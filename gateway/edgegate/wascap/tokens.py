@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from edgegate.wascap import keys
-from edgehost.modulehash import (
+from edgemodule.claimcheck import (
     BAD_ISSUER,
     BAD_SIGNATURE,
     EXPIRED,

@@ -1,11 +1,13 @@
 """Inspect a WebAssembly module from a stream: imports, exports, memory, custom sections, limits."""
 
-from edgehost.wasmsections import CUSTOM_SECTION, SectionReader, WasmFormatError
+from edgemodule.wasmsections import CUSTOM_SECTION, SectionReader, WasmFormatError
 
 TYPE_SECTION = 1
 IMPORT_SECTION = 2
 MEMORY_SECTION = 5
 EXPORT_SECTION = 7
+CODE_SECTION = 10
+DATA_SECTION = 11
 
 KINDS = ("func", "table", "memory", "global", "tag")
 # pywasm3's signature letters
@@ -117,6 +119,7 @@ class Inspection:
         self.has_memory = False
         self.custom_sections = []
         self.custom = {}
+        self.section_bytes = {}  # section id -> payload bytes (custom sections summed)
         self._max_name = max_name
         reader = SectionReader(stream, size)
         reader.read_header()
@@ -126,6 +129,7 @@ class Inspection:
             if section is None:
                 break
             sid, _, payload_size, name = section
+            self.section_bytes[sid] = self.section_bytes.get(sid, 0) + payload_size
             if sid == CUSTOM_SECTION:
                 self._custom(reader, name, payload_size, keep, max_kept)
             elif sid == TYPE_SECTION:

@@ -4,7 +4,7 @@ import binascii
 import hashlib
 import json
 
-from edgehost.wasmsections import CUSTOM_SECTION, SectionReader
+from edgemodule.wasmsections import CUSTOM_SECTION, SectionReader
 
 CLAIMS_SECTIONS = ("jwt", "wasmcloud_jwt")  # older tools write the first, newer the second
 MAX_TOKEN = 16384  # bytes a claims section may hold; real tokens are well under 2 KB

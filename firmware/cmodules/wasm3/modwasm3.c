@@ -1,0 +1,677 @@
+// wasm3 for MicroPython, shaped like pywasm3 (Environment, Runtime, Module, Function), plus what
+// the board needs: a memory cap enforced on memory.grow, a per-call deadline, a native-stack
+// floor taken from MicroPython's own limit, and every allocation on MicroPython's heap.
+
+#include <string.h>
+
+#include "py/gc.h"
+#include "py/mphal.h"
+#include "py/nlr.h"
+#include "py/objarray.h"
+#include "py/objint.h"
+#include "py/objstr.h"
+#include "py/runtime.h"
+#include "py/stackctrl.h"
+
+// This file defines the probes wasm3 calls from its ops, so it sees their declarations.
+#define d_m3LogNativeStack 1
+#include "m3_board_config.h"
+#include "wasm3.h"
+#include "m3_env.h"
+#include "m3_function.h"
+
+#define MAX_VALUES 16               // arguments or results of one function
+#define CHECK_EVERY 1024            // deadline probes between two looks at the clock
+#ifndef EDGEHOST_WASM3_STACK_RESERVE
+#define EDGEHOST_WASM3_STACK_RESERVE (4 * 1024)  // native stack kept for host functions
+#endif
+
+static const char trap_deadline[] = "[trap] deadline exceeded";
+static const char trap_host_raised[] = "[trap] host function raised an exception";
+
+// ---- allocation: wasm3's calloc, realloc and free (see vm/vm_core.c)
+//
+// Everything wasm3 allocates is reachable from the Python objects below (runtime, module and
+// environment pointers, and from there wasm3's own lists), so the collector keeps it while
+// they live and reclaims it with them: no finaliser is needed.
+
+void *edgehost_m3_calloc(size_t num, size_t size) {
+    size_t n = num * size;
+    void *ptr = gc_alloc(n ? n : 1, 0);
+    if (ptr) {
+        memset(ptr, 0, n);
+    }
+    return ptr;
+}
+
+void *edgehost_m3_realloc(void *ptr, size_t size) {
+    // wasm3 zeroes what it gains itself (m3_Realloc_Impl)
+    return gc_realloc(ptr, size ? size : 1, true);
+}
+
+void edgehost_m3_free(void *ptr) {
+    if (ptr) {
+        gc_free(ptr);
+    }
+}
+
+// ---- the deadline: a clock per guest entry, probed by wasm3 on calls, loops and returns
+
+typedef struct _call_clock_t {
+    mp_uint_t deadline;
+    uint32_t countdown;
+} call_clock_t;
+
+// The innermost guest entry with a deadline, or NULL; one per thread where MicroPython has
+// threads (the unix port runs them without a GIL).
+#if MICROPY_PY_THREAD && defined(__GNUC__)
+static __thread call_clock_t *active_clock;
+#else
+static call_clock_t *active_clock;
+#endif
+
+static bool clock_expired(call_clock_t *clock) {
+    clock->countdown = CHECK_EVERY;
+    return (mp_int_t)(mp_hal_ticks_ms() - clock->deadline) >= 0;
+}
+
+// wasm3 calls m3_Yield() on every function call (a weak no-op upstream): a trap it returns
+// unwinds the guest like any other.
+M3Result m3_Yield(void) {
+    call_clock_t *clock = active_clock;
+    if (clock && --clock->countdown == 0 && clock_expired(clock)) {
+        return trap_deadline;
+    }
+    return m3Err_none;
+}
+
+// wasm3's native-stack probe (d_m3LogNativeStack) sits on loop back-edges and returns, where
+// a loop without calls would never reach m3_Yield. It cannot return a trap, so it raises one:
+// the guest entry below catches it and resets what wasm3 would have reset.
+void m3StackCheck(void) {
+    call_clock_t *clock = active_clock;
+    if (clock && --clock->countdown == 0 && clock_expired(clock)) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("[trap] deadline exceeded"));
+    }
+}
+
+void m3StackCheckInit(void) {
+}
+
+int m3StackGetMax(void) {
+    return 0;
+}
+
+// ---- objects
+
+typedef struct _env_obj_t {
+    mp_obj_base_t base;
+    IM3Environment env;
+} env_obj_t;
+
+typedef struct _runtime_obj_t {
+    mp_obj_base_t base;
+    mp_obj_t env;
+    IM3Runtime rt;
+    mp_obj_t modules;   // the loaded modules, kept alive with their host functions
+    mp_obj_t pending;   // the exception a host function raised during this entry
+    mp_obj_t view;      // the last memoryview of linear memory, reused while it is current
+    uint32_t memory_cap;   // pages; 0: what the module declares
+    uint32_t deadline_ms;  // per entry into the guest; 0: none
+} runtime_obj_t;
+
+typedef struct _module_obj_t {
+    mp_obj_base_t base;
+    mp_obj_t env;
+    mp_obj_t data;      // wasm3 keeps pointers into the bytes it parsed
+    mp_obj_t links;     // the host functions linked into it
+    IM3Module mod;
+    runtime_obj_t *runtime;
+} module_obj_t;
+
+typedef struct _function_obj_t {
+    mp_obj_base_t base;
+    runtime_obj_t *runtime;
+    IM3Function fn;
+} function_obj_t;
+
+static const mp_obj_type_t env_type;
+static const mp_obj_type_t runtime_type;
+static const mp_obj_type_t module_type;
+static const mp_obj_type_t function_type;
+
+// pywasm3's error shape: the result, then wasm3's detail in brackets when it has one.
+static MP_NORETURN void raise_result(IM3Runtime rt, M3Result result) {
+    M3ErrorInfo info;
+    memset(&info, 0, sizeof(info));
+    if (rt) {
+        m3_GetErrorInfo(rt, &info);
+    }
+    mp_obj_t text;
+    if (info.message && info.message[0] && strcmp(info.message, result) != 0) {
+        vstr_t vstr;
+        vstr_init(&vstr, strlen(result) + strlen(info.message) + 3);
+        vstr_add_str(&vstr, result);
+        vstr_add_str(&vstr, " (");
+        vstr_add_str(&vstr, info.message);
+        vstr_add_char(&vstr, ')');
+        text = mp_obj_new_str_from_vstr(&vstr);
+    } else {
+        text = mp_obj_new_str(result, strlen(result));
+    }
+    if (rt) {
+        m3_ResetErrorInfo(rt);
+    }
+    nlr_raise(mp_obj_new_exception_arg1(&mp_type_RuntimeError, text));
+}
+
+// ---- values between Python and wasm slots (64 bits each)
+
+static void to_slot(mp_obj_t value, uint8_t type, uint64_t *slot) {
+    switch (type) {
+        case c_m3Type_i32:
+            *(int32_t *)slot = (int32_t)mp_obj_get_int_truncated(value);
+            break;
+        case c_m3Type_i64: {
+            long long n;
+            if (mp_obj_is_small_int(value)) {
+                n = MP_OBJ_SMALL_INT_VALUE(value);
+            } else {
+                // the low 64 bits of a big int
+                uint8_t buf[8];
+                mp_obj_int_to_bytes_impl(value, false, 8, buf);
+                memcpy(&n, buf, 8);
+            }
+            *(int64_t *)slot = n;
+            break;
+        }
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case c_m3Type_f32:
+            *(float *)slot = (float)mp_obj_get_float(value);
+            break;
+        case c_m3Type_f64:
+            *(double *)slot = (double)mp_obj_get_float(value);
+            break;
+        #endif
+        default:
+            mp_raise_TypeError(MP_ERROR_TEXT("wasm value type not supported"));
+    }
+}
+
+static mp_obj_t from_slot(const uint64_t *slot, uint8_t type) {
+    switch (type) {
+        case c_m3Type_i32:
+            return mp_obj_new_int(*(const int32_t *)slot);
+        case c_m3Type_i64:
+            return mp_obj_new_int_from_ll(*(const int64_t *)slot);
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case c_m3Type_f32:
+            return mp_obj_new_float((mp_float_t)*(const float *)slot);
+        case c_m3Type_f64:
+            return mp_obj_new_float((mp_float_t)*(const double *)slot);
+        #endif
+        default:
+            return mp_const_none;
+    }
+}
+
+// ---- entering the guest: native-stack floor, deadline, and what a raise must undo
+
+typedef struct _guard_t {
+    call_clock_t clock;
+    call_clock_t *outer_clock;
+    void *outer_floor;
+} guard_t;
+
+static void guard_enter(runtime_obj_t *self, guard_t *guard) {
+    IM3Runtime rt = self->rt;
+    guard->outer_clock = active_clock;
+    guard->outer_floor = rt->stackLimit;
+    if (!rt->stackLimit) {
+        #if MICROPY_STACK_CHECK
+        // MicroPython's own limit is the real stack's: the guest may use it down to a reserve
+        // left for the host functions it calls.
+        rt->stackLimit = MP_STATE_THREAD(stack_top) - MP_STATE_THREAD(stack_limit)
+            + EDGEHOST_WASM3_STACK_RESERVE;
+        #endif
+    }
+    if (self->deadline_ms) {
+        guard->clock.deadline = mp_hal_ticks_ms() + self->deadline_ms;
+        guard->clock.countdown = CHECK_EVERY;
+        active_clock = &guard->clock;
+    } else {
+        active_clock = NULL;
+    }
+    self->pending = MP_OBJ_NULL;
+}
+
+static void guard_leave(runtime_obj_t *self, guard_t *guard) {
+    active_clock = guard->outer_clock;
+    self->rt->stackLimit = guard->outer_floor;
+}
+
+// After a failed entry: the host function's own exception if one raised, else the trap.
+static MP_NORETURN void raise_entry_failure(runtime_obj_t *self, M3Result result) {
+    mp_obj_t pending = self->pending;
+    if (pending != MP_OBJ_NULL) {
+        self->pending = MP_OBJ_NULL;
+        nlr_raise(pending);
+    }
+    raise_result(self->rt, result);
+}
+
+// ---- host functions: one trampoline for every Python callable linked into a module
+
+static const void *host_trampoline(IM3Runtime rt, IM3ImportContext ctx, uint64_t *sp, void *mem) {
+    (void)mem;
+    runtime_obj_t *self = m3_GetUserData(rt);
+    IM3FuncType type = ctx->function->funcType;
+    uint32_t nrets = type->numRets;
+    uint32_t nargs = type->numArgs;
+    M3Result result = m3Err_none;
+    // Time in the host does not count against the guest's deadline.
+    call_clock_t *clock = active_clock;
+    mp_uint_t entered = clock ? mp_hal_ticks_ms() : 0;
+    active_clock = NULL;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t args[MAX_VALUES];
+        for (uint32_t i = 0; i < nargs; i++) {
+            args[i] = from_slot(&sp[nrets + i], type->types[nrets + i]);
+        }
+        mp_obj_t answer = mp_call_function_n_kw(MP_OBJ_FROM_PTR(ctx->userdata), nargs, 0, args);
+        if (nrets == 1) {
+            to_slot(answer, type->types[0], &sp[0]);
+        } else if (nrets > 1) {
+            mp_obj_t *items;
+            mp_obj_get_array_fixed_n(answer, nrets, &items);
+            for (uint32_t i = 0; i < nrets; i++) {
+                to_slot(items[i], type->types[i], &sp[i]);
+            }
+        }
+        nlr_pop();
+    } else {
+        self->pending = MP_OBJ_FROM_PTR(nlr.ret_val);
+        result = trap_host_raised;
+    }
+    if (clock) {
+        clock->deadline += mp_hal_ticks_ms() - entered;
+    }
+    active_clock = clock;
+    return result;
+}
+
+// ---- Environment
+
+static mp_obj_t env_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
+    const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 0, 0, false);
+    env_obj_t *self = mp_obj_malloc(env_obj_t, type);
+    self->env = m3_NewEnvironment();
+    if (!self->env) {
+        mp_raise_msg(&mp_type_MemoryError, MP_ERROR_TEXT("no memory for a wasm3 environment"));
+    }
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t env_new_runtime(mp_obj_t self_in, mp_obj_t stack_in) {
+    env_obj_t *env = MP_OBJ_TO_PTR(self_in);
+    mp_int_t stack_bytes = mp_obj_get_int(stack_in);
+    if (stack_bytes < 64) {
+        mp_raise_ValueError(MP_ERROR_TEXT("stack must be at least 64 bytes"));
+    }
+    runtime_obj_t *self = mp_obj_malloc(runtime_obj_t, &runtime_type);
+    self->env = self_in;
+    self->modules = mp_obj_new_list(0, NULL);
+    self->pending = MP_OBJ_NULL;
+    self->view = MP_OBJ_NULL;
+    self->memory_cap = 0;
+    self->deadline_ms = 0;
+    self->rt = m3_NewRuntime(env->env, (uint32_t)stack_bytes, self);
+    if (!self->rt) {
+        mp_raise_msg(&mp_type_MemoryError, MP_ERROR_TEXT("no memory for a wasm3 runtime"));
+    }
+    return MP_OBJ_FROM_PTR(self);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(env_new_runtime_obj, env_new_runtime);
+
+static mp_obj_t env_parse_module(mp_obj_t self_in, mp_obj_t data_in) {
+    env_obj_t *env = MP_OBJ_TO_PTR(self_in);
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(data_in, &buf, MP_BUFFER_READ);
+    module_obj_t *self = mp_obj_malloc(module_obj_t, &module_type);
+    self->env = self_in;
+    self->data = data_in;
+    self->links = mp_obj_new_list(0, NULL);
+    self->runtime = NULL;
+    self->mod = NULL;
+    M3Result result = m3_ParseModule(env->env, &self->mod, buf.buf, (uint32_t)buf.len);
+    if (result) {
+        raise_result(NULL, result);
+    }
+    return MP_OBJ_FROM_PTR(self);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(env_parse_module_obj, env_parse_module);
+
+static const mp_rom_map_elem_t env_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_new_runtime), MP_ROM_PTR(&env_new_runtime_obj) },
+    { MP_ROM_QSTR(MP_QSTR_parse_module), MP_ROM_PTR(&env_parse_module_obj) },
+};
+static MP_DEFINE_CONST_DICT(env_locals, env_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    env_type, MP_QSTR_Environment, MP_TYPE_FLAG_NONE,
+    make_new, env_make_new,
+    locals_dict, &env_locals
+    );
+
+// ---- Runtime
+
+static void apply_memory_cap(runtime_obj_t *self) {
+    M3Memory *memory = &self->rt->memory;
+    uint32_t cap = self->memory_cap;
+    if (!cap || !memory->mallocated) {
+        return;
+    }
+    if (memory->numPages > cap) {
+        mp_raise_msg_varg(&mp_type_RuntimeError,
+            MP_ERROR_TEXT("linear memory of %u pages is above the cap of %u pages"),
+            (unsigned)memory->numPages, (unsigned)cap);
+    }
+    if (memory->maxPages > cap) {
+        memory->maxPages = cap;  // memory.grow past it now answers -1
+    }
+}
+
+static mp_obj_t runtime_load(mp_obj_t self_in, mp_obj_t module_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (!mp_obj_is_type(module_in, &module_type)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("load() takes a wasm3 Module"));
+    }
+    module_obj_t *module = MP_OBJ_TO_PTR(module_in);
+    if (module->runtime) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("module is already loaded"));
+    }
+    M3Result result = m3_LoadModule(self->rt, module->mod);
+    if (result) {
+        raise_result(self->rt, result);
+    }
+    module->runtime = self;
+    mp_obj_list_append(self->modules, module_in);
+    apply_memory_cap(self);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(runtime_load_obj, runtime_load);
+
+static mp_obj_t runtime_find_function(mp_obj_t self_in, mp_obj_t name_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    const char *name = mp_obj_str_get_str(name_in);
+    IM3Function fn = NULL;
+    M3Result result;
+    // Finding a function may run the module's start function: a guest entry like a call.
+    guard_t guard;
+    guard_enter(self, &guard);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        result = m3_FindFunction(&fn, self->rt, name);
+        nlr_pop();
+        guard_leave(self, &guard);
+    } else {
+        guard_leave(self, &guard);
+        nlr_jump(nlr.ret_val);
+    }
+    if (result) {
+        raise_entry_failure(self, result);
+    }
+    if (m3_GetArgCount(fn) > MAX_VALUES || m3_GetRetCount(fn) > MAX_VALUES) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("function has too many parameters"));
+    }
+    function_obj_t *function = mp_obj_malloc(function_obj_t, &function_type);
+    function->runtime = self;
+    function->fn = fn;
+    return MP_OBJ_FROM_PTR(function);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(runtime_find_function_obj, runtime_find_function);
+
+static mp_obj_t runtime_get_memory(mp_obj_t self_in, mp_obj_t index_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    uint32_t size = 0;
+    uint8_t *mem = m3_GetMemory(self->rt, &size, (uint32_t)mp_obj_get_int(index_in));
+    if (!mem) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("the module has no linear memory"));
+    }
+    // memory.grow may move the memory, so a view goes stale with it: the cached one is handed
+    // out again only while it still spans the memory as it is. Reusing it spares the heap an
+    // object per host function call.
+    mp_obj_array_t *view = MP_OBJ_TO_PTR(self->view);
+    if (self->view == MP_OBJ_NULL || view->items != mem || view->len != size) {
+        self->view = mp_obj_new_memoryview('B' | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, size, mem);
+    }
+    return self->view;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(runtime_get_memory_obj, runtime_get_memory);
+
+static mp_obj_t runtime_set_memory_limit(mp_obj_t self_in, mp_obj_t pages_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_int_t pages = mp_obj_get_int(pages_in);
+    if (pages < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("memory limit must be 0 or more pages"));
+    }
+    self->memory_cap = (uint32_t)pages;
+    apply_memory_cap(self);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(runtime_set_memory_limit_obj, runtime_set_memory_limit);
+
+static mp_obj_t runtime_set_deadline(mp_obj_t self_in, mp_obj_t ms_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_int_t ms = mp_obj_get_int(ms_in);
+    if (ms < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("deadline must be 0 (none) or more milliseconds"));
+    }
+    self->deadline_ms = (uint32_t)ms;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(runtime_set_deadline_obj, runtime_set_deadline);
+
+static mp_obj_t runtime_memory_pages(mp_obj_t self_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    return mp_obj_new_int_from_uint(self->rt->memory.numPages);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(runtime_memory_pages_obj, runtime_memory_pages);
+
+static const mp_rom_map_elem_t runtime_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_load), MP_ROM_PTR(&runtime_load_obj) },
+    { MP_ROM_QSTR(MP_QSTR_find_function), MP_ROM_PTR(&runtime_find_function_obj) },
+    { MP_ROM_QSTR(MP_QSTR_get_memory), MP_ROM_PTR(&runtime_get_memory_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_memory_limit), MP_ROM_PTR(&runtime_set_memory_limit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_deadline), MP_ROM_PTR(&runtime_set_deadline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_memory_pages), MP_ROM_PTR(&runtime_memory_pages_obj) },
+};
+static MP_DEFINE_CONST_DICT(runtime_locals, runtime_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    runtime_type, MP_QSTR_Runtime, MP_TYPE_FLAG_NONE,
+    locals_dict, &runtime_locals
+    );
+
+// ---- Module
+
+static mp_obj_t module_link_function(size_t n_args, const mp_obj_t *args) {
+    module_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    const char *module_name = mp_obj_str_get_str(args[1]);
+    const char *name = mp_obj_str_get_str(args[2]);
+    const char *signature = mp_obj_str_get_str(args[3]);
+    mp_obj_t fn = args[4];
+    if (!mp_obj_is_callable(fn)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("host function must be callable"));
+    }
+    if (!self->runtime) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("load the module before linking"));
+    }
+    M3Result result = m3_LinkRawFunctionEx(self->mod, module_name, name, signature,
+        host_trampoline, MP_OBJ_TO_PTR(fn));
+    // As pywasm3: linking a function the module does not import is no error.
+    if (result && result != m3Err_functionLookupFailed) {
+        raise_result(self->runtime->rt, result);
+    }
+    if (!result) {
+        mp_obj_list_append(self->links, fn);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(module_link_function_obj, 5, 5, module_link_function);
+
+static void module_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    module_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (dest[0] == MP_OBJ_NULL && attr == MP_QSTR_name) {
+        const char *name = m3_GetModuleName(self->mod);
+        dest[0] = mp_obj_new_str(name, strlen(name));
+    } else if (dest[0] == MP_OBJ_NULL && attr == MP_QSTR_link_function) {
+        dest[0] = MP_OBJ_FROM_PTR(&module_link_function_obj);
+        dest[1] = self_in;
+    }
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    module_type, MP_QSTR_Module, MP_TYPE_FLAG_NONE,
+    attr, module_attr
+    );
+
+// ---- Function
+
+static mp_obj_t function_call(mp_obj_t self_in, size_t n_args, size_t n_kw,
+    const mp_obj_t *args) {
+    function_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    IM3Function fn = self->fn;
+    IM3FuncType type = fn->funcType;
+    uint32_t nrets = type->numRets;
+    uint32_t nargs = type->numArgs;
+    if (n_kw) {
+        mp_raise_TypeError(MP_ERROR_TEXT("wasm functions take no keyword arguments"));
+    }
+    if (n_args != nargs) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%s takes %d arguments, not %d"), m3_GetFunctionName(fn),
+            (int)nargs, (int)n_args);
+    }
+    uint64_t slots[MAX_VALUES];
+    const void *ptrs[MAX_VALUES];
+    for (uint32_t i = 0; i < nargs; i++) {
+        to_slot(args[i], type->types[nrets + i], &slots[i]);
+        ptrs[i] = &slots[i];
+    }
+    runtime_obj_t *runtime = self->runtime;
+    M3Result result;
+    guard_t guard;
+    guard_enter(runtime, &guard);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        result = m3_Call(fn, nargs, ptrs);
+        nlr_pop();
+        guard_leave(runtime, &guard);
+    } else {
+        guard_leave(runtime, &guard);
+        nlr_jump(nlr.ret_val);
+    }
+    if (result) {
+        raise_entry_failure(runtime, result);
+    }
+    if (nrets == 0) {
+        return mp_const_none;
+    }
+    for (uint32_t i = 0; i < nrets; i++) {
+        ptrs[i] = &slots[i];
+    }
+    result = m3_GetResults(fn, nrets, ptrs);
+    if (result) {
+        raise_result(runtime->rt, result);
+    }
+    if (nrets == 1) {
+        return from_slot(&slots[0], type->types[0]);
+    }
+    mp_obj_t values[MAX_VALUES];
+    for (uint32_t i = 0; i < nrets; i++) {
+        values[i] = from_slot(&slots[i], type->types[i]);
+    }
+    return mp_obj_new_tuple(nrets, values);
+}
+
+static void function_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    function_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (dest[0] == MP_OBJ_NULL && attr == MP_QSTR_name) {
+        const char *name = m3_GetFunctionName(self->fn);
+        dest[0] = mp_obj_new_str(name, strlen(name));
+    }
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    function_type, MP_QSTR_Function, MP_TYPE_FLAG_NONE,
+    call, function_call,
+    attr, function_attr
+    );
+
+// ---- a stored module without a copy in RAM (unix: mmap; the ESP32's equivalent would be
+// esp_partition_mmap of the flash partition)
+
+#if defined(__unix__)
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// A bytes object whose data is the file, mapped read-only: the host and wasm3 read the module
+// in place. The mapping lives as long as the process (a bytes object has no finaliser); the
+// file must not be rewritten in place while it is mapped (a new file renamed over it is fine).
+static mp_obj_t wasm3_map_file(mp_obj_t path_in) {
+    const char *path = mp_obj_str_get_str(path_in);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        mp_raise_OSError(errno);
+    }
+    struct stat st;
+    void *data = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    }
+    int error = errno;
+    close(fd);
+    if (st.st_size == 0) {
+        return mp_const_empty_bytes;
+    }
+    if (data == MAP_FAILED) {
+        mp_raise_OSError(error);
+    }
+    mp_obj_str_t *bytes = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    bytes->hash = 0;  // computed when asked for
+    bytes->len = (size_t)st.st_size;
+    bytes->data = data;
+    return MP_OBJ_FROM_PTR(bytes);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(wasm3_map_file_obj, wasm3_map_file);
+#endif
+
+// ---- the module
+
+static const MP_DEFINE_STR_OBJ(version_obj, M3_VERSION);
+
+static const mp_rom_map_elem_t wasm3_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_wasm3) },
+    { MP_ROM_QSTR(MP_QSTR_Environment), MP_ROM_PTR(&env_type) },
+    { MP_ROM_QSTR(MP_QSTR_Runtime), MP_ROM_PTR(&runtime_type) },
+    { MP_ROM_QSTR(MP_QSTR_Module), MP_ROM_PTR(&module_type) },
+    { MP_ROM_QSTR(MP_QSTR_Function), MP_ROM_PTR(&function_type) },
+    { MP_ROM_QSTR(MP_QSTR_M3_VERSION), MP_ROM_PTR(&version_obj) },
+    #if defined(__unix__)
+    { MP_ROM_QSTR(MP_QSTR_map_file), MP_ROM_PTR(&wasm3_map_file_obj) },
+    #endif
+};
+static MP_DEFINE_CONST_DICT(wasm3_globals, wasm3_globals_table);
+
+const mp_obj_module_t wasm3_user_cmodule = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&wasm3_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_wasm3, wasm3_user_cmodule);

@@ -1,0 +1,3 @@
+// wasm3 m3_info.c, built with the board's settings.
+#include "m3_source.h"
+#include "m3_info.c"

@@ -1,0 +1,244 @@
+"""The gateway's requests to the board: install, swap, remove and invoke, each answered once."""
+
+import binascii
+import gc
+
+from edgehost.actors import ActorRefused, UnknownActor
+from edgehost.store import StagedModule, StoreError
+from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
+from edgelink.link import BodyRefused
+
+REFUSED = "refused"
+UNKNOWN_ACTOR = "unknown_actor"
+STORE = "store"
+UPLOADS = ("install", "swap")
+
+
+class Requests:
+    """Serves one request at a time from the board's poll loop (see Board.serve).
+
+    Modules come in through `body_sink`: each install or swap body is written to flash as its
+    chunks arrive (RAM bounded by the chunk window, not by the module's size), and checked
+    before a byte of it is taken against what the board has left for it.
+    """
+
+    def __init__(self, board):
+        self._board = board
+        self._handlers = {
+            "ready": self._on_ready,
+            "install": self._on_install,
+            "swap": self._on_swap,
+            "remove": self._on_remove,
+            "invoke": self._on_invoke,
+            "get_claims": self._on_get_claims,
+            "hello": self._for_gateway,
+            "host_call": self._for_gateway,
+        }
+
+    def handle(self, msg):
+        t = msg["t"]
+        handler = self._handlers.get(t)
+        if handler is not None:
+            handler(msg)
+        elif t == "error":
+            self._board.reports.console("[warn] gateway reported %s: %s"
+                                        % (msg["code"], msg["message"]))
+
+    def _reply(self, msg, body=None):
+        self._board.reply(msg, body)
+
+    def _error(self, msg, code, text):
+        self._reply({"t": "error", "id": msg["id"], "code": code, "message": text})
+
+    # --- modules on their way in
+
+    def body_sink(self, msg):
+        """Where the link puts a chunked body: flash for a module, RAM (None) for the rest."""
+        if msg["t"] not in UPLOADS:
+            return None
+        board = self._board
+        key = msg["actor"]
+        if msg["t"] == "swap" and board.table.find(key) is None:
+            raise BodyRefused(UNKNOWN_ACTOR, "no actor %s on this board" % key)
+        reason = None
+        if board.engine == "none":
+            reason = "actor %s: engine: this board has no wasm engine" % key
+        else:
+            budget = board.budget()
+            held = board.table.actors.get(key)
+            if msg["t"] == "install" and held is None and budget.slots_free <= 0:
+                reason = ("actor %s: slots: the board holds %d actors, its limit"
+                          % (key, budget.slots))
+            elif msg["size"] > budget.flash_free:
+                reason = ("actor %s: flash: the module of %d bytes does not fit the %d bytes "
+                          "of flash free for modules" % (key, msg["size"], budget.flash_free))
+        if reason is not None:
+            board.reports.log("warn", "%s refused before upload: %s" % (msg["t"], reason))
+            raise BodyRefused(REFUSED, reason)
+        try:
+            return board.store.stage(msg["size"])
+        except StoreError as exc:
+            raise BodyRefused(STORE, str(exc))
+
+    def _staged(self, msg):
+        """The request's module as a StagedModule on flash, however it came."""
+        body = msg.pop("body")
+        if isinstance(body, StagedModule):
+            return body
+        staged = self._board.store.stage(len(body))
+        try:
+            staged.write(body)
+            staged.close()
+        except OSError as exc:
+            staged.discard()
+            raise StoreError("cannot write the module to flash: %s" % exc)
+        return staged
+
+    def _upload(self, msg):
+        """(staged, module bytes) of an install or swap; None when answered with an error."""
+        try:
+            staged = self._staged(msg)
+        except StoreError as exc:
+            self._error(msg, STORE, str(exc))
+            return None
+        gc.collect()
+        try:
+            return staged, staged.read()
+        except (OSError, MemoryError) as exc:
+            staged.discard()
+            self._error(msg, REFUSED, "actor %s: memory: cannot read the module back: %s"
+                        % (msg["actor"], exc))
+            return None
+
+    def _on_install(self, msg):
+        board = self._board
+        key = msg["actor"]
+        upload = self._upload(msg)
+        if upload is None:
+            return
+        staged, module = upload
+        try:
+            actor, added = board.table.install(key, module, msg.get("claims"), msg["sha256"],
+                                               budget=board.budget(staged))
+        except ActorRefused as exc:
+            staged.discard()
+            board.reports.log("warn", "install refused: %s" % exc)
+            return self._error(msg, REFUSED, str(exc))
+        module = None
+        if added:
+            try:
+                board.store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
+            except StoreError as exc:
+                board.table.remove(key)
+                return self._error(msg, STORE, str(exc))
+            board.reports.log("info", "installed actor %s (%s)" % (key, actor.name or "unnamed"))
+        else:
+            staged.discard()
+        gc.collect()
+        self._reply({"t": "installed", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
+                     "budget": self._board.budget().report()})
+
+    def _on_swap(self, msg):
+        board = self._board
+        key = msg["actor"]
+        if board.table.find(key) is None:
+            body = msg.pop("body", None)
+            if isinstance(body, StagedModule):
+                body.discard()
+            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % key)
+        upload = self._upload(msg)
+        if upload is None:
+            return
+        staged, module = upload
+        try:
+            actor = board.table.swap(key, module, msg.get("claims"), msg["sha256"],
+                                     budget=board.budget(staged))
+        except UnknownActor as exc:
+            staged.discard()
+            return self._error(msg, UNKNOWN_ACTOR, str(exc))
+        except ActorRefused as exc:
+            staged.discard()
+            board.reports.log("warn", "swap refused, the old module keeps serving: %s" % exc)
+            return self._error(msg, REFUSED, str(exc))
+        module = None
+        try:
+            board.store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
+        except StoreError as exc:
+            board.reports.log("warn", "swapped actor %s but could not store it: %s"
+                              % (key, exc))
+        gc.collect()
+        board.reports.log("info", "swapped actor %s" % key)
+        self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
+                     "budget": self._board.budget().report()})
+
+    # --- the rest
+
+    def _on_ready(self, msg):
+        board = self._board
+        board.gateway_host = msg["host"]
+        board.reports.log("info", "session %d open with gateway %s"
+                          % (board.sessions, msg["host"]))
+
+    def _on_remove(self, msg):
+        board = self._board
+        try:
+            actor = board.table.remove(msg["actor"])
+        except UnknownActor as exc:
+            return self._error(msg, UNKNOWN_ACTOR, str(exc))
+        board.store.remove(actor.key)
+        board.reports.log("info", "removed actor %s" % actor.key)
+        self._reply({"t": "removed", "id": msg["id"], "actor": actor.key,
+                     "budget": self._board.budget().report()})
+
+    def _on_invoke(self, msg):
+        board = self._board
+        actor = board.table.find(msg["actor"])
+        if actor is None:
+            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
+        contract = provider_contract(msg["origin"])
+        if contract is not None and contract not in actor.caps:
+            return self._error(msg, REFUSED, "actor %s does not hold capability %s, so %s "
+                               "may not invoke it" % (actor.key, contract, msg["origin"]))
+        operation = msg["op"]
+        try:
+            result = actor.host.call(operation, msg.get("body") or b"")
+        except GuestError as exc:
+            return self._error(msg, "guest_error", exc.detail)
+        except TrapError as exc:
+            board.reports.log("error", str(exc), actor.key)
+            board.reports.event("actor_trapped", {"actor": actor.key, "op": operation,
+                                                  "message": str(exc), "rebuilt": exc.rebuilt})
+            return self._error(msg, "trap", str(exc))
+        except ActorFailed as exc:
+            return self._error(msg, "failed", str(exc))
+        except PayloadTooLarge as exc:
+            return self._error(msg, "too_large", str(exc))
+        except WapcError as exc:
+            return self._error(msg, "failed", str(exc))
+        self._reply({"t": "invoke_result", "id": msg["id"]}, result)
+
+    def _on_get_claims(self, msg):
+        actor = self._board.table.find(msg["actor"])
+        if actor is None:
+            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
+        token = actor.token or ""
+        self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
+
+    def _for_gateway(self, msg):
+        self._error(msg, "unknown_type", "%s is sent by a board, not to one" % msg["t"])
+
+
+def _hex(digest):
+    return str(binascii.hexlify(digest), "ascii")
+
+
+def provider_contract(origin):
+    """The contract id a provider origin speaks for, or None for the CLI ("") or an actor.
+
+    A provider origin is its contract id (`wasmcloud:httpserver`), optionally after the
+    provider's key and a slash (`V.../wasmcloud:httpserver`).
+    """
+    if ":" not in origin:
+        return None
+    return origin.rsplit("/", 1)[-1]
+

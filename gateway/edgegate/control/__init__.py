@@ -1,0 +1,5 @@
+"""The wasmCloud control interface of the gateway's board hosts."""
+
+from edgegate.control.server import ControlInterface
+
+__all__ = ["ControlInterface"]

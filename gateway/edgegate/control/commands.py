@@ -1,0 +1,189 @@
+"""`cmd.{host}.*`: start, stop, scale and update actors on a board host; stop the host."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from edgegate.control.inventory import ActorRecords, event_claims
+from edgegate.control.requests import ControlError, ack, count, decode, refused, strings, text
+from edgegate.devices.session import BoardError
+from edgegate.jetstream.entries import MetadataError
+from edgegate.registries import ActorFetcher, RegistryError
+from edgegate.vhost.install import install_on_board, remove_from_board
+from edgegate.wascap import ClaimsError, SignedModule
+
+if TYPE_CHECKING:
+    from edgegate.lattice import Lattice
+    from edgegate.vhost.host import BoardHost
+
+log = logging.getLogger(__name__)
+
+# what a failed start or update can meet: each says in one line what was wrong
+FAILURES = (RegistryError, ClaimsError, BoardError, ValueError, MetadataError, OSError)
+NO_PROVIDERS = ("host {host} serves a board, which cannot run capability providers; start the "
+                "provider on another host")
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+class HostCommands:
+    """The commands of one lattice addressed to board hosts."""
+
+    def __init__(self, lattice: Lattice, fetcher: ActorFetcher, records: ActorRecords,
+                 spawn: Spawn):
+        self.lattice = lattice
+        self.fetcher = fetcher
+        self.records = records
+        self.spawn = spawn
+        self.verbs = {"la": self.launch, "sa": self.stop_actor, "scale": self.scale,
+                      "upd": self.update, "stop": self.stop_host, "lp": self.no_providers,
+                      "sp": self.no_providers}
+
+    async def handle(self, host: BoardHost, verb: str, data: bytes) -> bytes:
+        serve = self.verbs.get(verb)
+        if serve is None:
+            return refused(f"cmd.{host.id}.{verb}: unknown command (known: "
+                           f"{', '.join(self.verbs)})")
+        try:
+            return await serve(host, data)
+        except ControlError as exc:
+            return refused(str(exc))
+
+    # -- la: ack at once, then fetch, verify and install
+
+    async def launch(self, host: BoardHost, data: bytes) -> bytes:
+        what = "launch actor (la)"
+        request = decode(data, what)
+        actor_ref = text(request, "actor_ref", what)
+        wanted = count(request, "count", what, default=1, least=1)
+        annotations = strings(request, "annotations", what)
+        self.spawn(self.start_actor(host, actor_ref, wanted, annotations))
+        return ack()
+
+    async def start_actor(self, host: BoardHost, actor_ref: str, wanted: int,
+                          annotations: dict[str, str], expect_actor: str | None = None) -> None:
+        events = self.lattice.events
+        try:
+            fetched = await self.fetcher.fetch(actor_ref)
+            installed = await install_on_board(host, fetched.module, "start", expect_actor)
+            await self.lattice.metadata.put_refmap(actor_ref, installed.actor)
+        except FAILURES as exc:
+            error = _one_line(exc)
+            log.warning("host %s: actor %s not started: %s", host.id, actor_ref, error)
+            await events.publish("actor_start_failed", host.id,
+                                 {"actor_ref": actor_ref, "error": error})
+            return
+        if wanted > 1:
+            log.info("host %s: %s asked for %d instances; a board runs one of each actor",
+                     host.id, actor_ref, wanted)
+        key = installed.actor
+        self.records.remember(host, key, actor_ref, annotations)
+        await events.publish("refmap_set", host.id, {"oci_url": actor_ref, "public_key": key})
+        actor = host.actors.get(key)
+        await events.publish("actors_started", host.id, {
+            "public_key": key, "image_ref": actor_ref, "annotations": annotations,
+            "host_id": host.id, "claims": event_claims(actor) if actor else {}, "count": 1})
+
+    # -- sa: the actor leaves the board (and its flash), so it does not come back at reboot
+
+    async def stop_actor(self, host: BoardHost, data: bytes) -> bytes:
+        what = "stop actor (sa)"
+        request = decode(data, what)
+        actor = text(request, "actor_ref", what)
+        count(request, "count", what)  # 0 = all; a board runs one instance, so any count stops it
+        annotations = strings(request, "annotations", what)
+        if actor not in host.actors:
+            return refused(f"{what}: actor {actor} is not running on host {host.id}")
+        try:
+            await self._remove(host, actor, annotations)
+        except BoardError as exc:
+            return refused(f"{what}: actor {actor}: {_one_line(exc)}")
+        return ack()
+
+    async def _remove(self, host: BoardHost, actor: str, annotations: dict[str, str]) -> None:
+        await remove_from_board(host, actor)
+        self.records.forget(host, actor)
+        await self.lattice.events.publish("actors_stopped", host.id, {
+            "public_key": actor, "count": 1, "remaining": 0, "annotations": annotations,
+            "host_id": host.id})
+
+    # -- scale: 0 stops, any other count makes sure the actor runs
+
+    async def scale(self, host: BoardHost, data: bytes) -> bytes:
+        what = "scale actor"
+        request = decode(data, what)
+        actor = text(request, "actor_id", what)
+        actor_ref = text(request, "actor_ref", what)
+        wanted = count(request, "count", what)
+        annotations = strings(request, "annotations", what)
+        if wanted == 0 and actor not in host.actors:
+            return refused(f"{what}: actor {actor} is not running on host {host.id}")
+        self.spawn(self._scale(host, actor, actor_ref, wanted, annotations))
+        return ack()
+
+    async def _scale(self, host: BoardHost, actor: str, actor_ref: str, wanted: int,
+                     annotations: dict[str, str]) -> None:
+        if wanted == 0:
+            try:
+                await self._remove(host, actor, annotations)
+            except BoardError as exc:
+                log.warning("host %s: scaling %s to 0 failed: %s", host.id, actor, exc)
+        elif actor not in host.actors:
+            await self.start_actor(host, actor_ref, wanted, annotations, expect_actor=actor)
+
+    # -- upd: hot swap on the board; the ack comes when it is done
+
+    async def update(self, host: BoardHost, data: bytes) -> bytes:
+        what = "update actor (upd)"
+        request = decode(data, what)
+        new_ref = text(request, "new_actor_ref", what)
+        # the OTP host needs only the new reference: the actor is the module's subject
+        actor_id = text(request, "actor_id", what) if "actor_id" in request else None
+        annotations = strings(request, "annotations", what)
+        try:
+            fetched = await self.fetcher.fetch(new_ref)
+        except RegistryError as exc:
+            return refused(f"{what}: {_one_line(exc)}")
+        if actor_id is None:
+            try:
+                actor_id = str(SignedModule(fetched.module).claims["sub"])
+            except ClaimsError as exc:
+                return refused(f"{what}: {new_ref}: {_one_line(exc)}")
+        running = host.actors.get(actor_id)
+        if running is None:
+            return refused(f"{what}: actor {actor_id} is not running on host {host.id}")
+        try:
+            await install_on_board(host, fetched.module, "update", actor_id)
+            await self.lattice.metadata.put_refmap(new_ref, actor_id)
+        except FAILURES as exc:
+            reason = _one_line(exc)
+            await self.lattice.events.publish("actor_update_failed", host.id, {
+                "public_key": actor_id, "revision": running.revision,
+                "instance_id": running.instance_id, "reason": reason})
+            return refused(f"{what}: actor {actor_id} from {new_ref}: {reason}")
+        updated = host.actors[actor_id]
+        self.records.remember(host, actor_id, new_ref,
+                              annotations or self.records.of(host, actor_id).annotations)
+        await self.lattice.events.publish("actor_updated", host.id, {
+            "public_key": actor_id, "revision": updated.revision,
+            "instance_id": updated.instance_id})
+        return ack()
+
+    # -- stop: the host leaves the lattice; its board keeps its actors
+
+    async def stop_host(self, host: BoardHost, data: bytes) -> bytes:
+        what = "stop host"
+        request = decode(data, what, empty_ok=True)
+        if "timeout" in request:
+            count(request, "timeout", what)
+        self.spawn(host.stop())
+        return ack()
+
+    async def no_providers(self, host: BoardHost, data: bytes) -> bytes:
+        return refused(NO_PROVIDERS.format(host=host.id))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

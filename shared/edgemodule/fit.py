@@ -1,0 +1,118 @@
+"""Whether a module fits a board: imports, exports, memory pages, RAM, flash and actor slots.
+
+The gateway and `edgehost board fit` ask before anything is uploaded; the board asks again
+before it runs the module. One verdict, the same reason on both sides.
+"""
+
+from edgemodule.wasminspect import CODE_SECTION, DATA_SECTION, PAGE, LimitBroken
+
+WAPC_FUNCTIONS = {
+    "__guest_request": "v(ii)",
+    "__guest_response": "v(ii)",
+    "__guest_error": "v(ii)",
+    "__host_call": "i(iiiiiiii)",
+    "__host_response_len": "i()",
+    "__host_response": "v(i)",
+    "__host_error_len": "i()",
+    "__host_error": "v(i)",
+    "__console_log": "v(ii)",
+}
+WASI_FUNCTIONS = {"fd_write": "i(iiii)"}
+# What a guest may import, by import module: {module: {name: signature}}
+HOST_FUNCTIONS = {"wapc": WAPC_FUNCTIONS, "wasmbus": WAPC_FUNCTIONS,
+                  "wasi_snapshot_preview1": WASI_FUNCTIONS}
+
+# The engine's share of an actor's RAM, estimated.
+ENGINE_BASE_BYTES = 44 * 1024
+CODE_FACTOR = 2
+ENGINE_BASIS = ("wasm3: about 10 KB for the engine and 34 KB of runtime structures per "
+                "module (its documented figures), plus compiled code taken as %d x the code "
+                "section (wasm3 compiles each function on first call; an estimate, not a "
+                "measurement)" % CODE_FACTOR)
+
+# the rules a verdict can name, in the order they are checked
+IMPORTS = "imports"
+EXPORTS = "exports"
+MEMORY = "memory"
+RAM = "ram"
+FLASH = "flash"
+SLOTS = "slots"
+
+
+def kib(n):
+    return "%d KiB" % ((n + 1023) // 1024)
+
+
+class Needs:
+    """What a module asks of a board, from its inspection (see wasminspect.Inspection)."""
+
+    def __init__(self, inspection, module_bytes):
+        self.inspection = inspection
+        self.pages = inspection.memory_pages
+        self.memory_bytes = inspection.memory_pages * PAGE
+        self.module_bytes = module_bytes
+        self.code_bytes = inspection.section_bytes.get(CODE_SECTION, 0)
+        self.data_bytes = inspection.section_bytes.get(DATA_SECTION, 0)
+        self.engine_bytes = ENGINE_BASE_BYTES + CODE_FACTOR * self.code_bytes
+        # wasm3 keeps the module's bytes for as long as the instance lives
+        self.ram_bytes = self.memory_bytes + module_bytes + self.engine_bytes
+
+    def ram_parts(self):
+        return "linear memory %s + module %s + engine %s" % (
+            kib(self.memory_bytes), kib(self.module_bytes), kib(self.engine_bytes))
+
+
+class Budget:
+    """What a board has for one more actor: its limits less what its actors use."""
+
+    def __init__(self, limits, ram_used=0, flash_used=0, actors=0):
+        self.limits = limits
+        self.pages = limits["max_pages_per_actor"]
+        self.ram_bytes = limits["actor_ram_bytes"]
+        self.flash_bytes = limits["module_flash_bytes"]
+        self.slots = limits["max_actors"]
+        self.ram_free = max(0, self.ram_bytes - ram_used)
+        self.flash_free = max(0, self.flash_bytes - flash_used)
+        self.slots_free = max(0, self.slots - actors)
+
+    def report(self):
+        """The budget as the board's hello says it (a map of integers)."""
+        return {"ram": self.ram_bytes, "ram_free": self.ram_free, "pages": self.pages,
+                "slots": self.slots, "slots_free": self.slots_free, "flash": self.flash_bytes,
+                "flash_free": self.flash_free}
+
+    @classmethod
+    def from_report(cls, report):
+        """A budget from a hello's `budget` map; ValueError when it is not one."""
+        try:
+            limits = {"max_pages_per_actor": int(report["pages"]),
+                      "actor_ram_bytes": int(report["ram"]),
+                      "module_flash_bytes": int(report["flash"]),
+                      "max_actors": int(report["slots"])}
+            return cls(limits, limits["actor_ram_bytes"] - int(report["ram_free"]),
+                       limits["module_flash_bytes"] - int(report["flash_free"]),
+                       limits["max_actors"] - int(report["slots_free"]))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("the board's budget report is not complete: %r" % (report,))
+
+
+def refusal(needs, budget, new_slot=True):
+    """None when the module fits the budget, else (rule, reason).
+
+    `new_slot` is False for a module that replaces one (a hot swap takes no new slot).
+    """
+    try:
+        needs.inspection.check(HOST_FUNCTIONS, budget.pages)
+    except LimitBroken as exc:
+        return exc.rule, exc.reason
+    if needs.ram_bytes > budget.ram_free:
+        held = "" if budget.ram_free == budget.ram_bytes else ", %s of them free" % kib(
+            budget.ram_free)
+        return RAM, "needs %s of RAM (%s), the board has %s for actors%s" % (
+            kib(needs.ram_bytes), needs.ram_parts(), kib(budget.ram_bytes), held)
+    if needs.module_bytes > budget.flash_free:
+        return FLASH, "the module of %s does not fit the %s of flash free for modules" % (
+            kib(needs.module_bytes), kib(budget.flash_free))
+    if new_slot and budget.slots_free <= 0:
+        return SLOTS, "the board holds %d actors, its limit" % budget.slots
+    return None

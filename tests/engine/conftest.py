@@ -1,0 +1,58 @@
+"""Fixtures for the engine tests: the board's MicroPython (unix port with the wasm3 module),
+built from the pinned sources by edgecli.mpbuild, and a runner for the host's scenarios on
+either engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from boardcode import run_board_code
+
+from edgecli import actorbuild, mpbuild
+
+
+@pytest.fixture(scope="session")
+def board_micropython() -> Path:
+    """The MicroPython binary with the wasm3 module (built on first use, then cached)."""
+    try:
+        return mpbuild.ensure_built()
+    except mpbuild.MicroPythonBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+ENGINES = ["pywasm3", "wasm3-micropython"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
+def _scenario_runner(engine: str, request, tmp_path: Path):
+    actors_dir = str(actorbuild.OUTPUT)
+
+    def run(name: str) -> list[str]:
+        if engine == "pywasm3":
+            import host_scenarios
+
+            lines: list[str] = []
+            host_scenarios.run(name, actors_dir, lines.append)
+            return lines
+        binary = request.getfixturevalue("board_micropython")
+        return run_board_code(binary, "import host_scenarios\nhost_scenarios.run(%r, %r)\n"
+                              % (name, actors_dir), tmp_path)
+
+    return run
+
+
+@pytest.fixture
+def scenario(engine, actors, request, tmp_path):
+    """scenario(name) -> the lines host_scenarios.run(name) prints on the engine under test."""
+    return _scenario_runner(engine, request, tmp_path)
+
+
+@pytest.fixture
+def board_scenario(actors, request, tmp_path):
+    """scenario(name), on the board's engine only (for what pywasm3 cannot do)."""
+    return _scenario_runner("wasm3-micropython", request, tmp_path)

@@ -1,0 +1,60 @@
+"""What only the board's engine enforces: the per-call deadline (a runaway actor is stopped and
+the board keeps serving) and the native-stack floor."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgehost import engine
+
+pytestmark = pytest.mark.micropython
+
+
+def test_a_runaway_actor_is_stopped_by_the_deadline_and_serves_again(board_scenario):
+    assert board_scenario("deadline") == [
+        "b'\\x01'",
+        "Spin: TrapError actor runaway: trapped in Spin: deadline exceeded",
+        "rebuilt True, then Count b'\\x01'",
+        "SpinCalls: TrapError actor runaway: trapped in SpinCalls: deadline exceeded",
+        "rebuilt True, then Count b'\\x01'",
+        # 300 ms in the host against a deadline of 100 ms: host time does not count
+        "slow host: b'slow host'",
+        "['Relay.Forward']",
+    ]
+
+
+def test_pywasm3_says_it_enforces_neither_limit():
+    # so a runaway call never returns in the simulator: the deadline is the board's alone
+    assert engine.enforces_limits() is False
+
+
+def test_the_binding_refuses_misuse_with_one_line_each(board_scenario):
+    assert board_scenario("binding_misuse") == [
+        "stack: ValueError stack must be at least 64 bytes",
+        "stack above the heap: MemoryError no memory for a wasm3 runtime",
+        "link before load: RuntimeError load the module before linking",
+        "load a str: TypeError load() takes a wasm3 Module",
+        "load twice: RuntimeError module is already loaded",
+        "link a non-callable: TypeError host function must be callable",
+        "link the wrong signature: RuntimeError function signature mismatch",
+        "memory limit: ValueError memory limit must be 0 or more pages",
+        "memory limit below the memory: RuntimeError linear memory of 2 pages is above the cap"
+        " of 1 pages",
+        "deadline: ValueError deadline must be 0 (none) or more milliseconds",
+        "unknown function: RuntimeError function lookup failed ('nope')",
+        "argument count: TypeError __guest_call takes 2 arguments, not 1",
+        "keyword arguments: TypeError wasm functions take no keyword arguments",
+        "no memory: RuntimeError the module has no linear memory",
+    ]
+
+
+def test_a_stored_module_is_read_in_place_without_a_copy_in_ram(board_scenario):
+    assert board_scenario("mapped_module") == [
+        "read into RAM: b'one'", "mapped: b'two'", "saved at least 1 MiB: True",
+        "missing: OSError 2"]
+
+
+def test_without_the_board_engine_stored_modules_are_read_into_ram():
+    from edgehost import port
+
+    assert port.map_file is None  # pywasm3 has no map_file

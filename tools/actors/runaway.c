@@ -1,0 +1,57 @@
+/* runaway: an actor that does not stop, so the board's deadline can be tested.
+ *
+ * Spin loops forever without a call; SpinCalls loops forever calling a function; Grow grows
+ * linear memory by the payload's
+ * pages (4 bytes little-endian) and answers with memory.grow's result (4 bytes, -1 when
+ * refused); Count answers how often it was called in this instance (one byte).
+ */
+#include "wapc.h"
+
+static uint8_t count;
+static volatile uint32_t spins;
+
+static int spin(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    for (;;) spins++;
+}
+
+__attribute__((noinline)) static void step(void) { spins++; }
+
+static int spin_calls(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    for (;;) step();
+}
+
+static int grow(const uint8_t *msg, uint32_t len) {
+    uint32_t pages;
+    int32_t before;
+    uint8_t out[4];
+    if (len != 4) return wapc_fail("Grow wants a 4-byte page count");
+    pages = (uint32_t)msg[0] | (uint32_t)msg[1] << 8 | (uint32_t)msg[2] << 16 |
+            (uint32_t)msg[3] << 24;
+    before = (int32_t)__builtin_wasm_memory_grow(0, pages);
+    out[0] = (uint8_t)before;
+    out[1] = (uint8_t)(before >> 8);
+    out[2] = (uint8_t)(before >> 16);
+    out[3] = (uint8_t)(before >> 24);
+    return wapc_respond(out, 4);
+}
+
+static int count_calls(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    count++;
+    return wapc_respond(&count, 1);
+}
+
+static const struct wapc_operation operations[] = {
+    {"Spin", spin},
+    {"SpinCalls", spin_calls},
+    {"Grow", grow},
+    {"Count", count_calls},
+    {0, 0},
+};
+
+WAPC_EXPORT_GUEST_CALL(operations)

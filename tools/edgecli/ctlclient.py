@@ -1,0 +1,83 @@
+"""A client of the wasmCloud control interface: requests, gathers, events, invocations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+
+
+class CtlError(Exception):
+    """A control request that failed; the message is one line for the user."""
+
+
+class CtlClient:
+    def __init__(self, nc: Client, lattice: str, ctl_prefix: str, timeout: float):
+        self.nc = nc
+        self.lattice = lattice
+        self.ctl_prefix = ctl_prefix
+        self.timeout = timeout
+
+    def subject(self, *parts: str) -> str:
+        return ".".join((self.ctl_prefix, self.lattice, *parts))
+
+    async def request(self, *parts: str, body: dict[str, Any] | None = None) -> Any:
+        subject = self.subject(*parts)
+        data = b"" if body is None else json.dumps(body).encode()
+        try:
+            reply = await self.nc.request(subject, data, timeout=self.timeout)
+        except nats.errors.NoRespondersError:
+            raise CtlError(f"{subject}: no host on lattice {self.lattice!r} answers it") from None
+        except nats.errors.TimeoutError:
+            raise CtlError(f"{subject}: no answer within {self.timeout:g} s") from None
+        try:
+            return json.loads(reply.data)
+        except ValueError:
+            raise CtlError(f"{subject}: the answer is not JSON") from None
+
+    async def command(self, *parts: str, body: dict[str, Any]) -> None:
+        """A request answered by an ack; CtlError with the host's error when refused."""
+        ack = await self.request(*parts, body=body)
+        if not isinstance(ack, dict) or not ack.get("accepted"):
+            error = ack.get("error") if isinstance(ack, dict) else ack
+            raise CtlError(f"{'.'.join(parts)}: refused: {error}")
+
+    async def gather(self, *parts: str, body: dict[str, Any] | None = None) -> list[Any]:
+        """Every answer that comes within the timeout (pings, auctions)."""
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        data = b"" if body is None else json.dumps(body).encode()
+        await self.nc.publish(self.subject(*parts), data, reply=inbox)
+        answers = []
+        deadline = time.monotonic() + self.timeout
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except nats.errors.TimeoutError:
+                    break
+                if msg.data:  # an empty one is NATS saying nobody listens
+                    try:
+                        answers.append(json.loads(msg.data))
+                    except ValueError:
+                        continue
+        finally:
+            await sub.unsubscribe()
+        return answers
+
+    async def events(self) -> asyncio.Queue[dict[str, Any]]:
+        """The lattice's events from now on, as a queue of CloudEvents."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def keep(msg: Any) -> None:
+            try:
+                queue.put_nowait(json.loads(msg.data))
+            except ValueError:
+                pass
+
+        await self.nc.subscribe(f"wasmbus.evt.{self.lattice}", cb=keep)
+        return queue

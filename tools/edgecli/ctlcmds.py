@@ -1,0 +1,297 @@
+"""`edgehost ctl ...`: a control-interface client like `wash ctl`, for any wasmCloud lattice."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from edgecli.boardcmds import decoded_answer, request_payload, write_raw
+from edgecli.callcmds import CallError, calling_key, invoke_actor
+from edgecli.commands import fail
+from edgecli.ctlclient import CtlClient, CtlError
+from edgecli.gatewaycmds import lattice_config
+from edgegate.config import ConfigError, LatticeConfig
+from edgegate.gateway import GatewayError, connect_nats
+from edgegate.wascap import KeyPair
+
+Work = Callable[[CtlClient, argparse.Namespace], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, work: Work) -> int:
+    """Connect to the lattice the flags and variables name, run `work`; errors in one line."""
+    try:
+        if not args.timeout > 0:
+            raise ConfigError(f"--timeout {args.timeout:g}: must be a number of seconds above 0")
+        config = _config(args)
+    except ConfigError as exc:
+        return fail(str(exc))
+
+    async def session() -> int:
+        closing = False
+        try:
+            nc = await connect_nats(config.ctl_url, config, "edgehost ctl", lambda: closing)
+        except GatewayError as exc:
+            return fail(str(exc))
+        nc.options["max_reconnect_attempts"] = 0  # a client gives up, a gateway waits
+        try:
+            return await work(CtlClient(nc, config.lattice, config.ctl_prefix, args.timeout),
+                              args)
+        except CtlError as exc:
+            return fail(str(exc))
+        finally:
+            closing = True
+            await nc.close()
+
+    return asyncio.run(session())
+
+
+def _config(args: argparse.Namespace) -> LatticeConfig:
+    """The gateway's settings and flags; a client signs nothing but `call`, which reads the
+    cluster seed itself, so no seed is made (or written) for it here."""
+    with _environment(WASMCLOUD_CLUSTER_SEED=os.environ.get("WASMCLOUD_CLUSTER_SEED")
+                      or KeyPair.generate("cluster").seed,
+                      WASMCLOUD_LATTICE_PREFIX=args.lattice
+                      or os.environ.get("WASMCLOUD_LATTICE_PREFIX")):
+        return lattice_config(args)
+
+
+@contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is not None:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# -- output
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+
+
+def _show(args: argparse.Namespace, value: Any, rows: list[list[str]], header: list[str],
+          empty: str) -> int:
+    if args.json:
+        print(json.dumps(value, indent=2))
+    elif not rows:
+        print(empty)
+    else:
+        _table(rows, header)
+    return 0
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CtlError(f"{what} {item!r}: expected NAME=VALUE")
+        out[name] = value
+    return out
+
+
+# -- get
+
+
+async def _get_hosts(ctl: CtlClient, args: argparse.Namespace) -> int:
+    hosts = sorted(await ctl.gather("ping.hosts"), key=lambda h: h.get("id", ""))
+    rows = [[h.get("id", ""), h.get("friendly_name", ""), h.get("uptime_human", ""),
+             ",".join(f"{k}={v}" for k, v in sorted((h.get("labels") or {}).items())
+                      if not k.startswith("hostcore."))] for h in hosts]
+    return _show(args, hosts, rows, ["HOST ID", "FRIENDLY NAME", "UPTIME", "LABELS"],
+                 f"no hosts answered on lattice {ctl.lattice!r} within {ctl.timeout:g} s")
+
+
+async def _get_inventory(ctl: CtlClient, args: argparse.Namespace) -> int:
+    inv = await ctl.request("get", args.host_id, "inv")
+    if isinstance(inv, dict) and "accepted" in inv:
+        raise CtlError(f"inventory of {args.host_id}: {inv.get('error')}")
+    rows = [[a["id"], a.get("name", ""), a.get("image_ref", ""),
+             str(len(a.get("instances") or []))] for a in inv.get("actors", [])]
+    rows += [[p["id"], p.get("name", ""), p.get("image_ref", ""), f"provider {p.get('link_name')}"]
+             for p in inv.get("providers", [])]
+    return _show(args, inv, rows, ["ID", "NAME", "IMAGE REF", "INSTANCES"],
+                 f"host {args.host_id} runs no actors and no providers")
+
+
+async def _get_claims(ctl: CtlClient, args: argparse.Namespace) -> int:
+    claims = (await ctl.request("get", "claims")).get("claims", [])
+    rows = [[c.get("sub", ""), c.get("name", ""), c.get("call_alias", ""), c.get("caps", ""),
+             c.get("rev", "")] for c in claims]
+    return _show(args, claims, rows, ["SUBJECT", "NAME", "CALL ALIAS", "CAPABILITIES", "REV"],
+                 "no claims on this lattice")
+
+
+async def _get_links(ctl: CtlClient, args: argparse.Namespace) -> int:
+    links = (await ctl.request("get", "links")).get("links", [])
+    rows = [[ld.get("actor_id", ""), ld.get("provider_id", ""), ld.get("contract_id", ""),
+             ld.get("link_name", ""), ",".join(f"{k}={v}" for k, v in
+                                               sorted((ld.get("values") or {}).items()))]
+            for ld in links]
+    return _show(args, links, rows, ["ACTOR", "PROVIDER", "CONTRACT", "LINK NAME", "VALUES"],
+                 "no links on this lattice")
+
+
+# -- actors
+
+
+async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
+    if args.count < 1:
+        raise CtlError(f"--count {args.count}: must be at least 1")
+    host_id = args.host_id
+    if host_id is None:
+        constraints = _pairs(args.constraint, "--constraint")
+        bids = await ctl.gather("auction", "actor",
+                                body={"actor_ref": args.actor_ref, "constraints": constraints})
+        bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
+        if not bids:
+            raise CtlError(f"start actor {args.actor_ref}: no host bid in the auction "
+                           f"(constraints {constraints or 'none'})")
+        host_id = bids[0]["host_id"]
+    events = await ctl.events()
+    await ctl.command("cmd", host_id, "la", body={"actor_ref": args.actor_ref,
+                                                  "count": args.count, "host_id": host_id})
+    outcome = await _outcome(events, host_id, args.actor_ref, ctl.timeout)
+    if args.json:
+        print(json.dumps(outcome))
+    if outcome["type"].endswith("actor_start_failed"):
+        return fail(f"start actor {args.actor_ref} on {host_id}: {outcome['data']['error']}")
+    if not args.json:
+        print(f"actor {outcome['data']['public_key']} started on host {host_id}")
+    return 0
+
+
+async def _outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_ref: str,
+                   timeout: float) -> dict[str, Any]:
+    """The actors_started or actor_start_failed event of this start."""
+    deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = await asyncio.wait_for(events.get(), left)
+        except TimeoutError:
+            break
+        name = str(event.get("type", "")).rsplit(".", 1)[-1]
+        data = event.get("data") or {}
+        if event.get("source") != host_id:
+            continue
+        if name == "actors_started" and data.get("image_ref") == actor_ref:
+            return event
+        if name == "actor_start_failed" and data.get("actor_ref") == actor_ref:
+            return event
+    raise CtlError(f"start actor {actor_ref}: accepted by {host_id}, but it did not say it "
+                   f"started or failed")
+
+
+async def _stop_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("cmd", args.host_id, "sa",
+                      body={"actor_ref": args.actor_id, "count": args.count})
+    print(f"actor {args.actor_id} stopped on host {args.host_id}")
+    return 0
+
+
+async def _scale_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("cmd", args.host_id, "scale",
+                      body={"actor_id": args.actor_id, "actor_ref": args.actor_ref,
+                            "count": args.count, "host_id": args.host_id})
+    print(f"actor {args.actor_id} on host {args.host_id}: scaling to {args.count}")
+    return 0
+
+
+async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
+    ctl.timeout = max(ctl.timeout, 60.0)  # the ack comes after the swap on the board
+    await ctl.command("cmd", args.host_id, "upd",
+                      body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
+                            "host_id": args.host_id})
+    print(f"actor {args.actor_id} on host {args.host_id} updated to {args.new_actor_ref}")
+    return 0
+
+
+# -- links
+
+
+async def _link_put(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("linkdefs", "put", body={
+        "actor_id": args.actor_id, "provider_id": args.provider_id,
+        "contract_id": args.contract_id, "link_name": args.link_name,
+        "values": _pairs(args.values, "link value")})
+    print(f"link {args.actor_id} -> {args.provider_id} ({args.contract_id}, "
+          f"{args.link_name}) put")
+    return 0
+
+
+async def _link_del(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("linkdefs", "del", body={
+        "actor_id": args.actor_id, "contract_id": args.contract_id,
+        "link_name": args.link_name})
+    print(f"link of {args.actor_id} for {args.contract_id} ({args.link_name}) deleted")
+    return 0
+
+
+async def _registry_put(ctl: CtlClient, args: argparse.Namespace) -> int:
+    if not (args.user or args.token):
+        raise CtlError("registry put: give --user and --password, or --token")
+    credential = {"username": args.user, "password": args.password, "registryType": "oci"}
+    if args.token:
+        credential["token"] = args.token
+    await ctl.command("registries", "put", body={args.registry: credential})
+    print(f"credentials for {args.registry} given to the lattice's hosts")
+    return 0
+
+
+# -- call
+
+
+async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
+    try:
+        payload = request_payload(args)
+    except ValueError as exc:
+        raise CtlError(str(exc)) from None
+    try:
+        answer = await invoke_actor(ctl.nc, ctl.lattice, None, calling_key(), args.actor_id,
+                                    args.operation, payload, args.timeout)
+    except CallError as exc:
+        raise CtlError(f"call: {exc}") from None
+    if args.msgpack_json:
+        try:
+            print(decoded_answer(answer))
+        except ValueError as exc:
+            raise CtlError(f"actor {args.actor_id} {args.operation}: {exc}") from None
+    else:
+        write_raw(answer)
+    return 0
+
+
+def _command(work: Work) -> Callable[[argparse.Namespace], int]:
+    return lambda args: _run(args, work)
+
+
+get_hosts = _command(_get_hosts)
+get_inventory = _command(_get_inventory)
+get_claims = _command(_get_claims)
+get_links = _command(_get_links)
+start_actor = _command(_start_actor)
+stop_actor = _command(_stop_actor)
+scale_actor = _command(_scale_actor)
+update_actor = _command(_update_actor)
+link_put = _command(_link_put)
+link_del = _command(_link_del)
+registry_put = _command(_registry_put)
+call = _command(_call)

@@ -1,0 +1,208 @@
+"""Build MicroPython's unix port with the board's wasm3 module (firmware/cmodules/) into build/.
+
+The sources are the pinned MicroPython and wasm3 releases: the archives in ../shared/vendor/
+when they are there (their SHA-256 checked), otherwise a git fetch of upstream at the pinned
+commit. The binary is rebuilt only when an input changed (the pins, the module's files, the
+make flags); a warm run only hashes the module's files.
+
+    python -m edgecli.mpbuild [--output DIR] [--vendor DIR]   prints the binary's path
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR = ROOT.parent / "shared" / "vendor"
+OUTPUT = ROOT / "build" / "micropython"
+CMODULES = ROOT / "firmware" / "cmodules"
+RECIPE = "1"  # bump when the steps below change in a way the inputs do not show
+
+# What the unix port leaves out: each needs a git submodule the pinned sources do not carry.
+# Python frames on MicroPython's own stack instead of the heap (as the board's firmware should
+# have it): a waPC call nests several large frames, and allocating then freeing each on the
+# heap made calls 5-10 times slower (docs/PERFORMANCE.md).
+MAKE_FLAGS = ["MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0", "MICROPY_PY_FFI=0",
+              "CFLAGS_EXTRA=-DMICROPY_ENABLE_PYSTACK=1"]
+MANIFEST = 'include("$(MPY_DIR)/extmod/asyncio")\n'
+JOBS = "-j2"
+BUILD_SUFFIXES = (".c", ".h", ".mk", ".cmake")  # the module's files that go into the build
+
+
+@dataclass(frozen=True)
+class PinnedSource:
+    name: str
+    archive: str
+    sha256: str
+    upstream: str
+    commit: str
+
+
+MICROPYTHON = PinnedSource(
+    "micropython", "micropython-1.28.0.tar.gz",
+    "cbe4378f3e291d6a6f54b8de921b203ab3f7d1b28f3824f1320e0bc689ecc35c",
+    "https://github.com/micropython/micropython.git", "e0e9fbb17ed6fd06bb76e266ae554784c9c80804",
+)
+WASM3 = PinnedSource(
+    "wasm3", "wasm3-0.9.0-c9b579d.tar.gz",
+    "67d47c1c5cbaac3fa86f82893d9d5acc2cb490e1ecd445cfaa93f9edc0d11f8c",
+    "https://github.com/wasm3/wasm3.git", "c9b579d8c048db71ce2322cf68a0d88ae81684d2",
+)
+SOURCES = (MICROPYTHON, WASM3)
+
+
+class MicroPythonBuildError(RuntimeError):
+    """The build could not run or failed; the message is one line saying why."""
+
+
+def _say(text: str) -> None:
+    print("edgehost: " + text, file=sys.stderr)
+
+
+def inputs_digest() -> str:
+    """A hash of everything the binary is built from."""
+    digest = hashlib.sha256()
+    for source in SOURCES:
+        digest.update(("%s %s %s\n" % (source.name, source.sha256, source.commit)).encode())
+    for path in sorted(p for p in CMODULES.rglob("*") if p.suffix in BUILD_SUFFIXES):
+        digest.update(str(path.relative_to(CMODULES)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(" ".join(MAKE_FLAGS + [MANIFEST, RECIPE]).encode())
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _unpack_archive(source: PinnedSource, archive: Path, into: Path) -> None:
+    found = _file_sha256(archive)
+    if found != source.sha256:
+        raise MicroPythonBuildError(
+            "%s: SHA-256 is %s, but the pin is %s; replace the archive" % (archive, found,
+                                                                         source.sha256))
+    with tempfile.TemporaryDirectory(dir=into.parent) as scratch:
+        with tarfile.open(archive) as tar:
+            tar.extractall(scratch, filter="data")
+        tops = list(Path(scratch).iterdir())
+        if len(tops) != 1 or not tops[0].is_dir():
+            raise MicroPythonBuildError("%s: expected one top folder in the archive" % archive)
+        tops[0].rename(into)
+
+
+def _fetch_upstream(source: PinnedSource, vendor: Path, into: Path) -> None:
+    if shutil.which("git") is None:
+        raise MicroPythonBuildError(
+            "%s is not in %s and git is not installed to fetch %s at %s"
+            % (source.archive, vendor, source.upstream, source.commit[:7]))
+    _say("fetching %s at %s" % (source.upstream, source.commit[:7]))
+    into.mkdir()
+    steps = [["git", "init", "-q"], ["git", "fetch", "-q", "--depth", "1", source.upstream,
+                                     source.commit], ["git", "checkout", "-q", "FETCH_HEAD"]]
+    for step in steps:
+        done = subprocess.run(step, cwd=into, capture_output=True, text=True)
+        if done.returncode != 0:
+            shutil.rmtree(into, ignore_errors=True)
+            detail = (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]
+            raise MicroPythonBuildError("fetching %s at %s failed: %s"
+                                        % (source.upstream, source.commit[:7], detail))
+
+
+def source_tree(source: PinnedSource, vendor: Path, src_dir: Path) -> Path:
+    """The unpacked (or fetched) tree of one pinned source, reused while its pin is the same."""
+    into = src_dir / source.name
+    mark = into / ".edgehost-pin"
+    if mark.exists() and mark.read_text() == source.sha256 + source.commit:
+        return into
+    shutil.rmtree(into, ignore_errors=True)
+    src_dir.mkdir(parents=True, exist_ok=True)
+    archive = vendor / source.archive
+    if archive.exists():
+        _unpack_archive(source, archive, into)
+    else:
+        _fetch_upstream(source, vendor, into)
+    mark.write_text(source.sha256 + source.commit)
+    return into
+
+
+def _check_tools() -> None:
+    for tool, what in (("gcc", "a C compiler"), ("make", "make")):
+        if shutil.which(tool) is None:
+            raise MicroPythonBuildError(
+                "building MicroPython with the wasm3 module needs %s, and %s is not on PATH: "
+                "install gcc and make (Debian: apt-get install build-essential)" % (what, tool))
+
+
+def _make(args: list[str], log: Path) -> None:
+    with log.open("a") as out:
+        done = subprocess.run(["make", JOBS, *args], stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = log.read_text().strip().splitlines()[-12:]
+        raise MicroPythonBuildError("make %s failed (exit %d); the end of %s:\n%s"
+                                    % (args[1], done.returncode, log, "\n".join(tail)))
+
+
+def build_folder(prefix: str) -> str:
+    """The port's build folder for MAKE_FLAGS: make does not notice changed flags, so each set
+    of flags gets a folder of its own."""
+    return prefix + "-" + hashlib.sha256(" ".join(MAKE_FLAGS).encode()).hexdigest()[:8]
+
+
+def ensure_built(output: Path = OUTPUT, vendor: Path = VENDOR) -> Path:
+    """Return the path of the built binary, building it first when an input changed."""
+    binary = output / "micropython"
+    stamp = output / "micropython.inputs"
+    wanted = inputs_digest()
+    if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return binary
+    _check_tools()
+    output.mkdir(parents=True, exist_ok=True)
+    mpy = source_tree(MICROPYTHON, vendor, output / "src")
+    wasm3 = source_tree(WASM3, vendor, output / "src")
+    # The manifest step wants micropython-lib, a submodule the pinned sources do not carry.
+    readme = mpy / "lib" / "micropython-lib" / "README.md"
+    readme.parent.mkdir(parents=True, exist_ok=True)
+    readme.touch()
+    manifest = output / "manifest.py"
+    manifest.write_text(MANIFEST)
+    log = output / "build.log"
+    log.write_text("")
+    shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
+    _say("building MicroPython with the wasm3 module into %s (about a minute)" % shown)
+    _make(["-C", str(mpy / "mpy-cross")], log)
+    build = build_folder("build")
+    _make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
+           "FROZEN_MANIFEST=%s" % manifest, "USER_C_MODULES=%s" % CMODULES,
+           "WASM3_DIR=%s" % wasm3], log)
+    shutil.copy2(mpy / "ports" / "unix" / build / "micropython", binary)
+    stamp.write_text(wanted)
+    return binary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgecli.mpbuild", description=__doc__)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--vendor", type=Path, default=VENDOR)
+    args = parser.parse_args(argv)
+    try:
+        print(ensure_built(args.output.resolve(), args.vendor.resolve()))
+    except MicroPythonBuildError as exc:
+        _say(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""`edgehost sim --micropython`: the simulated board's firmware run by the board's MicroPython.
+
+firmware/main.py runs under MicroPython's unix port with the wasm3 module (edgecli.mpbuild),
+in the simulator's flash folder, listening on a loopback TCP port of its own. The simulator
+keeps its line (a pseudo-terminal or a TCP port, throttled with --baud) and relays the bytes
+between that line and the board: the gateway sees the same line as with the CPython board,
+and behind it the board's own code on the board's interpreter and engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edgecli import mpbuild
+from edgecli.simulator import SimError, Simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
+START = "import main\nmain.main(recheck_ms=100)\n"
+CONNECT_WAIT_S = 10.0
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def board_config(sim: Simulator, port: int) -> dict[str, Any]:
+    """The simulator's config as the board's config.json, listening on `port`."""
+    config = sim.config
+    return {"board_id": config.board_id, "pairing_key": config.pairing_key.hex(),
+            "profile": config.profile, "health_period_s": config.health_period_s,
+            "host_call_timeout_ms": config.host_call_timeout_ms, "limits": config.limits,
+            "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}
+
+
+class MicroPythonBoard:
+    """Stands in for the simulator's Board (run, stop): the firmware in a MicroPython process,
+    its console lines shown as the simulator shows a board's."""
+
+    def __init__(self, sim: Simulator):
+        try:
+            binary = mpbuild.ensure_built()
+        except mpbuild.MicroPythonBuildError as exc:
+            raise SimError(str(exc)) from None
+        self._sim = sim
+        self._port = _free_loopback_port()
+        folder = sim.flash_dir
+        (folder / "config.json").write_text(json.dumps(board_config(sim, self._port)))
+        (folder / "start.py").write_text(START)
+        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
+        self._proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
+                                      cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True)
+        self._running = True
+        threading.Thread(target=self._show_console, daemon=True).start()
+
+    def _show_console(self) -> None:
+        for line in self._proc.stdout:
+            self._sim._console(line.rstrip("\n"))
+
+    def _alive(self) -> bool:
+        return self._running and self._proc.poll() is None
+
+    def _connect_board(self) -> socket.socket | None:
+        deadline = time.monotonic() + CONNECT_WAIT_S
+        while self._alive() and time.monotonic() < deadline:
+            try:
+                sock = socket.create_connection(("127.0.0.1", self._port), timeout=1)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)
+            return sock
+        return None
+
+    def run(self) -> None:
+        try:
+            while self._alive():
+                line = self._sim._connect()
+                if line is None:
+                    continue
+                board = self._connect_board()
+                if board is None:
+                    break
+                with board:
+                    self._relay(line, board)
+        finally:
+            self.stop()
+            if self._proc.poll() is not None and self._proc.returncode not in (0, -15):
+                self._sim._console("MicroPython exited with status %d" % self._proc.returncode)
+
+    def _relay(self, line: Any, board: socket.socket) -> None:
+        """Bytes both ways until either side closes (or the simulator stops)."""
+        buf = bytearray(4096)
+        while self._alive():
+            try:
+                n = line.readinto(buf)
+            except OSError:
+                return  # the gateway went away: the board sees its connection close
+            if n:
+                board.setblocking(True)
+                board.sendall(memoryview(buf)[:n])
+                board.setblocking(False)
+            if select.select([board], [], [], 0 if n else 0.001)[0]:
+                try:
+                    data = board.recv(4096)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    return
+                try:
+                    line.write(data)
+                except OSError:
+                    return
+
+    def stop(self) -> None:
+        self._running = False
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)

@@ -1,0 +1,41 @@
+"""`edgehost push REF MODULE`: put a signed actor into an OCI registry as wasmCloud does."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from edgecli.commands import fail
+from edgegate.registries import OciClient, OciReference, RegistryError
+from edgegate.registries.fetch import RegistrySettings
+from edgegate.registries.oci import Credential
+from edgegate.registries.references import ReferenceError
+from edgegate.wascap import ClaimsError, SignedModule
+
+
+def push(args: argparse.Namespace) -> int:
+    try:
+        ref = OciReference.parse(args.ref)
+        module = Path(args.module).read_bytes()
+    except ReferenceError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{args.module}: cannot read it ({exc.strerror})")
+    try:
+        claims = SignedModule(module).verify()
+    except ClaimsError as exc:
+        return fail(f"{args.module}: not pushed, its claims fail ({exc}); sign it with "
+                    f"edgehost claims sign")
+    insecure = RegistrySettings.from_env(os.environ, False).insecure
+    if args.insecure:
+        insecure.add(ref.registry)
+    user = args.user or os.environ.get("WASH_REG_USER", "")
+    password = args.password or os.environ.get("WASH_REG_PASSWORD", "")
+    credentials = {ref.registry: Credential(user, password)} if user else {}
+    try:
+        digest = OciClient(credentials, insecure).push(ref, module)
+    except RegistryError as exc:
+        return fail(str(exc))
+    print(f"pushed actor {claims['sub']} ({len(module)} bytes) to {ref} ({digest})")
+    return 0

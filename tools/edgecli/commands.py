@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from rich.console import Console
@@ -32,6 +33,15 @@ def note(message: str) -> None:
     """A side remark on stderr (which key was used, what was made); --quiet drops it."""
     if not quiet:
         print(f"edgehost: {message}", file=sys.stderr)
+
+
+def working(text: str) -> AbstractContextManager[object]:
+    """A spinner with `text` on stderr while long work runs elsewhere (a host pulling an
+    actor, a registry taking a push); nothing when stderr is not a terminal, or with --quiet."""
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        return nullcontext()
+    return console.status(text)
 
 
 def report(args: argparse.Namespace, text: str, data: dict) -> None:

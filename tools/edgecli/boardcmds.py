@@ -397,12 +397,12 @@ def write_raw(answer: bytes) -> None:
 
 def _refusal(exc: BoardRefused) -> str:
     """What the board said, in the words of its config: the link's body limit comes from the
-    board's max_payload (config.json `limits`)."""
+    board's max_payload (config.json `limits`, or its profile)."""
     found = re.search(r"body of (\d+) bytes exceeds max_body (\d+)", exc.message)
     if exc.code != messages.TOO_LARGE or found is None:
         return exc.message
     return (f"the payload of {found[1]} bytes is over the board's limit of {found[2]} bytes "
-            f"(max_payload in the limits of its config.json)")
+            f"(max_payload in the limits of its config.json or profile)")
 
 
 def call(args: argparse.Namespace) -> int:

@@ -145,16 +145,17 @@ def board_target(args: argparse.Namespace, required: bool = True) -> str | None:
             setattr(args, name, os.environ[BOARD_ENV[name]])
     if len(places) > 1:
         given = " and ".join("--" + name for name in places)
-        return f"board: {given} both say where the board is; give one"
+        return f"board {args.action}: {given} both say where the board is; give one"
     if not places and not required:
         return None
     if not places:
-        return ("board: say where the board is: --port, --tcp or --nats (or EDGEHOST_PORT, "
-                "EDGEHOST_TCP, EDGEHOST_NATS)")
+        return (f"board {args.action}: needs the board: --port PATH|URL, --tcp HOST:PORT or "
+                f"--nats URL (or EDGEHOST_PORT, EDGEHOST_TCP, EDGEHOST_NATS)")
     if not args.key_file:
         args.key_file = os.environ.get(BOARD_ENV["key_file"])
     if not args.key_file:
-        return "board: --key-file FILE is required (or EDGEHOST_KEY_FILE)"
+        return (f"board {args.action}: needs --key-file FILE (the board's id and pairing key; "
+                f"or EDGEHOST_KEY_FILE)")
     return None
 
 

@@ -2,6 +2,7 @@
 
 import binascii
 import gc
+import sys
 
 from edgehost import port
 from edgehost.actors import ActorRefused, ActorTable
@@ -11,6 +12,7 @@ from edgehost.gatewaycalls import GatewayCalls
 from edgehost.reports import Reports
 from edgehost.requests import Requests
 from edgehost.store import ActorStore
+from edgelink import boardio
 from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
 from edgelink.mpack import packb
@@ -135,6 +137,7 @@ class Board:
         free_mem, free_flash = self.free_figures()
         return {"t": "hello", "board": self.config.board_id, "firmware": FIRMWARE,
                 "engine": self.engine, "profile": self.config.profile,
+                "chip": self.config.chip, "os": sys.implementation.name,
                 "max_frame": self.max_frame, "window": self.limits["window"],
                 "free_mem": free_mem, "free_flash": free_flash,
                 "budget": self.budget().report(), "actors": actors, "actor_info": info,
@@ -242,7 +245,7 @@ class Board:
             if self.link.session.is_open:
                 self.reports.health_tick(period_ms)
             if not moved:
-                port.sleep_ms(1)
+                boardio.wait(link_port, 1)
         if self._lost is not None:
             level, reason = self._lost
             self.log(level, reason)

@@ -83,6 +83,7 @@ class BoardConfig:
         except ProfileError as exc:
             raise ConfigError(str(exc))
         self.board_name = profile.board
+        self.chip = profile.chip
 
 
 def load_config(path, profiles=PROFILES):

@@ -2,6 +2,7 @@
 
 from edgehost import port
 from edgehost.dispatch import HostCallError
+from edgelink import boardio
 from edgelink.link import LinkError
 
 
@@ -49,4 +50,4 @@ class GatewayCalls:
                 raise HostCallError("timed out after %d ms waiting for the gateway to answer "
                                     "%s %s" % (self._timeout_ms, namespace, operation))
             if not moved:
-                port.sleep_ms(1)
+                boardio.wait(board.port, 1)

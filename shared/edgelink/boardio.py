@@ -53,6 +53,26 @@ class UartPort:
             sent += n or 0
 
 
+def _poller(stream):
+    """A select.poll watching `stream` for input, or None where the port has no select."""
+    try:
+        import select
+        poller = select.poll()
+        poller.register(stream, select.POLLIN)
+    except (ImportError, AttributeError, OSError, TypeError):
+        return None
+    return poller
+
+
+def wait(port, ms):
+    """Idle until bytes arrive on `port` or `ms` pass (a plain sleep where it cannot tell)."""
+    waiter = getattr(port, "wait", None)
+    if waiter is None:
+        clock.sleep_ms(ms)
+    else:
+        waiter(ms)
+
+
 class SocketPort:
     """A TCP connection over Wi-Fi, made non-blocking here."""
 
@@ -62,6 +82,14 @@ class SocketPort:
         sock.setblocking(False)
         self._recv_into = getattr(sock, "recv_into", None) or sock.readinto
         self._sleep_ms = sleep_ms or clock.sleep_ms
+        self._poller = _poller(sock)
+
+    def wait(self, ms):
+        # woken by the gateway's next frame, not a fixed sleep later
+        if self._poller is None:
+            self._sleep_ms(ms)
+        else:
+            self._poller.poll(ms)
 
     def readinto(self, buf):
         try:
@@ -103,6 +131,13 @@ class FdPort:
         self._fd = fd
         self.buffer = bytearray(buffer_size)
         os.set_blocking(fd, False)
+        self._poller = _poller(fd)
+
+    def wait(self, ms):
+        if self._poller is None:
+            clock.sleep_ms(ms)
+        else:
+            self._poller.poll(ms)
 
     def readinto(self, buf):
         try:

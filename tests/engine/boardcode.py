@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-# The board tests share the board application's helpers (signed actors, a gateway peer).
-sys.path.insert(0, str(HERE.parent / "boardapp"))
 HEAP = "64M"  # the unix port's default 2 MB is a small board's; the scenarios move megabytes
 
 

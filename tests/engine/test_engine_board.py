@@ -6,33 +6,38 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import socket
 import subprocess
 import threading
 from pathlib import Path
 
 import pytest
-from boardapp_helpers import (
-    BOARD_ID,
-    PAIRING_KEY,
-    WAIT,
-    BoardInThread,
-    SignedActor,
-)
 from boardcode import HEAP, ROOT
-from test_boardapp_micropython import connect_when_listening as connect_when_up
-from test_boardapp_micropython import free_port
+from support.gateway import WAIT, connect_tcp
+from support.keys import BOARD_ID, PAIRING_KEY
+from support.signing import SignedActor
+from support.sims import BoardInThread
 
-from edgehost.config import DEFAULT_LIMITS
+PROFILE = "esp32-s3-devkitc-n8r8"  # the simulator's default; the limits below lower it
 
 pytestmark = pytest.mark.micropython
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 async def connect_when_listening(url: str, board: EngineBoard | None = None):
     """connect_tcp once the board listens; if it never does, fail with what it printed."""
-    try:
-        return await connect_when_up(url)
-    except AssertionError:
-        raise AssertionError(f"{url}: the board never listened: {board and board.lines}")
+    for _ in range(int(WAIT / 0.05)):
+        try:
+            return await connect_tcp(url)
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url}: the board never listened: {board and board.lines}")
 
 
 class EngineBoard:
@@ -41,10 +46,12 @@ class EngineBoard:
     def __init__(self, binary: Path, folder: Path, port: int, limits: dict,
                  health_period_s: int = 60):
         config = {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(),
-                  "health_period_s": health_period_s,
+                  "health_period_s": health_period_s, "profile": PROFILE,
                   "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port},
                   "limits": limits}
         (folder / "config.json").write_text(json.dumps(config))
+        # a board reads its profile beside its config, as deploying puts it there
+        shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
         (folder / "start.py").write_text("import main\nmain.main(recheck_ms=100)\n")
         env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
         self.proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
@@ -126,7 +133,7 @@ async def test_the_board_installs_and_runs_actors_and_stops_a_runaway(engine_boa
 
 
 async def test_hot_swap_traps_and_host_calls_through_the_link(any_board, actors):
-    gw = await connect_when_listening(any_board(dict(DEFAULT_LIMITS, max_pages_per_actor=4)))
+    gw = await connect_when_listening(any_board({"max_pages_per_actor": 4}))
     try:
         echo = SignedActor(actors["echo"], "echo")
         shout = SignedActor(actors["shout"], "shout", subject=echo.subject)
@@ -159,7 +166,7 @@ async def test_hot_swap_traps_and_host_calls_through_the_link(any_board, actors)
 async def test_health_reports_and_actors_restored_from_flash_after_a_restart(engine_board,
                                                                             actors):
     port = free_port()
-    limits = dict(DEFAULT_LIMITS, max_pages_per_actor=4)
+    limits = {"max_pages_per_actor": 4}
     board = engine_board(port, limits, health_period_s=1)
     echo = SignedActor(actors["echo"], "echo")
     wasmbus = SignedActor(actors["wasmbus_echo"], "wasmbus_echo")
@@ -195,7 +202,7 @@ async def test_a_100_kb_module_arrives_in_chunks_and_runs(any_board, actors):
     size = len(pad)
     leb = bytes([0x80 | (size & 0x7F), 0x80 | ((size >> 7) & 0x7F), size >> 14])
     big = SignedActor(actors["echo"] + b"\x00" + leb + pad, "big")
-    limits = dict(DEFAULT_LIMITS, max_frame=1024, max_payload=128 * 1024)
+    limits = {"max_frame": 1024, "max_payload": 128 * 1024}
     gw = await connect_when_listening(any_board(limits))
     try:
         assert len(big.module) > 100 * 1024

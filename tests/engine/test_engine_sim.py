@@ -4,7 +4,9 @@ engine, behind the simulator's usual line (TCP, or a pseudo-terminal throttled t
 from __future__ import annotations
 
 import pytest
-from boardapp_helpers import WAIT, SignedActor, connect_pty, connect_tcp, write_key_file
+from support.gateway import WAIT, connect_pty, connect_tcp
+from support.keys import write_key_file
+from support.signing import SignedActor
 
 from edgecli.simulator import SimProcess
 

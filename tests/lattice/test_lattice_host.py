@@ -48,7 +48,12 @@ async def test_a_board_answers_a_ping_and_a_signed_invocation(nats_server, sim_b
         hosts = await ping_hosts(nc)
         assert len(hosts) == 1
         assert hosts[0]["labels"]["room"] == "kitchen"
-        assert hosts[0]["labels"]["hostcore.os"] == "micropython"
+        labels = hosts[0]["labels"]
+        # the board's own, not the gateway's: the simulator models an ESP32-S3 (Xtensa) and
+        # runs the firmware on CPython, which it says
+        assert (labels["hostcore.arch"], labels["hostcore.os"]) == ("xtensa", "cpython")
+        assert labels["hostcore.osfamily"] == "embedded"
+        assert labels["edgehost.profile"] == "esp32-s3-devkitc-n8r8"
         assert hosts[0]["id"].startswith("N")
         cluster = KeyPair.from_seed(cluster_env["WASMCLOUD_CLUSTER_SEED"])
         inv = Invocation(Entity("V" + "A" * 55, "default", "wasmcloud:testing"), Entity(key),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import threading
@@ -56,6 +57,8 @@ class MicroPythonBoard:
         self._port = _free_loopback_port()
         folder = sim.flash_dir
         (folder / "config.json").write_text(json.dumps(board_config(sim, self._port)))
+        # the board reads its profile beside its config, as deploying puts it there
+        shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
         (folder / "start.py").write_text(START)
         env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
         self._proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],

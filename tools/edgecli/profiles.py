@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from edgeprofile import DEFAULT_PROFILE, Profile, ProfileError, load_profile, profile_names
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "hardware" / "profiles"
+# $EDGEHOST_PROFILES_DIR: a folder of profiles of one's own (a board this checkout lacks)
+PROFILES_DIR = Path(os.environ.get("EDGEHOST_PROFILES_DIR")
+                    or Path(__file__).resolve().parents[2] / "hardware" / "profiles")
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES_DIR", "Profile", "ProfileError", "all_profiles",
            "profile"]

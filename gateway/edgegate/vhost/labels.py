@@ -21,7 +21,7 @@ def board_labels(board_id: str, hello: dict[str, Any], registry_labels: dict[str
     lattice-wide HOST_* labels, then the registry's labels for this board (which win)."""
     labels = {
         "hostcore.arch": board_arch(hello),
-        "hostcore.os": "micropython",
+        "hostcore.os": str(hello.get("os") or "micropython"),
         "hostcore.osfamily": "embedded",
         "edgehost.board": board_id,
         "edgehost.profile": str(hello.get("profile") or ""),

@@ -17,9 +17,9 @@ def test_option_between_positionals_of_board_call():
     )
 
 
-def test_usage_error_exits_1_with_one_line(capsys):
+def test_usage_error_exits_2_with_one_line(capsys):
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(["board", "--tcp", "h:1", "--key-file", "k", "call", "M"])
-    assert exc.value.code == 1
+    assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "operation" in err

@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
     elif job != "edgehost":
         print(f"edgehost: unknown job {job!r}; expected up, test or edgehost", file=sys.stderr)
         return 2
-    return subprocess.run([str(BIN / "edgehost"), *rest], cwd=ROOT).returncode
+    return subprocess.run([str(BIN / "edgehost"), *rest]).returncode  # in the caller's folder
 
 
 if __name__ == "__main__":

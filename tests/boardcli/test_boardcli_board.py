@@ -34,7 +34,10 @@ def test_info_shows_the_board_and_its_actors(start_sim, board, signed):
     assert lines[7].startswith("Uptime       ")
     assert lines[8] == "Actors       1"
     digest = hashlib.sha256(module.read_bytes()).hexdigest()
-    assert lines[9] == f"  {key}  alias echoer  name echo  sha256 {digest}"
+    # a table under a header, with the full key and digest, as the JSON has them
+    assert lines[9].split() == ["KEY", "ALIAS", "NAME", "SHA256"]
+    assert lines[10].split() == [key, "echoer", "echo", digest]
+    assert lines[9].index("ALIAS") == lines[10].index("echoer")
 
 
 def test_info_json_is_one_object(start_sim, board, signed):

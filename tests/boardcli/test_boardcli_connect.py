@@ -80,7 +80,7 @@ def test_a_wrong_pairing_key_is_refused_with_a_clear_message(start_sim, edgehost
     err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "1",
                             "info"))
     assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
-                   f"check --key-file\n")
+                   f"check --key-file, and that it is an edgehost board that answers there\n")
 
 
 def test_a_key_file_for_another_board_says_so(start_sim, edgehost, tmp_path):

@@ -66,9 +66,13 @@ def test_fit_against_a_live_board_uses_what_it_has_left(start_sim, board, signed
 
 
 def test_board_actions_other_than_fit_say_what_they_need(edgehost, key_file):
+    # usage mistakes: exit status 2, as argparse has it
     shown = edgehost("board", "info")
-    assert (shown.code, shown.err) == (1, "edgehost: board info: needs the board: --port "
-                                          "PATH|URL, --tcp HOST:PORT or --nats URL\n")
+    assert (shown.code, shown.err) == (2, "edgehost: board info: needs the board: --port "
+                                          "PATH|URL, --tcp HOST:PORT or --nats URL (or "
+                                          "EDGEHOST_PORT, EDGEHOST_TCP, EDGEHOST_NATS) (see "
+                                          "edgehost --help)\n")
     shown = edgehost("board", "--tcp", "127.0.0.1:1", "call", "a", "b")
-    assert (shown.code, shown.err) == (1, "edgehost: board call: needs --key-file FILE (the "
-                                          "board's id and pairing key)\n")
+    assert (shown.code, shown.err) == (2, "edgehost: board call: needs --key-file FILE (the "
+                                          "board's id and pairing key; or EDGEHOST_KEY_FILE) "
+                                          "(see edgehost --help)\n")

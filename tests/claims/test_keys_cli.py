@@ -77,5 +77,5 @@ def test_keys_get_reads_a_file_holding_something_else(edgehost, tmp_path):
 
 def test_an_unknown_key_kind_is_a_usage_error(edgehost):
     got = edgehost("keys", "gen", "actor")
-    assert got.code == 1
+    assert got.code == 2
     assert "invalid choice: 'actor'" in got.err and got.err.count("\n") == 1

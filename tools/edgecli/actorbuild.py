@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def _zig_version() -> str:
 def build_actor(source: Path, out_dir: Path = OUTPUT) -> Path:
     """Compile one actor source unless an identical build is already there."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / (source.stem + ".wasm")
+    out = out_dir.resolve() / (source.stem + ".wasm")  # the compiler runs in SOURCES
     stamp = out.with_suffix(".wasm.inputs")
     flags = BASE_FLAGS + _extra_flags(source)
     digest = hashlib.sha256()
@@ -83,6 +84,16 @@ def build_actor(source: Path, out_dir: Path = OUTPUT) -> Path:
     return out
 
 
-def build_all(out_dir: Path = OUTPUT) -> dict[str, Path]:
-    """Build every actor; returns {name: path of its .wasm}."""
-    return {src.stem: build_actor(src, out_dir) for src in sorted(SOURCES.glob("*.c"))}
+def build_all(out_dir: Path = OUTPUT,
+              on_actor: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:
+    """Build every actor; returns {name: path of its .wasm}.
+
+    `on_actor(name, index, count)` is told before each actor is looked at (for progress).
+    """
+    sources = sorted(SOURCES.glob("*.c"))
+    built = {}
+    for index, src in enumerate(sources):
+        if on_actor is not None:
+            on_actor(src.stem, index, len(sources))
+        built[src.stem] = build_actor(src, out_dir)
+    return built

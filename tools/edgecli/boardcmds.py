@@ -9,7 +9,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, Transf
 
 from edgecli import fitreport
 from edgecli.claimcmds import check_caps
-from edgecli.commands import fail
+from edgecli.commands import fail, note, report
 from edgecli.keycmds import stored_key
 from edgecli.profiles import ProfileError, all_profiles, profile
 from edgegate.boardclient import (
@@ -32,6 +34,7 @@ from edgegate.boardclient import (
 )
 from edgegate.devices.remote import RemoteBoard
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
+from edgelink import messages
 
 DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
 
@@ -94,6 +97,39 @@ def _board(client: Board) -> str:
     return f"board {client.board_id}"
 
 
+def _resolve(client: Board, actor: str) -> str:
+    """The key of the one actor `actor` names; BoardError when it names several."""
+    if actor in client.actors:
+        return actor
+    for field in ("alias", "name"):
+        found = [key for key, details in client.actors.items() if details[field] == actor]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise BoardError(f"{_board(client)}: {len(found)} actors have the {field} {actor!r} "
+                             f"({', '.join(found)}); give the key of one")
+    return actor  # unknown: the board says so
+
+
+# -- ping ---------------------------------------------------------------------------------------
+
+
+def ping(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+
+    async def work(client: Board) -> int:
+        seconds = time.monotonic() - started
+        summary = client.info()
+        report(args, f"board {client.board_id} at {client.where} answers: firmware "
+                     f"{summary['firmware']}, {len(summary['actors'])} actors "
+                     f"(connected in {seconds * 1000:.0f} ms)",
+               {"board": client.board_id, "where": client.where, "firmware": summary["firmware"],
+                "actors": len(summary["actors"]), "connect_ms": round(seconds * 1000)})
+        return 0
+
+    return _with_board(args, work)
+
+
 # -- info ---------------------------------------------------------------------------------------
 
 
@@ -114,9 +150,16 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
         print(f"{label:<13}{value}")
     actors = summary["actors"]
     print(f"Actors       {len(actors) or 'none'}")
-    for actor in actors:
-        print(f"  {actor['key']}  alias {actor['alias'] or '-'}  name {actor['name'] or '-'}  "
-              f"sha256 {actor['sha256']}")
+    if not actors:
+        return
+    # one row per actor under a header; full keys and digests, as the JSON has them
+    columns = ("key", "alias", "name", "sha256")
+    rows = [[c.upper() for c in columns]]
+    rows += [[str(actor[c] or "-") for c in columns] for actor in actors]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        print("  " + "  ".join([*cells, row[-1]]))
 
 
 def _budget_rows(budget: Any) -> list[tuple[str, str]]:
@@ -148,8 +191,8 @@ def _dev_signed(path: Path, data: bytes, caps: list[str]) -> bytes:
     issuer = stored_key(DEV_ACCOUNT, "account")
     subject = stored_key(path.stem, "module")
     signed = sign_module(data, issuer, subject, ActorMetadata(path.stem, caps=caps))
-    print(f"edgehost: signed {path} on the fly as {subject.public_key} (development key; "
-          f"for anything else sign it with `edgehost claims sign`)", file=sys.stderr)
+    note(f"signed {path} on the fly as {subject.public_key} (development key; for anything "
+         f"else sign it with `edgehost claims sign`)")
     return signed
 
 
@@ -168,8 +211,7 @@ def _module_to_install(path: Path, dev_sign: bool,
         data = _dev_signed(path, data, caps)
         module = SignedModule(data)
     elif dev_sign:
-        print(f"edgehost: {path} is signed already; --dev-sign leaves its claims as they are",
-              file=sys.stderr)
+        note(f"{path} is signed already; --dev-sign leaves its claims as they are")
     module.verify()
     return data, module
 
@@ -206,9 +248,11 @@ def install(args: argparse.Namespace) -> int:
 
     async def work(client: Board) -> int:
         installed = client.actors.get(actor)
+        result = {"board": client.board_id, "actor": actor, "name": name, "sha256": digest}
         if installed is not None and installed["sha256"] == digest:
-            print(f"{actor} ({name}) is already installed on {_board(client)} "
-                  f"(sha256 {digest[:16]}…); nothing uploaded")
+            report(args, f"{actor} ({name}) is already installed on {_board(client)} "
+                         f"(sha256 {digest[:16]}…); nothing uploaded",
+                   {**result, "result": "unchanged"})
             return 0
         refused = fitreport.board_refusal(needs, client.hello, new_slot=installed is None)
         if refused is not None:
@@ -222,10 +266,12 @@ def install(args: argparse.Namespace) -> int:
         except BoardRefused as exc:
             return fail(f"{_board(client)} refused {path}: {exc.message}")
         if reply["t"] == "swapped":
-            print(f"replaced {actor} ({name}) on {_board(client)}: the new module serves now "
-                  f"(it had sha256 {installed['sha256'][:16]}…)")
+            report(args, f"replaced {actor} ({name}) on {_board(client)}: the new module serves "
+                         f"now (it had sha256 {installed['sha256'][:16]}…)",
+                   {**result, "result": "replaced"})
         else:
-            print(f"installed {actor} ({name}) on {_board(client)}")
+            report(args, f"installed {actor} ({name}) on {_board(client)}",
+                   {**result, "result": "installed"})
         return 0
 
     return _with_board(args, work)
@@ -271,14 +317,15 @@ def fit(args: argparse.Namespace) -> int:
 
 def remove(args: argparse.Namespace) -> int:
     async def work(client: Board) -> int:
-        key = client.resolve(args.actor)
+        key = _resolve(client, args.actor)
         label = client.actor_label(key)
         try:
             await client.remove(key)
         except BoardRefused as exc:
             return fail(f"{_board(client)} cannot remove {args.actor}: {exc.message} "
                         f"({exc.code})")
-        print(f"removed {label} from {_board(client)}")
+        report(args, f"removed {label} from {_board(client)}",
+               {"board": client.board_id, "actor": key, "result": "removed"})
         return 0
 
     return _with_board(args, work)
@@ -316,9 +363,18 @@ def request_payload(args: argparse.Namespace) -> bytes:
         return raw
     source = f"--file {args.file}" if args.file is not None else "PAYLOAD"
     try:
-        return msgpack.packb(json.loads(raw or b"null"))
+        value = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"call: {source} is not JSON, as --msgpack-json needs ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"call: {source} nests too deep to read as JSON") from None
+    try:
+        return msgpack.packb(value)
+    except OverflowError:
+        raise ValueError(f"call: {source} holds an integer msgpack cannot carry (it takes "
+                         f"-2**63 up to 2**64-1)") from None
+    except ValueError as exc:  # msgpack's own depth limit
+        raise ValueError(f"call: {source} cannot be sent as msgpack ({exc})") from None
 
 
 def decoded_answer(answer: bytes) -> str:
@@ -339,6 +395,16 @@ def write_raw(answer: bytes) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _refusal(exc: BoardRefused) -> str:
+    """What the board said, in the words of its config: the link's body limit comes from the
+    board's max_payload (config.json `limits`, or its profile)."""
+    found = re.search(r"body of (\d+) bytes exceeds max_body (\d+)", exc.message)
+    if exc.code != messages.TOO_LARGE or found is None:
+        return exc.message
+    return (f"the payload of {found[1]} bytes is over the board's limit of {found[2]} bytes "
+            f"(max_payload in the limits of its config.json or profile)")
+
+
 def call(args: argparse.Namespace) -> int:
     try:
         payload = request_payload(args)
@@ -346,11 +412,11 @@ def call(args: argparse.Namespace) -> int:
         return fail(str(exc))
 
     async def work(client: Board) -> int:
-        key = client.resolve(args.actor)
+        key = _resolve(client, args.actor)
         try:
             answer = await client.call(key, args.operation, payload)
         except BoardRefused as exc:
-            return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc.message}")
+            return fail(f"{_board(client)}: {args.actor} {args.operation}: {_refusal(exc)}")
         if args.msgpack_json:
             try:
                 print(decoded_answer(answer))
@@ -376,8 +442,7 @@ def _log_line(client: BoardClient, msg: dict[str, Any]) -> str:
 
 def logs(args: argparse.Namespace) -> int:
     async def work(client: Board) -> int:
-        print(f"edgehost: following the logs of {_board(client)} at {client.where}; Ctrl-C "
-              f"stops", file=sys.stderr)
+        note(f"following the logs of {_board(client)} at {client.where}; Ctrl-C stops")
         async for msg in client.logs():
             print(_log_line(client, msg), flush=True)
         return fail(f"board at {client.where}: the connection closed")

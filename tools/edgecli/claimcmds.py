@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgecli.commands import fail
-from edgecli.keycmds import load_key, stored_key
+from edgecli.commands import fail, report
+from edgecli.keycmds import keys_dir, load_key, missing_folder, stored_key
 from edgegate.wascap import (
     ActorMetadata,
     InvalidKeyError,
@@ -89,7 +89,9 @@ def claims_verify(args: argparse.Namespace) -> int:
         detail = "targets " + ", ".join(c.target for c in found.target_checks())
     else:
         what, detail = "module", f"hash {found.hash}"
-    print(f"{path}: claims valid: {what} {claims['sub']}, issuer {claims['iss']}, {detail}")
+    report(args, f"{path}: claims valid: {what} {claims['sub']}, issuer {claims['iss']}, {detail}",
+           {"path": str(path), "valid": True, "kind": what, "subject": claims["sub"],
+            "issuer": claims["iss"]})
     return 0
 
 
@@ -231,9 +233,33 @@ def check_caps(caps: list[str]) -> None:
                              "wasmcloud:httpserver")
 
 
+def _stored_subject(public_key: str):
+    """The module key of `public_key` from the keys folder; InvalidKeyError when it is not
+    there (re-signing as a new subject would make a new actor identity unasked)."""
+    folder = keys_dir()
+    for seed_file in sorted(folder.glob("*.nk")) if folder.is_dir() else []:
+        try:
+            key = load_key(str(seed_file))
+        except InvalidKeyError:
+            continue
+        if key.public_key == public_key:
+            return key
+    raise InvalidKeyError(f"it is signed as {public_key}, whose seed is not in the keys folder "
+                          f"{folder}; give that seed with --subject, or another to make it a "
+                          f"new actor")
+
+
+def _existing_claims(data: bytes) -> dict[str, Any]:
+    module = SignedModule(data)
+    return module.claims if module.token is not None else {}
+
+
 def claims_sign(args: argparse.Namespace) -> int:
     path = Path(args.module)
     out = Path(args.output) if args.output else path.with_name(path.stem + "_s.wasm")
+    problem = missing_folder(out)
+    if problem is not None:
+        return fail(f"claims sign -o {out}: {problem}")
     try:
         check_caps(args.cap)
         if args.rev is not None and args.rev < 0:
@@ -242,14 +268,21 @@ def claims_sign(args: argparse.Namespace) -> int:
         not_before = parse_duration(args.not_before, "--not-before") if args.not_before else None
         data = path.read_bytes()
         strip_claims(data)  # refuse a bad module before any key is generated
+        # a signed module keeps its identity (subject) and name unless told otherwise
+        before = _existing_claims(data)
+        if args.subject is None and before.get("sub"):
+            subject = _stored_subject(before["sub"])
+        else:
+            subject = _signing_key(args.subject, path.stem, "module", "--subject")
         issuer = _signing_key(args.issuer, "default", "account", "--issuer")
-        subject = _signing_key(args.subject, path.stem, "module", "--subject")
-        metadata = ActorMetadata(args.name or path.stem, args.cap, args.tag, args.rev, args.ver,
-                                 args.call_alias)
+        name = args.name or _meta(before).get("name") or path.stem
+        metadata = ActorMetadata(name, args.cap, args.tag, args.rev, args.ver, args.call_alias)
         signed = sign_module(data, issuer, subject, metadata, expires_in, not_before)
         out.write_bytes(signed)
     except BAD_INPUT as exc:
         return fail(f"claims sign {path}: {_reason(exc)}")
-    print(f"{out}: signed module {subject.public_key}, issuer {issuer.public_key}")
+    report(args, f"{out}: signed module {subject.public_key}, issuer {issuer.public_key}",
+           {"path": str(out), "subject": subject.public_key, "issuer": issuer.public_key,
+            "name": name})
     return 0
 

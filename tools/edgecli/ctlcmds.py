@@ -13,7 +13,7 @@ from typing import Any
 
 from edgecli.boardcmds import decoded_answer, request_payload, write_raw
 from edgecli.callcmds import CallError, calling_key, invoke_actor
-from edgecli.commands import fail
+from edgecli.commands import fail, working
 from edgecli.ctlclient import CtlClient, CtlError
 from edgecli.gatewaycmds import lattice_config
 from edgegate.config import ConfigError, LatticeConfig
@@ -169,7 +169,8 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     events = await ctl.events()
     await ctl.command("cmd", host_id, "la", body={"actor_ref": args.actor_ref,
                                                   "count": args.count, "host_id": host_id})
-    outcome = await _outcome(events, host_id, args.actor_ref, ctl.timeout)
+    with working(f"host {host_id[:12]}… fetches {args.actor_ref} and starts it on its board"):
+        outcome = await _outcome(events, host_id, args.actor_ref, ctl.timeout)
     if args.json:
         print(json.dumps(outcome))
     if outcome["type"].endswith("actor_start_failed"):
@@ -217,9 +218,10 @@ async def _scale_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
 
 async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     ctl.timeout = max(ctl.timeout, 60.0)  # the ack comes after the swap on the board
-    await ctl.command("cmd", args.host_id, "upd",
-                      body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
-                            "host_id": args.host_id})
+    with working(f"host {args.host_id[:12]}… fetches {args.new_actor_ref} and swaps it in"):
+        await ctl.command("cmd", args.host_id, "upd",
+                          body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
+                                "host_id": args.host_id})
     print(f"actor {args.actor_id} on host {args.host_id} updated to {args.new_actor_ref}")
     return 0
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from edgecli.commands import fail
+from edgecli.commands import fail, note, report
 from edgegate.wascap import InvalidKeyError, KeyPair
 
 KEYS_DIR_ENV = "EDGEHOST_KEYS_DIR"
@@ -19,9 +18,18 @@ def keys_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".edgehost" / "keys"
 
 
+def missing_folder(path: Path) -> str | None:
+    """Why `path` cannot be made in its folder, or None: a missing parent is never made."""
+    parent = path.parent
+    if parent.is_dir():
+        return None
+    if parent.exists() or any(p.exists() and not p.is_dir() for p in parent.parents):
+        return f"{parent} is not a folder"
+    return f"folder {parent} does not exist (make it first)"
+
+
 def save_seed(path: Path, key: KeyPair) -> None:
     """Write a seed readable by its owner only; an existing file is never overwritten."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         os.fchmod(out.fileno(), 0o600)  # whatever the umask
@@ -45,14 +53,18 @@ def load_key(value: str) -> KeyPair:
 
 def stored_key(name: str, kind: str) -> KeyPair:
     """The key `{name}_{kind}.nk` from the keys folder, made and saved the first time."""
-    path = keys_dir() / f"{name}_{kind}.nk"
+    folder = keys_dir()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidKeyError(f"the keys folder {folder} is a file, not a folder (set "
+                              f"{KEYS_DIR_ENV} to a folder)")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{name}_{kind}.nk"
     if path.exists():
-        print(f"edgehost: using the {kind} key in {path}", file=sys.stderr)
+        note(f"using the {kind} key in {path}")
         return load_key(str(path))
     key = KeyPair.generate(kind)
     save_seed(path, key)
-    print(f"edgehost: generated a new {kind} key {key.public_key}; its seed is saved in {path}",
-          file=sys.stderr)
+    note(f"generated a new {kind} key {key.public_key}; its seed is saved in {path}")
     return key
 
 
@@ -60,17 +72,20 @@ def keys_gen(args: argparse.Namespace) -> int:
     key = KeyPair.generate(args.kind)
     if args.output:
         path = Path(args.output)
+        problem = missing_folder(path)
+        if problem is not None:
+            return fail(f"keys gen -o {path}: {problem}")
         try:
             save_seed(path, key)
         except FileExistsError:
             return fail(f"keys gen: {path} exists; a seed file is never overwritten")
         except OSError as exc:
             return fail(f"keys gen: cannot write {path}: {exc.strerror}")
-        print(f"Public key: {key.public_key}")
-        print(f"Seed written to {path} (mode 0600)")
+        report(args, f"Public key: {key.public_key}\nSeed written to {path} (mode 0600)",
+               {"kind": args.kind, "public_key": key.public_key, "seed_file": str(path)})
         return 0
-    print(f"Public key: {key.public_key}")
-    print(f"Seed:       {key.seed}")
+    report(args, f"Public key: {key.public_key}\nSeed:       {key.seed}",
+           {"kind": args.kind, "public_key": key.public_key, "seed": key.seed})
     return 0
 
 
@@ -79,5 +94,5 @@ def keys_get(args: argparse.Namespace) -> int:
         key = load_key(args.seed)
     except InvalidKeyError as exc:
         return fail(f"keys get: {exc}")
-    print(key.public_key)
+    report(args, key.public_key, {"public_key": key.public_key})
     return 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from importlib.metadata import version
 
 from edgecli import (
     boardcmds,
@@ -21,10 +24,10 @@ from edgegate.wascap import KINDS
 
 
 class CommandLineParser(argparse.ArgumentParser):
-    """Usage mistakes are bad input: one line on stderr and exit status 1, as elsewhere."""
+    """Usage mistakes: one line on stderr and exit status 2, as argparse has it."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(1, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(commands.USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
         # A leaf command takes its options anywhere, even between its positionals
@@ -44,9 +47,11 @@ def _add_keys(sub: argparse._SubParsersAction) -> None:
     gen = actions.add_parser("gen", help="make a new key pair and print (or write) its seed")
     gen.add_argument("kind", choices=list(KINDS), help="the key's role")
     gen.add_argument("-o", "--output", help="write the seed to this file (mode 0600)")
+    _add_json(gen)
     gen.set_defaults(run=keycmds.keys_gen)
     get = actions.add_parser("get", help="print the public key of a seed")
     get.add_argument("seed", help="a seed (S…) or a file holding one")
+    _add_json(get)
     get.set_defaults(run=keycmds.keys_get)
 
 
@@ -55,6 +60,7 @@ def _add_claims(sub: argparse._SubParsersAction) -> None:
     actions = claims.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = actions.add_parser("verify", help="check a module's (or .par's) claims fully")
     verify.add_argument("module", help="a .wasm module or a .par / .par.gz provider archive")
+    _add_json(verify)
     verify.set_defaults(run=claimcmds.claims_verify)
 
     inspect = actions.add_parser("inspect", help="show the claims of a module or .par archive")
@@ -62,10 +68,12 @@ def _add_claims(sub: argparse._SubParsersAction) -> None:
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.set_defaults(run=claimcmds.claims_inspect)
 
-    sign = actions.add_parser("sign", help="sign a module, replacing any claims it carries")
+    sign = actions.add_parser("sign", help="sign a module; a signed one keeps its subject "
+                              "and name unless told")
     sign.add_argument("module", help="the .wasm module to sign")
     sign.add_argument("-o", "--output", help="signed module (default MODULE_s.wasm)")
-    sign.add_argument("--name", help="actor name (default: the file's name)")
+    sign.add_argument("--name", help="actor name (default: the name in the module's claims, "
+                      "else the file's name)")
     sign.add_argument("--cap", action="append", default=[], metavar="CONTRACT_ID",
                       help="a capability, e.g. wasmcloud:httpserver (repeatable)")
     sign.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
@@ -77,7 +85,9 @@ def _add_claims(sub: argparse._SubParsersAction) -> None:
     sign.add_argument("--issuer", metavar="SEED", help="account seed or seed file "
                       "(default: default_account.nk in the keys folder, made if absent)")
     sign.add_argument("--subject", metavar="SEED", help="module seed or seed file "
-                      "(default: MODULE_module.nk in the keys folder, made if absent)")
+                      "(default: the seed in the keys folder of the subject the module's claims "
+                      "name, else MODULE_module.nk, made if absent)")
+    _add_json(sign)
     sign.set_defaults(run=claimcmds.claims_sign)
 
 
@@ -103,20 +113,59 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     sim.set_defaults(run=simcmds.sim)
 
 
+BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_NATS",
+             "key_file": "EDGEHOST_KEY_FILE"}
+
+
+def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
+    """Where the board is and how to talk to it; given before or after the action."""
+    parser.add_argument("--port", metavar="PATH|URL", default=default,
+                        help="serial device, pty or pyserial URL (or EDGEHOST_PORT)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", default=default,
+                        help="a board (or simulator) on TCP (or EDGEHOST_TCP)")
+    parser.add_argument("--nats", metavar="URL", default=default,
+                        help="through the gateway that serves the board on this NATS lattice "
+                             "(or EDGEHOST_NATS; lattice: WASMCLOUD_LATTICE_PREFIX, default "
+                             "'default')")
+    parser.add_argument("--key-file", metavar="FILE", default=default,
+                        help="the board's id and pairing key (or EDGEHOST_KEY_FILE)")
+    parser.add_argument("--baud", type=int, default=921600 if default is None else default,
+                        help="serial speed (default 921600)")
+    parser.add_argument("--timeout", type=float, default=10.0 if default is None else default,
+                        help="seconds to wait for the board (default 10)")
+
+
+def board_target(args: argparse.Namespace, required: bool = True) -> str | None:
+    """Fill the board's address and key file from EDGEHOST_* when not given; None, or what
+    is missing or given twice (nothing is missing for an action that may go without a board)."""
+    places = [name for name in ("port", "tcp", "nats") if getattr(args, name)]
+    if not places:
+        places = [name for name in ("port", "tcp", "nats") if os.environ.get(BOARD_ENV[name])]
+        for name in places:
+            setattr(args, name, os.environ[BOARD_ENV[name]])
+    if len(places) > 1:
+        given = " and ".join("--" + name for name in places)
+        return f"board {args.action}: {given} both say where the board is; give one"
+    if not places and not required:
+        return None
+    if not places:
+        return (f"board {args.action}: needs the board: --port PATH|URL, --tcp HOST:PORT or "
+                f"--nats URL (or EDGEHOST_PORT, EDGEHOST_TCP, EDGEHOST_NATS)")
+    if not args.key_file:
+        args.key_file = os.environ.get(BOARD_ENV["key_file"])
+    if not args.key_file:
+        return (f"board {args.action}: needs --key-file FILE (the board's id and pairing key; "
+                f"or EDGEHOST_KEY_FILE)")
+    return None
+
+
 def _add_board(sub: argparse._SubParsersAction) -> None:
     board = sub.add_parser("board", help="talk to one board directly, without a lattice")
-    # every action but `fit` needs a board: edgecli.boardcmds says so when one is missing
-    where = board.add_mutually_exclusive_group()
-    where.add_argument("--port", metavar="PATH|URL", help="serial device, pty or pyserial URL")
-    where.add_argument("--tcp", metavar="HOST:PORT", help="a board (or simulator) on TCP")
-    where.add_argument("--nats", metavar="URL",
-                       help="through the gateway that serves the board on this NATS lattice "
-                            "(lattice: WASMCLOUD_LATTICE_PREFIX, default 'default')")
-    board.add_argument("--key-file", metavar="FILE", help="the board's id and pairing key")
-    board.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
-    board.add_argument("--timeout", type=float, default=10.0,
-                       help="seconds to wait for the board (default 10)")
+    _add_board_link(board, None)  # `fit` alone may go without a board
     actions = board.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    ping = actions.add_parser("ping", help="check that the board answers, and how fast")
+    ping.set_defaults(run=boardcmds.ping)
 
     info = actions.add_parser("info", help="board id, firmware, engine, memory, flash, actors")
     info.add_argument("--json", action="store_true", help="print one JSON object")
@@ -156,6 +205,30 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
                        help="every profile, a verdict each (the default without a board)")
     fit.set_defaults(run=boardcmds.fit)
 
+    for action in actions.choices.values():
+        _add_board_link(action, argparse.SUPPRESS)
+        if action not in (info, logs, call):
+            _add_json(action)
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """-q and -v on every command, before or after its name (SUPPRESS: a later parser does not
+    reset what an earlier one set)."""
+    if "--quiet" not in parser._option_string_actions:
+        parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                            help="print results and errors only, no notes")
+    if "--verbose" not in parser._option_string_actions:
+        parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                            help="show what happens underneath (link and lattice debug lines)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_output_options(child)
+
 
 def add_lattice_options(parser: argparse.ArgumentParser) -> None:
     """The NATS options of every command that joins a lattice (wasmCloud's variables too)."""
@@ -173,7 +246,8 @@ def _add_gateway(sub: argparse._SubParsersAction) -> None:
     gw.add_argument("--boards", metavar="FILE", required=True,
                     help="the board registry (JSON: board ids, keys, ports, labels)")
     add_lattice_options(gw)
-    gw.add_argument("-v", "--verbose", action="store_true", help="log what the gateway does")
+    gw.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                    help="log what the gateway does")
     gw.set_defaults(run=gatewaycmds.gateway)
 
 
@@ -303,9 +377,11 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # no abbreviations at the top: they would clash with leaf options (`claims sign --ver`)
     parser = CommandLineParser(
-        prog="edgehost", description="A wasmCloud host for microcontrollers."
+        prog="edgehost", description="A wasmCloud host for microcontrollers.", allow_abbrev=False
     )
+    parser.add_argument("--version", action="version", version=f"edgehost {version('edgehost')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     up = sub.add_parser("up", help="run NATS, the gateway and a (simulated) board on this machine")
@@ -324,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")
     build.add_argument("--out", help="output folder (default build/actors)")
+    _add_json(build)
     build.set_defaults(run=commands.build_actors)
 
     _add_keys(sub)
@@ -334,12 +411,50 @@ def build_parser() -> argparse.ArgumentParser:
     _add_call(sub)
     _add_ctl(sub)
     _add_push(sub)
+    _add_output_options(parser)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _not_utf8(argv: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text (the OS hands such bytes over escaped)."""
+    for arg in argv:
+        try:
+            arg.encode()
+        except UnicodeEncodeError:
+            return repr(os.fsencode(arg))[1:]
+    return None
+
+
+def _run(argv: list[str]) -> int:
+    bad = _not_utf8(argv)
+    if bad is not None:
+        return commands.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
+                              f"UTF-8 (a binary payload goes in a file: --file)")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands.quiet = getattr(args, "quiet", False)
+    args.verbose = getattr(args, "verbose", False)
+    if args.verbose and args.command != "gateway":  # the gateway sets up its own logging
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    if args.command == "board":
+        problem = board_target(args, required=args.action != "fit")
+        if problem is not None:
+            return commands.usage(problem)
     return args.run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _run(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader has gone (`| head -1`): the rest is not wanted; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a command ended by SIGPIPE
+    except KeyboardInterrupt:
+        print("edgehost: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from edgecli.commands import fail
+from edgecli.commands import fail, working
 from edgegate.registries import OciClient, OciReference, RegistryError
 from edgegate.registries.fetch import RegistrySettings
 from edgegate.registries.oci import Credential
@@ -34,7 +34,8 @@ def push(args: argparse.Namespace) -> int:
     password = args.password or os.environ.get("WASH_REG_PASSWORD", "")
     credentials = {ref.registry: Credential(user, password)} if user else {}
     try:
-        digest = OciClient(credentials, insecure).push(ref, module)
+        with working(f"pushing {args.module} ({len(module):,} bytes) to {ref}"):
+            digest = OciClient(credentials, insecure).push(ref, module)
     except RegistryError as exc:
         return fail(str(exc))
     print(f"pushed actor {claims['sub']} ({len(module)} bytes) to {ref} ({digest})")

@@ -6,11 +6,13 @@ import argparse
 import signal
 import sys
 
+from edgecli import simulator as simulator_module
 from edgecli.commands import fail
 from edgecli.simulator import SimError, SimOptions, build
 
 
 def sim(args: argparse.Namespace) -> int:
+    simulator_module.show_debug = args.verbose
     try:
         simulator = build(SimOptions(args.config, args.key_file, args.tcp, args.pty,
                                      args.flash_dir, args.baud, args.profile, args.board_id))

@@ -294,8 +294,13 @@ class Simulator:
         self.flash.release()
 
 
+show_debug = False  # `edgehost sim -v`: the board's debug lines (link drops) on stderr too
+
+
 def _stderr_line(board_id: str) -> Callable[[str], None]:
     def show(line: str) -> None:
+        if line.startswith("[debug] ") and not show_debug:
+            return
         sys.stderr.write(f"[{board_id}] {line}\n")
         sys.stderr.flush()
     return show

@@ -156,7 +156,7 @@ class BoardSession:
             return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
                     f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
         return (f"board at {self.where}: pairing key refused (handshake failed); "
-                f"check --key-file")
+                f"check --key-file, and that it is an edgehost board that answers there")
 
     async def _serve(self) -> None:
         while True:

@@ -10,6 +10,9 @@ from edgelink import clock
 DEFAULT_BUFFER = 512
 _WOULD_BLOCK = (errno.EAGAIN, getattr(errno, "EWOULDBLOCK", errno.EAGAIN),
                 getattr(errno, "ETIMEDOUT", errno.EAGAIN))
+# a gateway that hangs up with bytes of ours still unread resets the connection instead of
+# closing it: the same hang-up, not a broken line
+_RESET = getattr(errno, "ECONNRESET", 104)
 
 
 class PortClosed(OSError):
@@ -97,6 +100,8 @@ class SocketPort:
         except OSError as exc:
             if exc.args and exc.args[0] in _WOULD_BLOCK:
                 return 0
+            if exc.args and exc.args[0] == _RESET:
+                raise PortClosed("the gateway reset the TCP connection")
             raise
         if got is None:  # MicroPython's non-blocking readinto
             return 0

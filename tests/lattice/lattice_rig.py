@@ -156,3 +156,16 @@ def serving(gateway: Gateway, board_id: str, actors: int = 1):
         host = gateway.hosts.get(board_id)
         return host is not None and host.session is not None and len(host.actors) >= actors
     return check
+
+
+async def lattice_events(nc, lattice: str = "default") -> list[dict]:
+    """Every CloudEvent on wasmbus.evt.{L} and wasmbus.rpcevt.{L} from now on, as it comes."""
+    events: list[dict] = []
+
+    async def seen(msg) -> None:
+        events.append(json.loads(msg.data))
+
+    await nc.subscribe(f"wasmbus.evt.{lattice}", cb=seen)
+    await nc.subscribe(f"wasmbus.rpcevt.{lattice}", cb=seen)
+    await nc.flush()
+    return events

@@ -3,11 +3,16 @@ code) and a board host: link definitions, calls both ways, and forgeries refused
 
 from __future__ import annotations
 
-import json
-
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from lattice_rig import (
+    lattice_events,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 from latticekit.antiforgery import FORGERIES
 
 pytestmark = pytest.mark.nats
@@ -36,14 +41,8 @@ async def rig(nats_server, sim_boards, actors, tmp_path, cluster_env, plain_prov
     await board.install(caller, echo)
     provider = await plain_providers(nats_server.url, contract_id=CONTRACT,
                                      cluster_seed=cluster_env["WASMCLOUD_CLUSTER_SEED"])
-    events: list[dict] = []
     nc = await nats.connect(nats_server.url)
-
-    async def seen(msg):
-        events.append(json.loads(msg.data))
-
-    await nc.subscribe("wasmbus.evt.default", cb=seen)
-    await nc.subscribe("wasmbus.rpcevt.default", cb=seen)
+    events = await lattice_events(nc)
     gw = await start_gateway(write_registry(tmp_path / "boards.json", board.registry_entry()),
                              nats_server.url, cluster_env)
     try:

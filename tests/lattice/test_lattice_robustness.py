@@ -9,7 +9,14 @@ import os
 import msgpack
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from lattice_rig import (
+    lattice_events,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 from test_lattice_calls import invoke
 from test_lattice_host import ping_hosts
 
@@ -32,14 +39,8 @@ async def served(nats_server, sim_boards, actors, tmp_path, cluster_env):
     board = sim_boards("kitchen")
     echo, echo_key = signed_actor(actors["echo"], "echo")
     await board.install(echo)
-    events: list[dict] = []
     nc = await nats.connect(nats_server.url)
-
-    async def seen(msg):
-        events.append(json.loads(msg.data))
-
-    await nc.subscribe("wasmbus.evt.default", cb=seen)
-    await nc.subscribe("wasmbus.rpcevt.default", cb=seen)
+    events = await lattice_events(nc)
     gw = await start_gateway(write_registry(tmp_path / "boards.json", board.registry_entry()),
                              nats_server.url, cluster_env)
     try:

@@ -24,7 +24,8 @@ async def ping_hosts(nc, lattice="default", wait=1.0) -> list[dict]:
     try:
         while True:
             msg = await sub.next_msg(timeout=wait)
-            hosts.append(json.loads(msg.data))
+            if msg.data:  # an empty one is the server's "no responders" status
+                hosts.append(json.loads(msg.data))
     except nats.errors.TimeoutError:
         pass
     await sub.unsubscribe()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 
 import msgpack
 import nats
@@ -95,3 +96,25 @@ async def test_a_host_says_started_heartbeat_and_invocation_events(served):
     await gw.stop()
     await asyncio.sleep(0.3)
     assert kinds()[-1] == "host_stopped"
+
+
+async def test_a_board_never_reached_has_no_host_on_the_lattice(nats_server, tmp_path,
+                                                              cluster_env):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # it takes the connection but never speaks: no board there
+    try:
+        registry = write_registry(tmp_path / "boards.json", {
+            "board_id": "away", "pairing_key": "33" * 32,
+            "tcp": f"127.0.0.1:{silent.getsockname()[1]}"})
+        nc = await nats.connect(nats_server.url)
+        events = await lattice_events(nc)
+        gw = await start_gateway(registry, nats_server.url, cluster_env)
+        assert await ping_hosts(nc, wait=0.5) == []
+        await gw.stop()
+        await nc.flush()
+        await asyncio.sleep(0.2)
+        assert [e["type"] for e in events] == []  # neither started nor stopped
+        await nc.close()
+    finally:
+        silent.close()

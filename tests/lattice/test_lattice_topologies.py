@@ -3,6 +3,8 @@ other's boards."""
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 import pytest
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
@@ -28,7 +30,6 @@ async def invoke_when_routed(url: str, cluster: KeyPair, actor: str, operation: 
                 reply = await nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=10)
                 return InvocationResponse.unpack(reply.data)
             except nats.errors.NoRespondersError:
-                import asyncio
                 await asyncio.sleep(0.1)
         raise AssertionError(f"actor {actor} never reachable from {url}")
     finally:

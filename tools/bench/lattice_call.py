@@ -116,8 +116,7 @@ def invocation_caller(nc, cluster: KeyPair, actors: list[str], payload: bytes):
 
 
 def start_gateway(registry: Path, url: str, env: dict[str, str], err: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "/tmp/prof_gw.py"] if os.environ.get("PROF") else [EDGEHOST]
-    return subprocess.Popen([*cmd, "gateway", "--boards", str(registry), "--nats", url],
+    return subprocess.Popen([EDGEHOST, "gateway", "--boards", str(registry), "--nats", url],
                             stdout=subprocess.DEVNULL, stderr=err.open("wb"),
                             stdin=subprocess.DEVNULL, env={**os.environ, **env})
 

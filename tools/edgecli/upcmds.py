@@ -82,7 +82,7 @@ class Up:
         self.gateway: Gateway | None = None
         self.key_file: Path | None = None
         self.demo_key = ""
-        self.lines: list[str] = []
+        self._counted: dict[str, tuple[float, int]] = {}  # host → (when, calls) last shown
 
     # -- coming up
 
@@ -197,8 +197,7 @@ class Up:
         for host in self.gateway.hosts.values():
             health = host.health.get("actors") or {}
             unhealthy = [k for k, v in health.items() if v != "healthy"]
-            calls = host.invocations["ok"] + host.invocations["failed"]
-            rate = _rate(host, calls)
+            rate = self._rate(host)
             table.add_row(host.entry.board_id, host.id[:12] + "…",
                           "up" if host.session else "lost",
                           str(len(host.actors)),
@@ -206,6 +205,13 @@ class Up:
                           str(host.invocations["ok"]), str(host.invocations["failed"]),
                           f"{rate:.1f}")
         return table
+
+    def _rate(self, host: BoardHost) -> float:
+        """Calls per second since the status view last showed this host."""
+        now, calls = time.monotonic(), host.invocations["ok"] + host.invocations["failed"]
+        then, before = self._counted.get(host.id, (now, calls))
+        self._counted[host.id] = (now, calls)
+        return (calls - before) / (now - then) if now > then else 0.0
 
     # -- going away
 
@@ -216,16 +222,6 @@ class Up:
             self.sim.stop()
         if self.nats is not None:
             self.nats.stop()
-
-
-_last: dict[str, tuple[float, int]] = {}
-
-
-def _rate(host: BoardHost, calls: int) -> float:
-    now = time.monotonic()
-    then, before = _last.get(host.id, (now, calls))
-    _last[host.id] = (now, calls)
-    return (calls - before) / (now - then) if now > then else 0.0
 
 
 def up(args: argparse.Namespace) -> int:

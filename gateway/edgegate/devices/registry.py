@@ -44,19 +44,15 @@ class BoardEntry:
     friendly_name: str = ""
 
     @property
-    def subject_token(self) -> str:
-        """The board id as one NATS subject token (hex-escaped when it has other characters)."""
-        if _SAFE_TOKEN.fullmatch(self.board_id):
-            return self.board_id
-        return "x" + self.board_id.encode().hex()
-
-    @property
     def tcp_address(self) -> tuple[str, int]:
         return parse_tcp_address(self.address, listening=self.how == "listen")
 
 
 def subject_token(board_id: str) -> str:
-    return BoardEntry(board_id, b"", "tcp", "").subject_token
+    """A board id as one NATS subject token (hex-escaped when it has other characters)."""
+    if _SAFE_TOKEN.fullmatch(board_id):
+        return board_id
+    return "x" + board_id.encode().hex()
 
 
 def load_registry(path: Path) -> list[BoardEntry]:

@@ -8,7 +8,6 @@ know → that actor.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from edgegate.lattice import Lattice
@@ -17,9 +16,6 @@ from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, send
 
 if TYPE_CHECKING:
     from edgegate.vhost.host import ActorOnBoard, BoardHost
-
-log = logging.getLogger(__name__)
-
 
 class RouteError(Exception):
     """A host call that could not be served; the message is the host error the actor reads."""

@@ -150,12 +150,14 @@ class BoardHost:
         for task in (self._grace, self._heartbeat):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
+        started = bool(self._subs)  # a board never reached had no host on the lattice
         for actor in self.actors.values():
             await _unsubscribe(actor.subscription)
         for sub in self._subs:
             await _unsubscribe(sub)
         self._subs.clear()
-        await self.lattice.events.publish("host_stopped", self.id, {"labels": self.labels})
+        if started:
+            await self.lattice.events.publish("host_stopped", self.id, {"labels": self.labels})
         if self._on_stopped is not None:
             self._on_stopped(self)
 

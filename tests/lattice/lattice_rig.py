@@ -154,7 +154,7 @@ def serving(gateway: Gateway, board_id: str, actors: int = 1):
     """A predicate: the gateway's host for `board_id` serves `actors` actors."""
     def check() -> bool:
         host = gateway.hosts.get(board_id)
-        return host is not None and host.session is not None and len(host.actors) >= actors
+        return host is not None and host.ready and len(host.actors) >= actors
     return check
 
 

@@ -145,7 +145,7 @@ class Up:
 
     def _served(self, board_id: str) -> bool:
         host = self.gateway.hosts.get(board_id) if self.gateway else None
-        return host is not None and host.session is not None
+        return host is not None and host.ready
 
     async def start_demo(self) -> None:
         """The greeter, signed with the development keys (the same actor key every run)."""

@@ -21,6 +21,7 @@ from edgegate.control.commands import HostCommands
 from edgegate.control.inventory import ActorRecords, inventory
 from edgegate.control.queries import LatticeQueries
 from edgegate.control.requests import ControlError, refused, reply_json
+from edgegate.lattice import flushed
 from edgegate.registries import ActorFetcher, RegistrySettings
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class ControlInterface:
         for name, handler, group in plan:
             self._subs.append(await self.lattice.ctl.subscribe(
                 name, queue=group, cb=self._in_task(handler)))
+        await flushed(self.lattice.ctl)  # serving before the first host says it started
 
     async def stop(self) -> None:
         # errors here mean the connection is already gone, and the subscriptions with it

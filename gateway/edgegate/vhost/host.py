@@ -93,6 +93,11 @@ class BoardHost:
         return self.entry.friendly_name or f"edgehost-{self.entry.board_id}"
 
     @property
+    def ready(self) -> bool:
+        """The board is greeted and the host fully on the lattice (pings, actors subscribed)."""
+        return self._attached.is_set()
+
+    @property
     def uptime(self) -> float:
         return time.monotonic() - self.started
 
@@ -137,6 +142,10 @@ class BoardHost:
         nc = self.lattice.ctl
         self._subs.append(await nc.subscribe(self.lattice.ctl_subject("ping", "hosts"),
                                              cb=self._on_ping))
+        try:
+            await flushed(nc)  # answering pings before anyone hears the host started
+        except Exception as exc:  # NATS is away: the subscription goes out on reconnect
+            log.debug("flush after subscribing to pings: %s", exc)
         await self.lattice.events.publish("host_started", self.id, {
             "labels": self.labels, "friendly_name": self.friendly_name,
             "uptime_seconds": 0, "version": VERSION})

@@ -81,3 +81,24 @@ class CtlClient:
 
         await self.nc.subscribe(f"wasmbus.evt.{self.lattice}", cb=keep)
         return queue
+
+
+async def start_outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_ref: str,
+                        timeout: float) -> dict[str, Any]:
+    """The actors_started or actor_start_failed event of this start."""
+    deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = await asyncio.wait_for(events.get(), left)
+        except TimeoutError:
+            break
+        name = str(event.get("type", "")).rsplit(".", 1)[-1]
+        data = event.get("data") or {}
+        if event.get("source") != host_id:
+            continue
+        if name == "actors_started" and data.get("image_ref") == actor_ref:
+            return event
+        if name == "actor_start_failed" and data.get("actor_ref") == actor_ref:
+            return event
+    raise CtlError(f"start actor {actor_ref}: accepted by {host_id}, but it did not say it "
+                   f"started or failed")

@@ -6,18 +6,20 @@ import argparse
 import asyncio
 import json
 import os
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from edgecli.boardcmds import decoded_answer, request_payload, write_raw
 from edgecli.callcmds import CallError, calling_key, invoke_actor
 from edgecli.commands import fail, working
-from edgecli.ctlclient import CtlClient, CtlError
+from edgecli.ctlapply import apply_to_host, show_outcomes
+from edgecli.ctlclient import CtlClient, CtlError, start_outcome
 from edgecli.gatewaycmds import lattice_config
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
+from edgegate.manifests import ManifestError, load_manifest
 from edgegate.wascap import KeyPair
 
 Work = Callable[[CtlClient, argparse.Namespace], Awaitable[int]]
@@ -170,7 +172,7 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     await ctl.command("cmd", host_id, "la", body={"actor_ref": args.actor_ref,
                                                   "count": args.count, "host_id": host_id})
     with working(f"host {host_id[:12]}… fetches {args.actor_ref} and starts it on its board"):
-        outcome = await _outcome(events, host_id, args.actor_ref, ctl.timeout)
+        outcome = await start_outcome(events, host_id, args.actor_ref, ctl.timeout)
     if args.json:
         print(json.dumps(outcome))
     if outcome["type"].endswith("actor_start_failed"):
@@ -178,27 +180,6 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"actor {outcome['data']['public_key']} started on host {host_id}")
     return 0
-
-
-async def _outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_ref: str,
-                   timeout: float) -> dict[str, Any]:
-    """The actors_started or actor_start_failed event of this start."""
-    deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            event = await asyncio.wait_for(events.get(), left)
-        except TimeoutError:
-            break
-        name = str(event.get("type", "")).rsplit(".", 1)[-1]
-        data = event.get("data") or {}
-        if event.get("source") != host_id:
-            continue
-        if name == "actors_started" and data.get("image_ref") == actor_ref:
-            return event
-        if name == "actor_start_failed" and data.get("actor_ref") == actor_ref:
-            return event
-    raise CtlError(f"start actor {actor_ref}: accepted by {host_id}, but it did not say it "
-                   f"started or failed")
 
 
 async def _stop_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
@@ -279,6 +260,24 @@ async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
     else:
         write_raw(answer)
     return 0
+
+
+# -- apply
+
+
+def apply_manifest(args: argparse.Namespace) -> int:
+    """`ctl apply FILE`: the manifest is checked whole before anything is sent."""
+    try:
+        manifest = load_manifest(Path(args.manifest), os.environ)
+    except ManifestError as exc:
+        return fail(str(exc))
+
+    async def work(ctl: CtlClient, args: argparse.Namespace) -> int:
+        with working(f"applying {args.manifest}"):
+            host_id, outcomes = await apply_to_host(ctl, manifest, args.host_id)
+        return show_outcomes(outcomes, host_id, args.json)
+
+    return _run(args, work)
 
 
 def _command(work: Work) -> Callable[[argparse.Namespace], int]:

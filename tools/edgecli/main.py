@@ -353,6 +353,13 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     registry_put.add_argument("--token", default="", help="a bearer token instead")
     registry_put.set_defaults(run=ctlcmds.registry_put)
 
+    apply = leaf(what, "apply", "bring one host to what a host manifest declares (labels, "
+                 "actors, capabilities, links)")
+    apply.add_argument("manifest", metavar="FILE", help="the manifest (YAML or JSON)")
+    apply.add_argument("--host-id", metavar="ID",
+                       help="the host (default: the lattice's only host)")
+    apply.set_defaults(run=ctlcmds.apply_manifest)
+
     call = leaf(what, "call", "invoke an actor from the lattice, signed with the "
                            "cluster seed (WASMCLOUD_CLUSTER_SEED)")
     call.add_argument("actor_id", metavar="ACTOR_ID")
@@ -396,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")
     up.add_argument("--no-status", action="store_true", help="no live status view")
+    up.add_argument("--manifest", metavar="FILE",
+                    help="a host manifest (YAML or JSON) to apply to every board's host")
     up.set_defaults(run=upcmds.up)
 
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")

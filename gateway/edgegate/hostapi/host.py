@@ -38,7 +38,7 @@ from edgegate.hostapi.errors import (
 )
 from edgegate.hostapi.localboard import LocalBoard
 from edgegate.jetstream.entries import LinkDefinition, MetadataError
-from edgegate.manifests import Outcome, apply, load_manifest, parse_manifest
+from edgegate.manifests import HostManifest, Outcome, apply, load_manifest, parse_manifest
 from edgegate.registries import ActorFetcher, RegistryError, RegistrySettings
 from edgegate.rpc.router import is_actor_key
 from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, call_actor
@@ -315,13 +315,15 @@ class Host:
     # -- manifests
 
     async def apply_manifest(self, manifest: str | os.PathLike[str] | Mapping[str, Any]
-                             ) -> list[Outcome]:
-        """Bring the host to what a manifest declares (a YAML or JSON file, or its content as
-        a dict); each entry's outcome. ManifestError, before anything changes, for a manifest
-        that breaks a rule."""
+                             | HostManifest) -> list[Outcome]:
+        """Bring the host to what a manifest declares (a YAML or JSON file, its content as a
+        dict, or one read with `edgegate.manifests.load_manifest`); each entry's outcome.
+        ManifestError, before anything changes, for a manifest that breaks a rule."""
         from edgegate.hostapi.target import HostTarget
 
-        if isinstance(manifest, Mapping):
+        if isinstance(manifest, HostManifest):
+            checked = manifest
+        elif isinstance(manifest, Mapping):
             checked = parse_manifest(dict(manifest), self.env, Path.cwd())
         else:
             checked = load_manifest(Path(manifest), self.env)

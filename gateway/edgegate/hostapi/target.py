@@ -18,7 +18,8 @@ class HostTarget:
 
     async def apply_labels(self, labels: dict[str, str]) -> tuple[str, str]:
         host = self.host
-        if all((await host.labels()).get(k) == v for k, v in labels.items()):
+        have = await host.labels()
+        if all(have.get(k) == v for k, v in labels.items()):
             return ALREADY, ""
         host._labels.update(labels)
         if host.on_lattice:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -46,22 +48,22 @@ class ManifestTarget(Protocol):
 async def apply(manifest: HostManifest, target: ManifestTarget) -> list[Outcome]:
     """Labels, then actors, capabilities and links in their order; an entry that fails does
     not stop the ones after it."""
-    steps: list[tuple[str, Any]] = []
+    steps: list[tuple[str, Callable[[], Awaitable[tuple[str, str]]]]] = []
     if manifest.labels:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(manifest.labels.items()))
-        steps.append((f"labels {shown}", target.apply_labels(manifest.labels)))
+        steps.append((f"labels {shown}", partial(target.apply_labels, manifest.labels)))
     for actor in manifest.actors:
-        steps.append((f"actor {actor.text}", target.apply_actor(actor)))
+        steps.append((f"actor {actor.text}", partial(target.apply_actor, actor)))
     for capability in manifest.capabilities:
         steps.append((f"capability {capability.image_ref} (link {capability.link_name})",
-                      target.apply_capability(capability)))
+                      partial(target.apply_capability, capability)))
     for link in manifest.links:
         steps.append((f"link {link.actor} -> {link.provider_id} ({link.contract_id}, "
-                      f"{link.link_name})", target.apply_link(link)))
+                      f"{link.link_name})", partial(target.apply_link, link)))
     outcomes = []
     for entry, step in steps:  # one after the other: a link may need the actor before it
         try:
-            status, detail = await step
+            status, detail = await step()
         except EntryFailed as exc:
             status, detail = FAILED, str(exc)
         outcomes.append(Outcome(entry, status, detail))

@@ -238,6 +238,12 @@ class Up:
 
 
 def up(args: argparse.Namespace) -> int:
+    manifest = None
+    if args.manifest:
+        try:  # checked whole before anything starts (or a cluster seed is made)
+            manifest = load_manifest(Path(args.manifest), os.environ)
+        except ManifestError as exc:
+            return fail(str(exc))
     try:
         config = lattice_config(args)
     except ConfigError as exc:
@@ -247,11 +253,7 @@ def up(args: argparse.Namespace) -> int:
         print(f"edgehost: {config.seed_note}", file=sys.stderr)
     state = state_dir()
     run = Up(args, config, state)
-    if args.manifest:
-        try:  # checked whole before anything starts
-            run.manifest = load_manifest(Path(args.manifest), os.environ)
-        except ManifestError as exc:
-            return fail(str(exc))
+    run.manifest = manifest
     console = Console(stderr=False)
 
     async def serve() -> int:

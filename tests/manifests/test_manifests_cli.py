@@ -5,64 +5,30 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from support.up import EDGEHOST, UpProcess, free_port
 
 from edgegate.registries import OciClient, OciReference
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
 pytestmark = pytest.mark.nats
 
-EDGEHOST = str(Path(sys.executable).parent / "edgehost")
-UP_TIMEOUT = 90.0
 PROVIDER = KeyPair.generate("provider").public_key
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def signed(module: bytes, name: str, subject: KeyPair) -> bytes:
     return sign_module(module, KeyPair.generate("account"), subject, ActorMetadata(name))
 
 
-class Up:
-    """`edgehost up --no-status` with its summary read."""
+class Up(UpProcess):
+    """`edgehost up` on an embedded nats-server of its own port."""
 
     def __init__(self, env: dict[str, str], *args: str):
         self.port = free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [EDGEHOST, "up", "--no-status", "--nats-port", str(self.port), *args], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-
-    def lines(self) -> list[str]:
-        lines = []
-        deadline = time.monotonic() + UP_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError(f"edgehost up ended: {self.process.stderr.read()}")
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Ctrl-C"):
-                return lines
-        raise AssertionError(f"edgehost up printed no summary: {lines}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        super().__init__(env, "--nats-port", str(self.port), *args)
 
 
 def edgehost(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -132,7 +98,7 @@ def test_up_applies_a_manifest_and_ctl_apply_finds_it_in_place(declared, env, tm
     manifest, echo, shout, ref = declared
     up = Up(env, "--manifest", str(manifest))
     try:
-        lines = up.lines()
+        lines = up.summary()
         printed = "\n".join(lines)
         link = f"link {echo} -> {PROVIDER} (wasmcloud:httpserver, web)"
         capability = f"capability {ref.rsplit('/', 1)[0]}/httpserver:0.1.0 (link web)"
@@ -184,7 +150,7 @@ def test_up_applies_a_manifest_and_ctl_apply_finds_it_in_place(declared, env, tm
         assert wrong.stderr.strip() == (f"edgehost: host {'N' + 'Q' * 55} did not answer a ping "
                                         f"on lattice 'default'")
     finally:
-        up.stop()
+        up.interrupt()
 
 
 def test_a_bad_manifest_is_refused_before_anything_starts(tmp_path, env):
@@ -206,3 +172,12 @@ def test_a_bad_manifest_is_refused_before_anything_starts(tmp_path, env):
 def ok(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_ctl_apply_on_a_lattice_without_hosts_says_so(nats_server, tmp_path, env):
+    manifest = tmp_path / "host.json"
+    manifest.write_text(json.dumps({"labels": {"room": "x"}}))
+    done = edgehost("ctl", "apply", str(manifest), "--nats", nats_server.url, "--timeout", "0.5",
+                    env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "edgehost: no hosts answered on lattice 'default' within 0.5 s"

@@ -37,9 +37,11 @@ from edgegate.hostapi.errors import (
     ProviderError,
 )
 from edgegate.hostapi.localboard import LocalBoard
+from edgegate.hostapi.target import HostTarget
 from edgegate.jetstream.entries import LinkDefinition, MetadataError
 from edgegate.manifests import HostManifest, Outcome, apply, load_manifest, parse_manifest
-from edgegate.registries import ActorFetcher, RegistryError, RegistrySettings
+from edgegate.registries import ActorFetcher, OciReference, RegistryError, RegistrySettings
+from edgegate.registries.references import ReferenceError as NotAReference
 from edgegate.rpc.router import is_actor_key
 from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, call_actor
 from edgegate.vhost.host import BoardHost
@@ -91,7 +93,7 @@ class Host:
     def serving(cls, gateway: Gateway, board_id: str) -> Host:
         """The host of `board_id` on a running gateway (as `edgehost up` has); `stop()` leaves
         the gateway running."""
-        host = cls(nats_url=gateway.config.rpc_url, env={})
+        host = cls(nats_url=gateway.config.rpc_url)
         host._gateway, host._owns_gateway, host._board_id = gateway, False, board_id
         return host
 
@@ -243,19 +245,17 @@ class Host:
     async def start_provider(self, provider_ref: str, link_name: str = "default") -> None:
         """Start a capability provider on this host. ProviderError says why not (a board
         host runs none yet: the reason is the one the control interface's `lp` gives)."""
-        commands = self._lattice_only("start_provider").commands
-        try:
-            await commands.start_provider(self._board_host(), provider_ref, link_name)
-        except ProvidersUnsupported as exc:
-            raise ProviderError(str(exc)) from None
-        except ControlError as exc:
-            raise ProviderError(f"provider {provider_ref}: {exc}") from None
+        await self._provider("start_provider", provider_ref, link_name)
 
     async def stop_provider(self, provider_ref: str, link_name: str = "default") -> None:
-        """Stop a capability provider of this host; ProviderError says why not."""
-        commands = self._lattice_only("stop_provider").commands
+        """Stop a capability provider of this host; ProviderError says why not (`sp`)."""
+        await self._provider("stop_provider", provider_ref, link_name)
+
+    async def _provider(self, verb: str, provider_ref: str, link_name: str) -> None:
+        # the very functions the control interface's lp and sp handlers call
+        act = getattr(self._lattice_only(verb).commands, verb)
         try:
-            await commands.stop_provider(self._board_host(), provider_ref, link_name)
+            await act(self._board_host(), provider_ref, link_name)
         except ProvidersUnsupported as exc:
             raise ProviderError(str(exc)) from None
         except ControlError as exc:
@@ -317,10 +317,9 @@ class Host:
     async def apply_manifest(self, manifest: str | os.PathLike[str] | Mapping[str, Any]
                              | HostManifest) -> list[Outcome]:
         """Bring the host to what a manifest declares (a YAML or JSON file, its content as a
-        dict, or one read with `edgegate.manifests.load_manifest`); each entry's outcome.
+        dict, whose relative paths are the current folder's, or one read with
+        `edgegate.manifests.load_manifest`); each entry's outcome.
         ManifestError, before anything changes, for a manifest that breaks a rule."""
-        from edgegate.hostapi.target import HostTarget
-
         if isinstance(manifest, HostManifest):
             checked = manifest
         elif isinstance(manifest, Mapping):
@@ -457,6 +456,11 @@ class Host:
                 return path.read_bytes(), path.resolve().as_uri()
             except OSError as exc:
                 raise ActorError(f"{text}: cannot read it ({exc.strerror})") from None
+        try:
+            OciReference.parse(text)
+        except NotAReference as exc:
+            raise ActorError(f"{text}: no such file, and not an OCI reference ({exc})") \
+                from None
         try:
             return (await self._fetcher.fetch(text)).module, text
         except RegistryError as exc:

@@ -21,12 +21,13 @@ class HostTarget:
         have = await host.labels()
         if all(have.get(k) == v for k, v in labels.items()):
             return ALREADY, ""
-        host._labels.update(labels)
-        if host.on_lattice:
-            board = host._board_host()
-            board.entry.labels.update(labels)  # what its labels are made from
-            # the lattice hears of them now, not at the next heartbeat
-            await board.lattice.events.publish("host_heartbeat", board.id, board.heartbeat())
+        if not host.on_lattice:
+            host._labels.update(labels)
+            return APPLIED, ""
+        board = host._board_host()
+        board.entry.labels.update(labels)  # what its labels are made from
+        # the lattice hears of them now, not at the next heartbeat
+        await board.lattice.events.publish("host_heartbeat", board.id, board.heartbeat())
         return APPLIED, ""
 
     async def apply_actor(self, actor: ActorEntry) -> tuple[str, str]:

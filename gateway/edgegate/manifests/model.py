@@ -32,7 +32,8 @@ from typing import Any
 import yaml
 
 from edgegate.manifests.expand import expand
-from edgegate.registries.references import OciReference, ReferenceError
+from edgegate.registries.references import OciReference
+from edgegate.registries.references import ReferenceError as NotAReference
 from edgegate.wascap.keys import InvalidKeyError, public_key_kind
 
 FIELDS = ("labels", "actors", "capabilities", "links")
@@ -192,7 +193,7 @@ class _Reader:
             raise self.fail(where, f"{text!r}: no such file ({path})")
         try:
             OciReference.parse(text)
-        except ReferenceError as exc:
+        except NotAReference as exc:
             raise self.fail(where, f"not a file, and not an OCI reference: {exc}") from None
         return ActorEntry(text)
 

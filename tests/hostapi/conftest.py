@@ -12,3 +12,8 @@ def host_env(tmp_path):
     """What a Host reads instead of os.environ: one cluster seed, the default lattice."""
     return {"WASMCLOUD_CLUSTER_SEED": KeyPair.generate("cluster").seed,
             "WASMCLOUD_LATTICE_PREFIX": "default", "HOST_site": "lab", "ECHO_NAME": "echo"}
+
+
+from support.borrowed import control_fixtures  # noqa: E402
+
+oci_registry = control_fixtures().oci_registry

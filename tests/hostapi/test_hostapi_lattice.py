@@ -131,3 +131,26 @@ async def test_a_bad_manifest_changes_nothing(nats_server, actors, host_env, tmp
                                                   "provider_id": "nope"}]})
         assert await host.actors() == []
         assert "room" not in await host.labels()
+
+
+async def test_actors_from_a_registry_start_and_update_by_reference(nats_server, actors,
+                                                                   host_env, oci_registry):
+    from edgegate.registries import OciClient, OciReference
+
+    registry = oci_registry()
+    subject = KeyPair.generate("module")
+    client = OciClient(insecure=[registry.host])
+    first, second = f"{registry.host}/echo:0.1.0", f"{registry.host}/echo:0.2.0"
+    client.push(OciReference.parse(first), signed(actors["echo"], "echo", subject, rev=1))
+    client.push(OciReference.parse(second), signed(actors["echo"], "echo", subject, rev=2))
+    env = {**host_env, "WASMCLOUD_OCI_ALLOWED_INSECURE": registry.host}
+    async with Host(nats_url=nats_server.url, env=env) as host:
+        assert await host.start_actor(first) == subject.public_key
+        assert await host.oci_refs() == {first: subject.public_key}
+        await host.update_actor(first, second)
+        assert await host.oci_refs() == {second: subject.public_key}
+        assert (await host.claims())[subject.public_key]["wascap"]["rev"] == 2
+        await host.stop_actor(second)
+        assert await host.actors() == []
+        with pytest.raises(ActorError, match="the registry has no such manifest"):
+            await host.start_actor(f"{registry.host}/echo:9.9.9")

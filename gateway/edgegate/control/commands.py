@@ -204,9 +204,9 @@ class HostCommands:
             raise ControlError(f"actor {actor_id} from {new_ref or 'bytes'}: {reason}") \
                 from None
         updated = host.actors[actor_id]
-        self.records.remember(host, actor_id, new_ref or self.records.of(host, actor_id)
-                              .image_ref,
-                              annotations or self.records.of(host, actor_id).annotations)
+        before = self.records.of(host, actor_id)  # new bytes of no reference keep the old one
+        self.records.remember(host, actor_id, new_ref or before.image_ref,
+                              annotations or before.annotations)
         await self.lattice.events.publish("actor_updated", host.id, {
             "public_key": actor_id, "revision": updated.revision,
             "instance_id": updated.instance_id})

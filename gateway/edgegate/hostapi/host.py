@@ -445,8 +445,9 @@ class Host:
             return self._local_fetcher
         return self._control().fetcher
 
-    async def _module(self, source: ActorSource) -> tuple[bytes, str]:
-        """A module's bytes and the reference it came by ("" for bytes)."""
+    def _source(self, source: ActorSource) -> tuple[bytes | None, str]:
+        """A module's bytes (None for an OCI reference, to be fetched) and the reference it
+        came by ("" for bytes, file://… for a file)."""
         if isinstance(source, bytes | bytearray | memoryview):
             return bytes(source), ""
         text = os.fspath(source)
@@ -461,16 +462,22 @@ class Host:
         except NotAReference as exc:
             raise ActorError(f"{text}: no such file, and not an OCI reference ({exc})") \
                 from None
+        return None, text
+
+    async def _module(self, source: ActorSource) -> tuple[bytes, str]:
+        module, ref = self._source(source)
+        if module is not None:
+            return module, ref
         try:
-            return (await self._fetcher.fetch(text)).module, text
+            return (await self._fetcher.fetch(ref)).module, ref
         except RegistryError as exc:
             raise ActorError(_one_line(exc)) from None
 
     async def _start_actor(self, source: ActorSource,
                            annotations: Mapping[str, str] | None = None) -> Installed:
         self._ready()
-        module, ref = await self._module(source)
         if self._local is not None:
+            module, ref = await self._module(source)
             try:
                 installed = await self._local.install(module, "start")
             except FAILURES as exc:
@@ -479,6 +486,7 @@ class Host:
             if ref:
                 self._refs[ref] = installed.actor
             return installed
+        module, ref = self._source(source)  # a reference is fetched as `la` fetches it
         try:
             return await self._control().commands.launch_actor(
                 self._board_host(), ref, dict(annotations or {}), module=module)

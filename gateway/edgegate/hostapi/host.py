@@ -397,7 +397,7 @@ class Host:
             raise HostError(str(exc)) from None
         if self.lattice:
             config.lattice = self.lattice
-        self._gateway = Gateway(config, [entry])
+        self._gateway = Gateway(config, [entry], self.env)
         try:
             await self._gateway.start()
         except GatewayError as exc:

@@ -180,9 +180,11 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_ref: str,
-                   timeout: float) -> dict[str, Any]:
-    """The actors_started or actor_start_failed event of this start."""
+async def _outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, ref: str,
+                   timeout: float, started: str = "actors_started",
+                   failed: str = "actor_start_failed",
+                   failed_ref: str = "actor_ref") -> dict[str, Any]:
+    """The started or start-failed event of this start (of an actor, or of a provider)."""
     deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
     while (left := deadline - time.monotonic()) > 0:
         try:
@@ -193,11 +195,12 @@ async def _outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_re
         data = event.get("data") or {}
         if event.get("source") != host_id:
             continue
-        if name == "actors_started" and data.get("image_ref") == actor_ref:
+        if name == started and data.get("image_ref") == ref:
             return event
-        if name == "actor_start_failed" and data.get("actor_ref") == actor_ref:
+        if name == failed and data.get(failed_ref) == ref:
             return event
-    raise CtlError(f"start actor {actor_ref}: accepted by {host_id}, but it did not say it "
+    what = "actor" if started == "actors_started" else "provider"
+    raise CtlError(f"start {what} {ref}: accepted by {host_id}, but it did not say it "
                    f"started or failed")
 
 
@@ -223,6 +226,47 @@ async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
                           body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
                                 "host_id": args.host_id})
     print(f"actor {args.actor_id} on host {args.host_id} updated to {args.new_actor_ref}")
+    return 0
+
+
+# -- providers
+
+
+async def _start_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
+    ref, link_name = args.provider_ref, args.link_name
+    host_id = args.host_id
+    if host_id is None:
+        constraints = _pairs(args.constraint, "--constraint")
+        bids = await ctl.gather("auction", "provider",
+                                body={"provider_ref": ref, "link_name": link_name,
+                                      "constraints": constraints})
+        bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
+        if not bids:
+            raise CtlError(f"start provider {ref}: no host bid in the auction "
+                           f"(constraints {constraints or 'none'})")
+        host_id = bids[0]["host_id"]
+    events = await ctl.events()
+    body: dict[str, Any] = {"provider_ref": ref, "link_name": link_name, "host_id": host_id}
+    if args.config_json is not None:
+        body["configuration"] = args.config_json
+    await ctl.command("cmd", host_id, "lp", body=body)
+    with working(f"host {host_id[:12]}… fetches {ref} and starts it"):
+        outcome = await _outcome(events, host_id, ref, ctl.timeout, "provider_started",
+                                 "provider_start_failed", "provider_ref")
+    if args.json:
+        print(json.dumps(outcome))
+    if outcome["type"].endswith("provider_start_failed"):
+        return fail(f"start provider {ref} on {host_id}: {outcome['data']['error']}")
+    if not args.json:
+        print(f"provider {outcome['data']['public_key']} ({link_name}) started on host "
+              f"{host_id}")
+    return 0
+
+
+async def _stop_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("cmd", args.host_id, "sp",
+                      body={"provider_ref": args.provider_id, "link_name": args.link_name})
+    print(f"provider {args.provider_id} ({args.link_name}) stopping on host {args.host_id}")
     return 0
 
 
@@ -293,6 +337,8 @@ start_actor = _command(_start_actor)
 stop_actor = _command(_stop_actor)
 scale_actor = _command(_scale_actor)
 update_actor = _command(_update_actor)
+start_provider = _command(_start_provider)
+stop_provider = _command(_stop_provider)
 link_put = _command(_link_put)
 link_del = _command(_link_del)
 registry_put = _command(_registry_put)

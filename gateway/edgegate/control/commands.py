@@ -10,6 +10,8 @@ from edgegate.control.inventory import ActorRecords, event_claims
 from edgegate.control.requests import ControlError, ack, count, decode, refused, strings, text
 from edgegate.devices.session import BoardError
 from edgegate.jetstream.entries import MetadataError
+from edgegate.providers.hostdata import HostDataError, config_json
+from edgegate.providers.native import ProviderStartFailed
 from edgegate.registries import ActorFetcher, RegistryError
 from edgegate.vhost.install import install_on_board, remove_from_board
 from edgegate.wascap import ClaimsError, SignedModule
@@ -22,8 +24,6 @@ log = logging.getLogger(__name__)
 
 # what a failed start or update can meet: each says in one line what was wrong
 FAILURES = (RegistryError, ClaimsError, BoardError, ValueError, MetadataError, OSError)
-NO_PROVIDERS = ("host {host} serves a board, which cannot run capability providers; start the "
-                "provider on another host")
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -38,8 +38,8 @@ class HostCommands:
         self.records = records
         self.spawn = spawn
         self.verbs = {"la": self.launch, "sa": self.stop_actor, "scale": self.scale,
-                      "upd": self.update, "stop": self.stop_host, "lp": self.no_providers,
-                      "sp": self.no_providers}
+                      "upd": self.update, "stop": self.stop_host, "lp": self.launch_provider,
+                      "sp": self.stop_provider}
 
     async def handle(self, host: BoardHost, verb: str, data: bytes) -> bytes:
         serve = self.verbs.get(verb)
@@ -181,8 +181,44 @@ class HostCommands:
         self.spawn(host.stop())
         return ack()
 
-    async def no_providers(self, host: BoardHost, data: bytes) -> bytes:
-        return refused(NO_PROVIDERS.format(host=host.id))
+    # -- lp / sp: native providers run on the gateway's machine for the board's host
+
+    async def launch_provider(self, host: BoardHost, data: bytes) -> bytes:
+        what = "launch provider (lp)"
+        request = decode(data, what)
+        provider_ref = text(request, "provider_ref", what)
+        link_name = text(request, "link_name", what, default="default")
+        annotations = strings(request, "annotations", what)
+        try:
+            configuration = config_json(request.get("configuration"))
+        except HostDataError as exc:
+            return refused(f"{what}: {exc}")
+        if host.providers.runs_ref(provider_ref, link_name):
+            return refused(f"{what}: {provider_ref} with link name {link_name!r} already runs "
+                           f"on host {host.id}")
+        self.spawn(self._start_provider(host, provider_ref, link_name, configuration,
+                                        annotations))
+        return ack()
+
+    async def _start_provider(self, host: BoardHost, provider_ref: str, link_name: str,
+                              configuration: str | None, annotations: dict[str, str]) -> None:
+        try:
+            await host.providers.start_provider(self.fetcher, provider_ref, link_name,
+                                                configuration, annotations)
+        except ProviderStartFailed:
+            pass  # said on the lattice (provider_start_failed) and in the log
+
+    async def stop_provider(self, host: BoardHost, data: bytes) -> bytes:
+        what = "stop provider (sp)"
+        request = decode(data, what)
+        key = text(request, "provider_ref", what)
+        link_name = text(request, "link_name", what, default="default")
+        provider = host.providers.find(key, link_name)
+        if provider is None:
+            return refused(f"{what}: provider {key} with link name {link_name!r} does not run "
+                           f"on host {host.id}")
+        self.spawn(host.providers.stop_provider(key, link_name))
+        return ack()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import VERSION, Lattice, flushed
+from edgegate.providers.hostproviders import HostProviders
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
 from edgegate.rpc.router import RouteError, Router
@@ -81,6 +82,7 @@ class BoardHost:
         self._grace: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._traces: dict[str, dict[str, str]] = {}  # actor → trace context of its current call
+        self.providers = HostProviders(lattice, self.id)  # native ones, on the gateway's machine
         self.stopped = False
 
     @property
@@ -165,6 +167,7 @@ class BoardHost:
         for sub in self._subs:
             await _unsubscribe(sub)
         self._subs.clear()
+        await self.providers.stop_all()
         if started:
             await self.lattice.events.publish("host_stopped", self.id, {"labels": self.labels})
         if self._on_stopped is not None:
@@ -397,7 +400,7 @@ class BoardHost:
     def heartbeat(self) -> dict[str, Any]:
         figures = self.health or self.hello
         return {
-            "actors": {key: 1 for key in self.actors}, "providers": [],
+            "actors": {key: 1 for key in self.actors}, "providers": self.providers.heartbeat(),
             "labels": self.labels, "friendly_name": self.friendly_name, "version": VERSION,
             "uptime_seconds": int(self.uptime), "uptime_human": uptime_human(self.uptime),
             "board": {"id": self.entry.board_id, "connected": self.session is not None,

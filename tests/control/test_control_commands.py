@@ -85,7 +85,10 @@ async def test_la_from_a_file_starts_the_actor_on_the_board(rig, actors):
     inv = await ctl_request(rig.nc, f"get.{rig.host_id}.inv")
     assert set(inv) == {"host_id", "issuer", "labels", "friendly_name", "actors", "providers"}
     assert inv["host_id"] == rig.host_id and inv["issuer"] == rig.cluster.public_key
-    assert inv["labels"]["room"] == "kitchen" and inv["providers"] == []
+    assert inv["labels"]["room"] == "kitchen"
+    # the board's own contracts, and no native provider yet
+    assert sorted(p["contract_id"] for p in inv["providers"]) == ["edgehost:gpio",
+                                                                  "edgehost:sensorled"]
     [actor] = inv["actors"]
     assert set(actor) == {"id", "image_ref", "name", "instances"}
     assert (actor["id"], actor["image_ref"], actor["name"]) == (key, ref, "echo")

@@ -12,12 +12,13 @@ import nats
 from control_rig import EventLog, ctl_gather, ctl_request
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
 
-from edgecli.parcmds import archive_bytes, provider_claims
+from edgecli.parcmds import archive_bytes
 from edgegate.gateway import Gateway
 from edgegate.providers.archive import platform_target
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
 from edgegate.wascap import KeyPair
+from edgegate.wascap.archives import provider_token
 
 KV_SOURCE = Path(__file__).resolve().parents[2] / "tools" / "providers" / "kv_provider.py"
 KV_CONTRACT = "wasmcloud:keyvalue"
@@ -35,7 +36,7 @@ def write_par(path: Path, binaries: dict[str, bytes], capid: str = KV_CONTRACT,
               name: str = "kv") -> str:
     """A provider archive at `path`; returns the provider's public key."""
     subject = KeyPair.generate("provider")
-    token = provider_claims(KeyPair.generate("account"), subject, name, capid, "edgehost tests",
+    token = provider_token(KeyPair.generate("account"), subject, name, capid, "edgehost tests",
                             binaries)
     path.write_bytes(archive_bytes(token, binaries, path.name.endswith(".gz")))
     return subject.public_key

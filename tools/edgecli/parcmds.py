@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
 import re
 import tarfile
-import time
 from pathlib import Path
 
 from edgecli.claimcmds import BAD_INPUT, signing_key
 from edgecli.commands import fail, report
 from edgecli.keycmds import missing_folder
 from edgegate.providers.archive import platform_target
-from edgegate.wascap import KeyPair, tokens
-from edgegate.wascap.archives import CLAIMS_MEMBER
+from edgegate.wascap.archives import CLAIMS_MEMBER, provider_token
 
 _CONTRACT_ID = re.compile(r"[A-Za-z0-9_.-]+:[A-Za-z0-9_.:-]+")
 _TARGET = re.compile(r"[a-z0-9_]+-[a-z0-9_]+")
-
-
-def provider_claims(issuer: KeyPair, subject: KeyPair, name: str, capid: str, vendor: str,
-                    binaries: dict[str, bytes], rev: int = 0, version: str = "") -> str:
-    """The provider claims token: each target binary's hash, signed by the account `issuer`."""
-    wascap = {"name": name, "capid": capid, "vendor": vendor,
-              "target_hashes": {target: hashlib.sha256(data).hexdigest().upper()
-                                for target, data in sorted(binaries.items())},
-              "config_schema": None}
-    if rev:
-        wascap["rev"] = rev
-    if version:
-        wascap["ver"] = version
-    claims = {"jti": tokens.new_jti(), "iat": int(time.time()), "iss": issuer.public_key,
-              "sub": subject.public_key, "wascap": wascap, "wascap_revision": 3}
-    return tokens.encode(claims, issuer)
 
 
 def archive_bytes(token: str, binaries: dict[str, bytes], compress: bool) -> bytes:
@@ -66,7 +47,7 @@ def par_create(args: argparse.Namespace) -> int:
         binaries = {arch: Path(args.binary).read_bytes()}
         issuer = signing_key(args.issuer, "default", "account", "--issuer")
         subject = signing_key(args.subject, _key_name(args.name), "provider", "--subject")
-        token = provider_claims(issuer, subject, args.name, args.capid, args.vendor, binaries,
+        token = provider_token(issuer, subject, args.name, args.capid, args.vendor, binaries,
                                 args.rev or 0, args.version or "")
         out.write_bytes(archive_bytes(token, binaries, args.compress))
     except BAD_INPUT as exc:

@@ -24,6 +24,7 @@ from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import VERSION, Lattice, flushed
+from edgegate.providers.board import BoardProviders
 from edgegate.providers.hostproviders import HostProviders
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
@@ -83,6 +84,7 @@ class BoardHost:
         self._heartbeat: asyncio.Task[None] | None = None
         self._traces: dict[str, dict[str, str]] = {}  # actor → trace context of its current call
         self.providers = HostProviders(lattice, self.id)  # native ones, on the gateway's machine
+        self.board_providers = BoardProviders(self)  # the board's own contracts
         self.stopped = False
 
     @property
@@ -151,6 +153,7 @@ class BoardHost:
         await self.lattice.events.publish("host_started", self.id, {
             "labels": self.labels, "friendly_name": self.friendly_name,
             "uptime_seconds": 0, "version": VERSION})
+        await self.board_providers.start()
         log.info("board %s: host %s started", self.entry.board_id, self.id)
 
     async def stop(self) -> None:
@@ -168,6 +171,7 @@ class BoardHost:
             await _unsubscribe(sub)
         self._subs.clear()
         await self.providers.stop_all()
+        await self.board_providers.stop()
         if started:
             await self.lattice.events.publish("host_stopped", self.id, {"labels": self.labels})
         if self._on_stopped is not None:
@@ -345,6 +349,10 @@ class BoardHost:
                              f"{away:.0f} s ago); the call was not delivered")
         return self.session
 
+    async def reach_board(self) -> BoardSession:
+        """The board's session, waiting a moment for a board that is away; BoardError if not."""
+        return await self._wait_for_board()
+
     def _board(self) -> BoardSession:
         if self.session is None:
             raise BoardError(f"board {self.entry.board_id} is not connected")
@@ -400,7 +408,8 @@ class BoardHost:
     def heartbeat(self) -> dict[str, Any]:
         figures = self.health or self.hello
         return {
-            "actors": {key: 1 for key in self.actors}, "providers": self.providers.heartbeat(),
+            "actors": {key: 1 for key in self.actors},
+            "providers": self.board_providers.heartbeat() + self.providers.heartbeat(),
             "labels": self.labels, "friendly_name": self.friendly_name, "version": VERSION,
             "uptime_seconds": int(self.uptime), "uptime_human": uptime_human(self.uptime),
             "board": {"id": self.entry.board_id, "connected": self.session is not None,

@@ -1,0 +1,168 @@
+"""The board's own hardware as providers on the lattice: a caller elsewhere, signing a proper
+invocation as an actor, turns the simulated board's LED on; links, claims and signatures are
+checked first; the board's actors reach their own board's contracts directly."""
+
+from __future__ import annotations
+
+import msgpack
+import nats
+import pytest
+from control_rig import EventLog, ctl_request
+from lattice_rig import start_gateway, wait_for, write_registry
+from support.keys import BOARD_ID, PAIRING_KEY
+from support.signing import SignedActor
+from support.sims import BoardInThread
+
+from edgegate.jetstream.entries import claims_record
+from edgegate.providers.board import derived_key
+from edgegate.rpc import antiforgery
+from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
+from edgegate.vhost.install import install_on_board
+from edgegate.wascap import KeyPair, Token
+
+pytestmark = pytest.mark.nats
+
+SENSORLED = "edgehost:sensorled"
+GPIO = "edgehost:gpio"
+LED_PIN = 2  # the default profile's
+
+
+@pytest.fixture
+async def lattice(nats_server, tmp_path, cluster_env, actors):
+    board = BoardInThread(tmp_path / "flash")
+    registry = write_registry(tmp_path / "boards.json", {
+        "board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(),
+        "tcp": board.url.removeprefix("tcp://")})
+    gateway = await start_gateway(registry, nats_server.url, cluster_env)
+    nc = await nats.connect(nats_server.url)
+    events = await EventLog().start(nc)
+    try:
+        await wait_for(lambda: BOARD_ID in gateway.hosts and gateway.hosts[BOARD_ID].ready,
+                       what="the board served")
+        yield Lattice(nc, gateway, board, events,
+                      KeyPair.from_seed(cluster_env["WASMCLOUD_CLUSTER_SEED"]))
+    finally:
+        await nc.close()
+        await gateway.stop()
+        board.stop()
+
+
+class Lattice:
+    def __init__(self, nc, gateway, board, events, cluster):
+        self.nc, self.gateway, self.board, self.events, self.cluster = (
+            nc, gateway, board, events, cluster)
+        self.host = gateway.hosts[BOARD_ID]
+
+    def provider(self, contract: str) -> str:
+        return derived_key("provider", self.cluster, BOARD_ID, contract).public_key
+
+    async def actor_elsewhere(self, actors, caps: list[str]) -> str:
+        """An actor of another host: its claims on the lattice, as that host publishes them."""
+        actor = SignedActor(actors["echo"], "lamp switch", caps=caps)
+        await self.gateway.lattice.metadata.put_claims(claims_record(Token(actor.token).claims))
+        await wait_for(lambda: actor.key in self.gateway.lattice.metadata.claims,
+                       what="the claims seen")
+        return actor.key
+
+    async def link(self, actor: str, contract: str) -> None:
+        ack = await ctl_request(self.nc, "linkdefs.put", {
+            "actor_id": actor, "provider_id": self.provider(contract), "contract_id": contract,
+            "link_name": "default", "values": {}})
+        assert ack["accepted"], ack
+        await wait_for(lambda: self.gateway.lattice.metadata.find_link(
+            actor, contract, "default") is not None, what="the link seen")
+
+    async def invoke(self, actor: str, contract: str, operation: str, args=None,
+                     signer: KeyPair | None = None) -> InvocationResponse:
+        """What a host of the lattice sends for its actor's host call."""
+        target = Entity(self.provider(contract), "default", contract)
+        inv = Invocation(Entity.actor(actor), target, operation,
+                         b"" if args is None else msgpack.packb(args),
+                         host_id=self.cluster.public_key)
+        antiforgery.sign(inv, signer or self.cluster)
+        reply = await self.nc.request(f"wasmbus.rpc.default.{target.public_key}.default",
+                                      inv.pack(), timeout=10)
+        return InvocationResponse.unpack(reply.data)
+
+
+async def test_an_actor_on_another_host_turns_the_board_s_led_on(lattice, actors):
+    actor = await lattice.actor_elsewhere(actors, [SENSORLED])
+    await lattice.link(actor, SENSORLED)
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is False
+    answer = await lattice.invoke(actor, SENSORLED, "SensorLed.SetLed", {"on": True})
+    assert answer.error is None, answer.error
+    assert msgpack.unpackb(answer.msg) is True
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is True  # the simulated pin
+    off = await lattice.invoke(actor, SENSORLED, "SensorLed.SetLed", {"on": False})
+    assert off.error is None and lattice.board.board.hardware.bank.read(LED_PIN) is False
+
+
+async def test_the_sensor_and_gpio_answer_through_the_lattice(lattice, actors):
+    actor = await lattice.actor_elsewhere(actors, [SENSORLED, GPIO])
+    await lattice.link(actor, SENSORLED)
+    await lattice.link(actor, GPIO)
+    bank = lattice.board.board.hardware.bank
+    bank.analog_values[1] = 2048  # the default profile's sensor pin
+    read = await lattice.invoke(actor, SENSORLED, "SensorLed.ReadSensor")
+    assert msgpack.unpackb(read.msg) == {"value": 2048, "unit": "raw"}
+    wrote = await lattice.invoke(actor, GPIO, "Gpio.Write", {"pin": 4, "value": True})
+    assert wrote.error is None and bank.read(4) is True
+    got = await lattice.invoke(actor, GPIO, "Gpio.Read", {"pin": 4})
+    assert msgpack.unpackb(got.msg) is True
+    closed = await lattice.invoke(actor, GPIO, "Gpio.Write", {"pin": 17, "value": True})
+    assert "pin 17 is not one this board's profile opens to actors" in closed.error
+    assert bank.read(17) is False
+
+
+async def test_the_board_s_providers_are_on_the_lattice(lattice):
+    inv = await ctl_request(lattice.nc, f"get.{lattice.host.id}.inv")
+    providers = {p["contract_id"]: p for p in inv["providers"]}
+    assert set(providers) == {SENSORLED, GPIO}
+    assert providers[SENSORLED]["id"] == lattice.provider(SENSORLED)
+    claims = (await ctl_request(lattice.nc, "get.claims"))["claims"]
+    [mine] = [c for c in claims if c["sub"] == lattice.provider(SENSORLED)]
+    assert mine["contract_id"] == SENSORLED
+    # signed by the gateway's account key, the same for every board of this cluster
+    assert mine["iss"] == derived_key("account", lattice.cluster).public_key
+    health = await lattice.nc.request(
+        f"wasmbus.rpc.default.{lattice.provider(GPIO)}.default.health",
+        msgpack.packb({"placeholder": True}), timeout=5)
+    assert msgpack.unpackb(health.data) == {"healthy": True, "message": ""}
+
+
+async def test_an_unlinked_actor_is_refused_and_the_led_stays_off(lattice, actors):
+    actor = await lattice.actor_elsewhere(actors, [SENSORLED])
+    answer = await lattice.invoke(actor, SENSORLED, "SensorLed.SetLed", {"on": True})
+    assert f"actor {actor} is not linked to provider" in answer.error
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is False
+
+
+async def test_an_actor_whose_claims_lack_the_contract_is_refused(lattice, actors):
+    actor = await lattice.actor_elsewhere(actors, [GPIO])
+    await lattice.link(actor, SENSORLED)
+    answer = await lattice.invoke(actor, SENSORLED, "SensorLed.SetLed", {"on": True})
+    assert f"does not hold capability {SENSORLED}" in answer.error
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is False
+
+
+async def test_an_invocation_signed_outside_the_cluster_is_refused(lattice, actors):
+    actor = await lattice.actor_elsewhere(actors, [SENSORLED])
+    await lattice.link(actor, SENSORLED)
+    answer = await lattice.invoke(actor, SENSORLED, "SensorLed.SetLed", {"on": True},
+                                  signer=KeyPair.generate("cluster"))
+    assert answer.error.startswith("Anti-forgery check failed")
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is False
+
+
+async def test_a_board_actor_switches_its_own_board_s_led(lattice, actors):
+    caller = SignedActor(actors["caller"], "caller", caps=[SENSORLED])
+    await install_on_board(lattice.host, caller.module)
+    payload = f"default|{SENSORLED}|SensorLed.SetLed|".encode() + msgpack.packb({"on": True})
+    inv = Invocation(Entity.actor("M" + "T" * 55), Entity.actor(caller.key), "Call", payload,
+                     host_id=lattice.cluster.public_key)
+    antiforgery.sign(inv, lattice.cluster)
+    reply = await lattice.nc.request(f"wasmbus.rpc.default.{caller.key}", inv.pack(),
+                                     timeout=10)
+    answer = InvocationResponse.unpack(reply.data)
+    assert answer.error is None, answer.error
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is True

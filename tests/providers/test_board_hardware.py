@@ -154,15 +154,35 @@ async def test_an_invocation_signed_outside_the_cluster_is_refused(lattice, acto
     assert lattice.board.board.hardware.bank.read(LED_PIN) is False
 
 
-async def test_a_board_actor_switches_its_own_board_s_led(lattice, actors):
-    caller = SignedActor(actors["caller"], "caller", caps=[SENSORLED])
-    await install_on_board(lattice.host, caller.module)
-    payload = f"default|{SENSORLED}|SensorLed.SetLed|".encode() + msgpack.packb({"on": True})
-    inv = Invocation(Entity.actor("M" + "T" * 55), Entity.actor(caller.key), "Call", payload,
+async def call_board_actor(lattice, actor: str, operation: str, payload: bytes
+                           ) -> InvocationResponse:
+    inv = Invocation(Entity.actor("M" + "T" * 55), Entity.actor(actor), operation, payload,
                      host_id=lattice.cluster.public_key)
     antiforgery.sign(inv, lattice.cluster)
-    reply = await lattice.nc.request(f"wasmbus.rpc.default.{caller.key}", inv.pack(),
-                                     timeout=10)
-    answer = InvocationResponse.unpack(reply.data)
-    assert answer.error is None, answer.error
-    assert lattice.board.board.hardware.bank.read(LED_PIN) is True
+    reply = await lattice.nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=10)
+    return InvocationResponse.unpack(reply.data)
+
+
+async def test_the_lamp_demo_actor_switches_its_board_s_led_and_reads_its_sensor(lattice,
+                                                                                   actors):
+    lamp = SignedActor(actors["lamp"], "lamp", caps=[SENSORLED], call_alias="lamp")
+    await install_on_board(lattice.host, lamp.module)
+    bank = lattice.board.board.hardware.bank
+    on = await call_board_actor(lattice, lamp.key, "Switch", b"on")
+    assert (on.error, on.msg) == (None, b"LED on")
+    assert bank.read(LED_PIN) is True
+    bank.analog_values[1] = 40961
+    sensed = await call_board_actor(lattice, lamp.key, "Sense", b"")
+    assert (sensed.error, sensed.msg) == (None, b"sensor 40961")
+    off = await call_board_actor(lattice, lamp.key, "Switch", b"off")
+    assert off.msg == b"LED off" and bank.read(LED_PIN) is False
+    odd = await call_board_actor(lattice, lamp.key, "Switch", b"dim")
+    assert "Switch takes on or off" in odd.error
+
+
+async def test_a_lamp_without_the_capability_cannot_touch_the_led(lattice, actors):
+    lamp = SignedActor(actors["lamp"], "lamp", caps=[])
+    await install_on_board(lattice.host, lamp.module)
+    refused = await call_board_actor(lattice, lamp.key, "Switch", b"on")
+    assert "lack that capability" in refused.error
+    assert lattice.board.board.hardware.bank.read(LED_PIN) is False

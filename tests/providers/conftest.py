@@ -21,3 +21,5 @@ _claims = importlib.util.spec_from_file_location("claims_fixtures_for_providers"
 _claims_fixtures = importlib.util.module_from_spec(_claims)
 _claims.loader.exec_module(_claims_fixtures)
 edgehost = _claims_fixtures.edgehost  # `edgehost ARGS…` run in this process
+run_gateway = _lattice.run_gateway  # `edgehost gateway` in its own process
+gateway_env = _lattice.gateway_env

@@ -23,3 +23,9 @@ _claims.loader.exec_module(_claims_fixtures)
 edgehost = _claims_fixtures.edgehost  # `edgehost ARGS…` run in this process
 run_gateway = _lattice.run_gateway  # `edgehost gateway` in its own process
 gateway_env = _lattice.gateway_env
+
+_control = importlib.util.spec_from_file_location("control_fixtures_for_providers",
+                                                  TESTS / "control" / "conftest.py")
+_control_fixtures = importlib.util.module_from_spec(_control)
+_control.loader.exec_module(_control_fixtures)
+oci_registry = _control_fixtures.oci_registry  # Debian's docker-registry on a loopback port

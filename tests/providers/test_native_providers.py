@@ -27,6 +27,13 @@ async def rig(nats_server, sim_boards, tmp_path, cluster_env, actors):
         await rig.gateway.stop()
 
 
+async def native_providers(rig) -> list[tuple[str, str, str, str]]:
+    """The inventory's providers other than the board's own contracts."""
+    inv = await ctl_request(rig.nc, f"get.{rig.host_id}.inv")
+    return [(p["id"], p["contract_id"], p["link_name"], p["image_ref"])
+            for p in inv["providers"] if not p["contract_id"].startswith("edgehost:")]
+
+
 def gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -46,9 +53,16 @@ async def test_lp_starts_the_provider_and_a_board_actor_calls_it_through_its_lin
     assert started["data"]["contract_id"] == KV_CONTRACT
     assert started["data"]["image_ref"] == ref and started["data"]["annotations"] == {
         "app": "demo"}
-    inv = await ctl_request(rig.nc, f"get.{rig.host_id}.inv")
-    assert [(p["id"], p["contract_id"], p["link_name"], p["image_ref"])
-            for p in inv["providers"]] == [(key, KV_CONTRACT, "default", ref)]
+    assert await native_providers(rig) == [(key, KV_CONTRACT, "default", ref)]
+    await rig.hosts()  # a ping makes a heartbeat, which lists the provider
+    mine = {"public_key": key, "link_name": "default", "contract_id": KV_CONTRACT}
+    for _ in range(100):
+        if any(mine in e["data"]["providers"] for e in rig.events.named("host_heartbeat")):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no heartbeat listed the provider: "
+                             f"{[e['data'] for e in rig.events.named('host_heartbeat')]}")
     await rig.link(key)
     stored = await rig.kv("Set", {"key": "colour", "value": "blue", "expires": 0})
     assert stored.error is None, stored.error
@@ -99,8 +113,7 @@ async def test_sp_shuts_the_provider_down(rig, tmp_path):
     stopped = await rig.events.wait("provider_stopped", public_key=key)
     assert stopped["data"]["reason"] == "normal"
     assert gone(pid)
-    inv = await ctl_request(rig.nc, f"get.{rig.host_id}.inv")
-    assert inv["providers"] == []
+    assert await native_providers(rig) == []
     again = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
                               {"provider_ref": key, "link_name": "default"})
     assert again["accepted"] is False and "does not run" in again["error"]
@@ -159,7 +172,8 @@ async def test_a_provider_that_exits_at_once(rig, tmp_path):
     write_par(path, {platform_target(): b"#!/bin/sh\necho 'cannot open /dev/kv0' >&2\nexit 3\n"})
     error = await start_fails(rig, f"file://{path}")
     assert "exited with status 3 at once: cannot open /dev/kv0" in error
-    assert rig.events.named("provider_started") == []
+    assert [e for e in rig.events.named("provider_started")
+            if e["data"]["image_ref"] == f"file://{path}"] == []
 
 
 async def test_bad_host_data_is_the_provider_s_one_line_refusal(rig, tmp_path):
@@ -201,3 +215,27 @@ async def test_an_archive_that_is_not_one(rig, tmp_path):
     path.write_bytes(b"this is not a tar")
     error = await start_fails(rig, f"file://{path}")
     assert "not a readable provider archive" in error
+
+
+async def test_lp_from_an_oci_reference(nats_server, sim_boards, tmp_path, cluster_env, actors,
+                                        oci_registry, monkeypatch):
+    registry = oci_registry()
+    monkeypatch.setenv("WASMCLOUD_OCI_ALLOWED_INSECURE", registry.host)
+    path = tmp_path / "kv.par.gz"
+    key = write_par(path, {platform_target(): kv_binary()})
+    registry.raw_push("providers/kv", "0.1.0", [
+        ("application/vnd.wasmcloud.provider.archive.layer.v1+par", path.read_bytes())])
+    registry.raw_push("actors/not-a-provider", "0.1.0", [
+        ("application/vnd.module.wasm.content.layer.v1+wasm", b"\0asm")])
+    rig = await make_rig(nats_server, sim_boards, tmp_path, cluster_env, actors)
+    try:
+        ref = f"{registry.host}/providers/kv:0.1.0"
+        await rig.lp(ref)
+        started = await rig.events.wait("provider_started", public_key=key)
+        assert started["data"]["image_ref"] == ref
+        wrong = f"{registry.host}/actors/not-a-provider:0.1.0"
+        error = await start_fails(rig, wrong)
+        assert "no provider archive layer" in error
+    finally:
+        await rig.nc.close()
+        await rig.gateway.stop()

@@ -68,7 +68,7 @@ class HostProviders:
     async def _start(self, fetcher: ActorFetcher, provider_ref: str, link_name: str,
                      configuration: str | None, annotations: dict[str, str]) -> NativeProvider:
         try:
-            archive = (await fetcher.fetch(provider_ref)).module
+            archive = (await fetcher.fetch(provider_ref, "provider")).module
             ready = await asyncio.to_thread(prepare, archive, provider_ref, self.folder())
         except (RegistryError, ProviderUnusable, OSError) as exc:
             raise ProviderStartFailed(" ".join(str(exc).split())) from None

@@ -182,6 +182,14 @@ async def test_bad_host_data_is_the_provider_s_one_line_refusal(rig, tmp_path):
     assert "bad host data: config_json is not JSON" in error
 
 
+async def test_host_data_the_gateway_cannot_build(rig, tmp_path):
+    ref, _ = kv_par(tmp_path)
+    missing = tmp_path / "gone.creds"
+    rig.gateway.lattice.config.credentials = str(missing)  # as if deleted since the start
+    error = await start_fails(rig, ref)
+    assert f"its host data: credentials {missing}: No such file or directory" in error
+
+
 async def test_a_provider_that_never_answers_health(rig, tmp_path):
     ref, key = kv_par(tmp_path)
     await rig.lp(ref, configuration='{"health": false}')

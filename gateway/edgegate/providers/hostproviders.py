@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from edgegate.jetstream.entries import MetadataError, claims_record
+from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import Lattice
 from edgegate.providers.archive import ProviderUnusable, prepare
 from edgegate.providers.native import NativeProvider, ProviderStartFailed, ProviderTimings
@@ -84,7 +84,7 @@ class HostProviders:
             await self.lattice.metadata.put_claims(claims_record(ready.claims))
             if not provider_ref.startswith("file://"):
                 await self.lattice.metadata.put_refmap(provider_ref, provider.key)
-        except (MetadataError, OSError, Exception) as exc:  # it runs; the claims come later
+        except Exception as exc:  # NATS away, a bucket refusing: it runs, the claims come later
             log.warning("provider %s: claims not published: %s", provider.key, exc)
         return provider
 

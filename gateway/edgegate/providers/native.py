@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from edgegate.lattice import Lattice
 from edgegate.providers.archive import ReadyProvider
-from edgegate.providers.hostdata import host_data, stdin_line
+from edgegate.providers.hostdata import HostDataError, host_data, stdin_line
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class NativeProvider:
         self.stopping = False
         self._stderr: collections.deque[str] = collections.deque(maxlen=KEPT_LINES)
         self._tasks: list[asyncio.Task[Any]] = []
-        self.on_event: Callable[[str], None] | None = None  # for tests and status views
+        self._readers: list[asyncio.Task[None]] = []
 
     @property
     def pid(self) -> int | None:
@@ -87,7 +86,11 @@ class NativeProvider:
 
     async def start(self) -> None:
         """Run it and wait the settle time; ProviderStartFailed if it exits meanwhile."""
-        await self._spawn()
+        try:
+            await self._spawn()
+        except ProviderStartFailed:
+            self._remove_binary()
+            raise
         assert self.process is not None
         try:
             code = await asyncio.wait_for(self.process.wait(), self.timings.settle)
@@ -104,8 +107,11 @@ class NativeProvider:
     async def _spawn(self) -> None:
         links = [ld.to_dict() for ld in
                  self.lattice.metadata.links_for_provider(self.key, self.link_name)]
-        data = host_data(self.lattice.config, self.host_id, self.key, self.link_name,
-                         self.instance_id, links, self.configuration)
+        try:
+            data = host_data(self.lattice.config, self.host_id, self.key, self.link_name,
+                             self.instance_id, links, self.configuration)
+        except HostDataError as exc:
+            raise ProviderStartFailed(f"provider {self.key}: its host data: {exc}") from None
         self._stderr.clear()
         try:
             # a session of its own: Ctrl-C at the gateway's terminal reaches the gateway only,
@@ -140,7 +146,7 @@ class NativeProvider:
             log.info("provider %s (%s): %s", self.key[:8], self.link_name, text)
 
     async def _drain_output(self) -> None:
-        await asyncio.gather(*getattr(self, "_readers", []), return_exceptions=True)
+        await asyncio.gather(*self._readers, return_exceptions=True)
 
     def _exit_reason(self, code: int, when: str) -> str:
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
@@ -158,8 +164,6 @@ class NativeProvider:
 
     async def _event(self, name: str, data: dict[str, Any]) -> None:
         await self.lattice.events.publish(name, self.host_id, data)
-        if self.on_event is not None:
-            self.on_event(name)
 
     # -- supervision
 

@@ -66,3 +66,13 @@ def test_unusable_credentials_and_configuration_are_named(tmp_path):
         config_json(7)
     assert config_json({"port": 8080}) == '{"port": 8080}'
     assert config_json("raw text") == "raw text" and config_json(None) is None
+
+
+def test_the_health_interval_is_a_setting_and_a_bad_one_is_named():
+    from edgegate.config import ConfigError
+    assert LatticeConfig.from_env({}).provider_health_s == 30.0  # the OTP host's
+    assert LatticeConfig.from_env({"EDGEHOST_PROVIDER_HEALTH_MS": "250"}).provider_health_s \
+        == 0.25
+    with pytest.raises(ConfigError, match="EDGEHOST_PROVIDER_HEALTH_MS: 'soon' is not a whole "
+                                          "number of milliseconds"):
+        LatticeConfig.from_env({"EDGEHOST_PROVIDER_HEALTH_MS": "soon"})

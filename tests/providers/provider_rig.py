@@ -108,3 +108,16 @@ async def make_rig(nats_server, sim_boards, tmp_path, cluster_env, actors, **set
     assert len(hosts) == 1
     return Rig(nc, gateway, hosts[0]["id"], events,
                KeyPair.from_seed(cluster_env["WASMCLOUD_CLUSTER_SEED"]), caller_key)
+
+
+def provider_pids(key: str) -> list[int]:
+    """Processes whose command line names the provider's binary (its file is named for it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if key.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids

@@ -10,7 +10,7 @@ import signal
 import msgpack
 import pytest
 from control_rig import ctl_request
-from provider_rig import KV_CONTRACT, kv_binary, kv_par, make_rig, write_par
+from provider_rig import KV_CONTRACT, kv_binary, kv_par, make_rig, provider_pids, write_par
 
 from edgegate.providers.archive import platform_target
 
@@ -145,6 +145,29 @@ async def test_a_provider_bid_is_withheld_where_it_already_runs(rig, tmp_path):
         rig.host_id]
     await rig.started(ref, key)
     assert await ctl_gather(rig.nc, "auction.provider", asked) == []
+
+
+async def test_a_gateway_stopped_during_a_start_leaves_no_provider(nats_server, sim_boards,
+                                                                   tmp_path, cluster_env,
+                                                                   actors):
+    rig = await make_rig(nats_server, sim_boards, tmp_path, cluster_env, actors)
+    try:
+        path = tmp_path / "deaf.par"  # a provider that never reads its stdin or a request
+        key = write_par(path, {platform_target(): b"#!/bin/sh\nsleep 60\n"})
+        await rig.lp(f"file://{path}")
+        for _ in range(200):
+            if provider_pids(key):
+                break
+            await asyncio.sleep(0.02)
+        assert provider_pids(key), "the provider never ran"
+    finally:
+        await rig.gateway.stop()
+        await rig.nc.close()
+    for _ in range(200):
+        if not provider_pids(key):
+            break
+        await asyncio.sleep(0.05)
+    assert provider_pids(key) == []
 
 
 # -- errors: each is an event with a one-line reason, and the gateway goes on

@@ -7,28 +7,14 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 from lattice_rig import GatewayProcess, edgehost, write_registry
-from provider_rig import kv_par, write_par
+from provider_rig import kv_par, provider_pids, write_par
 
 from edgegate.providers.archive import platform_target
 
 pytestmark = pytest.mark.nats
-
-
-def provider_pids(key: str) -> list[int]:
-    """Processes whose command line names the provider's binary (its file is named for it)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if key.encode() in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
 
 
 def wait_until(predicate, what: str, timeout: float = 20.0) -> None:

@@ -96,6 +96,9 @@ class NativeProvider:
             code = await asyncio.wait_for(self.process.wait(), self.timings.settle)
         except TimeoutError:
             code = None
+        except asyncio.CancelledError:  # the gateway stops while this one starts
+            self._kill_now()
+            raise
         if code is not None:
             await self._drain_output()
             self._remove_binary()
@@ -283,6 +286,14 @@ class NativeProvider:
                 return
             except TimeoutError:
                 continue
+
+    def _kill_now(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._remove_binary()
 
     def _remove_binary(self) -> None:
         try:

@@ -321,7 +321,7 @@ class BoardHost:
         return answer, inv
 
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
-        session = await self._wait_for_board()
+        session = await self.reach_board()
         self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
@@ -337,7 +337,8 @@ class BoardHost:
             self._traces.pop(actor.key, None)
         return bytes(reply.get("body") or b"")
 
-    async def _wait_for_board(self) -> BoardSession:
+    async def reach_board(self) -> BoardSession:
+        """The board's session, waiting a moment for a board that is away; BoardError if not."""
         if self.session is None:
             try:
                 await asyncio.wait_for(self._attached.wait(), WAIT_FOR_BOARD_SECONDS)
@@ -348,10 +349,6 @@ class BoardHost:
             raise BoardError(f"board {self.entry.board_id} is not connected (its link went "
                              f"{away:.0f} s ago); the call was not delivered")
         return self.session
-
-    async def reach_board(self) -> BoardSession:
-        """The board's session, waiting a moment for a board that is away; BoardError if not."""
-        return await self._wait_for_board()
 
     def _board(self) -> BoardSession:
         if self.session is None:

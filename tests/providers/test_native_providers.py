@@ -103,6 +103,20 @@ async def test_a_provider_that_dies_is_restarted_and_serves_again(rig, tmp_path)
     assert answer.error is None and msgpack.unpackb(answer.msg) is False
 
 
+async def test_a_provider_that_keeps_crashing_is_restarted_each_time(rig, tmp_path):
+    path = tmp_path / "crashy.par"
+    key = write_par(path, {platform_target(): b"#!/bin/sh\nsleep 1.5\n"
+                                               b"echo 'lost the device' >&2\nexit 5\n"})
+    await rig.lp(f"file://{path}")
+    await rig.events.wait("provider_started", public_key=key)
+    stopped = await rig.events.wait("provider_stopped", public_key=key)
+    assert stopped["data"]["reason"] == (f"provider {key} exited with status 5 while running: "
+                                         f"lost the device")
+    await rig.events.wait("provider_started", public_key=key, restarts=1)
+    await rig.events.wait("provider_started", public_key=key, restarts=2)
+    assert len(await rig.hosts()) == 1
+
+
 async def test_sp_shuts_the_provider_down(rig, tmp_path):
     ref, key = kv_par(tmp_path)
     await rig.started(ref, key)

@@ -3,7 +3,7 @@
 
 It is what a native provider of the wasmbus-rpc era does, written here on its own (none of the
 gateway's code): read the host data line from stdin, subscribe its subjects, check every
-invocation (the eight anti-forgery checks), serve the linked actors, answer health, take
+invocation (every anti-forgery check of the spec), serve the linked actors, answer health, take
 linkdefs, and leave on a shutdown request or when its host closes stdin.
 
 Configuration (`config_json`, a JSON object): `{"health": false}` leaves health unanswered.
@@ -119,7 +119,7 @@ def check_invocation(inv: dict, issuers: set[str]) -> None:
             raise Forged("the invocation hash does not match")
     if issuer not in issuers:  # 8
         raise Forged(f"issuer {issuer} is not a cluster issuer here")
-    if wascap.get("target_url") != target_url or wascap.get("origin_url") != origin_url:
+    if wascap.get("target_url") != target_url or wascap.get("origin_url") != origin_url:  # 9
         raise Forged("the claimed target or origin URL does not match the envelope")
 
 

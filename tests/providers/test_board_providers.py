@@ -163,6 +163,7 @@ async def test_the_lamp_demo_actor_switches_its_board_s_led_and_reads_its_sensor
     on = await call_board_actor(lattice, lamp.key, "Switch", b"on")
     assert (on.error, on.msg) == (None, b"LED on")
     assert bank.read(LED_PIN) is True
+    assert any("pin 2 is now high (simulated)" in line for line in lattice.board.console)
     bank.analog_values[1] = 40961
     sensed = await call_board_actor(lattice, lamp.key, "Sense", b"")
     assert (sensed.error, sensed.msg) == (None, b"sensor 40961")

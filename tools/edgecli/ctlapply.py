@@ -80,13 +80,26 @@ class CtlTarget:
         return APPLIED, str(data.get("public_key"))
 
     async def apply_capability(self, capability: CapabilityEntry) -> tuple[str, str]:
+        ref = capability.image_ref
         try:
+            inventory = await self.ctl.request("get", self.host_id, "inv")
+            for running in inventory.get("providers") or []:
+                if (running.get("image_ref") == ref
+                        and running.get("link_name") == capability.link_name):
+                    return ALREADY, str(running.get("id"))
+            events = await self.ctl.events()
             await self.ctl.command("cmd", self.host_id, "lp", body={
-                "provider_ref": capability.image_ref, "link_name": capability.link_name,
+                "provider_ref": ref, "link_name": capability.link_name,
                 "host_id": self.host_id})
+            outcome = await start_outcome(events, self.host_id, ref, self.ctl.timeout,
+                                          "provider_started", "provider_start_failed",
+                                          "provider_ref")
         except CtlError as exc:
             raise EntryFailed(str(exc)) from None
-        return APPLIED, ""
+        data = outcome.get("data") or {}
+        if str(outcome.get("type")).endswith("provider_start_failed"):
+            raise EntryFailed(str(data.get("error")))
+        return APPLIED, str(data.get("public_key"))
 
     async def apply_link(self, link: LinkEntry) -> tuple[str, str]:
         wanted = {"actor_id": link.actor, "provider_id": link.provider_id,

@@ -83,9 +83,11 @@ class CtlClient:
         return queue
 
 
-async def start_outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_ref: str,
-                        timeout: float) -> dict[str, Any]:
-    """The actors_started or actor_start_failed event of this start."""
+async def start_outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, ref: str,
+                        timeout: float, started: str = "actors_started",
+                        failed: str = "actor_start_failed",
+                        failed_ref: str = "actor_ref") -> dict[str, Any]:
+    """The started or start-failed event of this start (of an actor, or of a provider)."""
     deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
     while (left := deadline - time.monotonic()) > 0:
         try:
@@ -96,9 +98,10 @@ async def start_outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, act
         data = event.get("data") or {}
         if event.get("source") != host_id:
             continue
-        if name == "actors_started" and data.get("image_ref") == actor_ref:
+        if name == started and data.get("image_ref") == ref:
             return event
-        if name == "actor_start_failed" and data.get("actor_ref") == actor_ref:
+        if name == failed and data.get(failed_ref) == ref:
             return event
-    raise CtlError(f"start actor {actor_ref}: accepted by {host_id}, but it did not say it "
+    what = "actor" if started == "actors_started" else "provider"
+    raise CtlError(f"start {what} {ref}: accepted by {host_id}, but it did not say it "
                    f"started or failed")

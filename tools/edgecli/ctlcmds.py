@@ -128,6 +128,9 @@ async def _get_inventory(ctl: CtlClient, args: argparse.Namespace) -> int:
         raise CtlError(f"inventory of {args.host_id}: {inv.get('error')}")
     rows = [[a["id"], a.get("name", ""), a.get("image_ref", ""),
              str(len(a.get("instances") or []))] for a in inv.get("actors", [])]
+    if not rows and inv.get("providers") and not args.json:
+        # a board host always has its board's own providers: say the actors are none first
+        print(f"host {args.host_id} runs no actors")
     rows += [[p["id"], p.get("name", ""), p.get("image_ref", ""), f"provider {p.get('link_name')}"]
              for p in inv.get("providers", [])]
     return _show(args, inv, rows, ["ID", "NAME", "IMAGE REF", "INSTANCES"],
@@ -158,16 +161,8 @@ async def _get_links(ctl: CtlClient, args: argparse.Namespace) -> int:
 async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     if args.count < 1:
         raise CtlError(f"--count {args.count}: must be at least 1")
-    host_id = args.host_id
-    if host_id is None:
-        constraints = _pairs(args.constraint, "--constraint")
-        bids = await ctl.gather("auction", "actor",
-                                body={"actor_ref": args.actor_ref, "constraints": constraints})
-        bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
-        if not bids:
-            raise CtlError(f"start actor {args.actor_ref}: no host bid in the auction "
-                           f"(constraints {constraints or 'none'})")
-        host_id = bids[0]["host_id"]
+    host_id = args.host_id or await _auction_winner(ctl, args, "actor",
+                                                    {"actor_ref": args.actor_ref})
     events = await ctl.events()
     await ctl.command("cmd", host_id, "la", body={"actor_ref": args.actor_ref,
                                                   "count": args.count, "host_id": host_id})
@@ -180,6 +175,19 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"actor {outcome['data']['public_key']} started on host {host_id}")
     return 0
+
+
+async def _auction_winner(ctl: CtlClient, args: argparse.Namespace, kind: str,
+                          asked: dict[str, Any]) -> str:
+    """The host that bids first in an actor or provider auction; CtlError when none does."""
+    constraints = _pairs(args.constraint, "--constraint")
+    bids = await ctl.gather("auction", kind, body={**asked, "constraints": constraints})
+    bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
+    if not bids:
+        ref = asked.get("actor_ref") or asked.get("provider_ref")
+        raise CtlError(f"start {kind} {ref}: no host bid in the auction "
+                       f"(constraints {constraints or 'none'})")
+    return str(bids[0]["host_id"])
 
 
 async def _stop_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
@@ -204,6 +212,38 @@ async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
                           body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
                                 "host_id": args.host_id})
     print(f"actor {args.actor_id} on host {args.host_id} updated to {args.new_actor_ref}")
+    return 0
+
+
+# -- providers
+
+
+async def _start_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
+    ref, link_name = args.provider_ref, args.link_name
+    host_id = args.host_id or await _auction_winner(
+        ctl, args, "provider", {"provider_ref": ref, "link_name": link_name})
+    events = await ctl.events()
+    body: dict[str, Any] = {"provider_ref": ref, "link_name": link_name, "host_id": host_id}
+    if args.config_json is not None:
+        body["configuration"] = args.config_json
+    await ctl.command("cmd", host_id, "lp", body=body)
+    with working(f"host {host_id[:12]}… fetches {ref} and starts it"):
+        outcome = await start_outcome(events, host_id, ref, ctl.timeout, "provider_started",
+                                      "provider_start_failed", "provider_ref")
+    if args.json:
+        print(json.dumps(outcome))
+    if outcome["type"].endswith("provider_start_failed"):
+        return fail(f"start provider {ref} on {host_id}: {outcome['data']['error']}")
+    if not args.json:
+        print(f"provider {outcome['data']['public_key']} ({link_name}) started on host "
+              f"{host_id}")
+    return 0
+
+
+async def _stop_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("cmd", args.host_id, "sp",
+                      body={"provider_ref": args.provider_id, "link_name": args.link_name})
+    print(f"provider {args.provider_id} ({args.link_name}) stopping on host {args.host_id}")
     return 0
 
 
@@ -292,6 +332,8 @@ start_actor = _command(_start_actor)
 stop_actor = _command(_stop_actor)
 scale_actor = _command(_scale_actor)
 update_actor = _command(_update_actor)
+start_provider = _command(_start_provider)
+stop_provider = _command(_stop_provider)
 link_put = _command(_link_put)
 link_del = _command(_link_del)
 registry_put = _command(_registry_put)

@@ -16,6 +16,7 @@ from edgecli import (
     ctlcmds,
     gatewaycmds,
     keycmds,
+    parcmds,
     pushcmds,
     simcmds,
     upcmds,
@@ -282,9 +283,12 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     ctl = sub.add_parser("ctl", help="control a wasmCloud lattice, like wash ctl")
     what = ctl.add_subparsers(dest="what", metavar="ACTION", required=True)
 
+    verbs: dict[str, argparse._SubParsersAction] = {}
+
     def actor_verb(verb: str, help: str) -> argparse.ArgumentParser:
-        kinds = what.add_parser(verb, help=help).add_subparsers(dest="kind", metavar="actor",
+        kinds = what.add_parser(verb, help=help).add_subparsers(dest="kind", metavar="KIND",
                                                                 required=True)
+        verbs[verb] = kinds
         return leaf(kinds, "actor", help)
 
     get = what.add_parser("get", help="hosts, inventory, claims or links")
@@ -325,6 +329,27 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     update.add_argument("actor_id", metavar="ACTOR_ID")
     update.add_argument("new_actor_ref", metavar="NEW_REF")
     update.set_defaults(run=ctlcmds.update_actor)
+
+    start_provider = leaf(verbs["start"], "provider", "start a capability provider (on a "
+                          "board host: on its gateway's machine)")
+    start_provider.add_argument("provider_ref", metavar="REF",
+                                help="OCI reference or file:// path of a .par")
+    start_provider.add_argument("--host-id", help="the host to start it on (default: by "
+                                "auction)")
+    start_provider.add_argument("--link-name", default="default", help="link name (default "
+                                "default)")
+    start_provider.add_argument("--constraint", action="append", default=[],
+                                metavar="LABEL=VALUE", help="an auction constraint (repeatable)")
+    start_provider.add_argument("--config-json", metavar="JSON",
+                                help="configuration handed to the provider")
+    start_provider.set_defaults(run=ctlcmds.start_provider)
+
+    stop_provider = leaf(verbs["stop"], "provider", "stop a capability provider")
+    stop_provider.add_argument("host_id", metavar="HOST_ID")
+    stop_provider.add_argument("provider_id", metavar="PROVIDER_ID")
+    stop_provider.add_argument("--link-name", default="default", help="link name (default "
+                               "default)")
+    stop_provider.set_defaults(run=ctlcmds.stop_provider)
 
     link = what.add_parser("link", help="put, delete or list link definitions")
     links = link.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -420,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_call(sub)
     _add_ctl(sub)
     _add_push(sub)
+    parcmds.add_par(sub, _add_json)
     _add_output_options(parser)
     return parser
 

@@ -10,6 +10,8 @@ from edgegate.control.inventory import ActorRecords, event_claims
 from edgegate.control.requests import ControlError, ack, count, decode, refused, strings, text
 from edgegate.devices.session import BoardError
 from edgegate.jetstream.entries import MetadataError
+from edgegate.providers.hostdata import HostDataError, config_json
+from edgegate.providers.native import ProviderStartFailed
 from edgegate.registries import ActorFetcher, RegistryError
 from edgegate.vhost.install import Installed, install_on_board, remove_from_board
 from edgegate.wascap import ClaimsError, SignedModule
@@ -22,8 +24,6 @@ log = logging.getLogger(__name__)
 
 # what a failed start or update can meet: each says in one line what was wrong
 FAILURES = (RegistryError, ClaimsError, BoardError, ValueError, MetadataError, OSError)
-NO_PROVIDERS = ("host {host} serves a board, which cannot run capability providers; start the "
-                "provider on another host")
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -222,35 +222,64 @@ class HostCommands:
         self.spawn(host.stop())
         return ack()
 
-    # -- lp / sp: a board runs no capability providers
+    # -- lp / sp: native providers run on the gateway's machine for the board's host
 
     async def launch_provider(self, host: BoardHost, data: bytes) -> bytes:
         what = "launch provider (lp)"
         request = decode(data, what)
-        await self.start_provider(host, text(request, "provider_ref", what),
-                                  text(request, "link_name", what, default="default"),
-                                  strings(request, "annotations", what))
+        provider_ref = text(request, "provider_ref", what)
+        link_name = text(request, "link_name", what, default="default")
+        annotations = strings(request, "annotations", what)
+        try:
+            configuration = config_json(request.get("configuration"))
+        except HostDataError as exc:
+            return refused(f"{what}: {exc}")
+        if host.providers.runs_ref(provider_ref, link_name):
+            return refused(f"{what}: {provider_ref} with link name {link_name!r} already runs "
+                           f"on host {host.id}")
+        self.spawn(self._start_in_background(host, provider_ref, link_name, annotations,
+                                             configuration))
         return ack()
+
+    async def _start_in_background(self, host: BoardHost, provider_ref: str, link_name: str,
+                                   annotations: dict[str, str], configuration: str | None
+                                   ) -> None:
+        try:
+            await self.start_provider(host, provider_ref, link_name, annotations, configuration)
+        except ControlError:
+            pass  # said on the lattice (provider_start_failed) and in the log
 
     async def halt_provider(self, host: BoardHost, data: bytes) -> bytes:
         what = "stop provider (sp)"
         request = decode(data, what)
-        await self.stop_provider(host, text(request, "provider_ref", what),
-                                 text(request, "link_name", what, default="default"))
+        key = text(request, "provider_ref", what)
+        link_name = text(request, "link_name", what, default="default")
+        if host.providers.find(key, link_name) is None:
+            return refused(f"{what}: provider {key} with link name {link_name!r} does not run "
+                           f"on host {host.id}")
+        self.spawn(self.stop_provider(host, key, link_name))
         return ack()
 
     async def start_provider(self, host: BoardHost, provider_ref: str, link_name: str,
-                             annotations: dict[str, str] | None = None) -> None:
-        """Start a capability provider on `host`; ControlError says why not."""
-        raise ProvidersUnsupported(NO_PROVIDERS.format(host=host.id))
+                             annotations: dict[str, str] | None = None,
+                             configuration: str | None = None) -> None:
+        """Start a capability provider on `host` and wait until it runs; ControlError says why
+        not (after provider_start_failed on the lattice)."""
+        if host.providers.runs_ref(provider_ref, link_name):
+            raise ControlError(f"{provider_ref} with link name {link_name!r} already runs on "
+                               f"host {host.id}")
+        try:
+            await host.providers.start_provider(self.fetcher, provider_ref, link_name,
+                                                configuration, annotations)
+        except ProviderStartFailed as exc:
+            raise ControlError(str(exc)) from None
 
-    async def stop_provider(self, host: BoardHost, provider_ref: str, link_name: str) -> None:
-        """Stop a capability provider of `host`; ControlError says why not."""
-        raise ProvidersUnsupported(NO_PROVIDERS.format(host=host.id))
-
-
-class ProvidersUnsupported(ControlError):
-    """This host cannot run capability providers."""
+    async def stop_provider(self, host: BoardHost, key: str, link_name: str) -> None:
+        """Stop a capability provider of `host` (by its public key); ControlError if it does
+        not run there."""
+        if not await host.providers.stop_provider(key, link_name):
+            raise ControlError(f"provider {key} with link name {link_name!r} does not run on "
+                               f"host {host.id}")
 
 
 def _one_line(exc: BaseException) -> str:

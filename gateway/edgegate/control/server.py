@@ -142,9 +142,12 @@ class ControlInterface:
 
     async def _on_provider_auction(self, msg: Msg) -> None:
         try:
-            self.auctions.provider_bids(msg.data)
+            bids = self.auctions.provider_bids(self.hosts(), msg.data)
         except ControlError as exc:
             await self._reply(msg, refused(str(exc)))
+            return
+        for bid in bids:
+            await self._reply(msg, reply_json(bid))
 
     async def _on_query(self, msg: Msg) -> None:
         first, second = self._tokens(msg)

@@ -21,7 +21,7 @@ from typing import Any
 from edgegate.boardclient import BoardClient, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig, host_labels
 from edgegate.control import ControlInterface
-from edgegate.control.commands import FAILURES, ProvidersUnsupported
+from edgegate.control.commands import FAILURES
 from edgegate.control.requests import ControlError
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
@@ -243,21 +243,21 @@ class Host:
     # -- providers and links (a lattice's business)
 
     async def start_provider(self, provider_ref: str, link_name: str = "default") -> None:
-        """Start a capability provider on this host. ProviderError says why not (a board
-        host runs none yet: the reason is the one the control interface's `lp` gives)."""
+        """Start a capability provider (a provider archive by OCI reference or file:// path)
+        for this host, on the gateway's machine; returns once it runs. ProviderError says why
+        not, with the reason the control interface's `lp` gives."""
         await self._provider("start_provider", provider_ref, link_name)
 
-    async def stop_provider(self, provider_ref: str, link_name: str = "default") -> None:
-        """Stop a capability provider of this host; ProviderError says why not (`sp`)."""
-        await self._provider("stop_provider", provider_ref, link_name)
+    async def stop_provider(self, provider_key: str, link_name: str = "default") -> None:
+        """Stop a capability provider of this host by its public key; ProviderError says why
+        not (`sp`)."""
+        await self._provider("stop_provider", provider_key, link_name)
 
     async def _provider(self, verb: str, provider_ref: str, link_name: str) -> None:
         # the very functions the control interface's lp and sp handlers call
         act = getattr(self._lattice_only(verb).commands, verb)
         try:
             await act(self._board_host(), provider_ref, link_name)
-        except ProvidersUnsupported as exc:
-            raise ProviderError(str(exc)) from None
         except ControlError as exc:
             raise ProviderError(f"provider {provider_ref}: {exc}") from None
 

@@ -14,6 +14,7 @@ from edgecli import (
     claimcmds,
     commands,
     ctlcmds,
+    firmwarecmds,
     gatewaycmds,
     keycmds,
     pushcmds,
@@ -411,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_call(sub)
     _add_ctl(sub)
     _add_push(sub)
+    firmwarecmds.add_parsers(sub)
     _add_output_options(parser)
     return parser
 

@@ -14,6 +14,7 @@ from edgecli import (
     claimcmds,
     commands,
     ctlcmds,
+    deploycmds,
     firmwarecmds,
     gatewaycmds,
     keycmds,
@@ -413,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ctl(sub)
     _add_push(sub)
     firmwarecmds.add_parsers(sub)
+    deploycmds.add_parsers(sub)
     _add_output_options(parser)
     return parser
 

@@ -138,6 +138,10 @@ def provision(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail("provision: %s" % exc)
     registry_path = Path(args.registry)
+    try:  # a registry that cannot take the board stops us before the board is changed
+        registry.registry_items(registry_path)
+    except registry.RegistryError as exc:
+        return fail("provision: %s; nothing was written" % exc)
     try:
         with BoardFiles(args.port, args.baud) as board:
             old = board.read(boardfiles.CONFIG)

@@ -1,0 +1,75 @@
+"""Fixtures for the board set-up commands: the real `edgehost`, and the MicroPython unix port
+(with the wasm3 module, the host code frozen in or not) as a board on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.commands import COMMAND_TIMEOUT, EDGEHOST, Outcome
+from support.unixboard import UnixBoard
+
+from edgecli import mpbuild
+
+
+@pytest.fixture
+def edgehost():
+    """Run `edgehost ARGS…` (env: variables to add; path: PATH to use instead)."""
+
+    def run(*argv: object, env: dict[str, str] | None = None,
+            path: str | None = None) -> Outcome:
+        environ = {**os.environ, **(env or {})}
+        if path is not None:
+            environ["PATH"] = path
+        done = subprocess.run([EDGEHOST, *map(str, argv)], capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT * 4, env=environ,
+                              stdin=subprocess.DEVNULL)
+        return Outcome(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+def _binary(frozen: bool) -> Path:
+    try:
+        return mpbuild.ensure_built(frozen=frozen)
+    except mpbuild.MicroPythonBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def unix_board(tmp_path):
+    """unix_board(frozen=False, folder=NAME): the unix port's REPL on a pty; all stopped after."""
+    started: list[UnixBoard] = []
+
+    def start(frozen: bool = False, folder: str = "board") -> UnixBoard:
+        board = UnixBoard(_binary(frozen), tmp_path / folder)
+        started.append(board)
+        return board
+
+    yield start
+    for board in started:
+        board.stop()
+
+
+@pytest.fixture
+def boot(tmp_path):
+    """boot(folder, frozen): run the board's main.py from what is in `folder` (its files, or the
+    frozen host code), as the board does at power-up; stopped after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def start(folder: Path, frozen: bool = False) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+        log = (tmp_path / ("boot%d.log" % len(procs))).open("w")
+        proc = subprocess.Popen([str(_binary(frozen)), "-c",
+                                 "import main\nmain.main(recheck_ms=200)"], cwd=folder,
+                                env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()

@@ -87,8 +87,11 @@ class BoardFiles:
 
         try:
             self._t = SerialTransport(device, baud)
-        except TransportError as exc:
-            raise BoardFilesError("cannot open %s: %s" % (device, exc)) from None
+        except TransportError as exc:  # mpremote does not say why: ask pyserial
+            from edgecli.serialports import open_error
+
+            raise BoardFilesError("cannot open %s: %s" % (device, open_error(device) or exc)
+                                  ) from None
         self.device = device
         try:
             self._t.enter_raw_repl(soft_reset=False)

@@ -9,12 +9,13 @@ written too, with a note that the board then has no wasm3 engine.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgecli import firmware, profiles
+from edgecli import firmware, profiles, serialports
 
 HEADER_MAGIC = 0xE9  # every ESP image (bootloader and app) starts with it
 CHIP_ID_AT = 12  # the extended header's chip id, after the 8-byte common header and 4 bytes
@@ -110,17 +111,16 @@ def chip_name(esp: Any) -> str:
 
 def open_port_error(port: str, exc: Exception) -> FlashError:
     text = str(exc)
-    if "Permission denied" in text or "Errno 13" in text:
-        hint = "no permission on the serial device: add yourself to its group (dialout or " \
-               "uucp) and log in again"
-    elif "busy" in text.lower() or "Errno 16" in text:
-        hint = "the port is busy: close the program that holds it (a serial monitor, a gateway)"
-    elif "No such file" in text or "Errno 2" in text:
-        hint = "no such port: see `edgehost ports`"
-    else:
-        hint = "no ESP32 answered: hold BOOT, press RESET, release BOOT, and try again"
-    return FlashError("cannot reach a board on %s: %s (%s)" % (port, hint,
-                                                               text.splitlines()[0][:120]))
+    trouble = serialports.port_trouble(port, text)
+    if trouble is None and "could not open" in text.lower():
+        trouble = serialports.open_error(port)  # esptool's words do not say why: ask pyserial
+    if trouble is not None:
+        return FlashError("cannot reach a board on %s: %s" % (port, trouble))
+    detail = (text.splitlines() or [""])[0][:120]
+    # esptool's own words where they say something (not a bare attribute name)
+    return FlashError("cannot reach a board on %s: no ESP32 answered: hold BOOT, press RESET, "
+                      "release BOOT, and try again%s"
+                      % (port, " (%s)" % detail if " " in detail else ""))
 
 
 def flash(port: str, profile: profiles.Profile, image: Path, baud: int = 460800,
@@ -132,6 +132,9 @@ def flash(port: str, profile: profiles.Profile, image: Path, baud: int = 460800,
     from serial import SerialException
 
     check_image(image, profile, None)  # a wrong image is refused before the port is opened
+    if "://" not in port and not os.path.exists(port):
+        raise FlashError("cannot reach a board on %s: no such port %s: see `edgehost ports`"
+                         % (port, port))
     try:
         esp = cmds.detect_chip(port, 115200, connect_attempts=connect_attempts)
     except (FatalError, SerialException, OSError) as exc:

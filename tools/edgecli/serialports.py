@@ -73,3 +73,31 @@ def list_serial_ports(profile_usb: tuple[int, int] | None = None,
              for info in (list_ports.comports() if listing is None else listing)]
     order = {"espressif": 0, "bridge": 1, "other": 2}
     return sorted(found, key=lambda p: (not p.expected, order[p.kind], p.device))
+
+
+def port_trouble(port: str, text: str) -> str | None:
+    """What a user can do about a serial port that would not open, from the error's text;
+    None when the text does not say."""
+    lowered = text.lower()
+    if "permission denied" in lowered or "errno 13" in lowered:
+        return ("no permission on %s: add yourself to its group (dialout, or uucp) and log in "
+                "again" % port)
+    if "busy" in lowered or "lock" in lowered or "errno 16" in lowered:
+        return ("%s is busy: close the program that holds it (a serial monitor, a gateway, "
+                "edgehost up)" % port)
+    if "no such file" in lowered or "errno 2" in lowered:
+        return "no such port %s: see `edgehost ports`" % port
+    return None
+
+
+def open_error(port: str) -> str | None:
+    """Why `port` does not open, as port_trouble says it; None when it opens."""
+    import serial
+
+    try:
+        serial.serial_for_url(port, exclusive=True).close()
+    except (serial.SerialException, OSError, ValueError) as exc:
+        text = str(exc)
+        return port_trouble(port, text) or "%s would not open (%s)" % (
+            port, (text.splitlines() or ["?"])[0][:120])
+    return None

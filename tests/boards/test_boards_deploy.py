@@ -259,3 +259,34 @@ def test_the_files_deploy_copies_are_the_files_the_manifest_freezes():
     deployed = {path: hashlib.sha256(source.read_bytes()).digest()
                 for path, source in boardfiles.host_sources().items()}
     assert frozen == deployed
+
+
+def test_a_bytecode_version_mpy_cross_cannot_write_is_named_with_the_ones_it_can():
+    with pytest.raises(boardfiles.BoardFilesError) as caught:
+        boardfiles.mpy_cross_command("9.9")
+    assert str(caught.value) == ("the board loads .mpy version 9.9, which mpy-cross cannot "
+                                 "write (it knows 0, 2, 3, 4, 5, 6, 6.1, 6.2, 6.3)")
+
+
+def test_a_file_the_board_cannot_write_stops_deploy_in_one_line(edgehost, unix_board):
+    board = unix_board()
+    (board.folder / "edgelink").write_text("a file where the package's folder goes")
+    done = edgehost("deploy", "--port", board.port)
+    assert done.code == 1
+    assert done.err.startswith("edgehost: %s: writing edgelink/" % board.port)
+    assert len(done.err.splitlines()) == 1, done.err
+
+
+def test_a_registry_entry_a_gateway_would_refuse_leaves_the_file_as_it_was(tmp_path):
+    from edgegate.devices.registry import RegistryError, put_board
+
+    registry = tmp_path / "boards.json"
+    put_board(registry, {"board_id": "porch", "pairing_key": "11" * 32, "tcp": "10.0.0.2:4000"})
+    before = registry.read_text()
+    with pytest.raises(RegistryError) as caught:
+        put_board(registry, {"board_id": "shed", "pairing_key": "22" * 32})
+    assert str(caught.value) == ("board registry %s, board 'shed': give exactly one of port "
+                                 "(serial), tcp (dial) or listen (boards dial in), as a string"
+                                 % registry)
+    assert registry.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["boards.json"]

@@ -82,7 +82,7 @@ def flash(args: argparse.Namespace) -> int:
         return fail("image %s: not found; %s" % (image, hint))
     try:
         checked = flashing.flash(args.port, profile, image, args.baud, args.connect_attempts,
-                                 say=note)
+                                 say=note, erase=args.erase)
     except flashing.FlashError as exc:
         return fail(str(exc))
     report(args, "flashed %s to the %s on %s and reset it" % (image, checked.chip, args.port),
@@ -125,5 +125,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     help="speed for writing (default 460800)")
     fl.add_argument("--connect-attempts", type=int, default=7,
                     help="how often esptool tries to reach the bootloader (default 7)")
+    fl.add_argument("--erase", action="store_true",
+                    help="erase the whole flash first (the board's files: config, actors)")
     fl.add_argument("--json", action="store_true", help="print one JSON object")
     fl.set_defaults(run=flash)

@@ -124,9 +124,9 @@ def open_port_error(port: str, exc: Exception) -> FlashError:
 
 
 def flash(port: str, profile: profiles.Profile, image: Path, baud: int = 460800,
-          connect_attempts: int = 7, say: Any = print) -> CheckedImage:
-    """Detect the chip on `port`, check `image` against it and the profile, write, verify,
-    and reset the board."""
+          connect_attempts: int = 7, say: Any = print, erase: bool = False) -> CheckedImage:
+    """Detect the chip on `port`, check `image` against it and the profile, write (after
+    erasing the whole flash, filesystem included, with `erase`), verify, and reset the board."""
     from esptool import cmds
     from esptool.util import FatalError
     from serial import SerialException
@@ -149,6 +149,9 @@ def flash(port: str, profile: profiles.Profile, image: Path, baud: int = 460800,
         if baud != 115200:
             esp.change_baud(baud)
         cmds.attach_flash(esp)
+        if erase:
+            say("erasing the whole flash: config.json and the actors go too")
+            cmds.erase_flash(esp)
         cmds.write_flash(esp, [(checked.offset, str(image))])
         cmds.verify_flash(esp, [(checked.offset, str(image))])
         cmds.reset_chip(esp, "hard-reset")

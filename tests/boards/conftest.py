@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -41,35 +42,31 @@ def _binary(frozen: bool) -> Path:
 @pytest.fixture
 def unix_board(tmp_path):
     """unix_board(frozen=False, folder=NAME): the unix port's REPL on a pty; all stopped after."""
-    started: list[UnixBoard] = []
+    with contextlib.ExitStack() as started:
 
-    def start(frozen: bool = False, folder: str = "board") -> UnixBoard:
-        board = UnixBoard(_binary(frozen), tmp_path / folder)
-        started.append(board)
-        return board
+        def start(frozen: bool = False, folder: str = "board") -> UnixBoard:
+            board = UnixBoard(_binary(frozen), tmp_path / folder)
+            started.callback(board.stop)
+            return board
 
-    yield start
-    for board in started:
-        board.stop()
+        yield start
 
 
 @pytest.fixture
 def boot(tmp_path):
     """boot(folder, frozen): run the board's main.py from what is in `folder` (its files, or the
     frozen host code), as the board does at power-up; stopped after the test."""
-    procs: list[subprocess.Popen] = []
+    with contextlib.ExitStack() as started:
 
-    def start(folder: Path, frozen: bool = False) -> subprocess.Popen:
-        env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
-        log = (tmp_path / ("boot%d.log" % len(procs))).open("w")
-        proc = subprocess.Popen([str(_binary(frozen)), "-c",
-                                 "import main\nmain.main(recheck_ms=200)"], cwd=folder,
-                                env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
+        def start(folder: Path, frozen: bool = False) -> subprocess.Popen:
+            env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+            log = started.enter_context((tmp_path / "boot.log").open("a"))
+            proc = subprocess.Popen([str(_binary(frozen)), "-c",
+                                     "import main\nmain.main(recheck_ms=200)"], cwd=folder,
+                                    env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT)
+            started.callback(proc.wait)
+            started.callback(proc.kill)
+            return proc
 
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
+        yield start

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -106,14 +107,12 @@ def lattice_env(tmp_path) -> dict[str, str]:
 @pytest.fixture
 def gateway(tmp_path, nats_server, lattice_env):
     """gateway(registry) starts `edgehost gateway` on the test's nats-server."""
-    started: list[GatewayProcess] = []
+    with contextlib.ExitStack() as started:
 
-    def start(registry: Path) -> GatewayProcess:
-        gw = GatewayProcess(registry, nats_server.url, lattice_env,
-                            tmp_path / ("gateway%d.err" % len(started)))
-        started.append(gw)
-        return gw
+        def start(registry: Path) -> GatewayProcess:
+            gw = GatewayProcess(registry, nats_server.url, lattice_env,
+                                tmp_path / "gateway.err")
+            started.callback(gw.stop)
+            return gw
 
-    yield start
-    for gw in started:
-        gw.stop()
+        yield start

@@ -8,12 +8,16 @@ way in, so the unix port on a pseudo-terminal serves as well as an ESP32.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from mpremote.transport import TransportError
+from serial import SerialException
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the host needs on a board whose firmware does not have it frozen: the same packages and
@@ -82,7 +86,6 @@ class BoardFiles:
     """The board's filesystem through mpremote's raw REPL; a context manager."""
 
     def __init__(self, device: str, baud: int = 115200):
-        from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 
         try:
@@ -108,14 +111,13 @@ class BoardFiles:
         self.close()
 
     def close(self) -> None:
-        try:
+        # after reset() the board may be gone from the bus (native USB enumerates anew)
+        with contextlib.suppress(OSError, TransportError, SerialException):
             self._t.exit_raw_repl()
-        finally:
+        with contextlib.suppress(OSError, SerialException):
             self._t.close()
 
     def _eval(self, code: str) -> object:
-        from mpremote.transport import TransportError
-
         try:
             return ast.literal_eval(self._t.exec(code).decode().strip())
         except TransportError as exc:
@@ -134,14 +136,12 @@ class BoardFiles:
     def write(self, path: str, data: bytes,
               progress: Callable[[int, int], None] | None = None) -> None:
         """Write one file, making its folders first."""
-        from mpremote.transport import TransportError
-
         parts = path.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            folder = "/".join(parts[:depth])
-            if not self._t.fs_exists(folder):
-                self._t.fs_mkdir(folder)
         try:
+            for depth in range(1, len(parts) + 1):
+                folder = "/".join(parts[:depth])
+                if not self._t.fs_exists(folder):
+                    self._t.fs_mkdir(folder)
             self._t.fs_writefile(path, data, progress_callback=progress)
         except (TransportError, OSError) as exc:
             raise BoardFilesError("%s: writing %s failed (%s); is the board's filesystem "

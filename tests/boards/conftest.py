@@ -61,8 +61,8 @@ def boot(tmp_path):
         def start(folder: Path, frozen: bool = False) -> subprocess.Popen:
             env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
             log = started.enter_context((tmp_path / "boot.log").open("a"))
-            proc = subprocess.Popen([str(_binary(frozen)), "-c",
-                                     "import main\nmain.main(recheck_ms=200)"], cwd=folder,
+            # -m: main.py runs as __main__, as the board runs it after boot.py
+            proc = subprocess.Popen([str(_binary(frozen)), "-m", "main"], cwd=folder,
                                     env=env, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT)
             started.callback(proc.wait)

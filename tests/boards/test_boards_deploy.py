@@ -290,3 +290,30 @@ def test_a_registry_entry_a_gateway_would_refuse_leaves_the_file_as_it_was(tmp_p
                                  % registry)
     assert registry.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["boards.json"]
+
+
+def test_deploy_shows_its_progress_on_a_terminal(unix_board, tmp_path):
+    """stderr on a pseudo-terminal, as in a user's shell: the file on its way and a bar."""
+    import os
+    import subprocess
+
+    from support.commands import EDGEHOST
+
+    board = unix_board()
+    master, slave = os.openpty()
+    proc = subprocess.Popen([EDGEHOST, "deploy", "--port", board.port], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the command ended and closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(120) == 0
+    assert b"copied" in proc.stdout.read()
+    assert b"edgehost/" in seen and "━".encode() in seen, seen[-500:]

@@ -58,3 +58,13 @@ def test_ports_for_an_unknown_profile_names_the_known_ones(edgehost):
     assert done.code == 1
     assert done.err.startswith("edgehost: profile esp32-nope: not found in ")
     assert "esp32-s3-devkitc-n8r8" in done.err and len(done.err.splitlines()) == 1
+
+
+def test_ports_prints_one_line_per_port_or_says_there_is_none(edgehost):
+    done = edgehost("ports")
+    assert done.code == 0, done
+    devices = [info.device for info in list_ports.comports()]
+    if not devices:
+        assert done.out.startswith("no serial ports found: plug the board in")
+    else:
+        assert sorted(line.split()[0] for line in done.out.splitlines()) == sorted(devices)

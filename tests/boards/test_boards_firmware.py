@@ -67,13 +67,25 @@ def test_the_idf_command_builds_the_esp32_port_with_wasm3_and_the_frozen_host(mi
     assert (micropython_tree / "ports" / "esp32" / "modules" / "_boot.py").is_file()
 
 
-def test_the_dry_run_prints_the_files_and_the_command(edgehost):
+def test_the_image_is_merged_by_micropythons_makeimg_from_what_idf_py_writes(micropython_tree):
+    plan = firmware.plan("esp32-devkitc", micropython=micropython_tree)
+    script, *files = plan.makeimg_args()
+    assert Path(script).is_file()
+    makefile = (micropython_tree / "ports" / "esp32" / "Makefile").read_text()
+    # the port's Makefile passes the same build products, in the same order
+    named = re.findall(r"\$\(BUILD\)/(\S+)", makefile.split("makeimg.py", 1)[1])[:6]
+    assert [str(Path(f).relative_to(plan.build_dir)) for f in files] == named
+
+
+def test_the_dry_run_prints_the_files_and_the_commands(edgehost):
     done = edgehost("firmware", "build", "--profile", "esp32-c3-devkitm-1", "--dry-run",
                     "--json")
     assert done.code == 0, done
     plan = json.loads(done.out)
     assert (plan["board"], plan["variant"]) == ("ESP32_GENERIC_C3", "")
-    assert plan["command"][0] == "idf.py" and plan["command"][-1] == "build"
+    build, merge = plan["commands"]
+    assert build[0] == "idf.py" and build[-1] == "build"
+    assert merge[:2] == ["python", firmware.plan("esp32-c3-devkitm-1").makeimg_args()[0]]
     assert any(name.endswith("sdkconfig.edgehost") for name in plan["files"])
 
 
@@ -116,7 +128,7 @@ def test_an_active_esp_idf_is_the_one_the_build_runs(edgehost, tmp_path):
                     "--runner", "--json", path=str(script.parent), env={"IDF_PATH": str(idf)})
     assert done.code == 0, done
     plan = json.loads(done.out)
-    assert plan["command"][0] == str(script)
+    assert plan["commands"][0][0] == str(script)
     assert plan["idf"] == "ESP-IDF v5.5.1 (%s)" % idf
     assert not (tmp_path / "ran").exists()
 

@@ -71,6 +71,31 @@ class BuildPlan:
                 "-D", "MICROPY_FROZEN_MANIFEST=%s" % self.manifest, *action.split()]
 
 
+    def makeimg_args(self) -> list[str]:
+        """MicroPython's makeimg.py (what the port's Makefile runs after idf.py build): the
+        bootloader, partition table and app merged into firmware.bin."""
+        b = self.build_dir
+        return [str(self.port_dir / "makeimg.py"), str(b / "sdkconfig"),
+                str(b / "bootloader" / "bootloader.bin"),
+                str(b / "partition_table" / "partition-table.bin"), str(b / "micropython.bin"),
+                str(b / "firmware.bin"), str(b / "micropython.uf2")]
+
+
+@dataclass
+class IdfRunner:
+    """How idf.py and ESP-IDF's Python are run here: directly, or inside the container."""
+
+    prefix: list[str]  # empty, or the container runtime's `run … IMAGE`
+    idf_py: str
+    what: str  # said to the user: "ESP-IDF v5.5.1 (/opt/esp-idf)" or "docker image …"
+
+    def idf(self, args: list[str]) -> list[str]:
+        return [*self.prefix, self.idf_py, *args]
+
+    def python(self, args: list[str]) -> list[str]:
+        return [*self.prefix, "python", *args]  # ESP-IDF's Python, with IDF_PATH set
+
+
 def firmware_settings(name: str) -> tuple[str, str]:
     """The MicroPython board and variant a profile's `firmware` object names."""
     path = profiles.PROFILES_DIR / (name + ".json")
@@ -170,8 +195,8 @@ def idf_version(idf_path: str) -> str:
     return done.stdout.strip() or "unknown"
 
 
-def idf_runner(plan: BuildPlan, environ: dict[str, str] | None = None) -> tuple[list[str], str]:
-    """The program to put before idf.py's arguments, and a phrase saying what it is.
+def idf_runner(plan: BuildPlan, environ: dict[str, str] | None = None) -> IdfRunner:
+    """How idf.py runs here.
 
     The active ESP-IDF environment wins; else a container runtime with ESP-IDF's image; else
     FirmwareError says in one line what is missing and how to get it."""
@@ -187,15 +212,15 @@ def idf_runner(plan: BuildPlan, environ: dict[str, str] | None = None) -> tuple[
                                                            MICROPYTHON_VERSION,
                                                            ", ".join(IDF_SUPPORTED),
                                                            IDF_VERSION))
-        return [idf_py], "ESP-IDF %s (%s)" % (version, idf_path)
+        return IdfRunner([], idf_py, "ESP-IDF %s (%s)" % (version, idf_path))
     silent = []
     for runtime in CONTAINER_RUNTIMES:
         found = shutil.which(runtime, path=path)
         if found and container_runtime_answers(found):
-            return ([found, "run", "--rm", "-v", "%s:%s" % (ROOT, ROOT),
-                     "-u", "%d:%d" % (os.getuid(), os.getgid()), "-e", "HOME=/tmp",
-                     "-w", str(ROOT), IDF_IMAGE, "idf.py"],
-                    "%s image %s" % (runtime, IDF_IMAGE))
+            return IdfRunner([found, "run", "--rm", "-v", "%s:%s" % (ROOT, ROOT),
+                              "-u", "%d:%d" % (os.getuid(), os.getgid()), "-e", "HOME=/tmp",
+                              "-w", str(ROOT), IDF_IMAGE], "idf.py",
+                             "%s image %s" % (runtime, IDF_IMAGE))
         if found:
             silent.append(runtime)
     where = ("; %s is installed but its service does not answer (start it)"
@@ -233,7 +258,7 @@ def _run(cmd: list[str], log: Path, what: str) -> None:
                             % (what, done.returncode, (tail or ["?"])[0], log))
 
 
-def _sources(plan: BuildPlan, runner: list[str], log: Path) -> None:
+def _sources(plan: BuildPlan, runner: IdfRunner, log: Path) -> None:
     """A git checkout of MicroPython at the pin with the ESP32 port's submodules (the archive
     has none), and wasm3's tree."""
     mark = plan.micropython / ".edgehost-esp32-ready"
@@ -245,7 +270,7 @@ def _sources(plan: BuildPlan, runner: list[str], log: Path) -> None:
         except mpbuild.MicroPythonBuildError as exc:
             raise FirmwareError(str(exc)) from None
         _say("fetching the ESP32 port's submodules")
-        _run([*runner, *plan.idf_args(ESP32_SUBMODULE_STEP)], log, "idf.py submodules")
+        _run(runner.idf(plan.idf_args(ESP32_SUBMODULE_STEP)), log, "idf.py submodules")
         mark.write_text(mpbuild.MICROPYTHON.commit)
     if not plan.wasm3.exists():
         try:
@@ -268,21 +293,22 @@ def build(name: str, output: Path | None = None,
           environ: dict[str, str] | None = None) -> tuple[Path, dict]:
     """Build profile `name`'s image; returns its path and its manifest."""
     the_plan = plan(name, output=output)
-    runner, what = idf_runner(the_plan, environ)
+    runner = idf_runner(the_plan, environ)
     the_plan.build_dir.mkdir(parents=True, exist_ok=True)
     log = the_plan.build_dir / "build.log"
     log.write_text("")
     _say("building the firmware for %s with %s (several minutes; log: %s)"
-         % (name, what, log))
+         % (name, runner.what, log))
     write_files(the_plan)
     _sources(the_plan, runner, log)
-    _run([*runner, *the_plan.idf_args()], log, "idf.py build")
+    _run(runner.idf(the_plan.idf_args()), log, "idf.py build")
+    _run(runner.python(the_plan.makeimg_args()), log, "makeimg.py")
     built = the_plan.build_dir / "firmware.bin"
     if not built.exists():
         raise FirmwareError("idf.py build finished without %s; see %s" % (built, log))
     the_plan.image.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(built, the_plan.image)
-    manifest = image_manifest(the_plan, idf=what)
+    manifest = image_manifest(the_plan, idf=runner.what)
     manifest_path(the_plan.image).write_text(json.dumps(manifest, indent=2) + "\n")
     return the_plan.image, manifest
 

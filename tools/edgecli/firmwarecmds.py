@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from edgecli import firmware, flashing, profiles, serialports
@@ -20,17 +21,19 @@ def firmware_build(args: argparse.Namespace) -> int:
     try:
         plan = firmware.plan(args.profile, output=Path(args.output) if args.output else None)
         if args.dry_run:
-            runner, what = firmware.idf_runner(plan) if args.runner else (["idf.py"], "idf.py")
+            runner = (firmware.idf_runner(plan) if args.runner
+                      else firmware.IdfRunner([], "idf.py", "idf.py"))
+            commands = [runner.idf(plan.idf_args()), runner.python(plan.makeimg_args())]
             lines = ["# profile %s: MicroPython %s board %s%s, %s" % (
                 plan.profile.name, firmware.MICROPYTHON_VERSION, plan.board,
                 " variant " + plan.variant if plan.variant else "", plan.profile.chip)]
             for name, text in plan.files.items():
                 lines.append("# %s\n%s" % (name, text.rstrip()))
-            lines.append(" ".join([*runner, *plan.idf_args()]))
+            lines.extend(" ".join(command) for command in commands)
             report(args, "\n".join(lines),
                    {"profile": plan.profile.name, "board": plan.board, "variant": plan.variant,
-                    "files": plan.files, "command": [*runner, *plan.idf_args()],
-                    "idf": what, "image": str(plan.image)})
+                    "files": plan.files, "commands": commands, "idf": runner.what,
+                    "image": str(plan.image)})
             return 0
         image, manifest = firmware.build(args.profile, plan.image)
     except firmware.FirmwareError as exc:
@@ -64,8 +67,6 @@ def ports(args: argparse.Namespace) -> int:
 
 
 def _raw_profile_usb(name: str) -> dict[str, str] | None:
-    import json
-
     _profile(name)  # checked, so a wrong name says which ones there are
     return json.loads((profiles.PROFILES_DIR / (name + ".json")).read_text()).get("usb")
 

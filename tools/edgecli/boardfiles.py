@@ -228,8 +228,8 @@ def profile_files(names: list[str]) -> dict[str, bytes]:
     """Board path -> bytes of the named profiles (profiles/NAME.json)."""
     from edgecli import profiles
 
-    return {"%s/%s.json" % (PROFILES, name): (profiles.PROFILES_DIR / (name + ".json"))
-            .read_bytes() for name in names}
+    return {"%s/%s.json" % (PROFILES, name): profiles.profile_file(name).read_bytes()
+            for name in names}
 
 
 @dataclass

@@ -123,7 +123,7 @@ def provision(args: argparse.Namespace) -> int:
         return usage("provision --label: expected NAME=VALUE")
     try:
         profile = profiles.profile(args.profile)
-        profile_data = json.loads((profiles.PROFILES_DIR / (args.profile + ".json")).read_text())
+        profile_data = profiles.profile_json(args.profile)
         pairing.board_id_bytes(args.board_id)
         key = os.urandom(pairing.KEY_BYTES)
         transport = _transport(args, profile_data)

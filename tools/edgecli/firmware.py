@@ -98,11 +98,10 @@ class IdfRunner:
 
 def firmware_settings(name: str) -> tuple[str, str]:
     """The MicroPython board and variant a profile's `firmware` object names."""
-    path = profiles.PROFILES_DIR / (name + ".json")
-    settings = json.loads(path.read_text()).get("firmware")
+    settings = profiles.profile_json(name).get("firmware")
     if not isinstance(settings, dict) or not isinstance(settings.get("board"), str):
         raise FirmwareError("profile %s: %s has no firmware.board (MicroPython's board for the "
-                            "chip, e.g. ESP32_GENERIC_S3)" % (name, path))
+                            "chip, e.g. ESP32_GENERIC_S3)" % (name, profiles.profile_file(name)))
     variant = settings.get("variant", "")
     if not isinstance(variant, str):
         raise FirmwareError("profile %s: firmware.variant must be a string" % name)

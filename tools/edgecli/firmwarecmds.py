@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from edgecli import firmware, flashing, profiles, serialports
@@ -48,8 +47,8 @@ def ports(args: argparse.Namespace) -> int:
     usb = None
     if args.profile:
         try:
-            usb = serialports.profile_usb_ids(_raw_profile_usb(args.profile))
-        except firmware.FirmwareError as exc:
+            usb = serialports.profile_usb_ids(profiles.profile_json(args.profile).get("usb"))
+        except profiles.ProfileError as exc:
             return fail(str(exc))
     found = serialports.list_serial_ports(usb)
     if args.json:
@@ -64,11 +63,6 @@ def ports(args: argparse.Namespace) -> int:
         print("%-22s %-10s %-32s %s%s" % (port.device, port.usb_id, port.what,
                                            port.description, mark))
     return 0
-
-
-def _raw_profile_usb(name: str) -> dict[str, str] | None:
-    _profile(name)  # checked, so a wrong name says which ones there are
-    return json.loads((profiles.PROFILES_DIR / (name + ".json")).read_text()).get("usb")
 
 
 def flash(args: argparse.Namespace) -> int:

@@ -41,11 +41,13 @@ def _binary(frozen: bool) -> Path:
 
 @pytest.fixture
 def unix_board(tmp_path):
-    """unix_board(frozen=False, folder=NAME): the unix port's REPL on a pty; all stopped after."""
+    """unix_board(frozen=False, folder=NAME, args=()): the unix port's REPL on a pty; all stopped
+    after."""
     with contextlib.ExitStack() as started:
 
-        def start(frozen: bool = False, folder: str = "board") -> UnixBoard:
-            board = UnixBoard(_binary(frozen), tmp_path / folder)
+        def start(frozen: bool = False, folder: str = "board",
+                  args: tuple[str, ...] = ()) -> UnixBoard:
+            board = UnixBoard(_binary(frozen), tmp_path / folder, args=args)
             started.callback(board.stop)
             return board
 

@@ -142,6 +142,23 @@ async def test_firmware_with_the_host_frozen_in_boots_main_py_with_only_its_conf
         await gw.close()
 
 
+async def test_a_fresh_board_waiting_for_its_config_is_provisioned_and_then_serves(
+        edgehost, unix_board, boot, tmp_path):
+    """Frozen main.py runs at boot and waits for config.json; provision interrupts it (Ctrl-C
+    through mpremote), writes the config, and the next boot serves."""
+    board = unix_board(frozen=True, args=("-i", "-m", "main"))
+    registry, port = tmp_path / "boards.json", free_port()
+    done = provision(edgehost, board, registry, port)
+    assert done.code == 0, done
+    board.stop()
+    gw = await greet(port, "kitchen", load_registry(registry)[0].pairing_key,
+                     boot(board.folder, frozen=True))
+    try:
+        assert gw.hello["board"] == "kitchen"
+    finally:
+        await gw.close()
+
+
 def test_provisioning_again_gives_a_fresh_key_and_replaces_the_registry_entry(
         edgehost, unix_board, tmp_path):
     board = unix_board()

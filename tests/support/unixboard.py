@@ -8,23 +8,40 @@ ESP32 port, a folder instead of flash, a relay instead of a USB cable.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import subprocess
+import termios
 import threading
 import time
 import tty
 from pathlib import Path
 
 
-class UnixBoard:
-    """`micropython` (a path to the binary) with its REPL on `self.port`, files in `folder`."""
+def _own_terminal() -> None:
+    """In the child: a session of its own with the pty (its stdin) as controlling terminal, so
+    Ctrl-C on the line reaches it as SIGINT."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    def __init__(self, binary: Path | str, folder: Path, micropypath: str | None = None):
+
+class UnixBoard:
+    """`micropython` (a path to the binary) with its REPL on `self.port`, files in `folder`;
+    `args` go to the interpreter (("-i", "-m", "main"): main.py first, then the REPL, as a
+    board boots)."""
+
+    def __init__(self, binary: Path | str, folder: Path, micropypath: str | None = None,
+                 args: tuple[str, ...] = ()):
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         board_master, board_slave = os.openpty()
+        # raw, except that Ctrl-C interrupts what runs (a board's main.py, waiting for its
+        # config) as it does on a board; the REPL turns that off while it reads
         tty.setraw(board_slave)
+        attrs = termios.tcgetattr(board_slave)
+        attrs[3] |= termios.ISIG
+        termios.tcsetattr(board_slave, termios.TCSANOW, attrs)
         self._line_master, line_slave = os.openpty()
         tty.setraw(line_slave)
         self.port = os.ttyname(line_slave)
@@ -33,9 +50,9 @@ class UnixBoard:
         env.pop("MICROPYPATH", None)
         if micropypath is not None:
             env["MICROPYPATH"] = micropypath
-        self.proc = subprocess.Popen([str(binary)], stdin=board_slave, stdout=board_slave,
+        self.proc = subprocess.Popen([str(binary), *args], stdin=board_slave, stdout=board_slave,
                                      stderr=board_slave, cwd=folder, env=env,
-                                     start_new_session=True)
+                                     preexec_fn=_own_terminal)
         os.close(board_slave)
         self._board_master = board_master
         self._stop = threading.Event()

@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import io
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,9 @@ PACKAGES = (("firmware", "edgehost"), ("shared", "edgelink"), ("shared", "edgemo
 MAIN = ROOT / "firmware" / "main.py"  # stays source: the board runs main.py, not main.mpy
 PROFILES = "profiles"  # the board reads its profile beside config.json
 CONFIG = "config.json"
+READ_TIMEOUT_S = 1
+RAW_REPL_WAIT_S = 10
+INTERRUPT_WAIT_S = 3  # for the prompt after Ctrl-C; a board at its REPL shows it at once
 
 # Board-side code, run in the raw REPL: hashes of the given files ('' where there is none)
 _HASHES = """import hashlib, binascii
@@ -89,7 +94,8 @@ class BoardFiles:
         from mpremote.transport_serial import SerialTransport
 
         try:
-            self._t = SerialTransport(device, baud)
+            # a read timeout: on a pty mpremote otherwise waits on read() with no end
+            self._t = SerialTransport(device, baud, timeout=READ_TIMEOUT_S)
         except TransportError as exc:  # mpremote does not say why: ask pyserial
             from edgecli.serialports import open_error
 
@@ -97,12 +103,26 @@ class BoardFiles:
                                   ) from None
         self.device = device
         try:
-            self._t.enter_raw_repl(soft_reset=False)
+            self._interrupt()
+            # mpremote prints what it read when it fails; the error below says it instead
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._t.enter_raw_repl(soft_reset=False, timeout_overall=RAW_REPL_WAIT_S)
         except TransportError as exc:
             self._t.close()
             raise BoardFilesError("%s: no MicroPython REPL answers (%s); is the board running "
                                   "MicroPython, and no other program holding the port?"
                                   % (device, exc)) from None
+
+    def _interrupt(self) -> None:
+        """Stop what the board runs (its main.py) and wait until its REPL prompt shows, so
+        what comes next is not lost to a REPL that drops earlier input as it starts (the unix
+        port's does)."""
+        line = self._t.serial
+        line.write(b"\r\x03\x03")
+        seen = b""
+        deadline = time.monotonic() + INTERRUPT_WAIT_S
+        while not seen.endswith(b">>> ") and time.monotonic() < deadline:
+            seen = (seen + line.read(max(1, line.in_waiting)))[-64:]
 
     def __enter__(self) -> BoardFiles:
         return self

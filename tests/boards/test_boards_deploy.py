@@ -334,3 +334,21 @@ def test_deploy_shows_its_progress_on_a_terminal(unix_board, tmp_path):
     assert proc.wait(120) == 0
     assert b"copied" in proc.stdout.read()
     assert b"edgehost/" in seen and "━".encode() in seen, seen[-500:]
+
+
+def test_a_port_where_no_micropython_answers_says_so_in_one_line(edgehost):
+    """A pseudo-terminal nobody answers on: what a board running no MicroPython looks like."""
+    import os
+
+    master, slave = os.openpty()
+    try:
+        done = edgehost("provision", "--port", os.ttyname(slave), "--board-id", "b",
+                        "--profile", PROFILE, "--registry", "/nonexistent/boards.json", "--usb")
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert done.code == 1
+    assert done.err.startswith("edgehost: /dev/pts/")
+    assert ": no MicroPython REPL answers (could not enter raw repl); is the board running " \
+           "MicroPython, and no other program holding the port?" in done.err
+    assert len(done.err.splitlines()) == 1 and done.out == "", done

@@ -7,6 +7,7 @@ import json
 import nats
 import pytest
 from hostapi_rig import ping_hosts, signed
+from support.providers import kv_par
 
 from edgegate import Host
 from edgegate.hostapi import ActorError, CallFailed, LinkError, ProviderError
@@ -61,17 +62,25 @@ async def test_a_whole_scenario_from_start_to_stop(nats_server, actors, host_env
             await host.remove_link(echo_key.public_key, "wasmcloud:keyvalue")
             assert await _links(nc) == []
 
+            # a capability provider started and stopped on the gateway's machine
+            kv_ref, kv_key = kv_par(tmp_path)
+            await host.start_provider(kv_ref, "first")
+            assert await _provider_keys(nc, host.id) == [(kv_key, "first")]
+            await host.stop_provider(kv_key, "first")
+            assert await _provider_keys(nc, host.id) == []
+
             # a manifest: labels, an actor already there, a capability, a link
             outcomes = await host.apply_manifest({
                 "labels": {"floor": "${FLOOR:2}"},
                 "actors": [str(shout_file)],
-                "capabilities": [{"image_ref": "r.example.com/httpserver:0.1.0"}],
+                "capabilities": [{"image_ref": kv_ref}, {"image_ref": "r.example.com/nope:0.1"}],
                 "links": [{"actor": echo_key.public_key, "contract_id": "wasmcloud:httpserver",
                            "provider_id": PROVIDER, "values": {"PORT": "8080"}}]})
-            assert [o.status for o in outcomes] == ["applied", "already there", "failed",
-                                                    "applied"]
+            assert [o.status for o in outcomes] == ["applied", "already there", "applied",
+                                                    "failed", "applied"]
             assert outcomes[1].detail == shout
-            assert "cannot run capability providers" in outcomes[2].detail
+            assert "r.example.com" in outcomes[3].detail
+            assert await _provider_keys(nc, host.id) == [(kv_key, "default")]
             labels = await host.labels()
             assert labels["floor"] == "2" and labels["room"] == "lab"
             assert labels["site"] == "lab" and labels["hostcore.osfamily"] == "embedded"
@@ -88,6 +97,13 @@ async def test_a_whole_scenario_from_start_to_stop(nats_server, actors, host_env
                    for e in events)
     finally:
         await nc.close()
+
+
+async def _provider_keys(nc, host_id: str) -> list[tuple[str, str]]:
+    """The native providers the host's inventory lists (not the board's own contracts)."""
+    reply = await nc.request(f"wasmbus.ctl.default.get.{host_id}.inv", b"", timeout=5)
+    return [(p["id"], p["link_name"]) for p in json.loads(reply.data)["providers"]
+            if not p["contract_id"].startswith("edgehost:")]
 
 
 async def _links(nc) -> list[dict]:
@@ -108,9 +124,9 @@ async def test_errors_are_typed_and_one_line(nats_server, actors, host_env, tmp_
             await host.start_actor("echo:0.1.0")
         with pytest.raises(CallFailed, match="no actor with call alias 'nobody'"):
             await host.call_actor("nobody", "Echo", b"")
-        with pytest.raises(ProviderError, match="cannot run capability providers"):
-            await host.start_provider("r.example.com/p:1")
-        with pytest.raises(ProviderError, match="cannot run capability providers"):
+        with pytest.raises(ProviderError, match="missing.par"):
+            await host.start_provider((tmp_path / "missing.par").as_uri())
+        with pytest.raises(ProviderError, match="does not run on host"):
             await host.stop_provider(PROVIDER)
         with pytest.raises(LinkError, match="no link of actor"):
             await host.remove_link("M" + "A" * 55, "wasmcloud:x")

@@ -14,6 +14,8 @@ from edgecli import (
     claimcmds,
     commands,
     ctlcmds,
+    deploycmds,
+    firmwarecmds,
     gatewaycmds,
     keycmds,
     parcmds,
@@ -446,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ctl(sub)
     _add_push(sub)
     parcmds.add_par(sub, _add_json)
+    firmwarecmds.add_parsers(sub)
+    deploycmds.add_parsers(sub)
     _add_output_options(parser)
     return parser
 

@@ -262,17 +262,21 @@ class HostCommands:
 
     async def start_provider(self, host: BoardHost, provider_ref: str, link_name: str,
                              annotations: dict[str, str] | None = None,
-                             configuration: str | None = None) -> None:
-        """Start a capability provider on `host` and wait until it runs; ControlError says why
-        not (after provider_start_failed on the lattice)."""
+                             configuration: str | None = None,
+                             fetcher: ActorFetcher | None = None) -> str:
+        """Start a capability provider on `host` and wait until it runs; its public key.
+        ControlError says why not (after provider_start_failed on the lattice). `fetcher`
+        replaces the control interface's own (the Host API reads its caller's files)."""
         if host.providers.runs_ref(provider_ref, link_name):
             raise ControlError(f"{provider_ref} with link name {link_name!r} already runs on "
                                f"host {host.id}")
         try:
-            await host.providers.start_provider(self.fetcher, provider_ref, link_name,
-                                                configuration, annotations)
+            provider = await host.providers.start_provider(fetcher or self.fetcher,
+                                                           provider_ref, link_name,
+                                                           configuration, annotations)
         except ProviderStartFailed as exc:
             raise ControlError(str(exc)) from None
+        return provider.key
 
     async def stop_provider(self, host: BoardHost, key: str, link_name: str) -> None:
         """Stop a capability provider of `host` (by its public key); ControlError if it does

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,7 +38,7 @@ from edgegate.hostapi.errors import (
     ProviderError,
 )
 from edgegate.hostapi.localboard import LocalBoard
-from edgegate.hostapi.target import HostTarget
+from edgegate.hostapi.target import HostTarget, provider_reference
 from edgegate.jetstream.entries import LinkDefinition, MetadataError
 from edgegate.manifests import HostManifest, Outcome, apply, load_manifest, parse_manifest
 from edgegate.registries import ActorFetcher, OciReference, RegistryError, RegistrySettings
@@ -242,24 +243,36 @@ class Host:
 
     # -- providers and links (a lattice's business)
 
-    async def start_provider(self, provider_ref: str, link_name: str = "default") -> None:
-        """Start a capability provider (a provider archive by OCI reference or file:// path)
-        for this host, on the gateway's machine; returns once it runs. ProviderError says why
-        not, with the reason the control interface's `lp` gives."""
-        await self._provider("start_provider", provider_ref, link_name)
+    async def start_provider(self, source: str | Path, link_name: str = "default") -> str:
+        """Start a capability provider for this host, on the gateway's machine, from a provider
+        archive: an OCI reference, or a path (or file:// URL) of this program's own, read
+        whatever WASMCLOUD_ALLOW_FILE_LOAD says, since the caller owns the file. Returns the
+        provider's public key once it runs; ProviderError says why not, with the reason the
+        control interface's `lp` gives."""
+        control = self._lattice_only("start_provider")
+        ref, fetcher = provider_reference(source), None
+        if ref.startswith("file://"):
+            fetcher = ActorFetcher(replace(control.fetcher.settings, allow_file_load=True))
+        try:
+            return await control.commands.start_provider(self._board_host(), ref, link_name,
+                                                         fetcher=fetcher)
+        except ControlError as exc:
+            raise ProviderError(f"provider {ref}: {exc}") from None
+
+    async def providers(self) -> list[dict[str, Any]]:
+        """The capability providers this host runs on the gateway's machine, as the control
+        interface's inventory lists them (`id`, `image_ref`, `contract_id`, `link_name`, …);
+        the board's own contracts are not among them."""
+        return self._board_host().providers.inventory() if self._local is None else []
 
     async def stop_provider(self, provider_key: str, link_name: str = "default") -> None:
         """Stop a capability provider of this host by its public key; ProviderError says why
         not (`sp`)."""
-        await self._provider("stop_provider", provider_key, link_name)
-
-    async def _provider(self, verb: str, provider_ref: str, link_name: str) -> None:
-        # the very functions the control interface's lp and sp handlers call
-        act = getattr(self._lattice_only(verb).commands, verb)
+        control = self._lattice_only("stop_provider")
         try:
-            await act(self._board_host(), provider_ref, link_name)
+            await control.commands.stop_provider(self._board_host(), provider_key, link_name)
         except ControlError as exc:
-            raise ProviderError(f"provider {provider_ref}: {exc}") from None
+            raise ProviderError(f"provider {provider_key}: {exc}") from None
 
     async def set_link(self, actor: str, contract_id: str, provider_id: str,
                        link_name: str = "default",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgegate.hostapi.errors import HostError
@@ -39,11 +40,15 @@ class HostTarget:
         return (ALREADY if installed.what == "held" else APPLIED), installed.actor
 
     async def apply_capability(self, capability: CapabilityEntry) -> tuple[str, str]:
+        ref = provider_reference(capability.image_ref)
+        for running in await self.host.providers():
+            if running["image_ref"] == ref and running["link_name"] == capability.link_name:
+                return ALREADY, running["id"]
         try:
-            await self.host.start_provider(capability.image_ref, capability.link_name)
+            key = await self.host.start_provider(ref, capability.link_name)
         except HostError as exc:
             raise EntryFailed(str(exc)) from None
-        return APPLIED, ""
+        return APPLIED, key
 
     async def apply_link(self, link: LinkEntry) -> tuple[str, str]:
         host = self.host
@@ -59,3 +64,13 @@ class HostTarget:
         except HostError as exc:
             raise EntryFailed(str(exc)) from None
         return APPLIED, ""
+
+
+def provider_reference(source: str | Path) -> str:
+    """An OCI reference as given; a path (or file:// URL) as the file:// URL of its absolute
+    path, so one archive has one reference however it was named."""
+    ref = str(source)
+    path = Path(ref[len("file://"):]) if ref.startswith("file://") else Path(ref)
+    if isinstance(source, Path) or ref.startswith("file://") or path.is_file():
+        return path.resolve().as_uri()
+    return ref

@@ -30,8 +30,11 @@ DROP_UNEXPECTED = "unexpected"
 DROP_HANDSHAKE = "handshake"
 DROP_UNKNOWN_BOARD = "unknown board"
 
-# the drop detail a board sees when its gateway holds another pairing key
+# the drop detail a board sees when its gateway holds another pairing key (once per OPEN)
 GATEWAY_PROOF_MISMATCH = "gateway proof does not match the pairing key"
+STALE_CHALLENGE = "challenge for an earlier open request"
+REPEATED_MISMATCH = "another challenge that does not match the pairing key"
+EARLIER_NONCES = 3  # OPENs a board still recognises challenges for (and ignores them)
 
 
 class SessionError(Exception):
@@ -146,10 +149,18 @@ class BoardSession(Session):
         self._pairing = HmacKey(pairing_key)
         self._nonce = None
         self._open_record = None
+        self._earlier = []  # nonces of the last OPENs, whose challenges are stale now
+        self._mismatched = False  # the current OPEN has had its one mismatch reported
+        self.challenges = 0  # well-formed challenges received
 
     def open(self):
         """Start a new session (fresh nonce); the old one, if any, ends now."""
         self.close()
+        if self._nonce is not None:
+            self._earlier.append(self._nonce)
+            if len(self._earlier) > EARLIER_NONCES:
+                self._earlier.pop(0)
+        self._mismatched = False
         self._nonce = self._random()
         self._open_record = bytes([OPEN, len(self.board_id)]) + self.board_id + self._nonce
         self._send(self._open_record)
@@ -170,16 +181,36 @@ class BoardSession(Session):
         if self._nonce is None or len(record) != 1 + NONCE + PROOF_SIZE:
             self.drops.add(DROP_HANDSHAKE, "challenge without an open request")
             return
+        self.challenges += 1
         nonce_g = bytes(record[1:1 + NONCE])
-        expected = self._pairing.digest(_TAG_GATEWAY + self.board_id, self._nonce, nonce_g)
-        if not same(expected, record[1 + NONCE:]):
-            self.drops.add(DROP_HANDSHAKE, GATEWAY_PROOF_MISMATCH)
+        if not self._proves(self._nonce, nonce_g, record):
+            self._mismatch(nonce_g, record)
             return
         nonce_b = self._nonce
         self._nonce = None
+        self._earlier = []
         self._send(bytes([PROOF]), self._pairing.digest(_TAG_BOARD + self.board_id,
                                                         nonce_b, nonce_g))
         self._start(self.board_id, self._pairing, nonce_b, nonce_g, True)
+
+
+    def _proves(self, nonce_b, nonce_g, record):
+        expected = self._pairing.digest(_TAG_GATEWAY + self.board_id, nonce_b, nonce_g)
+        return same(expected, record[1 + NONCE:])
+
+    def _mismatch(self, nonce_g, record):
+        # A challenge crossing our newer OPEN on the wire (the gateway's ASK retries do that)
+        # proves the key for an earlier nonce: stale, not a wrong key. Of the rest, only the
+        # first per OPEN counts as a mismatch, so a burst of junk counts once.
+        for nonce_b in self._earlier:
+            if self._proves(nonce_b, nonce_g, record):
+                self.drops.add(DROP_HANDSHAKE, STALE_CHALLENGE)
+                return
+        if self._mismatched:
+            self.drops.add(DROP_HANDSHAKE, REPEATED_MISMATCH)
+            return
+        self._mismatched = True
+        self.drops.add(DROP_HANDSHAKE, GATEWAY_PROOF_MISMATCH)
 
 
 class GatewaySession(Session):
@@ -192,6 +223,7 @@ class GatewaySession(Session):
         super().__init__(send, drops, random)
         self._keys = pairing_keys
         self._pending = None
+        self.unanswered = 0  # challenges sent since the last good proof
 
     def ask(self):
         """Ask the board to open a session (after the gateway restarted, say)."""
@@ -220,6 +252,7 @@ class GatewaySession(Session):
         nonce_g = self._random()
         # the open session, if any, stays until the board proves itself
         self._pending = (board_id, pairing, nonce_b, nonce_g)
+        self.unanswered += 1
         self._send(bytes([CHALLENGE]) + nonce_g,
                    pairing.digest(_TAG_GATEWAY + board_id, nonce_b, nonce_g))
 
@@ -233,4 +266,5 @@ class GatewaySession(Session):
             self.drops.add(DROP_HANDSHAKE, "board proof does not match the pairing key")
             return
         self._pending = None
+        self.unanswered = 0
         self._start(board_id, pairing, nonce_b, nonce_g, False)

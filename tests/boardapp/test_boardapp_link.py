@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 
 from support.gateway import WAIT, connect_tcp
 
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import TcpTransport
+from edgelink import frame, session
 
 WRONG_KEY = bytes(32)
 
@@ -89,5 +92,22 @@ async def test_an_actor_that_cannot_start_without_the_gateway_is_dropped_at_boot
         # its start function's host call found no gateway, and it trapped on the refusal
         assert event["data"]["reason"] == (f"actor {fragile.key}: trapped in wapc_init: "
                                            "unreachable executed")
+    finally:
+        await gw.close()
+
+
+async def test_junk_challenges_are_not_taken_for_a_wrong_key_and_hold_nobody_back(board_thread):
+    board = board_thread()
+    host, port = board.url.removeprefix("tcp://").rsplit(":", 1)
+    writer = frame.FrameWriter(256)
+    with socket.create_connection((host, int(port))) as stranger:
+        stranger.settimeout(WAIT)
+        assert stranger.recv(256)  # the board's OPEN
+        for _ in range(12):
+            stranger.sendall(bytes(writer.encode(bytes([session.CHALLENGE]), os.urandom(48))))
+    gw = await connect_tcp(board.url)
+    try:
+        assert gw.hello["board"] == "bench-3"
+        assert not any("pairing key mismatch" in line for line in board.console)
     finally:
         await gw.close()

@@ -196,3 +196,27 @@ def test_session_runs_under_micropython(micropython):
         "print(b.session.is_open, g.session.is_open, got[0]['text'], g.drops.counts)\n"
     )
     assert out.strip() == "True True hi {'replay': 1}"
+
+
+def test_a_challenge_that_crosses_a_newer_open_is_stale_not_a_wrong_key(pair):
+    seen: list[str] = []
+    pair.board.drops.on_drop = lambda reason, detail: seen.append(detail)
+    pair.board.open()
+    pair.gateway.feed(pair.up.pending.pop())  # the gateway answers the first OPEN...
+    pair.board.open()  # ...while the board, asked again, has sent another
+    pair.pump()
+    assert pair.board.session.is_open and pair.gateway.session.is_open
+    assert seen == [session.STALE_CHALLENGE]
+
+
+def test_a_burst_of_junk_challenges_counts_as_one_mismatch_per_open(pair):
+    seen: list[str] = []
+    pair.board.drops.on_drop = lambda reason, detail: seen.append(detail)
+    pair.board.open()
+    pair.up.pending.clear()
+    for i in range(12):
+        pair.board.feed(pair.gateway.writer.encode(bytes([session.CHALLENGE]),
+                                                   bytes([i]) * 48))
+    assert seen.count(session.GATEWAY_PROOF_MISMATCH) == 1
+    assert seen.count(session.REPEATED_MISMATCH) == 11
+    pair.connect()  # and the real gateway still gets in

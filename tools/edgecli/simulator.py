@@ -193,6 +193,10 @@ class TcpLine:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return SocketPort(conn, buffer_size=4096)
 
+    def waiting(self) -> bool:
+        """True when another connection waits to be accepted."""
+        return bool(select.select([self._server], [], [], 0)[0])
+
     def close(self) -> None:
         self._server.close()
 
@@ -263,7 +267,8 @@ class Simulator:
             raise
         self._baud = baud
         self._console = console or _stderr_line(config.board_id)
-        self.board = Board(config, str(flash.path), self._connect, console=self._console)
+        self.board = Board(config, str(flash.path), self._connect, console=self._console,
+                           waiting=getattr(self.line, "waiting", None))
 
     def _connect(self) -> Any:
         link_port = self.line.connect()

@@ -345,6 +345,10 @@ class Board:
         return True
 
     def reply(self, msg, body=None):
+        if not self.link.session.is_open:
+            # a new session is opening: the gateway sends the request again in it, and the
+            # answer comes from what Requests remembers of it
+            return
         try:
             self.link.send(msg, body)
         except (LinkError, OSError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,10 +35,14 @@ class DeviceLink:
                  max_frame: int = 16384, window: int = 8, max_body: int = 4 * 1024 * 1024,
                  stall_ms: int = 2000, retries: int = 3):
         self.transport = transport
+        # request ids start anywhere: a board that remembers the outcomes of recent ids
+        # (to answer a request sent again) must not take a new gateway's for an old one's
+        first_id = 2 + 2 * secrets.randbelow(1 << 29)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
-                                 stall_ms=stall_ms, retries=retries)
+                                 stall_ms=stall_ms, retries=retries, first_id=first_id)
         self.link.on_open = self._session_opened
+        self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()
         self._out = bytearray()
         self._out_ready = asyncio.Event()
@@ -68,6 +73,13 @@ class DeviceLink:
     def _session_opened(self) -> None:
         self._resend = bool(self._waiting)
         self.opened.set()
+
+    def _peer_gone(self, reason: str) -> None:
+        # the session is over; what waits is sent again if the board opens a new one
+        log.warning("%s: the board stopped answering (%s); asking it for a new session",
+                    self.transport.name, reason)
+        self._resend = bool(self._waiting)
+        self.ask_to_open()
 
     def _send_again(self) -> None:
         for request_id, future in list(self._waiting.items()):

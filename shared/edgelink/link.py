@@ -11,6 +11,7 @@ import hashlib
 from edgelink import frame, messages, session
 from edgelink.chunks import DEFAULT_RETRIES, DEFAULT_STALL_MS, Incoming, Outgoing
 from edgelink.clock import ticks_diff, ticks_ms
+from edgelink.delivery import DEAD_MS, DEFAULT_BACKLOG, KEEPALIVE_MS, BacklogFull, Delivery
 from edgelink.mpack import MpackError, packb
 
 # no end may accept less than MIN_FRAME; gateways accept at least GATEWAY_MIN_FRAME, so a
@@ -60,7 +61,8 @@ class LinkOptions:
     def __init__(self, max_frame=frame.DEFAULT_MAX_FRAME, window=DEFAULT_WINDOW,
                  max_body=DEFAULT_MAX_BODY, max_transfers=1, log=None, clock=ticks_ms,
                  random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES,
-                 body_sink=None, collect=False, max_queued=None):
+                 body_sink=None, collect=False, max_queued=None, max_backlog=DEFAULT_BACKLOG,
+                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, first_id=None):
         self.max_frame = max_frame
         self.window = window
         self.max_body = max_body
@@ -74,6 +76,10 @@ class LinkOptions:
         self.retries = retries
         self.body_sink = body_sink
         self.collect = collect  # gc.collect() before a large buffer (on a board)
+        self.max_backlog = max_backlog  # messages waiting for the peer's window
+        self.dead_ms = dead_ms  # nothing acknowledged this long: the peer is gone
+        self.keepalive_ms = keepalive_ms  # heard nothing this long: make the peer answer
+        self.first_id = first_id  # the first request id (default: 1 on a board, 2 on a gateway)
 
 
 class Link:
@@ -100,10 +106,14 @@ class Link:
         self.peer_window = 1
         self.session = None
         self.on_open = None
+        self.on_dead = None  # on_dead(reason) when the peer stops acknowledging; else LinkError
         self._clock = options.clock
+        self._keepalive_ms = options.keepalive_ms
+        self.delivery = Delivery(self._write, options.clock, options.window,
+                                 options.max_backlog, options.dead_ms)
         self._stall_ms = options.stall_ms
         self._retries = options.retries
-        self._next_id = first_id
+        self._next_id = first_id if options.first_id is None else options.first_id
         self._outgoing = {}
         self._incoming = {}
         self._queued = []  # announcements of bodies waiting for a free transfer
@@ -113,12 +123,21 @@ class Link:
     # --- wiring for the session
 
     def _send_record(self, a, b=b"", c=b""):
-        self._write(self.writer.encode(a, b, c))
+        wire = self.writer.encode(a, b, c)
+        self._write(wire)
+        return wire
+
+    def _start_session(self, link_session):
+        self.session = link_session
+        link_session.on_open = self._session_opened
+        self.delivery.session = link_session
 
     def _session_opened(self):
         # every transfer ends with the old session; the owner knows what to send again
         self.peer_max_frame = self._initial_peer_frame
         self.peer_window = 1
+        self.delivery.reset()
+        self.delivery.peer_window = 1
         self._outgoing = {}
         self._drop_incoming()
         if self.on_open is not None:
@@ -140,8 +159,8 @@ class Link:
 
     @property
     def busy(self):
-        """True while bodies are still going out in chunks."""
-        return bool(self._outgoing)
+        """True while bodies are still going out in chunks, or frames are unacknowledged."""
+        return bool(self._outgoing) or self.delivery.pending
 
     def send(self, msg, body=None):
         """Send msg with an optional body; return its request id.
@@ -194,29 +213,38 @@ class Link:
 
     def _send_packed(self, body):
         try:
-            self.session.send(body)
-        except session.SessionError as exc:
+            self.delivery.send(body)
+        except (session.SessionError, BacklogFull) as exc:
             raise LinkError(str(exc))
 
     def _pump(self):
+        # chunks only while the window has room: other messages do not queue behind a body
+        delivery = self.delivery
         for transfer in list(self._outgoing.values()):
-            piece = transfer.next_chunk()
-            while piece is not None:
+            while delivery.room:
+                piece = transfer.next_chunk()
+                if piece is None:
+                    break
                 self._send_message({"t": "chunk", "id": transfer.id, "at": piece[0],
                                     "data": piece[1]})
-                piece = transfer.next_chunk()
 
     # --- receiving
 
     def feed(self, data, n=-1):
         """Take the bytes data[:n] from the wire; return the messages they completed."""
+        link_session = self.session
         for record in self.reader.feed(data, n):
             self.records += 1
-            body = self.session.receive(record)
+            heard = link_session.heard
+            body = link_session.receive(record)
+            if link_session.heard != heard:
+                self.delivery.heard(body is not None)
             if body is not None:
                 self._on_body(body)
-        if self._outgoing and self.session.is_open:
-            self._pump()
+        if link_session.is_open:
+            self.delivery.flush_ack()
+            if self._outgoing:
+                self._pump()
         return self._take_inbox()
 
     def tick(self):
@@ -236,10 +264,31 @@ class Link:
             if transfer.stalled(now):
                 self._end_incoming(transfer)
                 self._abandon(transfer.id, "no chunk from the peer")
+        if self.session.is_open:
+            self._tick_delivery(now)
         if self._outgoing and self.session.is_open:
             self._pump()
         self._tick_session(now)
         return self._take_inbox()
+
+    def _tick_delivery(self, now):
+        delivery = self.delivery
+        gone = delivery.tick()
+        if gone is not None:
+            self._peer_gone(gone)
+        elif not delivery.pending and ticks_diff(now, delivery.heard_at) >= self._keepalive_ms:
+            # a quiet line: a ping (id 0, answered by the acknowledgement alone) shows
+            # whether the peer is still there
+            self._send_message({"t": "ping", "id": 0})
+
+    def _peer_gone(self, reason):
+        self.session.close()
+        self.delivery.reset()
+        self._outgoing = {}
+        self._drop_incoming()
+        if self.on_dead is None:
+            raise LinkError("the peer is gone: " + reason)
+        self.on_dead(reason)
 
     def _tick_session(self, now):
         pass
@@ -276,6 +325,8 @@ class Link:
             self._start_incoming(msg)
         else:
             if t == "ping":
+                if msg["id"] == 0:
+                    return  # a keepalive: its acknowledgement was the answer
                 self._send_message({"t": "pong", "id": msg["id"]})
             elif t == "hello" or t == "ready":
                 self._set_peer(msg)
@@ -289,11 +340,15 @@ class Link:
     def _set_peer(self, msg):
         self.peer_max_frame = max(MIN_FRAME, msg["max_frame"])
         self.peer_window = max(1, msg["window"])
+        self.delivery.peer_window = self.peer_window
+        if self._outgoing:
+            self._pump()
 
     def close(self):
         """The line is gone: bodies half received are let go (a sink's file removed)."""
         self._drop_incoming()
         self._outgoing = {}
+        self.delivery.reset()
 
     def _drop_incoming(self):
         for transfer in self._incoming.values():
@@ -427,9 +482,8 @@ class BoardLink(Link):
             raise LinkError("a board's max_frame %d is above %d, the most every gateway "
                             "accepts" % (options.max_frame, GATEWAY_MIN_FRAME))
         super().__init__(write, options, 1, GATEWAY_MIN_FRAME)
-        self.session = session.BoardSession(board_id, pairing_key, self._send_record,
-                                            self.drops, options.random)
-        self.session.on_open = self._session_opened
+        self._start_session(session.BoardSession(board_id, pairing_key, self._send_record,
+                                                 self.drops, options.random))
         self._opened_at = self._clock()
 
     def _tick_session(self, now):
@@ -462,9 +516,8 @@ class GatewayLink(Link):
             raise LinkError("a gateway's max_frame %d is below the protocol's %d"
                             % (options.max_frame, GATEWAY_MIN_FRAME))
         super().__init__(write, options, 2, MIN_FRAME)
-        self.session = session.GatewaySession(pairing_keys, self._send_record, self.drops,
-                                              options.random)
-        self.session.on_open = self._session_opened
+        self._start_session(session.GatewaySession(pairing_keys, self._send_record,
+                                                   self.drops, options.random))
 
 
 def board_link(board_id, pairing_key, write, **options):

@@ -111,3 +111,45 @@ async def test_junk_challenges_are_not_taken_for_a_wrong_key_and_hold_nobody_bac
         assert not any("pairing key mismatch" in line for line in board.console)
     finally:
         await gw.close()
+
+
+def count(key: str, request_id: int | None = None, payload: bytes = b"x") -> dict:
+    msg = {"t": "invoke", "actor": key, "op": "Count", "origin": ""}
+    if request_id is not None:
+        msg["id"] = request_id
+    return msg
+
+
+async def test_a_request_sent_again_is_answered_from_memory_and_runs_once(board_thread, sign):
+    board = board_thread()
+    counter = sign("counter")
+    gw = await connect_tcp(board.url)
+    try:
+        installed = await gw.request(counter.install(), counter.module)
+        again = await gw.request(dict(counter.install(), id=installed["id"]), counter.module)
+        assert again == installed
+        first = await gw.request(count(counter.key, 1000), b"a")
+        repeat = await gw.request(count(counter.key, 1000), b"a")
+        assert first["body"] == repeat["body"] == b"1:a"
+        assert (await gw.invoke(counter.key, "Total"))["body"] == b"1"
+        assert board.board.requests.outcomes.repeats == 2
+    finally:
+        await gw.close()
+
+
+async def test_requests_crossing_a_new_session_are_answered_once_each(board_thread, sign):
+    board = board_thread()
+    counter = sign("counter")
+    gw = await connect_tcp(board.url)
+    try:
+        await gw.request(counter.install(), counter.module)
+        calls = [asyncio.create_task(gw.request(count(counter.key), bytes([65 + i])))
+                 for i in range(4)]
+        await asyncio.sleep(0)
+        gw.device.ask_to_open()  # the board opens a new session while they are on their way
+        answers = [bytes(reply["body"]) for reply in await asyncio.gather(*calls)]
+        assert sorted(a.split(b":")[0] for a in answers) == [b"1", b"2", b"3", b"4"]
+        assert (await gw.invoke(counter.key, "Total"))["body"] == b"4"
+        assert board.board.sessions == 2
+    finally:
+        await gw.close()

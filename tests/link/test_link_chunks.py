@@ -49,7 +49,8 @@ def test_the_gateway_never_has_more_chunks_unacknowledged_than_the_window():
     before = len(pair.down.sent)
     install(pair)
     pair.pump()
-    assert len(pair.down.sent) - before == 1 + 4  # the announcement, then a window of chunks
+    # the board's window of 4 frames: the announcement and 3 chunks
+    assert len(pair.down.sent) - before == 4
 
 
 def test_a_body_from_the_board_is_chunked_to_the_gateway_too():
@@ -79,23 +80,32 @@ def test_a_lost_chunk_is_sent_again_and_the_transfer_completes():
     assert [m["body"] == MODULE for m in pair.at_board] == [True]
 
 
-def test_a_stalled_transfer_is_abandoned_on_both_ends():
+def test_a_stalled_transfer_is_abandoned_on_both_ends_then_the_dead_line_noticed():
     pair = small_board()
+    gone: list[str] = []
+    pair.board.on_dead = pair.gateway.on_dead = gone.append
     install(pair)
     pair.down.tamper = lambda wire: b""  # the line goes dead during the transfer
     pair.up.pending[:] = pair.up.pending[:1]
     pair.pump()
-    for _ in range(5):
+    for _ in range(4):
         pair.tick(2100)
     errors = [m for m in pair.at_gateway if m["t"] == "error"]
     assert [e["code"] for e in errors] == ["aborted"]
-    assert not pair.gateway.busy
+    assert pair.gateway._outgoing == {}
     assert pair.board._incoming == {}  # the board let its buffer go
-    assert pair.at_board == []
+    assert pair.at_board == [] and gone == []
+    pair.tick(2100)  # nothing acknowledged for 10 s: the peer is taken for gone
+    assert gone == ["no acknowledgement for 10 s"] * 2
+    assert not pair.gateway.session.is_open and not pair.board.session.is_open
 
 
 def test_the_board_abandons_a_transfer_whose_chunks_stop_coming():
-    pair = small_board()
+    quiet = {"keepalive_ms": 60_000}  # no keepalive pings among the frames counted here
+    pair = LinkPair(board_kwargs={"max_frame": 512, "max_body": 200_000} | quiet,
+                    gateway_kwargs=quiet)
+    pair.connect()
+    pair.hello(max_frame=512, window=4)
     pair.gateway.send({"t": "install", "actor": "M", "sha256": bytes(32), "size": 50_000})
     pair.pump()
     assert len(pair.board._incoming) == 1
@@ -180,7 +190,7 @@ def test_a_cancelled_body_is_let_go_on_both_ends_and_the_next_one_begins():
                                 "sha256": hashlib.sha256(MODULE[:5000]).digest()}, MODULE[:5000])
     pair.pump()
     pair.gateway.cancel(first, "the caller gave up")
-    pair.pump()
+    pair.tick(1000)  # what was lost goes again, the abort with it
     assert first not in pair.board._incoming and not pair.gateway._outgoing.get(first)
     assert [m["id"] for m in pair.at_board] == [second]
 

@@ -82,14 +82,17 @@ def test_a_replayed_frame_is_dropped_and_the_reason_logged_once(connected):
     assert sum("replay" in line for line in connected.gateway_log) == 1
 
 
-def test_an_older_frame_arriving_after_a_newer_one_is_dropped(connected):
+def test_frames_that_arrive_out_of_order_are_delivered_in_order(connected):
     connected.board.send({"t": "log", "level": "info", "text": "first"})
     connected.board.send({"t": "log", "level": "info", "text": "second"})
     first, second = connected.up.pending
     connected.up.pending[:] = [second, first]
     connected.pump()
-    assert [m["text"] for m in connected.at_gateway] == ["second"]
-    assert connected.gateway.drops.counts == {"replay": 1}
+    assert [m["text"] for m in connected.at_gateway] == ["first"]
+    assert connected.gateway.drops.counts == {"out of order": 1}
+    connected.tick(1000)  # no acknowledgement for the second: the board sends it again
+    assert [m["text"] for m in connected.at_gateway] == ["first", "second"]
+    assert not connected.board.busy
 
 
 def test_a_frame_from_the_gateway_cannot_be_reflected_back_to_it(connected):

@@ -157,14 +157,13 @@ class PtyLine:
         tty.setraw(slave)
         self.path = os.ttyname(slave)
         os.close(slave)
-        self._used = False
+        self._port: PtyPort | None = None
 
-    def connect(self) -> PtyPort | None:
-        if self._used:  # a pty does not break; only a stopping board gets here twice
-            time.sleep(ACCEPT_POLL_S)
-            return None
-        self._used = True
-        return PtyPort(self.master)
+    def connect(self) -> PtyPort:
+        # a pty does not break: a board that gave its link up opens a new session on it
+        if self._port is None:
+            self._port = PtyPort(self.master)
+        return self._port
 
     def close(self) -> None:
         try:

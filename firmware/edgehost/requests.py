@@ -38,6 +38,11 @@ class Outcomes:
     def get(self, request_id):
         return self._replies.get(request_id)
 
+    def clear(self):
+        self._order = []
+        self._replies = {}
+        self._bytes = 0
+
     def keep(self, msg, body):
         request_id = msg["id"]
         if body is not None and len(body) > self.body_bytes:
@@ -83,6 +88,7 @@ class Requests:
     def __init__(self, board):
         self._board = board
         self.outcomes = Outcomes()
+        self._link = None  # the gateway link whose requests the outcomes answer
         self._remember = False
         self._handlers = {
             "ready": self._on_ready,
@@ -247,6 +253,11 @@ class Requests:
     # --- the rest
 
     def _on_ready(self, msg):
+        link = msg.get("link")
+        if link != self._link:
+            # another gateway (or one started again): its request ids are not the last one's
+            self.outcomes.clear()
+            self._link = link
         board = self._board
         board.gateway_host = msg["host"]
         board.reports.log("info", "session %d open with gateway %s"

@@ -35,12 +35,12 @@ class DeviceLink:
                  max_frame: int = 16384, window: int = 8, max_body: int = 4 * 1024 * 1024,
                  stall_ms: int = 2000, retries: int = 3):
         self.transport = transport
-        # request ids start anywhere: a board that remembers the outcomes of recent ids
-        # (to answer a request sent again) must not take a new gateway's for an old one's
-        first_id = 2 + 2 * secrets.randbelow(1 << 29)
+        # names this link in `ready`: a board that remembers the outcomes of recent request
+        # ids (to answer one sent again) forgets them when another link's ready comes
+        self.epoch = secrets.token_hex(4)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
-                                 stall_ms=stall_ms, retries=retries, first_id=first_id)
+                                 stall_ms=stall_ms, retries=retries)
         self.link.on_open = self._session_opened
         self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()

@@ -62,7 +62,7 @@ class LinkOptions:
                  max_body=DEFAULT_MAX_BODY, max_transfers=1, log=None, clock=ticks_ms,
                  random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES,
                  body_sink=None, collect=False, max_queued=None, max_backlog=DEFAULT_BACKLOG,
-                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, first_id=None):
+                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS):
         self.max_frame = max_frame
         self.window = window
         self.max_body = max_body
@@ -79,7 +79,6 @@ class LinkOptions:
         self.max_backlog = max_backlog  # messages waiting for the peer's window
         self.dead_ms = dead_ms  # nothing acknowledged this long: the peer is gone
         self.keepalive_ms = keepalive_ms  # heard nothing this long: make the peer answer
-        self.first_id = first_id  # the first request id (default: 1 on a board, 2 on a gateway)
 
 
 class Link:
@@ -113,7 +112,7 @@ class Link:
                                  options.max_backlog, options.dead_ms)
         self._stall_ms = options.stall_ms
         self._retries = options.retries
-        self._next_id = first_id if options.first_id is None else options.first_id
+        self._next_id = first_id
         self._outgoing = {}
         self._incoming = {}
         self._queued = []  # announcements of bodies waiting for a free transfer

@@ -153,3 +153,17 @@ async def test_requests_crossing_a_new_session_are_answered_once_each(board_thre
         assert board.board.sessions == 2
     finally:
         await gw.close()
+
+
+async def test_the_next_gateway_s_requests_are_not_taken_for_the_last_one_s(board_thread, sign):
+    board = board_thread()
+    counter = sign("counter")
+    gw = await connect_tcp(board.url)
+    await gw.request(counter.install(), counter.module)
+    assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
+    await gw.close()
+    gw = await connect_tcp(board.url)  # its ids start again; the same id is another request
+    try:
+        assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"2:a"
+    finally:
+        await gw.close()

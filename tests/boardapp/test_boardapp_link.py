@@ -137,12 +137,18 @@ async def test_a_request_sent_again_is_answered_from_memory_and_runs_once(board_
         await gw.close()
 
 
-async def test_requests_crossing_a_new_session_are_answered_once_each(board_thread, sign):
+async def counter_board(board_thread, sign):
+    """A board with the counting actor installed, and the gateway that installed it."""
     board = board_thread()
     counter = sign("counter")
     gw = await connect_tcp(board.url)
+    await gw.request(counter.install(), counter.module)
+    return board, counter, gw
+
+
+async def test_requests_crossing_a_new_session_are_answered_once_each(board_thread, sign):
+    board, counter, gw = await counter_board(board_thread, sign)
     try:
-        await gw.request(counter.install(), counter.module)
         calls = [asyncio.create_task(gw.request(count(counter.key), bytes([65 + i])))
                  for i in range(4)]
         await asyncio.sleep(0)
@@ -156,10 +162,7 @@ async def test_requests_crossing_a_new_session_are_answered_once_each(board_thre
 
 
 async def test_the_next_gateway_s_requests_are_not_taken_for_the_last_one_s(board_thread, sign):
-    board = board_thread()
-    counter = sign("counter")
-    gw = await connect_tcp(board.url)
-    await gw.request(counter.install(), counter.module)
+    board, counter, gw = await counter_board(board_thread, sign)
     assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
     await gw.close()
     gw = await connect_tcp(board.url)  # its ids start again; the same id is another request

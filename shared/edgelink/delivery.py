@@ -4,8 +4,9 @@ The session numbers the frames and carries acknowledgements (session.py); this k
 side: at most `window` frames unacknowledged (the smaller of ours and the peer's), the rest of
 what is sent waits in a bounded backlog; when acknowledgements stop for a retransmission timeout
 every unacknowledged frame goes again (go-back-N: the receiver takes frames in order only), the
-timeout doubling each round; a peer that acknowledges nothing for `dead_ms` is gone. Our own
-acknowledgement rides on the next DATA frame, or goes alone after ACK_DELAY_MS.
+timeout doubling each round, or at once when the peer's NAK says it has a gap; a peer that
+acknowledges nothing for `dead_ms` is gone. Our own acknowledgement rides on the next DATA
+frame, or goes alone after ACK_DELAY_MS (at once, as a NAK, after a frame out of order).
 """
 
 from edgelink.clock import ticks_diff
@@ -50,6 +51,7 @@ class Delivery:
         self._progress_at = now
         self._retry_from = now
         self._retry_after = self._rto
+        self._resent_at = now
         self.heard_at = now
 
     @property
@@ -100,6 +102,12 @@ class Delivery:
             self._rounds = 0
             self._progress_at = now
             self._retry(now, self._rto)
+        if self.session.nak:
+            self.session.nak = False
+            # the peer has a gap: send again now rather than at the timeout, but not more
+            # than once a round trip (every frame after the gap brings a NAK of its own)
+            if unacked and ticks_diff(now, self._resent_at) >= max(self._srtt, ACK_DELAY_MS):
+                self._resend_all(now)
         while self._backlog and len(unacked) < min(self.window, self.peer_window):
             self._transmit(self._backlog.pop(0), now)
         if took_data and self._ack_since is None:
@@ -129,9 +137,13 @@ class Delivery:
             return "no acknowledgement for %d s" % (self.dead_ms // 1000)
         if ticks_diff(now, self._retry_from) >= self._retry_after:
             self._rounds += 1
-            for entry in self._unacked:
-                entry[3] = True
-                self.resent += 1
-                self._write(entry[1])
+            self._resend_all(now)
             self._retry(now, min(MAX_RTO_MS, self._rto << self._rounds))
         return None
+
+    def _resend_all(self, now):
+        self._resent_at = now
+        for entry in self._unacked:
+            entry[3] = True
+            self.resent += 1
+            self._write(entry[1])

@@ -15,6 +15,7 @@ PROOF = 0x03      # board -> gateway: board proof
 ASK = 0x04        # gateway -> board: please open a session
 DATA = 0x10       # either way: seq, ack, body, truncated MAC
 ACK = 0x11        # either way: ack, truncated MAC
+NAK = 0x12        # either way: ack, truncated MAC; sent because a frame was missing or repeated
 
 NONCE = 16
 PROOF_SIZE = 32
@@ -98,6 +99,7 @@ class Session:
         self.peer_ack = 0
         self.ack_now = False
         self.heard = 0  # authenticated DATA and ACK records, counted
+        self.nak = False  # the last acknowledgement says a frame of ours went missing
         self._header = bytearray(5)  # kind, seq and ack as they go on the wire
         self._signed = bytearray(9)  # kind, seq and ack as the MAC covers them
 
@@ -137,11 +139,13 @@ class Session:
         return seq, self._send(self._header, body, memoryview(mac)[:MAC])
 
     def send_ack(self):
-        """Acknowledge what we have received, in a record of its own."""
+        """Acknowledge what we have received, in a record of its own: a NAK when the peer
+        sent a frame out of order or twice (so that it sends again at once), else an ACK."""
         if not self.is_open:
             return
+        kind = NAK if self.ack_now else ACK
         self.ack_now = False
-        mac = self._sign(ACK, 0, b"")
+        mac = self._sign(kind, 0, b"")
         header = self._header
         header[1] = header[3]
         header[2] = header[4]
@@ -159,7 +163,7 @@ class Session:
         header[2] = seq & 0xFF
         header[3] = (ack >> 8) & 0xFF
         header[4] = ack & 0xFF
-        if kind == ACK:
+        if kind != DATA:
             return self._send_key.digest(memoryview(signed)[:1], memoryview(signed)[5:])
         return self._send_key.digest(signed, body)
 
@@ -170,7 +174,7 @@ class Session:
         kind = record[0]
         if kind == DATA:
             return self._data(record)
-        if kind == ACK:
+        if kind == ACK or kind == NAK:
             self._ack(record)
             return None
         self._handshake(kind, record)
@@ -189,7 +193,7 @@ class Session:
             return
         ack = self._peer_ack(record, 1)
         signed = self._signed
-        signed[0] = ACK
+        signed[0] = record[0]
         if ack < 0:
             self.drops.add(DROP_BAD_MAC, "acknowledgement out of range")
             return
@@ -199,6 +203,7 @@ class Session:
             self.drops.add(DROP_BAD_MAC, "acknowledgement")
             return
         self.heard += 1
+        self.nak = record[0] == NAK
         self._took_ack(ack)
 
     def _took_ack(self, ack):

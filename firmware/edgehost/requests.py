@@ -64,19 +64,6 @@ class Outcomes:
         self._bytes -= len(body) if body is not None else 0
 
 
-class _Discard:
-    """A body sink that takes a repeated upload and keeps nothing of it."""
-
-    def write(self, data):
-        pass
-
-    def close(self):
-        pass
-
-    def discard(self):
-        pass
-
-
 class Requests:
     """Serves one request at a time from the board's poll loop (see Board.serve).
 
@@ -133,8 +120,6 @@ class Requests:
         """Where the link puts a chunked body: flash for a module, RAM (None) for the rest."""
         if msg["t"] not in UPLOADS:
             return None
-        if self.outcomes.get(msg["id"]) is not None:
-            return _Discard()  # done before: the answer comes from memory
         board = self._board
         key = msg["actor"]
         if msg["t"] == "swap" and board.table.find(key) is None:

@@ -111,3 +111,14 @@ def test_bad_proxy_settings_are_one_line_errors(edgehost, argv, error):
     assert done.code != 0 and done.out == "" and "Traceback" not in done.err, done
     assert done.err.startswith(f"edgehost: {error}"), done.err
     assert done.err.count("\n") == 1
+
+
+def test_a_disconnect_hangs_up_both_sides_and_is_reported(start_sim, proxy, edgehost, key_file):
+    sim = start_sim()
+    between = proxy("--board", sim.where, "--disconnect", "1", "--json")
+    done = edgehost("board", *between.board_args, "--key-file", key_file, "--timeout", "5",
+                    "info")
+    assert done.code == 1
+    assert done.err.endswith("the connection closed during the handshake\n"), done.err
+    report = json.loads(between.stop()[0])
+    assert report["disconnects"] >= 1 and report["connections"] >= 1

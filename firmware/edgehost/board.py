@@ -24,6 +24,10 @@ BACKOFF_FIRST_MS = 250
 BACKOFF_MAX_MS = 8000
 WATCHDOG_MS = 30000
 PROOF_FAILURES = 3  # failed gateway proofs in a row that mean a wrong pairing key
+# a connection that can be replaced (TCP) must authenticate within this, or it is dropped
+HANDSHAKE_TIMEOUT_MS = 5000
+# an unauthenticated connection that has answered with a challenge keeps its place this long
+TAKEOVER_GRACE_MS = 1000
 MIN_MAX_BODY = 16 * 1024
 REPLIES_TO_BOARD = ("host_result", "error")
 
@@ -45,14 +49,18 @@ class Board:
     `connect()` returns a port (see edgelink.boardio) each time the board (re)connects, None
     when there is nothing to connect to yet (a listening board with no gateway), or raises
     OSError; `console(line)` shows the board's log lines (the REPL's output on a board,
-    stderr in the simulator). `run()` serves until `stop()`.
+    stderr in the simulator). `waiting()` (by default `connect.waiting` where it has one)
+    says whether another connection waits to be accepted: a TCP board then drops one that
+    has not authenticated in time or that another connection replaces. `run()` serves until
+    `stop()`.
     """
 
     def __init__(self, config, flash_root, connect, console=print, engine=None,
-                 watchdog_ms=WATCHDOG_MS):
+                 watchdog_ms=WATCHDOG_MS, waiting=None):
         self.config = config
         self.limits = config.limits
         self._connect = connect
+        self._waiting = waiting or getattr(connect, "waiting", None)
         self.engine = engine or engine_name()
         self.store = ActorStore(flash_root)
         self._flash_root = flash_root
@@ -235,10 +243,16 @@ class Board:
         self.link.on_open = self._session_opened
         self.link.drops.on_drop = self._on_drop
         self._proof_failures = 0
+        self._hold_ms = 0
         self.link.open()
+        accepted = port.ticks_ms()
         period_ms = cfg.health_period_s * 1000
         while self.running and self._lost is None:
             self.watchdog.feed()
+            if self._waiting is not None and not self.link.session.opened:
+                self._check_unauthenticated(accepted)
+                if self._lost is not None:
+                    break
             if self._hold_ms:
                 if port.ticks_diff(port.ticks_ms(), self._hold_from) < self._hold_ms:
                     port.sleep_ms(10)
@@ -257,6 +271,18 @@ class Board:
         self.link.drops.on_drop = None
         self.link.close()
         self.link = None
+
+    def _check_unauthenticated(self, accepted):
+        # Nobody may hold a TCP board without the pairing key: a connection that has not
+        # authenticated gives way to the next one, and in any case times out. One that has
+        # sent a challenge (a gateway, maybe ours) keeps its place for a moment first.
+        age = port.ticks_diff(port.ticks_ms(), accepted)
+        if age >= HANDSHAKE_TIMEOUT_MS:
+            self._lose("info", "no gateway authenticated within %d s on this connection; "
+                       "waiting for the next one" % (HANDSHAKE_TIMEOUT_MS // 1000))
+        elif (not self.link.session.challenges or age >= TAKEOVER_GRACE_MS) and self._waiting():
+            self._lose("info", "a new connection takes over from one that never "
+                       "authenticated")
 
     def poll(self, wanted=None):
         """Read the link once: (the reply to board request `wanted` if it came, whether
@@ -287,6 +313,7 @@ class Board:
     def _session_opened(self):
         self.sessions += 1
         self._proof_failures = 0
+        self._hold_ms = 0
         self._backoff_ms = BACKOFF_FIRST_MS
         self.link.send(self._fitted(self.hello()))
         self.reports.session_opened()
@@ -296,14 +323,16 @@ class Board:
             self._proof_failed()
 
     def _proof_failed(self):
-        # A CHALLENGE whose proof fails means another key only when it keeps happening: one
-        # answering an OPEN the board has since replaced fails the same way.
+        # The session reports a mismatch once per OPEN, and never for a challenge that
+        # answers an earlier OPEN; still, one failure may be noise: act when they repeat.
         self._proof_failures += 1
         if self._proof_failures < PROOF_FAILURES:
             return
         self.reports.console("[error] gateway proof failed: pairing key mismatch? (board %s); "
                              "retrying in %d ms" % (self.config.board_id, self._backoff_ms))
-        # not reading holds the link's next OPEN back until the backoff is over
+        # not reading holds the link's next OPEN back until the backoff is over; three more
+        # failed OPENs before the next, longer, hold
+        self._proof_failures = 0
         self._hold_from = port.ticks_ms()
         self._hold_ms = self._backoff_ms
         self._backoff_ms = min(self._backoff_ms * 2, BACKOFF_MAX_MS)
@@ -321,6 +350,10 @@ class Board:
         return True
 
     def reply(self, msg, body=None):
+        if not self.link.session.is_open:
+            # a new session is opening: the gateway sends the request again in it, and the
+            # answer comes from what Requests remembers of it
+            return
         try:
             self.link.send(msg, body)
         except (LinkError, OSError) as exc:

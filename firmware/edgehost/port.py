@@ -134,16 +134,7 @@ def link_connector(transport):
 
     kind = transport["kind"]
     if kind == "tcp-listen":
-        listener = tcp_listen(transport.get("host", "0.0.0.0"), transport["port"])
-
-        def accept():
-            try:
-                return SocketPort(listener.accept()[0])
-            except OSError as exc:
-                if exc.args and exc.args[0] in (errno.ETIMEDOUT, errno.EAGAIN):
-                    return None  # no gateway yet: the board feeds its watchdog and asks again
-                raise
-        return accept
+        return TcpListener(transport.get("host", "0.0.0.0"), transport["port"])
     if kind == "wifi":
         def connect():
             sock = wifi_connect(transport["ssid"], transport.get("password", ""),
@@ -156,6 +147,37 @@ def link_connector(transport):
     else:  # usb: the board's own USB serial port
         line = UartPort(open_usb(), shares_repl=IMPLEMENTATION == "micropython")
     return lambda: line  # a serial line does not break; the link reopens its session on it
+
+
+class TcpListener:
+    """A board that waits for its gateway to call in: calling it accepts the next connection
+    (None while there is none, so the board feeds its watchdog and asks again)."""
+
+    def __init__(self, host, port_number):
+        from edgelink.boardio import SocketPort
+
+        self._socket_port = SocketPort
+        self._listener = tcp_listen(host, port_number)
+        self._poller = None
+        try:
+            import select
+
+            self._poller = select.poll()
+            self._poller.register(self._listener, select.POLLIN)
+        except (ImportError, AttributeError, OSError, TypeError):
+            self._poller = None  # then a waiting connection cannot be seen before accept
+
+    def __call__(self):
+        try:
+            return self._socket_port(self._listener.accept()[0])
+        except OSError as exc:
+            if exc.args and exc.args[0] in (errno.ETIMEDOUT, errno.EAGAIN):
+                return None
+            raise
+
+    def waiting(self):
+        """True when another connection waits to be accepted."""
+        return self._poller is not None and bool(self._poller.poll(0))
 
 
 def tcp_listen(host, port_number):

@@ -13,6 +13,56 @@ REFUSED = "refused"
 UNKNOWN_ACTOR = "unknown_actor"
 STORE = "store"
 UPLOADS = ("install", "swap")
+# requests with an effect: one sent again (the gateway does after a new session) is answered
+# from what the board remembers of it, never run twice
+REMEMBERED = ("invoke", "install", "swap", "remove")
+OUTCOMES = 16  # replies remembered (a gateway never has more than the window in flight)
+OUTCOME_BYTES = 8192  # of reply bodies, all told
+TOO_LARGE_TO_KEEP = "too_large_to_keep"
+
+
+class Outcomes:
+    """The replies to the gateway's latest requests, by request id, in bounded RAM.
+
+    A reply whose body would not fit is kept as an error that says so: a request sent again
+    gets that, not a second run.
+    """
+
+    def __init__(self, count=OUTCOMES, body_bytes=OUTCOME_BYTES):
+        self.count = count
+        self.body_bytes = body_bytes
+        self._order = []
+        self._replies = {}
+        self._bytes = 0
+        self.repeats = 0  # requests answered from here
+
+    def get(self, request_id):
+        return self._replies.get(request_id)
+
+    def clear(self):
+        self._order = []
+        self._replies = {}
+        self._bytes = 0
+
+    def keep(self, msg, body):
+        request_id = msg["id"]
+        if body is not None and len(body) > self.body_bytes:
+            msg = {"t": "error", "id": request_id, "code": TOO_LARGE_TO_KEEP,
+                   "message": "request %d ran once; its answer of %d bytes was too large to "
+                              "keep for a repeat" % (request_id, len(body))}
+            body = None
+        if request_id in self._replies:
+            self._forget(request_id)
+        self._order.append(request_id)
+        self._replies[request_id] = (msg, body)
+        self._bytes += len(body) if body is not None else 0
+        while len(self._order) > self.count or self._bytes > self.body_bytes:
+            self._forget(self._order[0])
+
+    def _forget(self, request_id):
+        self._order.remove(request_id)
+        body = self._replies.pop(request_id)[1]
+        self._bytes -= len(body) if body is not None else 0
 
 
 class Requests:
@@ -25,6 +75,9 @@ class Requests:
 
     def __init__(self, board):
         self._board = board
+        self.outcomes = Outcomes()
+        self._link = None  # the gateway link whose requests the outcomes answer
+        self._remember = False
         self._handlers = {
             "ready": self._on_ready,
             "install": self._on_install,
@@ -39,6 +92,15 @@ class Requests:
     def handle(self, msg):
         t = msg["t"]
         handler = self._handlers.get(t)
+        self._remember = t in REMEMBERED
+        if self._remember:
+            known = self.outcomes.get(msg["id"])
+            if known is not None:
+                body = msg.pop("body", None)
+                if isinstance(body, StagedModule):
+                    body.discard()
+                self.outcomes.repeats += 1
+                return self._board.reply(dict(known[0]), known[1])
         if handler is not None:
             handler(msg)
         elif t == "error":
@@ -46,6 +108,8 @@ class Requests:
                                         % (msg["code"], msg["message"]))
 
     def _reply(self, msg, body=None):
+        if self._remember:
+            self.outcomes.keep(dict(msg), None if body is None else bytes(body))
         self._board.reply(msg, body)
 
     def _error(self, msg, code, text):
@@ -175,6 +239,11 @@ class Requests:
     # --- the rest
 
     def _on_ready(self, msg):
+        link = msg.get("link")
+        if link != self._link:
+            # another gateway (or one started again): its request ids are not the last one's
+            self.outcomes.clear()
+            self._link = link
         board = self._board
         board.gateway_host = msg["host"]
         board.reports.log("info", "session %d open with gateway %s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,21 +26,30 @@ class DeviceLink:
     Requests (`request`) wait for their reply; whatever else the board sends (hello, host
     calls, health, logs, events) comes out of `receive()`. The gateway never has more requests
     or unacknowledged chunks outstanding than the window the board advertised in its hello.
+    A request still waiting when the board opens a new session is sent again in it, once the
+    board's hello there has said its limits; one given up (timed out, cancelled) has its body
+    transfer aborted on both ends.
     """
 
     def __init__(self, transport: Transport, pairing_keys: Mapping[bytes, bytes], *,
                  max_frame: int = 16384, window: int = 8, max_body: int = 4 * 1024 * 1024,
                  stall_ms: int = 2000, retries: int = 3):
         self.transport = transport
+        # names this link in `ready`: a board that remembers the outcomes of recent request
+        # ids (to answer one sent again) forgets them when another link's ready comes
+        self.epoch = secrets.token_hex(4)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
                                  stall_ms=stall_ms, retries=retries)
         self.link.on_open = self._session_opened
+        self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()
         self._out = bytearray()
         self._out_ready = asyncio.Event()
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._sent: dict[int, tuple[dict[str, Any], bytes | None]] = {}  # to send again
+        self._resend = False  # a new session opened: resend once its hello has come
         self._slots = asyncio.Condition()
         self._in_flight = 0
         self._closed = False
@@ -61,11 +71,25 @@ class DeviceLink:
         self._out_ready.set()
 
     def _session_opened(self) -> None:
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(LinkError("the board opened a new session"))
-        self._waiting.clear()
+        self._resend = bool(self._waiting)
         self.opened.set()
+
+    def _peer_gone(self, reason: str) -> None:
+        # the session is over; what waits is sent again if the board opens a new one
+        log.warning("%s: the board stopped answering (%s); asking it for a new session",
+                    self.transport.name, reason)
+        self._resend = bool(self._waiting)
+        self.ask_to_open()
+
+    def _send_again(self) -> None:
+        for request_id, future in list(self._waiting.items()):
+            if future.done():
+                continue
+            msg, body = self._sent[request_id]
+            try:
+                self.link.send(dict(msg), body)
+            except LinkError as exc:
+                future.set_exception(exc)
 
     def _deliver(self, inbox: list[dict[str, Any]]) -> None:
         for msg in inbox:
@@ -74,6 +98,9 @@ class DeviceLink:
                 future.set_result(msg)
             else:
                 self._inbox.put_nowait(msg)
+            if msg["t"] == "hello" and self._resend:
+                self._resend = False
+                self._send_again()
 
     async def run(self) -> None:
         """Read, tick and write until the transport closes."""
@@ -110,6 +137,14 @@ class DeviceLink:
             await asyncio.sleep(TICK_SECONDS)
             self._deliver(self.link.tick())
 
+    def _give_up(self, request_id: int) -> None:
+        # nobody waits for the answer any more: the body stops taking the line (and the
+        # board's turn for bodies) on both ends
+        try:
+            self.link.cancel(request_id, "the gateway gave up the request")
+        except LinkError:
+            pass  # no session: the transfer has gone with it
+
     def ask_to_open(self) -> None:
         """Ask the board to open a session (it may still hold one from before we started)."""
         self.link.session.ask()
@@ -141,12 +176,16 @@ class DeviceLink:
             msg["id"] = msg.get("id") or self.link.new_id()
             request_id = msg["id"]
             self._waiting[request_id] = future
+            self._sent[request_id] = (dict(msg), body)
             self.link.send(msg, body)
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise LinkTimeout(f"{msg.get('t')} {request_id}: no reply within {timeout} s") from None
         finally:
             self._waiting.pop(request_id, None)
+            self._sent.pop(request_id, None)
+            if not future.done() or future.cancelled():
+                self._give_up(request_id)
             async with self._slots:
                 self._in_flight -= 1
                 self._slots.notify_all()

@@ -8,6 +8,8 @@ import errno
 from edgelink import clock
 
 DEFAULT_BUFFER = 512
+# a peer that takes no byte for this long has stopped reading: the connection is given up
+WRITE_STALL_MS = 5000
 _WOULD_BLOCK = (errno.EAGAIN, getattr(errno, "EWOULDBLOCK", errno.EAGAIN),
                 getattr(errno, "ETIMEDOUT", errno.EAGAIN))
 # a gateway that hangs up with bytes of ours still unread resets the connection instead of
@@ -79,8 +81,10 @@ def wait(port, ms):
 class SocketPort:
     """A TCP connection over Wi-Fi, made non-blocking here."""
 
-    def __init__(self, sock, buffer_size=DEFAULT_BUFFER, sleep_ms=None):
+    def __init__(self, sock, buffer_size=DEFAULT_BUFFER, sleep_ms=None,
+                 write_stall_ms=WRITE_STALL_MS):
         self._sock = sock
+        self._write_stall_ms = write_stall_ms
         self.buffer = bytearray(buffer_size)
         sock.setblocking(False)
         self._recv_into = getattr(sock, "recv_into", None) or sock.readinto
@@ -112,6 +116,7 @@ class SocketPort:
     def write(self, data):
         view = memoryview(data)
         sent = 0
+        since = None
         while sent < len(view):
             try:
                 n = self._sock.send(view[sent:])
@@ -119,9 +124,18 @@ class SocketPort:
                 if not (exc.args and exc.args[0] in _WOULD_BLOCK):
                     raise
                 n = 0
-            if not n:
-                self._sleep_ms(1)  # the socket's send buffer is full
-            sent += n or 0
+            if n:
+                sent += n
+                since = None
+                continue
+            # the socket's send buffer is full: wait for the peer, but not for ever
+            now = clock.ticks_ms()
+            if since is None:
+                since = now
+            elif clock.ticks_diff(now, since) >= self._write_stall_ms:
+                raise OSError("the peer has read nothing for %d s"
+                              % (self._write_stall_ms // 1000))
+            self._sleep_ms(1)
 
     def close(self):
         self._sock.close()

@@ -2,7 +2,9 @@
 
 Chunks go in order. The receiver acknowledges the next offset it expects after every chunk;
 the sender keeps at most `window` chunks unacknowledged, goes back to the acknowledged offset
-when the acknowledgements stop for `stall_ms`, and gives up after `retries` such stalls.
+when the acknowledgements stop for `stall_ms`, and gives up after `retries` such stalls. A
+receiver already busy with other bodies may tell the sender to wait its turn; a waiting
+transfer sends nothing and does not stall until the receiver says go.
 """
 
 import hashlib
@@ -17,7 +19,7 @@ class Outgoing:
     """One body on its way out, as a request id and a window of chunks."""
 
     def __init__(self, request_id, body, chunk_size, window, now,
-                 stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES):
+                 stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES, head=None):
         if chunk_size < 1 or window < 1:
             raise ValueError("chunk size %d and window %d must be at least 1"
                              % (chunk_size, window))
@@ -32,14 +34,29 @@ class Outgoing:
         self.retries = retries
         self.stalls = 0
         self._since = now
+        self.head = head  # the message that announced the body, sent again if it was lost
+        self.waiting = False
 
     @property
     def done(self):
         return self.acked >= self.size
 
+    def wait(self):
+        """The receiver queued the body: send nothing more until it says go."""
+        self.waiting = True
+        self.sent = self.acked
+
+    def go(self, now):
+        """The receiver has started on the body: send it from the acknowledged offset."""
+        self.waiting = False
+        self.sent = self.acked
+        self.stalls = 0
+        self._since = now
+
     def next_chunk(self):
         """(offset, data) of the next chunk the window allows, or None."""
-        if self.sent >= self.size or self.sent - self.acked >= self.window * self.chunk_size:
+        if self.waiting or self.sent >= self.size or \
+                self.sent - self.acked >= self.window * self.chunk_size:
             return None
         at = self.sent
         end = min(at + self.chunk_size, self.size)
@@ -55,7 +72,7 @@ class Outgoing:
 
     def stalled(self, now):
         """True when the transfer must be abandoned; rewinds to the acknowledged offset first."""
-        if self.done or ticks_diff(now, self._since) < self.stall_ms:
+        if self.done or self.waiting or ticks_diff(now, self._since) < self.stall_ms:
             return False
         self.stalls += 1
         self._since = now

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 
 from support.gateway import WAIT, connect_tcp
 
 from edgegate.devicelink import DeviceLink
 from edgegate.transports import TcpTransport
+from edgelink import frame, session
 
 WRONG_KEY = bytes(32)
 
@@ -89,5 +92,81 @@ async def test_an_actor_that_cannot_start_without_the_gateway_is_dropped_at_boot
         # its start function's host call found no gateway, and it trapped on the refusal
         assert event["data"]["reason"] == (f"actor {fragile.key}: trapped in wapc_init: "
                                            "unreachable executed")
+    finally:
+        await gw.close()
+
+
+async def test_junk_challenges_are_not_taken_for_a_wrong_key_and_hold_nobody_back(board_thread):
+    board = board_thread()
+    host, port = board.url.removeprefix("tcp://").rsplit(":", 1)
+    writer = frame.FrameWriter(256)
+    with socket.create_connection((host, int(port))) as stranger:
+        stranger.settimeout(WAIT)
+        assert stranger.recv(256)  # the board's OPEN
+        for _ in range(12):
+            stranger.sendall(bytes(writer.encode(bytes([session.CHALLENGE]), os.urandom(48))))
+    gw = await connect_tcp(board.url)
+    try:
+        assert gw.hello["board"] == "bench-3"
+        assert not any("pairing key mismatch" in line for line in board.console)
+    finally:
+        await gw.close()
+
+
+def count(key: str, request_id: int | None = None, payload: bytes = b"x") -> dict:
+    msg = {"t": "invoke", "actor": key, "op": "Count", "origin": ""}
+    if request_id is not None:
+        msg["id"] = request_id
+    return msg
+
+
+async def test_a_request_sent_again_is_answered_from_memory_and_runs_once(board_thread, sign):
+    board = board_thread()
+    counter = sign("counter")
+    gw = await connect_tcp(board.url)
+    try:
+        installed = await gw.request(counter.install(), counter.module)
+        again = await gw.request(dict(counter.install(), id=installed["id"]), counter.module)
+        assert again == installed
+        first = await gw.request(count(counter.key, 1000), b"a")
+        repeat = await gw.request(count(counter.key, 1000), b"a")
+        assert first["body"] == repeat["body"] == b"1:a"
+        assert (await gw.invoke(counter.key, "Total"))["body"] == b"1"
+        assert board.board.requests.outcomes.repeats == 2
+    finally:
+        await gw.close()
+
+
+async def counter_board(board_thread, sign):
+    """A board with the counting actor installed, and the gateway that installed it."""
+    board = board_thread()
+    counter = sign("counter")
+    gw = await connect_tcp(board.url)
+    await gw.request(counter.install(), counter.module)
+    return board, counter, gw
+
+
+async def test_requests_crossing_a_new_session_are_answered_once_each(board_thread, sign):
+    board, counter, gw = await counter_board(board_thread, sign)
+    try:
+        calls = [asyncio.create_task(gw.request(count(counter.key), bytes([65 + i])))
+                 for i in range(4)]
+        await asyncio.sleep(0)
+        gw.device.ask_to_open()  # the board opens a new session while they are on their way
+        answers = [bytes(reply["body"]) for reply in await asyncio.gather(*calls)]
+        assert sorted(a.split(b":")[0] for a in answers) == [b"1", b"2", b"3", b"4"]
+        assert (await gw.invoke(counter.key, "Total"))["body"] == b"4"
+        assert board.board.sessions == 2
+    finally:
+        await gw.close()
+
+
+async def test_the_next_gateway_s_requests_are_not_taken_for_the_last_one_s(board_thread, sign):
+    board, counter, gw = await counter_board(board_thread, sign)
+    assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
+    await gw.close()
+    gw = await connect_tcp(board.url)  # its ids start again; the same id is another request
+    try:
+        assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"2:a"
     finally:
         await gw.close()

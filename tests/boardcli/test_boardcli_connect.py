@@ -79,8 +79,36 @@ def test_a_wrong_pairing_key_is_refused_with_a_clear_message(start_sim, edgehost
     wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
     err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "1",
                             "info"))
-    assert err == (f"edgehost: board at {sim.where}: pairing key refused (handshake failed); "
-                   f"check --key-file, and that it is an edgehost board that answers there\n")
+    assert err.startswith(f"edgehost: board at {sim.where}: pairing key refused? (the board "
+                          f"answered none of ")
+    assert err.endswith(" challenges); check --key-file\n")
+
+
+def test_a_wrong_pairing_key_is_reported_without_waiting_out_the_timeout(start_sim, edgehost,
+                                                                         tmp_path):
+    sim = start_sim()
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(json.dumps({"board_id": "sim", "pairing_key": "11" * 32}))
+    # a timeout longer than any command may take: only the handshake's own bound ends it
+    err = one_line(edgehost("board", *sim.board_args, "--key-file", wrong, "--timeout", "600",
+                            "info"))
+    assert err.startswith(f"edgehost: board at {sim.where}: pairing key refused? ")
+
+
+@pytest.mark.parametrize("hang_up", [True, False], ids=["then-closes", "then-stays"])
+def test_a_web_server_on_the_port_is_not_taken_for_a_wrong_key(edgehost, key_file, tcp_peer,
+                                                                 hang_up):
+    def web_server(conn: socket.socket, stop: threading.Event) -> None:
+        conn.recv(100)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        if not hang_up:
+            stop.wait()
+
+    address = tcp_peer(web_server)
+    err = one_line(edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "2",
+                            "info"))
+    assert err == (f"edgehost: board at tcp://{address}: what answers there does not speak the "
+                   f"edgehost link (47 bytes, not one frame); check the address\n")
 
 
 def test_a_key_file_for_another_board_says_so(start_sim, edgehost, tmp_path):
@@ -170,6 +198,32 @@ def test_a_board_that_opens_a_session_but_never_says_hello_times_out(edgehost, k
                             "info"))
     assert err == (f"edgehost: board at tcp://{address}: no hello within 1 s of the "
                    f"handshake\n")
+
+
+def test_a_hello_lost_on_the_line_is_asked_for_again(edgehost, key_file, tcp_peer):
+    def board_whose_first_hello_is_lost(conn: socket.socket, stop: threading.Event) -> None:
+        port = SocketPort(conn)
+        link = board_link(b"sim", bytes.fromhex("5a" * 32), port.write, log=None)
+        sessions = []
+
+        def opened() -> None:
+            sessions.append(1)
+            if len(sessions) > 1:
+                link.send(dict(MUTE_HELLO))
+
+        link.on_open = opened
+        link.open()
+        while not stop.wait(0.005):
+            try:
+                link.poll(port)
+            except OSError:
+                return
+
+    address = tcp_peer(board_whose_first_hello_is_lost)
+    done = edgehost("board", "--tcp", address, "--key-file", key_file, "--timeout", "10",
+                    "info", "--json")
+    assert done.code == 0, done
+    assert json.loads(done.out)["firmware"] == "mute"
 
 
 def test_a_hello_from_another_board_id_is_not_trusted(edgehost, key_file, tcp_peer):

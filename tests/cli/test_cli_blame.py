@@ -143,4 +143,4 @@ def test_an_http_server_on_the_port_is_not_blamed_on_the_key_alone(edgehost, htt
     got = edgehost("board", "--tcp", f"127.0.0.1:{http_server}", "--key-file", key_file,
                    "--timeout", "2", "info")
     assert got.code == 1 and got.err.count("\n") == 1, got
-    assert "that it is an edgehost board that answers there" in got.err
+    assert "what answers there does not speak the edgehost link" in got.err

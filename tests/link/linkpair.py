@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from edgelink.delivery import ACK_DELAY_MS
 from edgelink.link import Link, board_link, gateway_link
 
 BOARD_ID = b"board-7"
@@ -54,15 +55,25 @@ class LinkPair:
         self.at_gateway: list[dict] = []
 
     def pump(self, rounds: int = 10_000) -> None:
-        """Carry bytes both ways until the wire is quiet."""
+        """Carry bytes both ways until the wire is quiet; an acknowledgement that waits for a
+        frame to ride on goes alone after its delay, as it would in real time."""
         for _ in range(rounds):
             if not self.up.pending and not self.down.pending:
-                return
+                if not self._acks_due():
+                    return
+                self.clock.now += ACK_DELAY_MS
+                self.at_board += self.board.tick()
+                self.at_gateway += self.gateway.tick()
+                continue
             while self.up.pending:
                 self.at_gateway += self.gateway.feed(self.up.pending.pop(0))
             while self.down.pending:
                 self.at_board += self.board.feed(self.down.pending.pop(0))
         raise AssertionError("the link never went quiet")
+
+    def _acks_due(self) -> bool:
+        return any(end.session.is_open and end.delivery._ack_since is not None
+                   for end in (self.board, self.gateway))
 
     def tick(self, ms: int) -> None:
         self.clock.now += ms

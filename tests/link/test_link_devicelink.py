@@ -8,7 +8,7 @@ import pytest
 from linkpair import BOARD_ID, PAIRING_KEY, hello_message
 
 from edgegate.devicelink import DeviceLink
-from edgelink.link import LinkClosed, LinkError, LinkTimeout, board_link
+from edgelink.link import LinkClosed, LinkTimeout, board_link
 
 
 class MemoryTransport:
@@ -96,14 +96,39 @@ async def test_a_request_without_a_reply_ends_with_a_clear_error():
     await stop(device, board, runner)
 
 
-async def test_a_new_session_fails_the_requests_of_the_old_one():
+async def held(board: Board, count: int = 1) -> None:
+    for _ in range(200):
+        if len(board.held) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the board holds {len(board.held)} requests, not {count}")
+
+
+async def test_a_request_waiting_when_the_board_opens_a_new_session_is_answered_in_it():
     device, board, runner = await connected()
     pending = asyncio.create_task(
         device.request({"t": "invoke", "actor": "M", "op": "o", "origin": "O"}, b"x"))
-    await asyncio.sleep(0.05)
+    await held(board)
+    board.held.clear()  # its answer would go out in the old session, which ends now
     board.link.open()
-    with pytest.raises(LinkError, match="the board opened a new session"):
-        await pending
+    await held(board)  # sent again once the new session's hello has come
+    board.answer_all()
+    assert (await asyncio.wait_for(pending, 5))["body"] == b"x"
+    await stop(device, board, runner)
+
+
+async def test_a_request_given_up_aborts_its_body_on_the_board_too():
+    device, board, runner = await connected()
+    big = bytes(range(256)) * 200  # chunked: far more than one frame
+    with pytest.raises(LinkTimeout):
+        await device.request({"t": "invoke", "actor": "M", "op": "o", "origin": "O"}, big,
+                             timeout=0.01)
+    for _ in range(200):
+        if not board.link._incoming and not device.link.busy:
+            break
+        await asyncio.sleep(0.01)
+    assert board.link._incoming == {} and not device.link.busy
+    assert board.held == []
     await stop(device, board, runner)
 
 

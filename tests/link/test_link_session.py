@@ -82,14 +82,16 @@ def test_a_replayed_frame_is_dropped_and_the_reason_logged_once(connected):
     assert sum("replay" in line for line in connected.gateway_log) == 1
 
 
-def test_an_older_frame_arriving_after_a_newer_one_is_dropped(connected):
+def test_frames_that_arrive_out_of_order_are_delivered_in_order(connected):
     connected.board.send({"t": "log", "level": "info", "text": "first"})
     connected.board.send({"t": "log", "level": "info", "text": "second"})
     first, second = connected.up.pending
     connected.up.pending[:] = [second, first]
-    connected.pump()
-    assert [m["text"] for m in connected.at_gateway] == ["second"]
-    assert connected.gateway.drops.counts == {"replay": 1}
+    connected.pump()  # the second is dropped; the gateway's NAK has it sent again at once
+    assert [m["text"] for m in connected.at_gateway] == ["first", "second"]
+    # go-back-N sends both again: the copy of the first is dropped as a replay
+    assert connected.gateway.drops.counts == {"out of order": 1, "replay": 1}
+    assert not connected.board.busy
 
 
 def test_a_frame_from_the_gateway_cannot_be_reflected_back_to_it(connected):
@@ -196,3 +198,27 @@ def test_session_runs_under_micropython(micropython):
         "print(b.session.is_open, g.session.is_open, got[0]['text'], g.drops.counts)\n"
     )
     assert out.strip() == "True True hi {'replay': 1}"
+
+
+def test_a_challenge_that_crosses_a_newer_open_is_stale_not_a_wrong_key(pair):
+    seen: list[str] = []
+    pair.board.drops.on_drop = lambda reason, detail: seen.append(detail)
+    pair.board.open()
+    pair.gateway.feed(pair.up.pending.pop())  # the gateway answers the first OPEN...
+    pair.board.open()  # ...while the board, asked again, has sent another
+    pair.pump()
+    assert pair.board.session.is_open and pair.gateway.session.is_open
+    assert seen == [session.STALE_CHALLENGE]
+
+
+def test_a_burst_of_junk_challenges_counts_as_one_mismatch_per_open(pair):
+    seen: list[str] = []
+    pair.board.drops.on_drop = lambda reason, detail: seen.append(detail)
+    pair.board.open()
+    pair.up.pending.clear()
+    for i in range(12):
+        pair.board.feed(pair.gateway.writer.encode(bytes([session.CHALLENGE]),
+                                                   bytes([i]) * 48))
+    assert seen.count(session.GATEWAY_PROOF_MISMATCH) == 1
+    assert seen.count(session.REPEATED_MISMATCH) == 11
+    pair.connect()  # and the real gateway still gets in

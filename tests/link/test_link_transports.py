@@ -40,7 +40,8 @@ async def exercise(device: DeviceLink) -> None:
         for p in payloads))
     assert [r["body"] for r in results] == [p[::-1] for p in payloads]
     assert (await device.request({"t": "ping"}))["t"] == "pong"
-    assert device.drops == {}
+    # a frame sent again too early arrives twice; the copy is dropped, nothing else is
+    assert set(device.drops) <= {"replay"}
 
 
 async def test_gateway_and_board_over_a_real_pseudo_terminal():

@@ -71,7 +71,8 @@ async def open_gateway(transport: Any, board_id: str = BOARD_ID,
         hello = await asyncio.wait_for(device.receive(), WAIT)
         if hello["t"] == "hello":
             break
-    device.send({"t": "ready", "host": "NTESTGATEWAY", "max_frame": 16384, "window": 8})
+    device.send({"t": "ready", "host": "NTESTGATEWAY", "link": device.epoch, "max_frame": 16384,
+                 "window": 8})
     return Gateway(device, runner, hello)
 
 

@@ -19,6 +19,7 @@ from edgecli import (
     gatewaycmds,
     keycmds,
     parcmds,
+    proxycmds,
     pushcmds,
     simcmds,
     upcmds,
@@ -114,6 +115,35 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--micropython", action="store_true",
                      help="run the firmware on the board's MicroPython with its wasm3 engine")
     sim.set_defaults(run=simcmds.sim)
+
+
+def _add_linkproxy(sub: argparse._SubParsersAction) -> None:
+    proxy = sub.add_parser("linkproxy", help="a proxy between gateway and board that damages "
+                                             "the link on purpose, to test a setup")
+    where = proxy.add_mutually_exclusive_group()
+    where.add_argument("--tcp", metavar="HOST:PORT",
+                       help="where the gateway connects (default 127.0.0.1:0, a free port)")
+    where.add_argument("--pty", action="store_true",
+                       help="make a pseudo-terminal for the gateway and open --board as a "
+                            "serial port")
+    proxy.add_argument("--board", metavar="HOST:PORT|PATH", required=True,
+                       help="the board (or simulator): its TCP address, or with --pty its "
+                            "serial port")
+    proxy.add_argument("--baud", type=int, default=115200, help="the board port's speed (--pty)")
+    proxy.add_argument("--seed", type=int, default=1, help="seed of the damage (default 1)")
+    proxy.add_argument("--unit", choices=("frame", "byte"), default="frame",
+                       help="damage whole frames (default) or single bytes")
+    proxy.add_argument("--damage", type=float, metavar="RATE",
+                       help="this fraction of frames damaged: flips, drops and duplicates")
+    for name, what in (("flip", "a bit flipped"), ("drop", "dropped"),
+                       ("duplicate", "sent twice"), ("delay", "held back --delay-ms"),
+                       ("truncate", "cut short"), ("reorder", "swapped with the next"),
+                       ("disconnect", "a hang-up (a serial line goes dead for 1 s)")):
+        proxy.add_argument(f"--{name}", type=float, default=0.0, metavar="RATE",
+                           help=f"fraction of frames (or bytes) {what}")
+    proxy.add_argument("--delay-ms", type=float, default=50.0, help="the delay (default 50)")
+    proxy.add_argument("--json", action="store_true", help="the report as one JSON object")
+    proxy.set_defaults(run=proxycmds.linkproxy)
 
 
 BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_NATS",
@@ -442,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_keys(sub)
     _add_claims(sub)
     _add_sim(sub)
+    _add_linkproxy(sub)
     _add_board(sub)
     _add_gateway(sub)
     _add_call(sub)

@@ -157,14 +157,13 @@ class PtyLine:
         tty.setraw(slave)
         self.path = os.ttyname(slave)
         os.close(slave)
-        self._used = False
+        self._port: PtyPort | None = None
 
-    def connect(self) -> PtyPort | None:
-        if self._used:  # a pty does not break; only a stopping board gets here twice
-            time.sleep(ACCEPT_POLL_S)
-            return None
-        self._used = True
-        return PtyPort(self.master)
+    def connect(self) -> PtyPort:
+        # a pty does not break: a board that gave its link up opens a new session on it
+        if self._port is None:
+            self._port = PtyPort(self.master)
+        return self._port
 
     def close(self) -> None:
         try:
@@ -192,6 +191,10 @@ class TcpLine:
             return None  # the board checks whether it should stop, and asks again
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return SocketPort(conn, buffer_size=4096)
+
+    def waiting(self) -> bool:
+        """True when another connection waits to be accepted."""
+        return bool(select.select([self._server], [], [], 0)[0])
 
     def close(self) -> None:
         self._server.close()
@@ -263,7 +266,8 @@ class Simulator:
             raise
         self._baud = baud
         self._console = console or _stderr_line(config.board_id)
-        self.board = Board(config, str(flash.path), self._connect, console=self._console)
+        self.board = Board(config, str(flash.path), self._connect, console=self._console,
+                           waiting=getattr(self.line, "waiting", None))
 
     def _connect(self) -> Any:
         link_port = self.line.connect()

@@ -24,6 +24,10 @@ GATEWAY_MAX_FRAME = 16384
 GATEWAY_WINDOW = 8
 FIRST_ASK_SECONDS = 0.1  # a board reached afresh (TCP accept) opens by itself within it
 ASK_AGAIN_SECONDS = 1.0
+# the handshake's own bound, apart from the request timeout: a board that has answered this
+# many challenges with nothing, over at least HANDSHAKE_SECONDS, holds another pairing key
+UNANSWERED_CHALLENGES = 3
+HANDSHAKE_SECONDS = 2.0
 CLOSE_SECONDS = 2.0
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -109,12 +113,16 @@ class BoardSession:
         A board that has just been reached (a TCP accept) opens a session by itself; one that
         still holds a session from an earlier client needs an ASK. The first ASK waits a moment
         and later ones are a second apart: an ASK that crosses the board's own OPEN on the wire
-        makes the two ends answer different challenges, and only a later ASK repairs that.
+        makes the two ends answer different challenges, and only a later ASK repairs that. A
+        session without a hello (it was lost on the line) is asked for again the same way. A
+        board that leaves a few challenges unanswered is given up on before the timeout.
         """
-        deadline = time.monotonic() + self.timeout
+        started = time.monotonic()
+        deadline = started + self.timeout
         greeted = asyncio.create_task(self.greeted.wait())
         closed = asyncio.create_task(self.closed.wait())
         wait = FIRST_ASK_SECONDS
+        last_heard = -1
         try:
             while True:
                 left = deadline - time.monotonic()
@@ -122,8 +130,13 @@ class BoardSession:
                                              return_when=asyncio.FIRST_COMPLETED)
                 if done or left <= wait or DROP_UNKNOWN_BOARD in self.device.drops:
                     break  # an id not in the key file will not change by waiting
-                if not self.device.opened.is_set():
+                if self._key_refused(started):
+                    break
+                heard = self.transport.bytes_in
+                # an open session whose hello is still on its way (a slow line) keeps going
+                if not self.device.opened.is_set() or heard == last_heard:
                     self.device.ask_to_open()
+                last_heard = heard
                 wait = ASK_AGAIN_SECONDS
         finally:
             greeted.cancel()
@@ -141,6 +154,11 @@ class BoardSession:
             return self.hello
         raise BoardError(self._why_no_session())
 
+    def _key_refused(self, started: float) -> bool:
+        session = self.device.link.session
+        return (not session.is_open and session.unanswered >= UNANSWERED_CHALLENGES
+                and time.monotonic() - started >= HANDSHAKE_SECONDS)
+
     def _why_no_session(self) -> str:
         drops = self.device.drops
         if DROP_UNKNOWN_BOARD in drops:
@@ -148,15 +166,22 @@ class BoardSession:
                     f"failed: unknown board); check --key-file")
         if self.device.opened.is_set():
             return f"board at {self.where}: no hello within {self.timeout:g} s of the handshake"
+        received = self.transport.bytes_in
+        if received and not self.device.link.records:
+            # bytes, but not one frame of the link: something else listens there
+            if drops and set(drops) <= set(LINE_NOISE):
+                return (f"board at {self.where}: only unreadable frames within "
+                        f"{self.timeout:g} s ({', '.join(sorted(drops))}); check --baud and "
+                        f"that it runs edgehost")
+            return (f"board at {self.where}: what answers there does not speak the edgehost "
+                    f"link ({received} bytes, not one frame); check the address")
         if self.closed.is_set():
             return f"board at {self.where}: the connection closed during the handshake"
-        if self.transport.bytes_in == 0:
+        if received == 0:
             return f"board at {self.where}: no answer within {self.timeout:g} s"
-        if drops and set(drops) <= set(LINE_NOISE):
-            return (f"board at {self.where}: only unreadable frames within {self.timeout:g} s "
-                    f"({', '.join(sorted(drops))}); check --baud and that it runs edgehost")
-        return (f"board at {self.where}: pairing key refused (handshake failed); "
-                f"check --key-file, and that it is an edgehost board that answers there")
+        unanswered = self.device.link.session.unanswered
+        return (f"board at {self.where}: pairing key refused? (the board answered none of "
+                f"{unanswered} challenges); check --key-file")
 
     async def _serve(self) -> None:
         while True:
@@ -170,7 +195,7 @@ class BoardSession:
                 host = self.host_name
                 if callable(host):
                     host = host(str(msg.get("board", "")))
-                self.device.send({"t": "ready", "host": host,
+                self.device.send({"t": "ready", "host": host, "link": self.device.epoch,
                                   "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
                 self.greeted.set()
                 await self._call(self.on_hello, msg)

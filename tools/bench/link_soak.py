@@ -1,0 +1,53 @@
+"""The link soak: invocations of the counting actor through a damaging proxy, against the same
+run on a clean line.
+
+An `edgehost sim` board over TCP, `edgehost linkproxy`'s proxy damaging `--damage` of the frames
+each way (bit flips, drops and duplicates in equal parts), and BoardClient making `--calls`
+invocations with at most `--in-flight` outstanding (see edgecli.linksoak). Each run prints its
+counts and latencies as JSON; the last line is soak_clean=1 when the damaged run had every call
+answered right, once, and run once.
+
+    .venv/bin/python tools/bench/link_soak.py [--calls 100000] [--damage 0.01] [--in-flight 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from edgecli.linkfaults import Rates
+from edgecli.linksoak import soak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--damage", type=float, default=0.01)
+    parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    outcomes = {}
+    for name, rates in (("clean", Rates()), ("damaged", Rates.damaged(args.damage))):
+        with tempfile.TemporaryDirectory(prefix="edgehost-soak-") as folder:
+            def progress(done: int, name: str = name) -> None:
+                if done % 10_000 == 0:
+                    print(f"{name}: {done} calls answered", file=sys.stderr, flush=True)
+
+            result = asyncio.run(soak(Path(folder), args.calls, rates, args.seed,
+                                      args.in_flight, progress=progress))
+        outcomes[name] = result
+        print(json.dumps({"run": name, **result.summary()}), flush=True)
+    clean, damaged = outcomes["clean"], outcomes["damaged"]
+    print(f"p50 {damaged.percentile(0.5) * 1000:.1f} ms damaged vs "
+          f"{clean.percentile(0.5) * 1000:.1f} ms clean; p99 "
+          f"{damaged.percentile(0.99) * 1000:.1f} vs {clean.percentile(0.99) * 1000:.1f} ms")
+    print(f"soak_clean={int(damaged.clean and clean.clean)}")
+    return 0 if damaged.clean and clean.clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""`edgehost linkproxy`: run the fault-injecting link proxy until Ctrl-C, then say what it did."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+
+from edgecli.commands import fail
+from edgecli.linkfaults import FRAME_FAULTS, FaultError, Rates
+from edgecli.linkproxy import READY_PREFIX, LinkProxy, ProxyError
+from edgegate.boardclient import parse_tcp_address
+
+
+def rates_from(args: argparse.Namespace) -> Rates:
+    given = {name: getattr(args, name) for name in FRAME_FAULTS if getattr(args, name)}
+    if args.damage:
+        if given:
+            raise FaultError("--damage: give it or the single rates, not both")
+        return Rates.damaged(args.damage, unit=args.unit, delay_ms=args.delay_ms)
+    return Rates(unit=args.unit, delay_ms=args.delay_ms, **given)
+
+
+def linkproxy(args: argparse.Namespace) -> int:
+    try:
+        rates = rates_from(args)
+        listen = None if args.pty else parse_tcp_address(args.tcp or "127.0.0.1:0",
+                                                         listening=True)
+        if listen is not None:
+            _board_address(args.board)
+    except (FaultError, ValueError) as exc:
+        return fail(str(exc))
+    proxy = LinkProxy(rates, args.seed, args.board, listen, args.baud)
+    try:
+        asyncio.run(_serve(proxy))
+    except ProxyError as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(proxy.report()), flush=True)
+    else:
+        for line in proxy.summary_lines():
+            print(line, flush=True)
+    return 0
+
+
+def _board_address(text: str) -> None:
+    try:
+        parse_tcp_address(text.removeprefix("tcp://"))
+    except ValueError:
+        raise ValueError(f"--board {text!r}: expected the board's HOST:PORT (or --pty and its "
+                         f"serial port)") from None
+
+
+async def _serve(proxy: LinkProxy) -> None:
+    where = await proxy.start()
+    print(READY_PREFIX + where, flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stopping.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await proxy.stop()
+        sys.stdout.flush()

@@ -24,7 +24,9 @@ def board_modules() -> list[str]:
             parts = list(rel.parts)
             if parts[-1] == "__init__":
                 parts.pop()
-            if parts and parts[0] not in ("boot", "main"):  # boot.py / main.py would start a board
+            # boot.py / main.py would start a board; manifest.py is the firmware build's freeze
+            # list, read by MicroPython's build tools, not code that runs on the board
+            if parts and parts[0] not in ("boot", "main", "manifest"):
                 names.append(".".join(parts))
     return names
 

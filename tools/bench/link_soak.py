@@ -7,7 +7,12 @@ invocations with at most `--in-flight` outstanding (see edgecli.linksoak). Each 
 counts and latencies as JSON; the last line is soak_clean=1 when the damaged run had every call
 answered right, once, and run once.
 
+With --lattice the calls come from the lattice instead (see edgecli.latticesoak): a private
+nats-server, an `edgehost gateway` process dialling the board through the proxy, and signed
+invocations on wasmbus.rpc.default.{actor} from a plain nats-py caller.
+
     .venv/bin/python tools/bench/link_soak.py [--calls 100000] [--damage 0.01] [--in-flight 16]
+        [--lattice]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from edgecli.latticesoak import lattice_soak
 from edgecli.linkfaults import Rates
 from edgecli.linksoak import soak
 
@@ -29,7 +35,10 @@ def main() -> int:
     parser.add_argument("--damage", type=float, default=0.01)
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--lattice", action="store_true",
+                        help="invoke from the lattice, through the gateway")
     args = parser.parse_args()
+    run = lattice_soak if args.lattice else soak
     outcomes = {}
     for name, rates in (("clean", Rates()), ("damaged", Rates.damaged(args.damage))):
         with tempfile.TemporaryDirectory(prefix="edgehost-soak-") as folder:
@@ -37,8 +46,8 @@ def main() -> int:
                 if done % 10_000 == 0:
                     print(f"{name}: {done} calls answered", file=sys.stderr, flush=True)
 
-            result = asyncio.run(soak(Path(folder), args.calls, rates, args.seed,
-                                      args.in_flight, progress=progress))
+            result = asyncio.run(run(Path(folder), args.calls, rates, args.seed,
+                                     args.in_flight, progress=progress))
         outcomes[name] = result
         print(json.dumps({"run": name, **result.summary()}), flush=True)
     clean, damaged = outcomes["clean"], outcomes["damaged"]

@@ -29,6 +29,7 @@ from edgecli.linkfaults import Damage, Rates, pair
 READY_PREFIX = "edgehost linkproxy: gateway side on "
 READ_SIZE = 4096
 DIRECTIONS = ("to_board", "to_gateway")
+STOP_GRACE = 1.0  # seconds a closing connection gets to finish before stop() cancels it
 
 
 class ProxyError(Exception):
@@ -221,6 +222,9 @@ class LinkProxy:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            live = [task for task in self._tasks if not task.done()]
+            if live:  # a gateway that has just hung up: let its connection wind down itself
+                await asyncio.wait(live, timeout=STOP_GRACE)
             for task in list(self._tasks):
                 task.cancel()
             with contextlib.suppress(asyncio.TimeoutError):

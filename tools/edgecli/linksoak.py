@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from edgecli import actorbuild
@@ -34,6 +34,7 @@ class SoakResult:
         self.wrong = 0  # an answer for another payload, or not from the counter
         self.answered_twice = 0  # a count seen twice: a call run twice (or answered twice)
         self.timed_out = 0  # no answer within the call timeout
+        self.late = 0  # answers that came after the caller had given up (lattice mode)
         self.errors: dict[str, int] = {}  # clear errors, by message
         self.executed = 0  # the counter's own total at the end
         self.latencies: list[float] = []
@@ -56,6 +57,7 @@ class SoakResult:
     def summary(self) -> dict:
         return {"calls": self.calls, "right": self.right, "wrong": self.wrong,
                 "answered_twice": self.answered_twice, "timed_out": self.timed_out,
+                "late": self.late,
                 "errors": sum(self.errors.values()), "error_kinds": self.errors,
                 "executed": self.executed, "executed_twice": self.executed_twice,
                 "p50_ms": round(self.percentile(0.5) * 1000, 2),
@@ -89,7 +91,7 @@ async def soak(folder: Path, calls: int, rates: Rates, seed: int = 1, in_flight:
         try:
             module, actor = signed_counter()
             await client.install(module, SignedModule(module).token.text, actor)
-            await _calls(client, actor, calls, in_flight, result, progress)
+            await drive(board_caller(client, actor), calls, in_flight, result, progress)
             result.executed = int(await client.call(actor, "Total", b""))
         finally:
             await client.close()
@@ -100,8 +102,18 @@ async def soak(folder: Path, calls: int, rates: Rates, seed: int = 1, in_flight:
     return result
 
 
-async def _calls(client: BoardClient, actor: str, calls: int, in_flight: int,
-                 result: SoakResult, progress: Callable[[int], None] | None) -> None:
+class Silence(Exception):  # noqa: N818 (an outcome, not a fault of the soak)
+    """No answer at all within the caller's wait: a lost call."""
+
+
+class ClearError(Exception):  # noqa: N818
+    """The call failed with a clear error; the message says which (a kind, counted)."""
+
+
+async def drive(call: Callable[[bytes], Awaitable[bytes]], calls: int, in_flight: int,
+                result: SoakResult, progress: Callable[[int], None] | None = None) -> None:
+    """Make `calls` calls of `call(payload)` (a Count answer, Silence or ClearError), at most
+    `in_flight` outstanding, and count what came back into `result`."""
     counts: set[bytes] = set()
     numbers = iter(range(calls))
     began = time.perf_counter()
@@ -114,14 +126,13 @@ async def _calls(client: BoardClient, actor: str, calls: int, in_flight: int,
         payload = b"%d" % number
         start = time.perf_counter()
         try:
-            answer = await client.call(actor, "Count", payload)
-        except BoardError as exc:
-            text = str(exc)
-            if "no answer to invoke within" in text:
-                result.timed_out += 1
-            else:
-                kind = text.split(": ", 1)[-1][:80]
-                result.errors[kind] = result.errors.get(kind, 0) + 1
+            answer = await call(payload)
+        except Silence:
+            result.timed_out += 1
+            return
+        except ClearError as exc:
+            kind = str(exc)[:80]
+            result.errors[kind] = result.errors.get(kind, 0) + 1
             return
         result.latencies.append(time.perf_counter() - start)
         count, _, echoed = answer.partition(b":")
@@ -138,3 +149,16 @@ async def _calls(client: BoardClient, actor: str, calls: int, in_flight: int,
     result.calls = calls
     await asyncio.gather(*(worker() for _ in range(in_flight)))
     result.seconds = time.perf_counter() - began
+
+
+def board_caller(client: BoardClient, actor: str) -> Callable[[bytes], Awaitable[bytes]]:
+    """Count calls straight over the link, as `edgehost board` makes them."""
+    async def call(payload: bytes) -> bytes:
+        try:
+            return await client.call(actor, "Count", payload)
+        except BoardError as exc:
+            text = str(exc)
+            if "no answer to invoke within" in text:
+                raise Silence(text) from None
+            raise ClearError(text.split(": ", 1)[-1]) from None
+    return call

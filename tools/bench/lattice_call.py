@@ -32,6 +32,8 @@ from pathlib import Path
 import nats
 
 from edgecli import actorbuild
+from edgecli.latticesoak import start_gateway
+from edgecli.latticesoak import wait_served as wait_served_one
 from edgecli.simulator import SimProcess
 from edgegate.boardclient import BoardClient, BoardError, BoardKey
 from edgegate.natsserver import EmbeddedNatsServer
@@ -39,7 +41,6 @@ from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
-EDGEHOST = str(Path(sys.executable).parent / "edgehost")
 BOARDS_PER_SIM_PROCESS = 25
 CALLER = Entity.actor("M" + "B" * 55)
 
@@ -115,29 +116,15 @@ def invocation_caller(nc, cluster: KeyPair, actors: list[str], payload: bytes):
     return call
 
 
-def start_gateway(registry: Path, url: str, env: dict[str, str], err: Path) -> subprocess.Popen:
-    return subprocess.Popen([EDGEHOST, "gateway", "--boards", str(registry), "--nats", url],
-                            stdout=subprocess.DEVNULL, stderr=err.open("wb"),
-                            stdin=subprocess.DEVNULL, env={**os.environ, **env})
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def wait_served(nc, actors: list[str], timeout: float = 120.0) -> None:
-    """Until every actor answers an (unsigned, hence refused) invocation: it is subscribed."""
-    deadline = time.monotonic() + timeout
+async def wait_served(nc, actors: list[str]) -> None:
+    """Until every actor is subscribed on the lattice (edgecli.latticesoak's check, each)."""
     for actor in actors:
-        while True:
-            try:
-                await nc.request(f"wasmbus.rpc.default.{actor}", b"\xc0", timeout=2)
-                break
-            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"actor {actor} never served on the lattice")
-                await asyncio.sleep(0.2)
+        await wait_served_one(nc, actor, 120.0)
 
 
 async def install(address: tuple[str, int], key: BoardKey, module: bytes, actor: str) -> None:

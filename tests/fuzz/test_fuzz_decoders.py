@@ -32,18 +32,33 @@ def seeds() -> dict[str, list[bytes]]:
 def inputs(name: str) -> st.SearchStrategy[bytes]:
     mutated = st.builds(fuzzseeds.mutate, st.sampled_from(seeds()[name]),
                         st.randoms(use_true_random=False))
-    return st.one_of(st.binary(max_size=512), mutated, mutated, mutated)
+    return st.one_of(st.binary(max_size=512), mutated)
 
 
-@pytest.mark.parametrize("name", list(TARGETS))
-def test_a_decoder_refuses_bad_input_with_its_own_error_and_nothing_else(name):
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+def nested(name: str) -> st.SearchStrategy[bytes]:
+    # deep enough to break the stack of a decoder that recurses without a bound
+    return st.builds(fuzzseeds.nest, st.sampled_from(seeds()[name]), st.integers(300, 1200),
+                     st.randoms(use_true_random=False))
+
+
+def fuzz(name: str, strategy: st.SearchStrategy[bytes], examples: int) -> None:
+    @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(inputs(name))
+    @given(strategy)
     def run(data: bytes) -> None:
         TARGETS[name](data)
 
     run()
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_a_decoder_refuses_bad_input_with_its_own_error_and_nothing_else(name):
+    fuzz(name, inputs(name), EXAMPLES)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_a_decoder_refuses_deeply_nested_input_without_breaking_the_stack(name):
+    fuzz(name, nested(name), EXAMPLES // 3)
 
 
 def decodes(name: str, data: bytes) -> bool:

@@ -88,7 +88,7 @@ def mutate(data: bytes, rng: random.Random, rounds: int = 3) -> bytes:
     """`data` with a few random flips, cuts, insertions, duplications or boundary values."""
     out = bytearray(data)
     for _ in range(rng.randint(1, rounds)):
-        kind = rng.randrange(6)
+        kind = rng.randrange(7)
         at = rng.randrange(len(out) + 1)
         if kind == 0 and out:
             out[min(at, len(out) - 1)] ^= 1 << rng.randrange(8)
@@ -102,6 +102,18 @@ def mutate(data: bytes, rng: random.Random, rounds: int = 3) -> bytes:
         elif kind == 4:
             out[at:at + 1] = rng.choice([b"\x00", b"\xff", b"\x7f", b"\x80", b"\xdd\xff\xff",
                                          b"\xdb\xff\xff\xff\xff", b"\xff\xff\xff\xff\x0f"])
+        elif kind == 5:
+            out[:] = nest(bytes(out), rng.randint(1, 1200), rng)
         else:
             del out[at:]
     return bytes(out)
+
+
+def nest(data: bytes, depth: int, rng: random.Random) -> bytes:
+    """`data` with `depth` levels of msgpack maps or arrays put where one of its own maps or
+    arrays starts, so that it stays well-formed: decoders that recurse must stop before the
+    stack does."""
+    starts = [i for i, b in enumerate(data) if 0x80 <= b <= 0x9F] or [0]
+    level = rng.choice([b"\x91", b"\x81\xa1a", b"\xdc\x00\x01", b"\x81\x00"])
+    at = rng.choice(starts)
+    return data[:at] + level * depth + data[at:]

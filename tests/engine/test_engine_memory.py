@@ -6,20 +6,13 @@ from __future__ import annotations
 import gc
 
 import pytest
+from support.memory import resident_kb
 
 from edgehost.wapc import TrapError, WapcHost
 
 ROUNDS = 300
 # Before the fix every load kept ~200 KB: 300 rounds of a load and a trap grew by ~120 MB.
 ALLOWED_GROWTH_KB = 6 * 1024
-
-
-def resident_kb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    pytest.skip("no /proc/self/status to read the resident memory from")
 
 
 def grown_kb(cycle, rounds: int) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 LATTICE_TESTS = Path(__file__).resolve().parents[1] / "lattice"
-NAMES = ("sim_boards", "cluster_env", "gateway_env", "run_gateway")
+NAMES = ("sim_boards", "cluster_env", "gateway_env", "run_gateway", "nats_cluster")
 
 
 def load() -> dict[str, Any]:

@@ -32,13 +32,13 @@ def trap_cause(exc):
 class _Pywasm3Release:
     """Frees what pywasm3 0.5.0 never frees; None where the engine needs no help.
 
-    pywasm3 0.5.0 keeps every runtime (and the modules loaded into it) for good, holds an
-    extra reference to every module's bytes and linked function, and leaks a buffer on each
-    get_memory: a simulated board grew by ~200 KB per load and ~400 bytes per call. Through
-    the wasm3 C API its library exports, this frees a closed instance's runtime, drops those
-    references, and hands out one memory view until linear memory changes size. Objects
-    are read at the offsets of pywasm3 0.5.0's structs, checked against known pointers
-    first: if a check fails nothing is freed (leaking is better than a crash).
+    pywasm3 0.5.0 keeps every runtime (and the modules loaded into it) for good and holds
+    an extra reference to every module's bytes and linked function: a simulated board grew
+    by ~200 KB per load. Through the wasm3 C API its library exports, this frees a closed
+    instance's runtime and drops those references. Objects are read at the offsets of
+    pywasm3 0.5.0's structs, checked against known pointers first: if a check fails nothing
+    is freed (leaking is better than a crash). What pywasm3 keeps on each host function call
+    (its argument tuple, a buffer per get_memory) stays: freeing that would cost the hot path.
     """
 
     def __init__(self, wasm3):
@@ -49,11 +49,8 @@ class _Pywasm3Release:
         lib.m3_FreeRuntime.restype = None
         lib.m3_GetModuleRuntime.argtypes = [ctypes.c_void_p]
         lib.m3_GetModuleRuntime.restype = ctypes.c_void_p
-        lib.m3_GetMemorySize.argtypes = [ctypes.c_void_p]
-        lib.m3_GetMemorySize.restype = ctypes.c_uint32
         self._ctypes = ctypes
         self._lib = lib
-        self.memory_size = lib.m3_GetMemorySize
         # PyObject_HEAD (refcount, type), then the struct's environment pointer
         self._env_at = ctypes.sizeof(ctypes.c_ssize_t) + ctypes.sizeof(ctypes.c_void_p)
         # one environment for all: a freed runtime's code pages go back to its environment
@@ -136,21 +133,7 @@ class Instance:
                 self._runtime.set_deadline(deadline_ms)
         except RuntimeError as exc:
             raise EngineError(str(exc))
-        if self._pointer is None:
-            self.get_memory = self._runtime.get_memory
-        else:
-            self._view = None
-            self._view_size = -1
-
-    def get_memory(self, index):
-        if self._pointer is None:
-            raise EngineError("the instance is closed")
-        size = self._release.memory_size(self._pointer)
-        if size != self._view_size:
-            # the same size means the same allocation: wasm3 reallocates only to resize
-            self._view = self._runtime.get_memory(index)
-            self._view_size = size
-        return self._view
+        self.get_memory = self._runtime.get_memory
 
     def link_function(self, module, name, signature, fn):
         try:
@@ -169,7 +152,6 @@ class Instance:
     def close(self):
         if self._pointer is not None:
             pointer, self._pointer = self._pointer, None
-            self._view = None
             self._release.free(pointer, self._held)
         self._held = []
         self.get_memory = None

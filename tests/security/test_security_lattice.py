@@ -1,9 +1,9 @@
 """Hostile lattice traffic at a board host: forged invocations of every kind spec §3 covers,
-hostile envelopes, oversized payloads, an actor without capabilities calling builtins and
-a provider invoking an actor without its capability. Each is refused with its reason in the
-answer and in an invocation_failed event; honest calls between them still get the right
-answer; a counting actor proves nothing refused ran; the gateway's and the simulator's memory
-stay bounded."""
+hostile envelopes, oversized payloads, an actor without capabilities calling a builtin and a
+provider, a provider invoking an actor without its capability. Each is refused with its
+reason in the answer and in an invocation_failed event; honest calls between them still get
+the right answer; a counting actor proves nothing refused ran; the gateway's and the
+simulator's memory stay bounded."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ ROUNDS = 30
 ALLOWED_GROWTH_KB = 8 * 1024
 UPLOAD_STALL_S = 30.0
 ORIGIN = "M" + "T" * 55
+# host calls of an actor that holds no capability: a builtin of the board, and a provider's
+UNHELD = [("wasmcloud:builtin:numbergen", "NumberGen.Random32"),
+          ("wasmcloud:keyvalue", "KeyValue.Get")]
 
 
 class Lattice:
@@ -69,8 +72,9 @@ class Lattice:
             self.faults, "Count", b"", Entity("V" + "P" * 55, "default", "wasmcloud:keyvalue"))
         return out
 
-    async def builtin_without_capability(self) -> InvocationResponse:
-        call = b"default|wasmcloud:builtin:numbergen|NumberGen.Random32|"
+    async def without_capability(self, contract: str, operation: str) -> InvocationResponse:
+        """The actor without capabilities makes a host call to `contract`."""
+        call = f"default|{contract}|{operation}|".encode()
         return await self.send(self.caller, self.signed(self.caller, "Call", call))
 
 
@@ -109,10 +113,12 @@ async def test_hostile_invocations_are_refused_counted_and_disturb_nothing(
                 assert answer.msg == b""
                 refusals[what] = answer.error
                 await lattice.count()
-            refused = await lattice.builtin_without_capability()
-            assert "its claims lack that capability" in (refused.error or ""), refused
-            refusals["builtin_without_capability"] = refused.error
-            await lattice.count()
+            for contract, operation in UNHELD:
+                refused = await lattice.without_capability(contract, operation)
+                assert f"not allowed to call {contract}: its claims lack that capability" in \
+                    (refused.error or ""), refused
+                refusals[contract] = refused.error
+                await lattice.count()
 
         await campaign()  # the first round warms every path before memory is measured
         before = resident_kb(gw.process.pid), resident_kb(board.sim.process.pid)
@@ -137,9 +143,9 @@ async def test_hostile_invocations_are_refused_counted_and_disturb_nothing(
         refusals["provider_without_capability"]
     # and each is counted on the lattice: an invocation_failed event per refusal that names
     # its invocation (the unreadable envelopes name none)
-    readable = len(hostile) - 3 + 1  # garbage, deep nesting, not a map; + the builtin call
+    readable = len(hostile) - 3 + len(UNHELD)  # less garbage, deep nesting and not a map
     assert len(failed_events) >= readable * (ROUNDS + 1), len(failed_events)
-    print(f"{len(hostile) + 1} kinds x {ROUNDS} rounds refused; resident memory: gateway "
+    print(f"{len(hostile) + len(UNHELD)} kinds x {ROUNDS} rounds refused; resident memory: gateway "
           f"{before[0]} -> {after[0]} KB, simulator {before[1]} -> {after[1]} KB")
     assert after[0] - before[0] < ALLOWED_GROWTH_KB, f"gateway grew {after[0] - before[0]} KB"
     assert after[1] - before[1] < ALLOWED_GROWTH_KB, f"simulator grew {after[1] - before[1]} KB"

@@ -1,8 +1,9 @@
 """Hostile parties on the link to a simulated board: an unknown board id, a wrong pairing key,
-every frame replayed, frames reordered, a whole recorded session replayed. Each is refused
-with its reason on the board's console (link drops are logged once per reason and counted);
-no request runs twice (a counting actor proves it); an honest client is served afterwards;
-the simulator's memory stays bounded."""
+every frame replayed, frames reordered, a whole recorded session replayed, oversized modules
+and payloads. Each is refused with its reason (in the client's error, or on the board's
+console: link drops are logged once per reason and counted); no request runs twice (a
+counting actor proves it); an honest client is served afterwards; the simulator's memory
+stays bounded."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from lattice_rig import SimBoard, signed_actor
 from support.memory import resident_kb
 
 from edgegate.boardclient import BoardClient, BoardError, BoardKey
-from edgegate.wascap import SignedModule
+from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
+from edgegate.wascap.modules import custom_section
 
 ALLOWED_GROWTH_KB = 8 * 1024
 HONEST_TIMEOUT = 30.0  # a board holds back after proof failures (issue 18, item 2)
@@ -195,3 +197,27 @@ async def test_a_recorded_session_replayed_runs_nothing(counter):
     assert resident_kb(counter.board.sim.process.pid) - before < ALLOWED_GROWTH_KB
     # the replayed proof answers an old challenge: each connection logs it
     assert console(counter).count("gateway proof does not match the pairing key") >= 20
+
+
+async def test_oversized_modules_and_payloads_are_refused_and_the_board_serves_on(
+        counter, actors):
+    # more than the profile's 4096 KiB of module flash
+    huge = sign_module(actors["echo"] + custom_section("padding", bytes(5 * 1024 * 1024)),
+                       KeyPair.generate("account"), KeyPair.generate("module"),
+                       ActorMetadata("huge", []))
+    token = SignedModule(huge).token
+    client = await counter.client()
+    try:
+        before = resident_kb(counter.board.sim.process.pid)
+        for _ in range(5):
+            with pytest.raises(BoardError) as module_refused:
+                await client.install(huge, token.text, token.claims["sub"])
+            with pytest.raises(BoardError) as payload_refused:
+                await client.call(counter.actor, "Count", b"x" * (600 * 1024))
+            await counter.count(client)
+        grown = resident_kb(counter.board.sim.process.pid) - before
+    finally:
+        await client.close()
+    assert "does not fit the 4192353 bytes of flash free for modules" in str(module_refused.value)
+    assert "body of 614400 bytes exceeds max_body" in str(payload_refused.value)
+    assert grown < ALLOWED_GROWTH_KB

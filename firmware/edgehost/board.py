@@ -9,6 +9,7 @@ from edgehost.actors import ActorRefused, ActorTable
 from edgehost.builtins import Builtins
 from edgehost.dispatch import Dispatcher
 from edgehost.gatewaycalls import GatewayCalls
+from edgehost.hardware import Hardware, pin_bank
 from edgehost.reports import Reports
 from edgehost.requests import Requests
 from edgehost.store import ActorStore
@@ -56,7 +57,8 @@ class Board:
         self.store = ActorStore(flash_root)
         self._flash_root = flash_root
         self.reports = Reports(self, console)
-        self.builtins = Builtins(self.reports.actor_log_line)
+        self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
+        self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
                                 False if self.engine == "none" else None)
         self.calls = GatewayCalls(self, config.host_call_timeout_ms)
@@ -82,6 +84,9 @@ class Board:
 
     def event(self, kind, data):
         self.reports.event(kind, data)
+
+    def _pin_changed(self, pin, value):
+        self.log("info", "pin %d is now %s (simulated)" % (pin, "high" if value else "low"))
 
     # --- what the board has
 

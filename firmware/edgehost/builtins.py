@@ -15,7 +15,7 @@ class BuiltinError(Exception):
     """A builtin refused a call; the message is what the calling actor reads as host error."""
 
 
-def _map_arg(payload, operation, fields):
+def map_arg(payload, operation, fields):
     try:
         args = mpack.unpackb(payload)
     except Exception as exc:
@@ -41,16 +41,19 @@ def _guid():
 
 
 class Builtins:
-    """Serves Logging.WriteLog and NumberGen.* for actors whose claims allow them.
+    """Serves Logging.WriteLog and NumberGen.* for actors whose claims allow them, and the
+    board's own contracts through `hardware` (see edgehost.hardware).
 
     `log` is called as log(actor_key, level, text) for every line an actor writes.
     """
 
-    def __init__(self, log):
+    def __init__(self, log, hardware=None):
         self._log = log
+        self.hardware = hardware
 
     def serves(self, namespace):
-        return namespace == LOGGING or namespace == NUMBERGEN
+        return (namespace == LOGGING or namespace == NUMBERGEN
+                or (self.hardware is not None and self.hardware.serves(namespace)))
 
     def call(self, actor_key, caps, namespace, operation, payload):
         """Answer one host call; raises BuiltinError with the reason when it is refused."""
@@ -59,10 +62,12 @@ class Builtins:
                 "actor %s is not allowed to call %s: its claims lack that capability"
                 % (actor_key, namespace)
             )
+        if namespace != LOGGING and namespace != NUMBERGEN:
+            return self.hardware.call(namespace, operation, payload)
         if namespace == LOGGING:
             if operation != "Logging.WriteLog":
                 raise BuiltinError("%s has no operation %s" % (LOGGING, operation))
-            args = _map_arg(payload, operation, (("level", str), ("text", str)))
+            args = map_arg(payload, operation, (("level", str), ("text", str)))
             level = args["level"].lower()
             self._log(actor_key, level if level in LEVELS else "info", args["text"])
             return b""
@@ -71,7 +76,7 @@ class Builtins:
         if operation == "NumberGen.Random32":
             return mpack.packb(_random32())
         if operation == "NumberGen.RandomInRange":
-            args = _map_arg(payload, operation, (("min", int), ("max", int)))
+            args = map_arg(payload, operation, (("min", int), ("max", int)))
             low, high = args["min"], args["max"]
             if low > high or low < 0 or high > 0xFFFFFFFF:
                 raise BuiltinError(

@@ -84,6 +84,7 @@ class BoardConfig:
             raise ConfigError(str(exc))
         self.board_name = profile.board
         self.chip = profile.chip
+        self.pins = profile.pins
 
 
 def load_config(path, profiles=PROFILES):

@@ -4,6 +4,7 @@ import binascii
 import gc
 
 from edgehost.actors import ActorRefused, UnknownActor
+from edgehost.builtins import BuiltinError
 from edgehost.store import StagedModule, StoreError
 from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
 from edgelink.link import BodyRefused
@@ -192,6 +193,8 @@ class Requests:
 
     def _on_invoke(self, msg):
         board = self._board
+        if board.hardware.serves(msg["actor"]):
+            return self._on_hardware_call(msg)
         actor = board.table.find(msg["actor"])
         if actor is None:
             return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
@@ -215,6 +218,14 @@ class Requests:
             return self._error(msg, "too_large", str(exc))
         except WapcError as exc:
             return self._error(msg, "failed", str(exc))
+        self._reply({"t": "invoke_result", "id": msg["id"]}, result)
+
+    def _on_hardware_call(self, msg):
+        # the gateway has checked the caller's link, claims and signature already
+        try:
+            result = self._board.hardware.call(msg["actor"], msg["op"], msg.get("body") or b"")
+        except BuiltinError as exc:
+            return self._error(msg, REFUSED, str(exc))
         self._reply({"t": "invoke_result", "id": msg["id"]}, result)
 
     def _on_get_claims(self, msg):

@@ -181,6 +181,11 @@ class BoardClient(BoardView):
         return client
 
     @property
+    def session(self) -> BoardSession:
+        """The board's session (the one install path, `edgegate.vhost.install`, works on it)."""
+        return self._session
+
+    @property
     def wire_bytes(self) -> tuple[int, int]:
         """Bytes written to and read from the board so far, framing included."""
         return self._session.wire_bytes

@@ -12,6 +12,7 @@ from edgegate.wascap import InvalidKeyError, KeyPair
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 DEFAULT_RPC_TIMEOUT_MS = 2000  # the OTP host's default for WASMCLOUD_RPC_TIMEOUT_MS
 HEARTBEAT_SECONDS = 30
+PROVIDER_HEALTH_SECONDS = 30.0  # the OTP host's interval between provider health checks
 CLUSTER_SEED_FILE = "cluster.nk"
 
 
@@ -43,6 +44,7 @@ class LatticeConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     seed_note: str = ""  # said once when a cluster seed was generated
+    provider_health_s: float = PROVIDER_HEALTH_SECONDS
 
     @property
     def issuers(self) -> set[str]:
@@ -65,6 +67,8 @@ class LatticeConfig:
             labels=host_labels(env),
             allow_file_load=env.get("WASMCLOUD_ALLOW_FILE_LOAD", "").lower() == "true",
             credentials=env.get("WASMCLOUD_RPC_CREDSFILE") or None,
+            provider_health_s=_positive(env, "EDGEHOST_PROVIDER_HEALTH_MS",
+                                        int(PROVIDER_HEALTH_SECONDS * 1000)) / 1000,
         )
         config.cluster, config.seed_note = _cluster_key(env, keys_dir)
         issuers = env.get("WASMCLOUD_CLUSTER_ISSUERS", "")

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import ssl
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import nats
@@ -84,9 +84,11 @@ async def connect_nats(url: str, config: LatticeConfig, name: str,
 class Gateway:
     """Serves the boards of a registry as lattice hosts until `stop()`."""
 
-    def __init__(self, config: LatticeConfig, boards: list[BoardEntry]):
+    def __init__(self, config: LatticeConfig, boards: list[BoardEntry],
+                 env: Mapping[str, str] | None = None):
         self.config = config
         self.boards = boards
+        self.env = env  # for what the config does not hold (registry variables); None: os.environ
         self.hosts: dict[str, BoardHost] = {}
         self.lattice: Lattice | None = None
         self.router: Router | None = None
@@ -116,7 +118,8 @@ class Gateway:
                                payloads)
         self.router = Router(self.lattice)
         LinkAnnouncer(self.lattice, lambda: list(self.hosts.values())).watch()
-        self.control = ControlInterface(self.lattice, lambda: list(self.hosts.values()))
+        self.control = ControlInterface(self.lattice, lambda: list(self.hosts.values()),
+                                        self.env)
         await self.control.start()
         self.access = BoardAccess(self.lattice, self)
         await self.access.start([entry for entry in self.boards])

@@ -41,6 +41,7 @@ class Profile:
         if not isinstance(limits, dict):
             raise ProfileError("%s: limits must be an object" % where)
         self.limits = check_limits(limits, where + " limits", LIMITS, True)
+        self.pins = check_pins(data.get("pins") or {}, where + " pins")
 
     def lowered(self, limits, where):
         """This profile's limits with those a config gives; a config may not raise one."""
@@ -86,6 +87,27 @@ def check_limits(limits, where, known, complete):
         for name in known:
             if name not in out:
                 raise ProfileError("%s: limits.%s is missing" % (where, name))
+    return out
+
+
+def check_pins(pins, where):
+    """The pins a profile opens to actors: `led` and `sensor` a pin number each, `gpio` a list."""
+    if not isinstance(pins, dict):
+        raise ProfileError("%s: must be an object" % where)
+    out = {}
+    for name, value in pins.items():
+        if name in ("led", "sensor"):
+            values = [value]
+        elif name == "gpio" and isinstance(value, list):
+            values = value
+        else:
+            raise ProfileError("%s: %s is not a known pin role (led, sensor, gpio: a list)"
+                               % (where, name))
+        for pin in values:
+            if not isinstance(pin, int) or isinstance(pin, bool) or not 0 <= pin <= 255:
+                raise ProfileError("%s: %s must be pin numbers 0-255, got %r"
+                                   % (where, name, value))
+        out[name] = value
     return out
 
 

@@ -85,7 +85,10 @@ async def test_la_from_a_file_starts_the_actor_on_the_board(rig, actors):
     inv = await ctl_request(rig.nc, f"get.{rig.host_id}.inv")
     assert set(inv) == {"host_id", "issuer", "labels", "friendly_name", "actors", "providers"}
     assert inv["host_id"] == rig.host_id and inv["issuer"] == rig.cluster.public_key
-    assert inv["labels"]["room"] == "kitchen" and inv["providers"] == []
+    assert inv["labels"]["room"] == "kitchen"
+    # the board's own contracts, and no native provider yet
+    assert sorted(p["contract_id"] for p in inv["providers"]) == ["edgehost:gpio",
+                                                                  "edgehost:sensorled"]
     [actor] = inv["actors"]
     assert set(actor) == {"id", "image_ref", "name", "instances"}
     assert (actor["id"], actor["image_ref"], actor["name"]) == (key, ref, "echo")
@@ -257,11 +260,10 @@ async def test_stop_ends_the_host_and_the_board_keeps_its_actors(rig, actors):
     assert key in (board_host.session.hello.get("actors") or {})  # still on the board
 
 
-async def test_providers_are_refused_clearly(rig):
-    for verb, body in (("lp", {"provider_ref": "r.example.com/p:1", "link_name": "default"}),
-                       ("sp", {"provider_ref": "V" + "A" * 55, "link_name": "default"})):
-        ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.{verb}", body)
-        assert ack["accepted"] is False and "cannot run capability providers" in ack["error"]
+async def test_stopping_a_provider_that_does_not_run_is_refused_clearly(rig):
+    ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
+                            {"provider_ref": "V" + "A" * 55, "link_name": "default"})
+    assert ack["accepted"] is False and "does not run on host" in ack["error"]
 
 
 @pytest.mark.parametrize("verb, body, words", [
@@ -277,6 +279,9 @@ async def test_providers_are_refused_clearly(rig):
     ("upd", {"actor_id": "M" + "A" * 55}, "new_actor_ref is missing"),
     ("upd", {"actor_id": 5, "new_actor_ref": "r.example.com/a:1"}, "actor_id must be"),
     ("stop", {"timeout": "soon"}, "timeout must be a whole number"),
+    ("lp", {"link_name": "default"}, "provider_ref is missing"),
+    ("lp", {"provider_ref": "r.example.com/p:1", "configuration": 5}, "configuration must be"),
+    ("sp", {"link_name": "default"}, "provider_ref is missing"),
     ("frobnicate", {}, "unknown command"),
 ])
 async def test_malformed_commands_are_refused_and_the_gateway_goes_on(rig, verb, body, words):

@@ -86,12 +86,14 @@ async def test_no_board_bids_for_a_module_that_cannot_be_fetched(lattice, tmp_pa
     assert bids == []
 
 
-async def test_provider_auctions_get_no_bid_from_a_board(lattice):
+async def test_board_hosts_bid_for_providers_whose_constraints_they_meet(lattice):
     nc, _ = lattice
-    bids = await ctl_gather(nc, "auction.provider", {"provider_ref": "r.example.com/p:1",
-                                                     "link_name": "default",
-                                                     "constraints": {}})
-    assert bids == []
+    asked = {"provider_ref": "r.example.com/p:1", "link_name": "default"}
+    bids = await ctl_gather(nc, "auction.provider", {**asked, "constraints": {}})
+    assert len(bids) == 2 and all(bid["host_id"].startswith("N") for bid in bids)
+    assert all(bid["provider_ref"] == asked["provider_ref"] for bid in bids)
+    unmet = await ctl_gather(nc, "auction.provider", {**asked, "constraints": {"no": "such"}})
+    assert unmet == []
 
 
 @pytest.mark.parametrize("subject, body, words", [

@@ -7,29 +7,19 @@ import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import nats
 import pytest
+from support.up import EDGEHOST, UpProcess, free_port
 
 from edgecli import actorbuild
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
 pytestmark = pytest.mark.nats
 
-EDGEHOST = str(Path(sys.executable).parent / "edgehost")
-UP_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def nobody_listens(port: int) -> bool:
@@ -64,33 +54,6 @@ def up_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WASMCLOUD_")}
     env.update(EDGEHOST_STATE_DIR=str(tmp_path / "state"), EDGEHOST_KEYS_DIR=str(tmp_path / "k"))
     return env
-
-
-class UpProcess:
-    def __init__(self, env: dict[str, str], *args: str):
-        self.process = subprocess.Popen([EDGEHOST, "up", "--no-status", *args], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, stdin=subprocess.DEVNULL)
-
-    def summary(self) -> list[str]:
-        lines = []
-        deadline = time.monotonic() + UP_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError(f"edgehost up ended: {self.process.stderr.read()}")
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Ctrl-C"):
-                return lines
-        raise AssertionError("edgehost up printed no summary")
-
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(30)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
 
 
 def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_env, tmp_path):

@@ -17,9 +17,8 @@ from edgegate.config import CLUSTER_SEED_FILE, ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.jetstream.metadata import LatticeMetadata
-from edgegate.rpc.invocation import Entity, Invocation
 from edgegate.rpc.router import is_actor_key
-from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, send_invocation
+from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, call_actor
 from edgegate.wascap import InvalidKeyError, KeyPair
 
 
@@ -71,12 +70,9 @@ async def invoke_actor(nc: nats.NATS, lattice: str, js_domain: str | None, clust
                        actor: str, operation: str, payload: bytes, timeout: float) -> bytes:
     """Invoke `actor` (its key or call alias) as a caller of the lattice; its answer."""
     key = await resolve(nc, lattice, js_domain, actor)
-    # the command line calls as an actor of its own, made for this call
-    inv = Invocation(Entity.actor(KeyPair.generate("module").public_key), Entity.actor(key),
-                     operation, payload, host_id=cluster.public_key)
     try:
-        return await send_invocation(nc, PayloadStore(nc, lattice, js_domain), lattice, inv,
-                                     cluster, timeout)
+        return await call_actor(nc, PayloadStore(nc, lattice, js_domain), lattice, cluster, key,
+                                operation, payload, timeout)
     except NoResponder:
         raise CallError(f"no host runs actor {key} on lattice {lattice!r}") from None
     except NoAnswer:

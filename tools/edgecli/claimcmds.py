@@ -216,7 +216,7 @@ def claims_inspect(args: argparse.Namespace) -> int:
 # -- sign ---------------------------------------------------------------------------------------
 
 
-def _signing_key(value: str | None, name: str, kind: str, option: str):
+def signing_key(value: str | None, name: str, kind: str, option: str):
     if value is None:
         return stored_key(name, kind)
     try:
@@ -273,8 +273,8 @@ def claims_sign(args: argparse.Namespace) -> int:
         if args.subject is None and before.get("sub"):
             subject = _stored_subject(before["sub"])
         else:
-            subject = _signing_key(args.subject, path.stem, "module", "--subject")
-        issuer = _signing_key(args.issuer, "default", "account", "--issuer")
+            subject = signing_key(args.subject, path.stem, "module", "--subject")
+        issuer = signing_key(args.issuer, "default", "account", "--issuer")
         name = args.name or _meta(before).get("name") or path.stem
         metadata = ActorMetadata(name, args.cap, args.tag, args.rev, args.ver, args.call_alias)
         signed = sign_module(data, issuer, subject, metadata, expires_in, not_before)

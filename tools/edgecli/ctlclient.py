@@ -81,3 +81,27 @@ class CtlClient:
 
         await self.nc.subscribe(f"wasmbus.evt.{self.lattice}", cb=keep)
         return queue
+
+
+async def start_outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, ref: str,
+                        timeout: float, started: str = "actors_started",
+                        failed: str = "actor_start_failed",
+                        failed_ref: str = "actor_ref") -> dict[str, Any]:
+    """The started or start-failed event of this start (of an actor, or of a provider)."""
+    deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = await asyncio.wait_for(events.get(), left)
+        except TimeoutError:
+            break
+        name = str(event.get("type", "")).rsplit(".", 1)[-1]
+        data = event.get("data") or {}
+        if event.get("source") != host_id:
+            continue
+        if name == started and data.get("image_ref") == ref:
+            return event
+        if name == failed and data.get(failed_ref) == ref:
+            return event
+    what = "actor" if started == "actors_started" else "provider"
+    raise CtlError(f"start {what} {ref}: accepted by {host_id}, but it did not say it "
+                   f"started or failed")

@@ -6,18 +6,20 @@ import argparse
 import asyncio
 import json
 import os
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from edgecli.boardcmds import decoded_answer, request_payload, write_raw
 from edgecli.callcmds import CallError, calling_key, invoke_actor
 from edgecli.commands import fail, working
-from edgecli.ctlclient import CtlClient, CtlError
+from edgecli.ctlapply import apply_to_host, show_outcomes
+from edgecli.ctlclient import CtlClient, CtlError, start_outcome
 from edgecli.gatewaycmds import lattice_config
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
+from edgegate.manifests import ManifestError, load_manifest
 from edgegate.wascap import KeyPair
 
 Work = Callable[[CtlClient, argparse.Namespace], Awaitable[int]]
@@ -126,6 +128,9 @@ async def _get_inventory(ctl: CtlClient, args: argparse.Namespace) -> int:
         raise CtlError(f"inventory of {args.host_id}: {inv.get('error')}")
     rows = [[a["id"], a.get("name", ""), a.get("image_ref", ""),
              str(len(a.get("instances") or []))] for a in inv.get("actors", [])]
+    if not rows and inv.get("providers") and not args.json:
+        # a board host always has its board's own providers: say the actors are none first
+        print(f"host {args.host_id} runs no actors")
     rows += [[p["id"], p.get("name", ""), p.get("image_ref", ""), f"provider {p.get('link_name')}"]
              for p in inv.get("providers", [])]
     return _show(args, inv, rows, ["ID", "NAME", "IMAGE REF", "INSTANCES"],
@@ -156,21 +161,13 @@ async def _get_links(ctl: CtlClient, args: argparse.Namespace) -> int:
 async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     if args.count < 1:
         raise CtlError(f"--count {args.count}: must be at least 1")
-    host_id = args.host_id
-    if host_id is None:
-        constraints = _pairs(args.constraint, "--constraint")
-        bids = await ctl.gather("auction", "actor",
-                                body={"actor_ref": args.actor_ref, "constraints": constraints})
-        bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
-        if not bids:
-            raise CtlError(f"start actor {args.actor_ref}: no host bid in the auction "
-                           f"(constraints {constraints or 'none'})")
-        host_id = bids[0]["host_id"]
+    host_id = args.host_id or await _auction_winner(ctl, args, "actor",
+                                                    {"actor_ref": args.actor_ref})
     events = await ctl.events()
     await ctl.command("cmd", host_id, "la", body={"actor_ref": args.actor_ref,
                                                   "count": args.count, "host_id": host_id})
     with working(f"host {host_id[:12]}… fetches {args.actor_ref} and starts it on its board"):
-        outcome = await _outcome(events, host_id, args.actor_ref, ctl.timeout)
+        outcome = await start_outcome(events, host_id, args.actor_ref, ctl.timeout)
     if args.json:
         print(json.dumps(outcome))
     if outcome["type"].endswith("actor_start_failed"):
@@ -180,25 +177,17 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, actor_ref: str,
-                   timeout: float) -> dict[str, Any]:
-    """The actors_started or actor_start_failed event of this start."""
-    deadline = time.monotonic() + max(timeout, 30.0)  # a fetch and an upload take a while
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            event = await asyncio.wait_for(events.get(), left)
-        except TimeoutError:
-            break
-        name = str(event.get("type", "")).rsplit(".", 1)[-1]
-        data = event.get("data") or {}
-        if event.get("source") != host_id:
-            continue
-        if name == "actors_started" and data.get("image_ref") == actor_ref:
-            return event
-        if name == "actor_start_failed" and data.get("actor_ref") == actor_ref:
-            return event
-    raise CtlError(f"start actor {actor_ref}: accepted by {host_id}, but it did not say it "
-                   f"started or failed")
+async def _auction_winner(ctl: CtlClient, args: argparse.Namespace, kind: str,
+                          asked: dict[str, Any]) -> str:
+    """The host that bids first in an actor or provider auction; CtlError when none does."""
+    constraints = _pairs(args.constraint, "--constraint")
+    bids = await ctl.gather("auction", kind, body={**asked, "constraints": constraints})
+    bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
+    if not bids:
+        ref = asked.get("actor_ref") or asked.get("provider_ref")
+        raise CtlError(f"start {kind} {ref}: no host bid in the auction "
+                       f"(constraints {constraints or 'none'})")
+    return str(bids[0]["host_id"])
 
 
 async def _stop_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
@@ -223,6 +212,38 @@ async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
                           body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
                                 "host_id": args.host_id})
     print(f"actor {args.actor_id} on host {args.host_id} updated to {args.new_actor_ref}")
+    return 0
+
+
+# -- providers
+
+
+async def _start_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
+    ref, link_name = args.provider_ref, args.link_name
+    host_id = args.host_id or await _auction_winner(
+        ctl, args, "provider", {"provider_ref": ref, "link_name": link_name})
+    events = await ctl.events()
+    body: dict[str, Any] = {"provider_ref": ref, "link_name": link_name, "host_id": host_id}
+    if args.config_json is not None:
+        body["configuration"] = args.config_json
+    await ctl.command("cmd", host_id, "lp", body=body)
+    with working(f"host {host_id[:12]}… fetches {ref} and starts it"):
+        outcome = await start_outcome(events, host_id, ref, ctl.timeout, "provider_started",
+                                      "provider_start_failed", "provider_ref")
+    if args.json:
+        print(json.dumps(outcome))
+    if outcome["type"].endswith("provider_start_failed"):
+        return fail(f"start provider {ref} on {host_id}: {outcome['data']['error']}")
+    if not args.json:
+        print(f"provider {outcome['data']['public_key']} ({link_name}) started on host "
+              f"{host_id}")
+    return 0
+
+
+async def _stop_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
+    await ctl.command("cmd", args.host_id, "sp",
+                      body={"provider_ref": args.provider_id, "link_name": args.link_name})
+    print(f"provider {args.provider_id} ({args.link_name}) stopping on host {args.host_id}")
     return 0
 
 
@@ -281,6 +302,24 @@ async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- apply
+
+
+def apply_manifest(args: argparse.Namespace) -> int:
+    """`ctl apply FILE`: the manifest is checked whole before anything is sent."""
+    try:
+        manifest = load_manifest(Path(args.manifest), os.environ)
+    except ManifestError as exc:
+        return fail(str(exc))
+
+    async def work(ctl: CtlClient, args: argparse.Namespace) -> int:
+        with working(f"applying {args.manifest}"):
+            host_id, outcomes = await apply_to_host(ctl, manifest, args.host_id)
+        return show_outcomes(outcomes, host_id, args.json)
+
+    return _run(args, work)
+
+
 def _command(work: Work) -> Callable[[argparse.Namespace], int]:
     return lambda args: _run(args, work)
 
@@ -293,6 +332,8 @@ start_actor = _command(_start_actor)
 stop_actor = _command(_stop_actor)
 scale_actor = _command(_scale_actor)
 update_actor = _command(_update_actor)
+start_provider = _command(_start_provider)
+stop_provider = _command(_stop_provider)
 link_put = _command(_link_put)
 link_del = _command(_link_del)
 registry_put = _command(_registry_put)

@@ -14,8 +14,11 @@ from edgecli import (
     claimcmds,
     commands,
     ctlcmds,
+    deploycmds,
+    firmwarecmds,
     gatewaycmds,
     keycmds,
+    parcmds,
     pushcmds,
     simcmds,
     upcmds,
@@ -282,9 +285,12 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     ctl = sub.add_parser("ctl", help="control a wasmCloud lattice, like wash ctl")
     what = ctl.add_subparsers(dest="what", metavar="ACTION", required=True)
 
+    verbs: dict[str, argparse._SubParsersAction] = {}
+
     def actor_verb(verb: str, help: str) -> argparse.ArgumentParser:
-        kinds = what.add_parser(verb, help=help).add_subparsers(dest="kind", metavar="actor",
+        kinds = what.add_parser(verb, help=help).add_subparsers(dest="kind", metavar="KIND",
                                                                 required=True)
+        verbs[verb] = kinds
         return leaf(kinds, "actor", help)
 
     get = what.add_parser("get", help="hosts, inventory, claims or links")
@@ -326,6 +332,27 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     update.add_argument("new_actor_ref", metavar="NEW_REF")
     update.set_defaults(run=ctlcmds.update_actor)
 
+    start_provider = leaf(verbs["start"], "provider", "start a capability provider (on a "
+                          "board host: on its gateway's machine)")
+    start_provider.add_argument("provider_ref", metavar="REF",
+                                help="OCI reference or file:// path of a .par")
+    start_provider.add_argument("--host-id", help="the host to start it on (default: by "
+                                "auction)")
+    start_provider.add_argument("--link-name", default="default", help="link name (default "
+                                "default)")
+    start_provider.add_argument("--constraint", action="append", default=[],
+                                metavar="LABEL=VALUE", help="an auction constraint (repeatable)")
+    start_provider.add_argument("--config-json", metavar="JSON",
+                                help="configuration handed to the provider")
+    start_provider.set_defaults(run=ctlcmds.start_provider)
+
+    stop_provider = leaf(verbs["stop"], "provider", "stop a capability provider")
+    stop_provider.add_argument("host_id", metavar="HOST_ID")
+    stop_provider.add_argument("provider_id", metavar="PROVIDER_ID")
+    stop_provider.add_argument("--link-name", default="default", help="link name (default "
+                               "default)")
+    stop_provider.set_defaults(run=ctlcmds.stop_provider)
+
     link = what.add_parser("link", help="put, delete or list link definitions")
     links = link.add_subparsers(dest="action", metavar="ACTION", required=True)
     put = leaf(links, "put", "link an actor to a provider")
@@ -352,6 +379,13 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     registry_put.add_argument("--password", default="", help="password")
     registry_put.add_argument("--token", default="", help="a bearer token instead")
     registry_put.set_defaults(run=ctlcmds.registry_put)
+
+    apply = leaf(what, "apply", "bring one host to what a host manifest declares (labels, "
+                 "actors, capabilities, links)")
+    apply.add_argument("manifest", metavar="FILE", help="the manifest (YAML or JSON)")
+    apply.add_argument("--host-id", metavar="ID",
+                       help="the host (default: the lattice's only host)")
+    apply.set_defaults(run=ctlcmds.apply_manifest)
 
     call = leaf(what, "call", "invoke an actor from the lattice, signed with the "
                            "cluster seed (WASMCLOUD_CLUSTER_SEED)")
@@ -396,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")
     up.add_argument("--no-status", action="store_true", help="no live status view")
+    up.add_argument("--manifest", metavar="FILE",
+                    help="a host manifest (YAML or JSON) to apply to every board's host")
     up.set_defaults(run=upcmds.up)
 
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")
@@ -411,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_call(sub)
     _add_ctl(sub)
     _add_push(sub)
+    parcmds.add_par(sub, _add_json)
+    firmwarecmds.add_parsers(sub)
+    deploycmds.add_parsers(sub)
     _add_output_options(parser)
     return parser
 

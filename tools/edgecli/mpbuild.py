@@ -5,7 +5,11 @@ when they are there (their SHA-256 checked), otherwise a git fetch of upstream a
 commit. The binary is rebuilt only when an input changed (the pins, the module's files, the
 make flags); a warm run only hashes the module's files.
 
-    python -m edgecli.mpbuild [--output DIR] [--vendor DIR]   prints the binary's path
+    python -m edgecli.mpbuild [--output DIR] [--vendor DIR] [--frozen]   prints the binary's path
+
+With --frozen (`ensure_built(frozen=True)`), the host code of firmware/ and shared/ is frozen
+into the binary through firmware/manifest.py, as on a flashed board; that binary goes to
+build/micropython-frozen/ and is rebuilt when a frozen file changes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT.parent / "shared" / "vendor"
 OUTPUT = ROOT / "build" / "micropython"
+FROZEN_OUTPUT = ROOT / "build" / "micropython-frozen"
+HOST_MANIFEST = ROOT / "firmware" / "manifest.py"
+FROZEN_DIRS = (ROOT / "firmware", ROOT / "shared")  # what the host manifest freezes from
 CMODULES = ROOT / "firmware" / "cmodules"
 RECIPE = "1"  # bump when the steps below change in a way the inputs do not show
 
@@ -67,9 +74,26 @@ def _say(text: str) -> None:
     print("edgehost: " + text, file=sys.stderr)
 
 
-def inputs_digest() -> str:
+def frozen_manifest() -> str:
+    """The unix port's manifest with the board's host code frozen in."""
+    return MANIFEST + 'include("%s")\n' % HOST_MANIFEST
+
+
+def frozen_files() -> list[Path]:
+    """The files a frozen build reads from this checkout (the host manifest and what it can
+    freeze)."""
+    return sorted(p for folder in FROZEN_DIRS for p in folder.rglob("*.py")
+                  if "cmodules" not in p.parts)
+
+
+def inputs_digest(frozen: bool = False) -> str:
     """A hash of everything the binary is built from."""
     digest = hashlib.sha256()
+    if frozen:
+        digest.update(frozen_manifest().encode())
+        for path in frozen_files():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     for source in SOURCES:
         digest.update(("%s %s %s\n" % (source.name, source.sha256, source.commit)).encode())
     for path in sorted(p for p in CMODULES.rglob("*") if p.suffix in BUILD_SUFFIXES):
@@ -160,29 +184,35 @@ def build_folder(prefix: str) -> str:
     return prefix + "-" + hashlib.sha256(" ".join(MAKE_FLAGS).encode()).hexdigest()[:8]
 
 
-def ensure_built(output: Path = OUTPUT, vendor: Path = VENDOR) -> Path:
-    """Return the path of the built binary, building it first when an input changed."""
+def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
+                 frozen: bool = False) -> Path:
+    """Return the path of the built binary, building it first when an input changed; with
+    `frozen`, the host code is frozen in (firmware/manifest.py)."""
+    output = output or (FROZEN_OUTPUT if frozen else OUTPUT)
     binary = output / "micropython"
     stamp = output / "micropython.inputs"
-    wanted = inputs_digest()
+    wanted = inputs_digest(frozen)
     if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
         return binary
     _check_tools()
     output.mkdir(parents=True, exist_ok=True)
-    mpy = source_tree(MICROPYTHON, vendor, output / "src")
-    wasm3 = source_tree(WASM3, vendor, output / "src")
+    # the frozen build shares the plain one's sources (and mpy-cross); its port build folder
+    # is its own
+    src = (OUTPUT if output == FROZEN_OUTPUT else output) / "src"
+    mpy = source_tree(MICROPYTHON, vendor, src)
+    wasm3 = source_tree(WASM3, vendor, src)
     # The manifest step wants micropython-lib, a submodule the pinned sources do not carry.
     readme = mpy / "lib" / "micropython-lib" / "README.md"
     readme.parent.mkdir(parents=True, exist_ok=True)
     readme.touch()
     manifest = output / "manifest.py"
-    manifest.write_text(MANIFEST)
+    manifest.write_text(frozen_manifest() if frozen else MANIFEST)
     log = output / "build.log"
     log.write_text("")
     shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
     _say("building MicroPython with the wasm3 module into %s (about a minute)" % shown)
     _make(["-C", str(mpy / "mpy-cross")], log)
-    build = build_folder("build")
+    build = build_folder("build-frozen" if frozen else "build")
     _make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
            "FROZEN_MANIFEST=%s" % manifest, "USER_C_MODULES=%s" % CMODULES,
            "WASM3_DIR=%s" % wasm3], log)
@@ -193,11 +223,14 @@ def ensure_built(output: Path = OUTPUT, vendor: Path = VENDOR) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgecli.mpbuild", description=__doc__)
-    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--vendor", type=Path, default=VENDOR)
+    parser.add_argument("--frozen", action="store_true",
+                        help="freeze the host code of firmware/ and shared/ into the binary")
     args = parser.parse_args(argv)
     try:
-        print(ensure_built(args.output.resolve(), args.vendor.resolve()))
+        output = args.output.resolve() if args.output else None
+        print(ensure_built(output, args.vendor.resolve(), args.frozen))
     except MicroPythonBuildError as exc:
         _say(str(exc))
         return 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from edgeprofile import DEFAULT_PROFILE, Profile, ProfileError, load_profile, profile_names
 
@@ -12,7 +14,7 @@ PROFILES_DIR = Path(os.environ.get("EDGEHOST_PROFILES_DIR")
                     or Path(__file__).resolve().parents[2] / "hardware" / "profiles")
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES_DIR", "Profile", "ProfileError", "all_profiles",
-           "profile"]
+           "profile", "profile_file", "profile_json"]
 
 
 def profile(name: str) -> Profile:
@@ -22,3 +24,14 @@ def profile(name: str) -> Profile:
 
 def all_profiles() -> list[Profile]:
     return [profile(name) for name in profile_names(str(PROFILES_DIR))]
+
+
+def profile_file(name: str) -> Path:
+    return PROFILES_DIR / (name + ".json")
+
+
+def profile_json(name: str) -> dict[str, Any]:
+    """The checked profile's whole JSON object, with what edgeprofile does not read (its
+    `uart` and `usb` objects, the MicroPython board its `firmware` builds on)."""
+    profile(name)  # checked first: a wrong name says which ones there are
+    return json.loads(profile_file(name).read_text())

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from edgecli import actorbuild
 from edgecli.commands import fail
+from edgecli.ctlapply import show_outcomes
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import stored_key
 from edgecli.simulator import SimError, SimProcess
@@ -25,6 +26,8 @@ from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
 from edgegate.gateway import Gateway, GatewayError
+from edgegate.hostapi import Host, HostError
+from edgegate.manifests import HostManifest, ManifestError, load_manifest
 from edgegate.natsserver import EmbeddedNatsServer, NatsServerError
 from edgegate.vhost.host import BoardHost
 from edgegate.vhost.install import install_on_board
@@ -82,6 +85,7 @@ class Up:
         self.gateway: Gateway | None = None
         self.key_file: Path | None = None
         self.demo_key = ""
+        self.manifest: HostManifest | None = None
         self._counted: dict[str, tuple[float, int]] = {}  # host → (when, calls) last shown
 
     # -- coming up
@@ -167,6 +171,15 @@ class Up:
                 raise UpError(f"board {host.entry.board_id} did not take the demo actor: "
                               f"{exc}") from None
 
+    async def apply_manifest(self) -> None:
+        """--manifest on every board's host, through the Python host API; outcomes printed."""
+        if self.manifest is None:
+            return
+        for board_id in list(self.gateway.hosts):
+            host = Host.serving(self.gateway, board_id)
+            outcomes = await host.apply_manifest(self.manifest)
+            show_outcomes(outcomes, host.id, as_json=False)
+
     # -- what runs where
 
     def summary(self) -> list[str]:
@@ -225,6 +238,12 @@ class Up:
 
 
 def up(args: argparse.Namespace) -> int:
+    manifest = None
+    if args.manifest:
+        try:  # checked whole before anything starts (or a cluster seed is made)
+            manifest = load_manifest(Path(args.manifest), os.environ)
+        except ManifestError as exc:
+            return fail(str(exc))
     try:
         config = lattice_config(args)
     except ConfigError as exc:
@@ -234,6 +253,7 @@ def up(args: argparse.Namespace) -> int:
         print(f"edgehost: {config.seed_note}", file=sys.stderr)
     state = state_dir()
     run = Up(args, config, state)
+    run.manifest = manifest
     console = Console(stderr=False)
 
     async def serve() -> int:
@@ -246,7 +266,8 @@ def up(args: argparse.Namespace) -> int:
             boards = run.boards()
             await run.start_gateway(boards)
             await run.start_demo()
-        except (UpError, GatewayError, RegistryError, BoardError, ValueError) as exc:
+            await run.apply_manifest()
+        except (UpError, GatewayError, RegistryError, BoardError, ValueError, HostError) as exc:
             await run.stop()
             return fail(str(exc))
         for line in run.summary():

@@ -86,11 +86,15 @@ class Auctions:
                          "host_id": host.id})
         return bids
 
-    def provider_bids(self, data: bytes) -> list[dict[str, Any]]:
-        """Board hosts run no providers, so they never bid; the request is still checked."""
+    def provider_bids(self, hosts: list[BoardHost], data: bytes) -> list[dict[str, Any]]:
+        """The bids of the hosts whose labels match and that do not run that provider and
+        link name yet (its native providers run on the gateway's machine)."""
         what = "provider auction"
         request = decode(data, what)
-        text(request, "provider_ref", what)
-        text(request, "link_name", what, default="default")
-        strings(request, "constraints", what)
-        return []
+        provider_ref = text(request, "provider_ref", what)
+        link_name = text(request, "link_name", what, default="default")
+        constraints = strings(request, "constraints", what)
+        return [{"provider_ref": provider_ref, "link_name": link_name,
+                 "constraints": constraints, "host_id": host.id}
+                for host in hosts if not host.stopped and labels_match(host.labels, constraints)
+                and not host.providers.runs_ref(provider_ref, link_name)]

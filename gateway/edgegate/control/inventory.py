@@ -54,7 +54,8 @@ def inventory(host: BoardHost, records: ActorRecords) -> dict[str, Any]:
     return {
         "host_id": host.id, "issuer": host.lattice.config.cluster.public_key,
         "labels": host.labels, "friendly_name": host.friendly_name,
-        "actors": actors, "providers": [],
+        "actors": actors,
+        "providers": host.board_providers.inventory() + host.providers.inventory(),
     }
 
 

@@ -40,13 +40,17 @@ class LatticeQueries:
     async def put_link(self, data: bytes) -> bytes:
         what = "linkdefs.put"
         request = decode(data, what)
-        ld = LinkDefinition(actor_id=text(request, "actor_id", what),
-                            provider_id=text(request, "provider_id", what),
-                            contract_id=text(request, "contract_id", what),
-                            link_name=text(request, "link_name", what, default="default"),
-                            values=strings(request, "values", what))
-        await self.lattice.metadata.put_link(ld)
+        await self.set_link(LinkDefinition(
+            actor_id=text(request, "actor_id", what),
+            provider_id=text(request, "provider_id", what),
+            contract_id=text(request, "contract_id", what),
+            link_name=text(request, "link_name", what, default="default"),
+            values=strings(request, "values", what)))
         return ack()
+
+    async def set_link(self, ld: LinkDefinition) -> None:
+        """Put a link definition into the lattice's metadata (MetadataError if it fails)."""
+        await self.lattice.metadata.put_link(ld)
 
     async def del_link(self, data: bytes) -> bytes:
         what = "linkdefs.del"
@@ -54,11 +58,19 @@ class LatticeQueries:
         actor = text(request, "actor_id", what)
         contract = text(request, "contract_id", what)
         link_name = text(request, "link_name", what, default="default")
+        try:
+            await self.remove_link(actor, contract, link_name)
+        except ControlError as exc:
+            return refused(f"{what}: {exc}")
+        return ack()
+
+    async def remove_link(self, actor: str, contract: str, link_name: str = "default") -> None:
+        """Delete a link definition from the lattice's metadata; ControlError when there is
+        no such link (MetadataError if the delete fails)."""
         ld = self.lattice.metadata.find_link(actor, contract, link_name)
         if ld is None:
-            return refused(f"{what}: no link of actor {actor} for {contract} named {link_name}")
+            raise ControlError(f"no link of actor {actor} for {contract} named {link_name}")
         await self.lattice.metadata.delete_link(ld.id)
-        return ack()
 
     async def put_registries(self, data: bytes) -> bytes:
         request = decode(data, "registries.put")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nats.aio.msg import Msg
@@ -36,10 +36,13 @@ Handler = Callable[[Msg], Coroutine[Any, Any, None]]
 class ControlInterface:
     """Serves `{ctl}.{L}.…` for the hosts `hosts()` lists, until `stop()`."""
 
-    def __init__(self, lattice: Lattice, hosts: Callable[[], list[BoardHost]]):
+    def __init__(self, lattice: Lattice, hosts: Callable[[], list[BoardHost]],
+                 env: Mapping[str, str] | None = None):
         self.lattice = lattice
         self.hosts = hosts
-        settings = RegistrySettings.from_env(os.environ, lattice.config.allow_file_load)
+        # the registry variables (WASMCLOUD_OCI_*) of `env`, else of the process
+        settings = RegistrySettings.from_env(os.environ if env is None else env,
+                                             lattice.config.allow_file_load)
         self.fetcher = ActorFetcher(settings)
         self.records = ActorRecords(lattice.metadata)
         self.commands = HostCommands(lattice, self.fetcher, self.records, self._spawn)
@@ -139,9 +142,12 @@ class ControlInterface:
 
     async def _on_provider_auction(self, msg: Msg) -> None:
         try:
-            self.auctions.provider_bids(msg.data)
+            bids = self.auctions.provider_bids(self.hosts(), msg.data)
         except ControlError as exc:
             await self._reply(msg, refused(str(exc)))
+            return
+        for bid in bids:
+            await self._reply(msg, reply_json(bid))
 
     async def _on_query(self, msg: Msg) -> None:
         first, second = self._tokens(msg)

@@ -17,6 +17,7 @@ address where the gateway waits for Wi-Fi boards to dial in (boards may share on
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,3 +135,37 @@ def _pairing_key(path: Path, where: str, item: dict[str, Any], board_id: str) ->
         raise RegistryError(f"{where}: pairing_key must be 64 hex digits (32 bytes), or give "
                             f"key_file")
     return key
+
+
+def registry_items(path: Path) -> list[Any]:
+    """The raw board items of a registry file, [] when there is no file yet."""
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RegistryError(f"board registry {path}: cannot read it as JSON ({exc})") from None
+    boards = data.get("boards") if isinstance(data, dict) else data
+    if not isinstance(boards, list):
+        raise RegistryError(f'board registry {path}: expected {{"boards": [...]}}')
+    return boards
+
+
+def put_board(path: Path, item: dict[str, Any]) -> list[BoardEntry]:
+    """Add board `item` to the registry file at `path` (made if absent), replacing the entry of
+    the same board id; the file is checked as a gateway reads it before it replaces the old one,
+    and kept private (mode 0600: it holds pairing keys)."""
+    boards = [b for b in registry_items(path)
+              if not (isinstance(b, dict) and b.get("board_id") == item.get("board_id"))]
+    boards.append(item)
+    scratch = path.with_name(path.name + ".new")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps({"boards": boards}, indent=2) + "\n")
+    try:
+        entries = load_registry(scratch)
+    except RegistryError as exc:
+        scratch.unlink()
+        raise RegistryError(str(exc).replace(str(scratch), str(path))) from None
+    os.replace(scratch, path)
+    return entries

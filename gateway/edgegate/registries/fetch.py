@@ -74,7 +74,9 @@ class ActorFetcher:
         """Replace the credentials map, as the OTP host does on registries.put."""
         self.client.use_credentials(credentials)
 
-    async def fetch(self, actor_ref: str) -> FetchedActor:
+    async def fetch(self, actor_ref: str, kind: str = "actor") -> FetchedActor:
+        """The bytes `actor_ref` names: an actor's module, or with kind "provider" a provider
+        archive (`module` then holds the archive)."""
         if actor_ref.startswith("file://"):
             return await self._load_file(actor_ref)
         try:
@@ -89,7 +91,7 @@ class ActorFetcher:
             cached = self._cached(self._digests.get(str(ref)))
             if cached is not None:
                 return FetchedActor(cached, actor_ref, pulled=False)
-        pulled = await asyncio.to_thread(self.client.pull, ref)
+        pulled = await asyncio.to_thread(self.client.pull, ref, kind)
         self._remember(str(ref), pulled.module)
         return FetchedActor(pulled.module, actor_ref, pulled=True)
 

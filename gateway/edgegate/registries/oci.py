@@ -29,6 +29,9 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 WASM_LAYER_TYPES = ("application/vnd.wasm.content.layer.v1+wasm",
                     "application/vnd.module.wasm.content.layer.v1+wasm")
 PUSHED_LAYER_TYPE = WASM_LAYER_TYPES[1]
+PROVIDER_LAYER_TYPES = ("application/vnd.wasmcloud.provider.archive.layer.v1+par",)
+LAYERS = {"actor": ("wasm layer", WASM_LAYER_TYPES),
+          "provider": ("provider archive layer", PROVIDER_LAYER_TYPES)}
 ACTOR_CONFIG_TYPE = "application/vnd.wasmcloud.actor.archive.config"
 MAX_MODULE_BYTES = 32 * 1024 * 1024  # far above what a board holds; bounds a hostile registry
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -84,8 +87,10 @@ class OciClient:
 
     # -- pull
 
-    def pull(self, ref: OciReference) -> Pulled:
-        """The wasm module of `ref`, its manifest and layer digests checked."""
+    def pull(self, ref: OciReference, kind: str = "actor") -> Pulled:
+        """The wasm module (or, for a provider, the archive) of `ref`, its manifest and layer
+        digests checked."""
+        layer_name, layer_types = LAYERS[kind]
         response = self._request(ref, "GET", "manifests/" + ref.reference,
                                  headers={"Accept": f"{OCI_MANIFEST}, {DOCKER_MANIFEST}"},
                                  limit=MAX_MANIFEST_BYTES)
@@ -100,11 +105,11 @@ class OciClient:
         try:
             manifest = json.loads(response.body)
             layers = manifest["layers"]
-            layer = next(item for item in layers if item.get("mediaType") in WASM_LAYER_TYPES)
+            layer = next(item for item in layers if item.get("mediaType") in layer_types)
             layer_digest = str(layer["digest"])
         except StopIteration:
-            raise RegistryError(f"{ref}: the manifest has no wasm layer (media type one of "
-                                f"{', '.join(WASM_LAYER_TYPES)}); is it an actor?") from None
+            raise RegistryError(f"{ref}: the manifest has no {layer_name} (media type one of "
+                                f"{', '.join(layer_types)}); is it an {kind}?") from None
         except (ValueError, KeyError, TypeError, AttributeError):
             raise RegistryError(f"{ref}: the manifest is not an OCI image manifest") from None
         module = self._blob(ref, layer_digest)

@@ -8,7 +8,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from edgegate.jetstream.chunks import INVOCATION_CHUNK_THRESHOLD, PayloadStore
 from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
+from edgegate.rpc.invocation import Entity, EnvelopeError, Invocation, InvocationResponse
 from edgegate.wascap import KeyPair
 
 
@@ -71,3 +71,12 @@ async def send_invocation(nc: Client, payloads: PayloadStore, lattice: str, inv:
         except Exception as exc:
             raise SendError(f"its chunked answer cannot be read: {exc}") from None
     return response.msg
+
+
+async def call_actor(nc: Client, payloads: PayloadStore, lattice: str, cluster: KeyPair,
+                     actor_key: str, operation: str, payload: bytes, timeout: float) -> bytes:
+    """Invoke `actor_key` as a caller from outside the lattice's hosts (`edgehost call`, the
+    Python host API): the origin is an actor key made for this call, signed with `cluster`."""
+    inv = Invocation(Entity.actor(KeyPair.generate("module").public_key),
+                     Entity.actor(actor_key), operation, payload, host_id=cluster.public_key)
+    return await send_invocation(nc, payloads, lattice, inv, cluster, timeout)

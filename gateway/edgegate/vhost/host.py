@@ -24,6 +24,8 @@ from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import VERSION, Lattice, flushed
+from edgegate.providers.board import BoardProviders
+from edgegate.providers.hostproviders import HostProviders
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
 from edgegate.rpc.router import RouteError, Router
@@ -81,6 +83,8 @@ class BoardHost:
         self._grace: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._traces: dict[str, dict[str, str]] = {}  # actor → trace context of its current call
+        self.providers = HostProviders(lattice, self.id)  # native ones, on the gateway's machine
+        self.board_providers = BoardProviders(self)  # the board's own contracts
         self.stopped = False
 
     @property
@@ -149,6 +153,7 @@ class BoardHost:
         await self.lattice.events.publish("host_started", self.id, {
             "labels": self.labels, "friendly_name": self.friendly_name,
             "uptime_seconds": 0, "version": VERSION})
+        await self.board_providers.start()
         log.info("board %s: host %s started", self.entry.board_id, self.id)
 
     async def stop(self) -> None:
@@ -165,6 +170,8 @@ class BoardHost:
         for sub in self._subs:
             await _unsubscribe(sub)
         self._subs.clear()
+        await self.providers.stop_all()
+        await self.board_providers.stop()
         if started:
             await self.lattice.events.publish("host_stopped", self.id, {"labels": self.labels})
         if self._on_stopped is not None:
@@ -321,7 +328,7 @@ class BoardHost:
         return answer, inv
 
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
-        session = await self._wait_for_board()
+        session = await self.reach_board()
         self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
@@ -337,7 +344,8 @@ class BoardHost:
             self._traces.pop(actor.key, None)
         return bytes(reply.get("body") or b"")
 
-    async def _wait_for_board(self) -> BoardSession:
+    async def reach_board(self) -> BoardSession:
+        """The board's session, waiting a moment for a board that is away; BoardError if not."""
         if self.session is None:
             try:
                 await asyncio.wait_for(self._attached.wait(), WAIT_FOR_BOARD_SECONDS)
@@ -404,7 +412,8 @@ class BoardHost:
     def heartbeat(self) -> dict[str, Any]:
         figures = self.health or self.hello
         return {
-            "actors": {key: 1 for key in self.actors}, "providers": [],
+            "actors": {key: 1 for key in self.actors},
+            "providers": self.board_providers.heartbeat() + self.providers.heartbeat(),
             "labels": self.labels, "friendly_name": self.friendly_name, "version": VERSION,
             "uptime_seconds": int(self.uptime), "uptime_human": uptime_human(self.uptime),
             "board": {"id": self.entry.board_id, "connected": self.session is not None,

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from edgegate.devices.session import BoardError
+from edgegate.devices.session import BoardError, BoardSession
 from edgegate.wascap import SignedModule
 
 if TYPE_CHECKING:
@@ -20,31 +20,30 @@ class Installed:
     actor: str
     what: str  # the board's answer: "installed", "swapped", or "held" when no upload was needed
     claims: dict
+    sha256: bytes = b""
+    token: str = ""  # the claims JWT
 
 
-async def install_on_board(host: BoardHost, module: bytes, mode: str = "any",
-                           expect_actor: str | None = None) -> Installed:
-    """Check `module`'s claims fully (signature, times, hash), upload it to the board unless the
-    board holds these very bytes, and serve the actor on the lattice.
+async def put_on_board(session: BoardSession, host_id: str, module: bytes, mode: str = "any",
+                       expect_actor: str | None = None) -> Installed:
+    """Check `module`'s claims fully (signature, times, hash) and upload it to the board of
+    `session` unless the board holds these very bytes; the board's hello is kept up to date.
 
     `mode`: "any" installs or swaps; "start" refuses to replace another module of a running
     actor; "update" needs the actor running. `expect_actor`: the module must be that actor's.
-    ClaimsError, BoardError or ValueError say what was refused."""
+    ClaimsError, BoardError or ValueError say what was refused (`host_id` names the host)."""
     signed = SignedModule(module)
     claims = signed.verify()
     actor = claims["sub"]
     if expect_actor is not None and actor != expect_actor:
         raise ValueError(f"the new module is actor {actor}, not {expect_actor}")
-    session = host.session
-    if session is None:
-        raise BoardError(f"board {host.entry.board_id} is not connected")
     digest = hashlib.sha256(module).digest()
     held = (session.hello.get("actors") or {}).get(actor)
     if mode == "update" and held is None:
-        raise ValueError(f"actor {actor} is not running on host {host.id}")
+        raise ValueError(f"actor {actor} is not running on host {host_id}")
     same = held is not None and bytes(held) == digest
     if mode == "start" and held is not None and not same:
-        raise ValueError(f"actor {actor} already runs on host {host.id} with another module; "
+        raise ValueError(f"actor {actor} already runs on host {host_id} with another module; "
                          f"update it instead")
     if same:
         what = "held"
@@ -59,19 +58,35 @@ async def install_on_board(host: BoardHost, module: bytes, mode: str = "any",
         info = session.hello.setdefault("actor_info", {})
         info[actor] = {**(info.get(actor) or {}), "name": wascap.get("name"),
                        "alias": wascap.get("call_alias") or ""}  # as the next hello says
-    await host.add_actor(actor, digest.hex(), signed.token.text)
-    return Installed(actor, what, claims)
+    return Installed(actor, what, claims, digest, signed.token.text)
 
 
-async def remove_from_board(host: BoardHost, actor: str) -> str:
-    """Remove an actor from the board (and its flash); the host stops serving it."""
-    session = host.session
-    if session is None:
-        raise BoardError(f"board {host.entry.board_id} is not connected")
+async def take_off_board(session: BoardSession, actor: str) -> str:
+    """Remove an actor from the board of `session` (and from its flash); the key removed."""
     reply = await session.request({"t": "remove", "actor": actor})
     removed = str(reply.get("actor") or actor)
     session.hello.get("actors", {}).pop(removed, None)
     if isinstance(reply.get("budget"), dict):
         session.hello["budget"] = reply["budget"]
+    return removed
+
+
+async def install_on_board(host: BoardHost, module: bytes, mode: str = "any",
+                           expect_actor: str | None = None) -> Installed:
+    """`put_on_board` on the host's board, then serve the actor on the lattice."""
+    installed = await put_on_board(_session(host), host.id, module, mode, expect_actor)
+    await host.add_actor(installed.actor, installed.sha256.hex(), installed.token)
+    return installed
+
+
+async def remove_from_board(host: BoardHost, actor: str) -> str:
+    """Remove an actor from the board (and its flash); the host stops serving it."""
+    removed = await take_off_board(_session(host), actor)
     await host.sync_actors()
     return removed
+
+
+def _session(host: BoardHost) -> BoardSession:
+    if host.session is None:
+        raise BoardError(f"board {host.entry.board_id} is not connected")
+    return host.session

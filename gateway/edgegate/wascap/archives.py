@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
-from edgegate.wascap import tokens
+from edgegate.wascap import keys, tokens
 from edgemodule.claimcheck import HASH_MISMATCH, MALFORMED, NO_CLAIMS, ClaimsError, hex_upper
 
 CLAIMS_MEMBER = "claims.jwt"
@@ -107,3 +108,22 @@ class ProviderArchive:
             if not check.ok:
                 raise ClaimsError(HASH_MISMATCH, check.problem)
         return self.claims
+
+
+def provider_token(issuer: keys.KeyPair, subject: keys.KeyPair, name: str, capid: str,
+                   vendor: str, binaries: dict[str, bytes], rev: int = 0,
+                   version: str = "") -> str:
+    """Provider claims for `subject`, with each target binary's hash, signed by the account
+    `issuer` (a provider with no binaries, as a board's own, has no target hashes)."""
+    wascap: dict[str, Any] = {
+        "name": name, "capid": capid, "vendor": vendor,
+        "target_hashes": {target: hex_upper(hashlib.sha256(data).digest())
+                          for target, data in sorted(binaries.items())},
+        "config_schema": None}
+    if rev:
+        wascap["rev"] = rev
+    if version:
+        wascap["ver"] = version
+    claims = {"jti": tokens.new_jti(), "iat": int(time.time()), "iss": issuer.public_key,
+              "sub": subject.public_key, "wascap": wascap, "wascap_revision": 3}
+    return tokens.encode(claims, issuer)

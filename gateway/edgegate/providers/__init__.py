@@ -1,0 +1,1 @@
+"""Capability providers of a board host: native ones the gateway runs, and the board's own."""

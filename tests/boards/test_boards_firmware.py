@@ -1,0 +1,186 @@
+"""`edgehost firmware build`: what is composed for ESP-IDF per profile, checked against the pinned
+MicroPython sources, and the one line said when no ESP-IDF is here. (The frozen host booting on
+the unix port is in test_boards_deploy.py.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from test_boards_flash import esp_image
+
+from edgecli import firmware, flashing, mpbuild, profiles
+
+PROFILE_NAMES = [p.name for p in profiles.all_profiles()]
+
+
+@pytest.fixture(scope="module")
+def micropython_tree() -> Path:
+    """The pinned MicroPython sources (unpacked by the unix-port build)."""
+    try:
+        mpbuild.ensure_built()
+    except mpbuild.MicroPythonBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return mpbuild.OUTPUT / "src" / "micropython"
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_each_profiles_board_folder_builds_on_micropythons_own_board_files(name,
+                                                                           micropython_tree):
+    plan = firmware.plan(name, micropython=micropython_tree)
+    cmake = plan.files[str(plan.board_dir / "mpconfigboard.cmake")]
+    included = re.findall(r"include\((.*)\)", cmake)
+    assert included and all(Path(path).is_file() for path in included), cmake
+    header = plan.files[str(plan.board_dir / "mpconfigboard.h")]
+    assert Path(header.split('"')[1]).is_file()
+    # the generic board's cmake names the chip ESP-IDF builds for (none: the ESP32)
+    target = re.search(r"set\(IDF_TARGET (\w+)\)", Path(included[0]).read_text())
+    assert (target.group(1) if target else "esp32") == plan.profile.chip
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_each_profiles_sdkconfig_fragment_sets_its_flash_size_and_psram(name):
+    profile = profiles.profile(name)
+    lines = firmware.sdkconfig_fragment(profile).splitlines()
+    size = profile.flash_bytes >> 20
+    assert "CONFIG_ESPTOOLPY_FLASHSIZE_%dMB=y" % size in lines
+    assert [line for line in lines if line.endswith("MB=y")] == [
+        "CONFIG_ESPTOOLPY_FLASHSIZE_%dMB=y" % size]
+    assert ("CONFIG_SPIRAM=y" if profile.psram_bytes else "# CONFIG_SPIRAM is not set") in lines
+
+
+def test_the_idf_command_builds_the_esp32_port_with_wasm3_and_the_frozen_host(micropython_tree):
+    plan = firmware.plan("esp32-s3-devkitc-n8r8", micropython=micropython_tree)
+    args = plan.idf_args()
+    defines = dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "-D")
+    assert args[:2] == ["-C", str(micropython_tree / "ports" / "esp32")] and args[-1] == "build"
+    assert Path(defines["USER_C_MODULES"]) == (mpbuild.ROOT / "firmware" / "cmodules" / "wasm3"
+                                               / "micropython.cmake")
+    assert Path(defines["USER_C_MODULES"]).is_file()
+    assert defines["MICROPY_BOARD_DIR"] == str(plan.board_dir)
+    manifest = plan.files[defines["MICROPY_FROZEN_MANIFEST"]]
+    assert 'include("%s")' % mpbuild.HOST_MANIFEST in manifest
+    assert 'freeze("$(PORT_DIR)/modules")' in manifest  # _boot.py mounts the filesystem
+    assert (micropython_tree / "ports" / "esp32" / "modules" / "_boot.py").is_file()
+
+
+def test_the_image_is_merged_by_micropythons_makeimg_from_what_idf_py_writes(micropython_tree):
+    plan = firmware.plan("esp32-devkitc", micropython=micropython_tree)
+    script, *files = plan.makeimg_args()
+    assert Path(script).is_file()
+    makefile = (micropython_tree / "ports" / "esp32" / "Makefile").read_text()
+    # the port's Makefile passes the same build products, in the same order
+    named = re.findall(r"\$\(BUILD\)/(\S+)", makefile.split("makeimg.py", 1)[1])[:6]
+    assert [str(Path(f).relative_to(plan.build_dir)) for f in files] == named
+
+
+def test_the_dry_run_prints_the_files_and_the_commands(edgehost):
+    done = edgehost("firmware", "build", "--profile", "esp32-c3-devkitm-1", "--dry-run",
+                    "--json")
+    assert done.code == 0, done
+    plan = json.loads(done.out)
+    assert (plan["board"], plan["variant"]) == ("ESP32_GENERIC_C3", "")
+    build, merge = plan["commands"]
+    assert build[0] == "idf.py" and build[-1] == "build"
+    assert merge[:2] == ["python", firmware.plan("esp32-c3-devkitm-1").makeimg_args()[0]]
+    assert any(name.endswith("sdkconfig.edgehost") for name in plan["files"])
+
+
+def test_without_esp_idf_or_a_container_runtime_the_build_says_what_to_get(edgehost, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = edgehost("firmware", "build", "--profile", "esp32-s3-devkitc-n8r8", path=str(empty),
+                    env={"IDF_PATH": ""})
+    assert (done.code, done.out) == (1, "")
+    assert done.err == (
+        "edgehost: building firmware for esp32-s3-devkitc-n8r8 needs ESP-IDF v5.5.1, and none "
+        "is here: activate one (. $IDF_PATH/export.sh; install it: %s) or run docker or podman "
+        "to use the image espressif/idf:v5.5.1\n" % firmware.IDF_GUIDE)
+
+
+def fake_idf(tmp_path: Path, version: str) -> tuple[Path, Path]:
+    """An ESP-IDF folder of `version` and an idf.py that records being run (it must not be)."""
+    idf = tmp_path / "esp-idf"
+    (idf / "tools").mkdir(parents=True)
+    (idf / "version.txt").write_text(version + "\n")
+    script = idf / "tools" / "idf.py"
+    script.write_text("#!/bin/sh\ntouch %s/ran\n" % tmp_path)
+    script.chmod(0o755)
+    return idf, script
+
+
+def test_an_esp_idf_version_micropython_does_not_support_is_refused(edgehost, tmp_path):
+    idf, script = fake_idf(tmp_path, "v4.4.7")
+    done = edgehost("firmware", "build", "--profile", "esp32-s3-devkitc-n8r8",
+                    path=str(script.parent), env={"IDF_PATH": str(idf)})
+    assert (done.code, done.err) == (1, (
+        "edgehost: ESP-IDF v4.4.7 at %s: MicroPython 1.28.0 supports v5.3, v5.4, v5.4.1, "
+        "v5.4.2, v5.5.1 (recommended v5.5.1); activate one of those\n" % idf))
+    assert not (tmp_path / "ran").exists()
+
+
+def test_an_active_esp_idf_is_the_one_the_build_runs(edgehost, tmp_path):
+    idf, script = fake_idf(tmp_path, "v5.5.1")
+    done = edgehost("firmware", "build", "--profile", "esp32-wrover-e", "--dry-run",
+                    "--runner", "--json", path=str(script.parent), env={"IDF_PATH": str(idf)})
+    assert done.code == 0, done
+    plan = json.loads(done.out)
+    assert plan["commands"][0][0] == str(script)
+    assert plan["idf"] == "ESP-IDF v5.5.1 (%s)" % idf
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="docker's client is not installed")
+def test_a_container_runtime_that_does_not_answer_is_named(edgehost, tmp_path):
+    if firmware.container_runtime_answers(shutil.which("docker")):
+        pytest.skip("docker answers here: the build would run in its container")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").symlink_to(shutil.which("docker"))
+    done = edgehost("firmware", "build", "--profile", "esp32-devkitc", path=str(bin_dir),
+                    env={"IDF_PATH": ""})
+    assert done.code == 1
+    assert done.err.rstrip().endswith("; docker is installed but its service does not answer "
+                                      "(start it)")
+
+
+def own_profile(tmp_path: Path, **changes) -> dict[str, str]:
+    """A profiles folder with one profile `mine` (the S3's, changed); the env that selects it."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    data = json.loads((profiles.PROFILES_DIR / "esp32-s3-devkitc-n8r8.json").read_text())
+    data.update(name="mine", **changes)
+    data = {k: v for k, v in data.items() if v is not None}
+    (folder / "mine.json").write_text(json.dumps(data))
+    return {"EDGEHOST_PROFILES_DIR": str(folder)}
+
+
+def test_a_profile_whose_flash_size_esp_idf_does_not_know_is_refused(edgehost, tmp_path):
+    done = edgehost("firmware", "build", "--profile", "mine", "--dry-run",
+                    env=own_profile(tmp_path, flash_bytes=3 << 20))
+    assert (done.code, done.err) == (1, "edgehost: profile mine: flash_bytes 3145728 is not a "
+                                        "flash size ESP-IDF knows (2, 4, 8, 16, 32 MiB)\n")
+
+
+def test_a_profile_that_names_no_micropython_board_is_refused(edgehost, tmp_path):
+    env = own_profile(tmp_path, firmware=None)
+    done = edgehost("firmware", "build", "--profile", "mine", "--dry-run", env=env)
+    assert done.code == 1
+    assert done.err == ("edgehost: profile mine: %s/mine.json has no firmware.board "
+                        "(MicroPython's board for the chip, e.g. ESP32_GENERIC_S3)\n"
+                        % env["EDGEHOST_PROFILES_DIR"])
+
+
+def test_the_manifest_a_build_writes_is_the_one_flash_accepts(tmp_path):
+    plan = firmware.plan("esp32-s3-devkitc-n8r8", output=tmp_path / "edgehost-s3.bin")
+    esp_image(plan.image, "esp32s3")  # stands in for what idf.py would have made
+    manifest = firmware.image_manifest(plan, idf="ESP-IDF v5.5.1")
+    firmware.manifest_path(plan.image).write_text(json.dumps(manifest))
+    assert manifest["inputs"]["micropython"] == "1.28.0 " + mpbuild.MICROPYTHON.commit
+    assert manifest["inputs"]["wasm3"] == mpbuild.WASM3.commit
+    assert (manifest["profile"], manifest["chip"]) == ("esp32-s3-devkitc-n8r8", "esp32s3")
+    checked = flashing.check_image(plan.image, plan.profile, "esp32s3")
+    assert checked.manifest == manifest and checked.notes == []

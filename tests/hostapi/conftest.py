@@ -1,0 +1,19 @@
+"""Fixtures for the host API tests: a cluster seed, and the environment a Host reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgegate.wascap import KeyPair
+
+
+@pytest.fixture
+def host_env(tmp_path):
+    """What a Host reads instead of os.environ: one cluster seed, the default lattice."""
+    return {"WASMCLOUD_CLUSTER_SEED": KeyPair.generate("cluster").seed,
+            "WASMCLOUD_LATTICE_PREFIX": "default", "HOST_site": "lab", "ECHO_NAME": "echo"}
+
+
+from support.borrowed import control_fixtures  # noqa: E402
+
+oci_registry = control_fixtures().oci_registry

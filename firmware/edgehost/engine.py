@@ -29,6 +29,75 @@ def trap_cause(exc):
     return text[7:] if text.startswith("[trap] ") else text
 
 
+class _Pywasm3Release:
+    """Frees what pywasm3 0.5.0 never frees; None where the engine needs no help.
+
+    pywasm3 0.5.0 keeps every runtime (and the modules loaded into it) for good and holds
+    an extra reference to every module's bytes and linked function: a simulated board grew
+    by ~200 KB per load. Through the wasm3 C API its library exports, this frees a closed
+    instance's runtime and drops those references. Objects are read at the offsets of
+    pywasm3 0.5.0's structs, checked against known pointers first: if a check fails nothing
+    is freed (leaking is better than a crash). What pywasm3 keeps on each host function call
+    (its argument tuple, a buffer per get_memory) stays: freeing that would cost the hot path.
+    """
+
+    def __init__(self, wasm3):
+        import ctypes
+
+        lib = ctypes.CDLL(wasm3.__file__)
+        lib.m3_FreeRuntime.argtypes = [ctypes.c_void_p]
+        lib.m3_FreeRuntime.restype = None
+        lib.m3_GetModuleRuntime.argtypes = [ctypes.c_void_p]
+        lib.m3_GetModuleRuntime.restype = ctypes.c_void_p
+        self._ctypes = ctypes
+        self._lib = lib
+        # PyObject_HEAD (refcount, type), then the struct's environment pointer
+        self._env_at = ctypes.sizeof(ctypes.c_ssize_t) + ctypes.sizeof(ctypes.c_void_p)
+        # one environment for all: a freed runtime's code pages go back to its environment
+        self.environment = wasm3.Environment()
+
+    def pointer(self, obj):
+        """The wasm3 runtime or module pointer inside a pywasm3 object, or None if the object
+        does not hold the shared environment where pywasm3 0.5.0 keeps it."""
+        read = self._ctypes.c_void_p.from_address
+        if read(id(obj) + self._env_at).value != id(self.environment):
+            return None
+        return read(id(obj) + self._env_at + self._ctypes.sizeof(self._ctypes.c_void_p)).value
+
+    def runtime_of(self, runtime, module):
+        """The runtime's pointer if the struct offsets check out (the module loaded into it
+        names it as its runtime), else None."""
+        pointer = self.pointer(runtime)
+        module_pointer = self.pointer(module)
+        if pointer is None or module_pointer is None:
+            return None
+        if self._lib.m3_GetModuleRuntime(module_pointer) != pointer:
+            return None
+        return pointer
+
+    def free(self, pointer, held):
+        """Free the runtime (with its module) and drop pywasm3's extra references on `held`."""
+        self._lib.m3_FreeRuntime(pointer)
+        decref = self._ctypes.pythonapi.Py_DecRef
+        for obj in held:
+            decref(self._ctypes.py_object(obj))
+
+
+_release = None
+
+
+def _pywasm3_release(wasm3):
+    global _release
+    if _release is None:
+        _release = False
+        if not enforces_limits() and getattr(wasm3, "M3_VERSION", None) == "0.5.0":
+            try:
+                _release = _Pywasm3Release(wasm3)
+            except (ImportError, OSError, AttributeError):
+                pass  # no ctypes, or a library that does not export the C API
+    return _release
+
+
 class Instance:
     """One module loaded into its own runtime, with host functions linked by name.
 
@@ -46,11 +115,19 @@ class Instance:
 
         # pywasm3 keeps pointers into the bytes it parsed and wants `bytes`, not a bytearray.
         self._bytes = bytes(module_bytes)
+        release = _pywasm3_release(wasm3)
+        self._release = release
+        self._pointer = None
+        self._held = []
         try:
-            self._env = wasm3.Environment()
+            self._env = release.environment if release else wasm3.Environment()
             self._runtime = self._env.new_runtime(stack_bytes)
             self._module = self._env.parse_module(self._bytes)
+            if release:
+                self._held.append(self._bytes)
             self._runtime.load(self._module)
+            if release:
+                self._pointer = release.runtime_of(self._runtime, self._module)
             if enforces_limits():
                 self._runtime.set_memory_limit(memory_pages)
                 self._runtime.set_deadline(deadline_ms)
@@ -63,6 +140,8 @@ class Instance:
             self._module.link_function(module, name, signature, fn)
         except RuntimeError as exc:
             raise EngineError("cannot link %s.%s as %s: %s" % (module, name, signature, exc))
+        if self._release:
+            self._held.append(fn)
 
     def find_function(self, name):
         try:
@@ -71,5 +150,9 @@ class Instance:
             raise EngineError(str(exc))
 
     def close(self):
+        if self._pointer is not None:
+            pointer, self._pointer = self._pointer, None
+            self._release.free(pointer, self._held)
+        self._held = []
         self.get_memory = None
         self._module = self._runtime = self._env = None

@@ -303,6 +303,13 @@ class WapcInstance:
                                         limits.deadline_ms)
         self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
                                  limits.max_payload, limits.max_log)
+        try:
+            self._prepare(inspection)
+        except BaseException:
+            self.instance.close()  # a refused module must not keep its runtime
+            raise
+
+    def _prepare(self, inspection):
         served = self.exchange.functions()
         for module, name, _, signature in inspection.imports:
             self.instance.link_function(module, name, signature, served[module][name])

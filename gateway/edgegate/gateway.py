@@ -160,6 +160,8 @@ class Gateway:
         if self.lattice is not None:
             try:
                 await self.lattice.metadata.resync()
+                for host in list(self.hosts.values()):
+                    await host.republish_claims()
             except Exception as exc:
                 log.warning("lattice metadata not resynchronised after reconnecting: %s", exc)
 

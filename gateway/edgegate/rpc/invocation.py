@@ -101,17 +101,24 @@ def _unpack(data: bytes, what: str) -> dict[Any, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
         name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
-        out[name] = _decode_nested(item)
+        out[name] = _decode_nested(item, what)
     return out
 
 
-def _decode_nested(value: Any) -> Any:
+MAX_NESTING = 8  # entities and trace context are maps of strings: depth 1 is all they need
+
+
+def _decode_nested(value: Any, what: str, depth: int = 0) -> Any:
     """Maps inside the envelope (entities, trace context) with text keys and values."""
-    if isinstance(value, dict):
-        return {(k.decode("utf-8", "replace") if isinstance(k, bytes) else k):
-                (v.decode("utf-8", "replace") if isinstance(v, bytes) else _decode_nested(v))
-                for k, v in value.items()}
-    return value
+    if not isinstance(value, dict):
+        return value
+    if depth >= MAX_NESTING:
+        # msgpack reads a thousand levels; recursing that deep would break the stack here
+        raise EnvelopeError(f"{what}: maps nested deeper than {MAX_NESTING} levels")
+    return {(k.decode("utf-8", "replace") if isinstance(k, bytes) else k):
+            (v.decode("utf-8", "replace") if isinstance(v, bytes)
+             else _decode_nested(v, what, depth + 1))
+            for k, v in value.items()}
 
 
 def _length(value: Any, what: str) -> int | None:

@@ -196,6 +196,13 @@ class BoardHost:
                 continue
             await self.add_actor(key, digest)
 
+    async def republish_claims(self) -> None:
+        """Put the claims of this host's actors in the lattice metadata again: a NATS that
+        came back without its JetStream state has lost them, and other hosts look call
+        aliases up there."""
+        for actor in list(self.actors.values()):
+            await self.lattice.metadata.put_claims(claims_record(actor.claims))
+
     async def add_actor(self, key: str, digest: str, token: str | None = None) -> None:
         """Serve one actor of the board on the lattice (its claims read from the board)."""
         if token is None:

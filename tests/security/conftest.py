@@ -1,0 +1,8 @@
+"""The lattice fixtures (a real nats-server, simulated boards, gateway processes) for the
+security cases."""
+
+from __future__ import annotations
+
+from support import latticefixtures
+
+globals().update(latticefixtures.load())

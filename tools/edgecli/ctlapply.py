@@ -62,42 +62,35 @@ class CtlTarget:
                           f"`edgehost up --manifest`)")
 
     async def apply_actor(self, actor: ActorEntry) -> tuple[str, str]:
-        ref = actor.ref
-        try:
-            inventory = await self.ctl.request("get", self.host_id, "inv")
-            for running in inventory.get("actors") or []:
-                if running.get("image_ref") == ref:
-                    return ALREADY, str(running.get("id"))
-            events = await self.ctl.events()
-            await self.ctl.command("cmd", self.host_id, "la", body={
-                "actor_ref": ref, "count": 1, "host_id": self.host_id})
-            outcome = await start_outcome(events, self.host_id, ref, self.ctl.timeout)
-        except CtlError as exc:
-            raise EntryFailed(str(exc)) from None
-        data = outcome.get("data") or {}
-        if str(outcome.get("type")).endswith("actor_start_failed"):
-            raise EntryFailed(str(data.get("error")))
-        return APPLIED, str(data.get("public_key"))
+        return await self._start("actors", "la", {"actor_ref": actor.ref, "count": 1},
+                                 actor.ref, {})
 
     async def apply_capability(self, capability: CapabilityEntry) -> tuple[str, str]:
-        ref = capability.image_ref
+        link = {"link_name": capability.link_name}
+        return await self._start("providers", "lp", {"provider_ref": capability.image_ref,
+                                                     **link}, capability.image_ref, link)
+
+    async def _start(self, kind: str, verb: str, body: dict[str, Any], ref: str,
+                     same: dict[str, str]) -> tuple[str, str]:
+        """Already there when the inventory lists `ref` (with the fields of `same`), else
+        `verb` and wait for the started or start-failed event."""
+        events_of = (("actors_started", "actor_start_failed", "actor_ref") if kind == "actors"
+                     else ("provider_started", "provider_start_failed", "provider_ref"))
         try:
             inventory = await self.ctl.request("get", self.host_id, "inv")
-            for running in inventory.get("providers") or []:
-                if (running.get("image_ref") == ref
-                        and running.get("link_name") == capability.link_name):
+            for running in inventory.get(kind) or []:
+                if running.get("image_ref") == ref and all(
+                        running.get(name) == value for name, value in same.items()):
                     return ALREADY, str(running.get("id"))
             events = await self.ctl.events()
-            await self.ctl.command("cmd", self.host_id, "lp", body={
-                "provider_ref": ref, "link_name": capability.link_name,
-                "host_id": self.host_id})
+            await self.ctl.command("cmd", self.host_id, verb,
+                                   body={**body, "host_id": self.host_id})
             outcome = await start_outcome(events, self.host_id, ref, self.ctl.timeout,
-                                          "provider_started", "provider_start_failed",
-                                          "provider_ref")
+                                          *events_of)
         except CtlError as exc:
             raise EntryFailed(str(exc)) from None
         data = outcome.get("data") or {}
-        if str(outcome.get("type")).endswith("provider_start_failed"):
+        if str(outcome.get("type")).endswith(events_of[1]):
             raise EntryFailed(str(data.get("error")))
         return APPLIED, str(data.get("public_key"))
 

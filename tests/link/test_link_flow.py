@@ -1,0 +1,74 @@
+"""Flow over a slow line: large bodies over a paced pseudo-terminal, slow receivers, the benchmark.
+
+The gateway's writes queue behind the line (as they do in a real UART's driver), so its
+acknowledgements reach the board a window's worth of frames late; the board's own receiving
+stops for whole moments (a flash erase, a starved process). Neither may end a transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from edgelink.link import MIN_FRAME
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "tools" / "bench"
+sys.path.insert(0, str(BENCH))
+
+from link_throughput import link_run  # noqa: E402
+
+BAUD = 115200
+WINDOW = 8  # the widest window a profile sets (hardware/profiles/)
+
+
+class SeededPauses:
+    """A receiver that stops at random points, for up to a second (seeded: the same each run)."""
+
+    def __init__(self, seed: int, chance: float, longest: float):
+        self._random = random.Random(seed)
+        self._chance = chance
+        self._longest = longest
+        self.taken: list[float] = []
+
+    def __call__(self) -> None:
+        if self._random.random() < self._chance:
+            pause = self._random.uniform(0.02, self._longest)
+            self.taken.append(pause)
+            time.sleep(pause)
+
+
+def install(size: int, max_frame: int, pause=None) -> dict:
+    return asyncio.run(link_run(BAUD, size, 1, max_frame, WINDOW, pause))
+
+
+def test_a_large_install_at_the_smallest_frame_arrives_intact_over_a_paced_pty():
+    result = install(40 * 1024, MIN_FRAME)
+    assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
+
+
+def test_a_large_install_in_1024_byte_frames_arrives_intact_over_a_paced_pty():
+    # the benchmark's setting, and the frame of the profiles without PSRAM
+    result = install(40 * 1024, 1024)
+    assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
+
+
+def test_a_board_that_stops_at_random_points_slows_the_install_but_does_not_end_it():
+    pauses = SeededPauses(seed=21, chance=0.02, longest=1.0)
+    result = install(40 * 1024, 1024, pauses)
+    assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
+    assert len(pauses.taken) >= 3 and max(pauses.taken) > 0.5  # the board did stop, often
+
+
+def test_the_link_benchmark_completes_a_short_run():
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "link_throughput.py"), "--bauds", "115200,921600",
+         "--size", str(40 * 1024), "--rounds", "3", "--cpu-frames", "5"],
+        capture_output=True, text=True, timeout=110)
+    assert run.returncode == 0, run.stderr[-2000:]
+    last = run.stdout.splitlines()[-1]
+    assert last.startswith("wire_efficiency="), run.stdout

@@ -2,7 +2,8 @@
 
 Chunks go in order. The receiver acknowledges the next offset it expects after every chunk;
 the sender keeps at most `window` chunks unacknowledged, goes back to the acknowledged offset
-when the acknowledgements stop for `stall_ms`, and gives up after `retries` such stalls. A
+when no acknowledgement of any kind (of a chunk, or of a frame by the link) has come for
+`stall_ms`, and gives up after `retries` such stalls. A
 receiver already busy with other bodies may tell the sender to wait its turn; a waiting
 transfer sends nothing and does not stall until the receiver says go.
 """
@@ -69,6 +70,12 @@ class Outgoing:
             self.acked = at
             self.stalls = 0
             self._since = now
+
+    def heard(self, at):
+        """The link's frames were acknowledged at `at`: a receiver that takes frames is slow,
+        not gone, so its transfer does not stall while they keep coming."""
+        if ticks_diff(at, self._since) > 0:
+            self._since = at
 
     def stalled(self, now):
         """True when the transfer must be abandoned; rewinds to the acknowledged offset first."""

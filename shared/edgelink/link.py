@@ -249,7 +249,9 @@ class Link:
     def tick(self):
         """Time-driven work: handshake retries, stalled transfers. Returns messages to deliver."""
         now = self._clock()
+        heard_at = self.delivery.progress_at
         for transfer in list(self._outgoing.values()):
+            transfer.heard(heard_at)
             stalls = transfer.stalls
             if transfer.stalled(now):
                 del self._outgoing[transfer.id]

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from edgelink.link import MIN_FRAME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,20 +48,17 @@ def install(size: int, max_frame: int, pause=None) -> dict:
     return asyncio.run(link_run(BAUD, size, 1, max_frame, WINDOW, pause))
 
 
-def test_a_large_install_at_the_smallest_frame_arrives_intact_over_a_paced_pty():
-    result = install(40 * 1024, MIN_FRAME)
-    assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
-
-
-def test_a_large_install_in_1024_byte_frames_arrives_intact_over_a_paced_pty():
-    # the benchmark's setting, and the frame of the profiles without PSRAM
-    result = install(40 * 1024, 1024)
+@pytest.mark.parametrize("max_frame", [MIN_FRAME, 1024, 4096],
+                         ids=["smallest frame", "profiles without PSRAM", "default profile"])
+def test_a_large_install_arrives_intact_over_a_paced_pty(max_frame):
+    # at 115200 baud a window of 4096-byte frames waits almost 3 s in the queue to the wire
+    result = install(48 * 1024, max_frame)
     assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
 
 
 def test_a_board_that_stops_at_random_points_slows_the_install_but_does_not_end_it():
     pauses = SeededPauses(seed=21, chance=0.02, longest=1.0)
-    result = install(40 * 1024, 1024, pauses)
+    result = install(48 * 1024, 1024, pauses)
     assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
     assert len(pauses.taken) >= 3 and max(pauses.taken) > 0.5  # the board did stop, often
 

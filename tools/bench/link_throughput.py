@@ -200,9 +200,9 @@ async def link_run(baud: int, size: int, rounds: int, max_frame: int, window: in
     finally:
         stop.set()
         board.join()
+        os.close(board_fd)  # a write still waiting for the line ends now, and with it close()
         await transport.close()
         await runner
-        os.close(board_fd)
         os.close(gateway_fd)
     return {"bulk_seconds": bulk_seconds, "ping": sorted(ping_times)[len(ping_times) // 2],
             "drops": device.link.drops.total(), "resent": device.link.delivery.resent,

@@ -37,7 +37,7 @@ class SeededPauses:
         self._longest = longest
         self.taken: list[float] = []
 
-    def __call__(self) -> None:
+    def __call__(self, link) -> None:
         if self._random.random() < self._chance:
             pause = self._random.uniform(0.02, self._longest)
             self.taken.append(pause)
@@ -61,6 +61,14 @@ def test_a_board_that_stops_at_random_points_slows_the_install_but_does_not_end_
     result = install(48 * 1024, 1024, pauses)
     assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
     assert len(pauses.taken) >= 3 and max(pauses.taken) > 0.5  # the board did stop, often
+
+
+def test_an_install_to_a_board_that_dies_midway_ends_with_a_clear_error():
+    # the board dies once it has taken 20 frames (the handshake and hello take a few)
+    result = install(48 * 1024, 1024, lambda link: link.records >= 20)
+    reply = result["reply"]
+    assert reply["t"] == "error" and reply["code"] == "aborted", reply
+    assert reply["message"] == "transfer of request %d stalled" % reply["id"]
 
 
 def test_the_link_benchmark_completes_a_short_run():

@@ -96,7 +96,8 @@ class PacedSerial:
 def board_loop(port: FdPort, stop: threading.Event, max_frame: int, window: int,
                pause=None) -> None:
     """The board: installs are answered with the digest of the body that came, everything
-    else the link answers itself. `pause()`, if given, runs every turn (a slow board)."""
+    else the link answers itself. `pause(link)`, if given, runs every turn (a slow board);
+    once it returns True the board is dead: it reads and answers nothing more."""
     link = board_link(BOARD_ID, KEY, port.write, max_frame=max_frame, window=window,
                       max_body=4 * 1024 * 1024, log=None)
     hello = {"t": "hello", "board": "bench-board", "firmware": "bench", "engine": "wasm3",
@@ -105,8 +106,8 @@ def board_loop(port: FdPort, stop: threading.Event, max_frame: int, window: int,
     link.on_open = lambda: link.send(dict(hello))
     link.open()
     while not stop.is_set():
-        if pause is not None:
-            pause()
+        if pause is not None and pause(link):
+            break
         inbox = link.poll(port)
         for msg in inbox:
             if msg["t"] == "install":

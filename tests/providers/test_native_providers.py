@@ -128,26 +128,11 @@ async def test_a_provider_that_keeps_crashing_is_restarted_each_time(rig, tmp_pa
     assert len(await rig.hosts()) == 1
 
 
-async def test_sp_shuts_the_provider_down(rig, tmp_path):
+@pytest.mark.parametrize("configuration", [None, '{"answer_shutdown": false}'],
+                         ids=["answering", "leaving-without-an-answer-as-the-go-sdk"])
+async def test_sp_shuts_the_provider_down_quietly(rig, tmp_path, caplog, configuration):
     ref, key = kv_par(tmp_path)
-    await rig.started(ref, key)
-    pid = rig.host.providers.find(key, "default").pid
-    ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
-                            {"provider_ref": key, "link_name": "default"})
-    assert ack == {"accepted": True, "error": ""}
-    stopped = await rig.events.wait("provider_stopped", public_key=key)
-    assert stopped["data"]["reason"] == "normal"
-    assert gone(pid)
-    assert await native_providers(rig) == []
-    again = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
-                              {"provider_ref": key, "link_name": "default"})
-    assert again["accepted"] is False and "does not run" in again["error"]
-
-
-async def test_a_provider_that_leaves_on_shutdown_without_answering_stops_quietly(
-        rig, tmp_path, caplog):
-    ref, key = kv_par(tmp_path)
-    await rig.lp(ref, configuration='{"answer_shutdown": false}')  # as the Go provider SDK
+    await rig.lp(ref, configuration=configuration)
     await rig.events.wait("provider_started", public_key=key)
     pid = rig.host.providers.find(key, "default").pid
     caplog.set_level(logging.INFO, logger="edgegate.providers.native")
@@ -157,8 +142,13 @@ async def test_a_provider_that_leaves_on_shutdown_without_answering_stops_quietl
     stopped = await rig.events.wait("provider_stopped", public_key=key)
     assert stopped["data"]["reason"] == "normal"
     assert gone(pid)
+    # an exit within the grace period is a normal stop: no word of answers or signals
     said = [r.getMessage() for r in caplog.records if r.name == "edgegate.providers.native"]
     assert not [line for line in said if "shutdown request" in line or "sent SIG" in line], said
+    assert await native_providers(rig) == []
+    again = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
+                              {"provider_ref": key, "link_name": "default"})
+    assert again["accepted"] is False and "does not run" in again["error"]
 
 
 async def test_stopping_the_host_stops_its_providers(rig, tmp_path):

@@ -151,6 +151,27 @@ async def test_sp_shuts_the_provider_down_quietly(rig, tmp_path, caplog, configu
     assert again["accepted"] is False and "does not run" in again["error"]
 
 
+async def test_a_provider_that_stays_after_its_shutdown_request_is_signalled_away(rig, tmp_path,
+                                                                                caplog):
+    path = tmp_path / "stubborn.par"
+    key = write_par(path, {platform_target(): b"#!/bin/sh\ntrap '' TERM\n"
+                                               b"while :; do sleep 0.1; done\n"})
+    await rig.lp(f"file://{path}")
+    await rig.events.wait("provider_started", public_key=key)
+    pid = rig.host.providers.find(key, "default").pid
+    caplog.set_level(logging.INFO, logger="edgegate.providers.native")
+    await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp", {"provider_ref": key,
+                                                         "link_name": "default"})
+    stopped = await rig.events.wait("provider_stopped", public_key=key)
+    assert stopped["data"]["reason"] == "normal"
+    assert gone(pid)
+    said = [r.getMessage() for r in caplog.records if r.name == "edgegate.providers.native"]
+    assert f"provider {key} has not stopped on its shutdown request (no answer: " \
+           f"NoRespondersError)" in said
+    assert [line for line in said if "sent SIG" in line] == [
+        f"provider {key}: sent SIGTERM", f"provider {key}: sent SIGKILL"]
+
+
 async def test_stopping_the_host_stops_its_providers(rig, tmp_path):
     ref, key = kv_par(tmp_path)
     await rig.started(ref, key)

@@ -274,24 +274,20 @@ class NativeProvider:
         asked = asyncio.ensure_future(self.lattice.rpc.request(
             self.subject("shutdown"), json.dumps({"host_id": self.host_id}).encode(),
             timeout=wait))
-        await asyncio.wait({asked, exited}, return_when=asyncio.FIRST_COMPLETED)
         try:
-            for sig, grace in ((None, wait), (signal.SIGTERM, self.timings.terminate),
-                               (signal.SIGKILL, wait)):
-                if sig is not None:
-                    if sig is signal.SIGTERM:
-                        log.info("provider %s still runs %g s after its shutdown request "
-                                 "(%s)", self.key, wait, _outcome(asked))
-                    try:
-                        os.killpg(process.pid, sig)
-                    except ProcessLookupError:
-                        return
-                    log.info("provider %s: sent %s", self.key, sig.name)
+            await asyncio.wait({asked, exited}, return_when=asyncio.FIRST_COMPLETED)
+            if await _within(exited, wait):
+                return
+            log.info("provider %s has not stopped on its shutdown request (%s)", self.key,
+                     _outcome(asked))
+            for sig, grace in ((signal.SIGTERM, self.timings.terminate), (signal.SIGKILL, wait)):
                 try:
-                    await asyncio.wait_for(asyncio.shield(exited), grace)
+                    os.killpg(process.pid, sig)
+                except ProcessLookupError:
                     return
-                except TimeoutError:
-                    continue
+                log.info("provider %s: sent %s", self.key, sig.name)
+                if await _within(exited, grace):
+                    return
         finally:
             for task in (asked, exited):
                 task.cancel()
@@ -310,6 +306,15 @@ class NativeProvider:
             self.ready.binary.unlink()
         except OSError:
             pass
+
+
+async def _within(done: asyncio.Future[Any], seconds: float) -> bool:
+    """Whether `done` completes within `seconds` (it is not cancelled when it does not)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(done), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _outcome(request: asyncio.Future[Any]) -> str:

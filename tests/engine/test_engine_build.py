@@ -1,5 +1,5 @@
-"""The board's MicroPython build (edgecli.mpbuild): cached, and one clear line when it cannot
-run."""
+"""The board's MicroPython and CircuitPython builds (edgecli.mpbuild, edgecli.cpbuild): cached,
+and one clear line when they cannot run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgecli import mpbuild
+from edgecli import cpbuild, mpbuild
 
 
 def run_build(*args: str, path: str | None = None) -> subprocess.CompletedProcess:
@@ -66,3 +66,41 @@ def test_without_archives_or_git_the_build_says_where_it_looked(tmp_path):
     assert done.stderr == (
         "edgehost: micropython-1.28.0.tar.gz is not in %s and git is not installed to fetch "
         "https://github.com/micropython/micropython.git at e0e9fbb\n" % vendor)
+
+
+def run_cp_build(*args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, "-m", "edgecli.cpbuild", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_warm_circuitpython_build_needs_no_compiler_and_changes_nothing(tmp_path):
+    binary = cpbuild.ensure_built()
+    before = binary.stat().st_mtime_ns
+    done = run_cp_build(path=tools_dir(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(binary)
+    assert binary.stat().st_mtime_ns == before
+
+
+def test_the_circuitpython_build_says_it_needs_git(tmp_path):
+    done = run_cp_build("--output", str(tmp_path / "out"), path=tools_dir(tmp_path, "gcc",
+                                                                           "make"))
+    assert done.returncode == 1
+    assert done.stderr == (
+        "edgehost: building CircuitPython with the wasm3 module needs git, and git is not on "
+        "PATH: install gcc, make and git (Debian: apt-get install build-essential git)\n")
+
+
+def test_a_circuitpython_archive_that_is_not_the_pinned_one_is_refused(tmp_path):
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    archive = vendor / cpbuild.CIRCUITPYTHON.archive
+    archive.write_bytes(b"not the release")
+    done = run_cp_build("--output", str(tmp_path / "out"), "--vendor", str(vendor))
+    assert done.returncode == 1
+    assert done.stderr.startswith("edgehost: %s: SHA-256 is " % archive)
+    assert done.stderr.endswith(", but the pin is %s; replace the archive\n"
+                                % cpbuild.CIRCUITPYTHON.sha256)

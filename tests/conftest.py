@@ -100,6 +100,18 @@ def circuitpython(tmp_path):
     return _fixture_runner(run_circuitpython, tmp_path)
 
 
+BOARD_INTERPRETERS = {"micropython": run_micropython, "circuitpython": run_circuitpython}
+
+
+@pytest.fixture(params=list(BOARD_INTERPRETERS))
+def board_python(request, tmp_path):
+    """As `micropython`, once on MicroPython and once on the board's CircuitPython; `.name`
+    is the interpreter's sys.implementation.name."""
+    runner = _fixture_runner(BOARD_INTERPRETERS[request.param], tmp_path)
+    runner.name = request.param
+    return runner
+
+
 @pytest.fixture(autouse=True)
 def keys_dir(tmp_path, monkeypatch):
     """Generated seeds go to a temporary folder, never to ~/.edgehost/keys."""

@@ -4,6 +4,7 @@ is what a CircuitPython ESP32-S3 shows it, not what the unix port has."""
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
@@ -64,3 +65,106 @@ def test_the_wifi_stand_ins_carry_a_tcp_exchange(circuitpython):
         "except OSError as exc:\n"
         "    print('would block', exc.args[0] == 11)\n")
     assert out.splitlines() == ["b'ping' 127.0.0.1", "would block True"]
+
+
+class FarEnd:
+    """The gateway's end of the board's line, in a thread: reads `expect` bytes, answers with
+    them reversed, then hangs up."""
+
+    def __init__(self, expect: bytes, listen: bool = True, port: int | None = None):
+        self.port = port or free_port()
+        self.expect = expect
+        self.got = b""
+        self._server = None
+        if listen:
+            self._server = socket.create_server(("127.0.0.1", self.port))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _connection(self) -> socket.socket:
+        if self._server is not None:
+            return self._server.accept()[0]
+        while True:  # the board listens: call it once it does
+            try:
+                return socket.create_connection(("127.0.0.1", self.port))
+            except ConnectionRefusedError:
+                threading.Event().wait(0.02)
+
+    def _serve(self) -> None:
+        with self._connection() as conn:
+            while len(self.got) < len(self.expect):
+                chunk = conn.recv(64)
+                if not chunk:
+                    break
+                self.got += chunk
+            conn.sendall(self.got[::-1])
+
+    def join(self) -> None:
+        self._thread.join(10)
+        if self._server is not None:
+            self._server.close()
+
+
+ECHO_OVER_LINE = (
+    "line.write(b'edgehost')\n"
+    "got = b''\n"
+    "while len(got) < 8:\n"
+    "    n = line.readinto(line.buffer)\n"
+    "    got += bytes(line.buffer[:n])\n"
+    "print(got)\n")
+
+
+def test_the_usb_data_port_needs_boot_py_then_carries_the_link(circuitpython, monkeypatch):
+    far = FarEnd(b"edgehost")
+    monkeypatch.setenv("EDGEHOST_CP_SERIAL", "127.0.0.1:%d" % far.port)
+    out = circuitpython(
+        "import usb_cdc\n"
+        "from edgehost import port\n"
+        "try:\n"
+        "    port.open_usb()\n"
+        "except OSError as exc:\n"
+        "    print(exc)\n"
+        "usb_cdc.enable(console=True, data=True)\n"
+        "line = port.link_connector({'kind': 'usb'})()\n" + ECHO_OVER_LINE)
+    far.join()
+    assert out.splitlines() == [
+        "usb_cdc data port is off: boot.py must call usb_cdc.enable(data=True)",
+        "b'tsohegde'"]
+
+
+def test_the_uart_link_goes_through_busio_on_the_profiles_pins(circuitpython, monkeypatch):
+    far = FarEnd(b"edgehost")
+    monkeypatch.setenv("EDGEHOST_CP_SERIAL", "127.0.0.1:%d" % far.port)
+    out = circuitpython(
+        "import microcontroller\n"
+        "from edgehost import port\n"
+        "line = port.link_connector({'kind': 'uart', 'uart': 1, 'baud': 921600, 'tx': 17,\n"
+        "                            'rx': 18})()\n"
+        "print(microcontroller.pin.GPIO17.in_use, microcontroller.pin.GPIO18.in_use)\n"
+        + ECHO_OVER_LINE)
+    far.join()
+    assert out.splitlines() == ["True True", "b'tsohegde'"]
+
+
+def test_a_listening_board_accepts_its_gateway_through_socketpool(circuitpython):
+    far = FarEnd(b"edgehost", listen=False)
+    out = circuitpython(
+        "from edgehost import port\n"
+        "connect = port.link_connector({'kind': 'tcp-listen', 'host': '127.0.0.1',\n"
+        "                               'port': %d})\n"
+        "line = None\n"
+        "while line is None:\n"
+        "    line = connect()\n" % far.port + ECHO_OVER_LINE)
+    far.join()
+    assert out.splitlines() == ["b'tsohegde'"]
+
+
+def test_the_watchdog_is_microcontrollers_in_reset_mode(circuitpython):
+    out = circuitpython(
+        "import microcontroller\n"
+        "from edgehost import port\n"
+        "dog = port.Watchdog(8000)\n"
+        "dog.feed(); dog.feed()\n"
+        "wd = microcontroller.watchdog\n"
+        "print(wd.mode, wd.timeout, wd.feeds)\n")
+    assert out.splitlines() == ["RESET 8.0 2"]

@@ -24,11 +24,12 @@ class Wire:
         self._pending = bytearray()
 
     def in_waiting(self):
-        if self._poll.poll(0):
+        if self._poll is not None and self._poll.poll(0):
             got = self._sock.recv(4096)
-            if not got:
-                raise OSError("the serial line's far end hung up")
-            self._pending.extend(got)
+            if got:
+                self._pending.extend(got)
+            else:  # the far end hung up: as on a wire, no more bytes come
+                self._poll = None
         return len(self._pending)
 
     def readinto(self, buf, nbytes=None):

@@ -9,6 +9,7 @@ import sys
 from edgelink.clock import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
 
 IMPLEMENTATION = sys.implementation.name  # "micropython", "circuitpython" or "cpython"
+IMPLEMENTATION_VERSION = "%d.%d.%d" % tuple(sys.implementation.version[:3])
 
 try:
     # map_file(path) -> bytes read in place, not copied into RAM: the board's wasm3 module has

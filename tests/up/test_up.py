@@ -148,3 +148,37 @@ def test_a_real_board_that_does_not_answer_is_one_line(up_env, tmp_path):
         silent.close()
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith("edgehost: no answer from board desk at ")
+
+
+@pytest.mark.micropython
+def test_up_on_a_circuitpython_board_serves_its_signed_demo_actor(up_env):
+    from edgecli import cpbuild
+
+    cpbuild.ensure_built()  # before up's wait for its board begins
+    up = UpProcess(up_env, "--nats-port", str(free_port()), "--board-runtime", "circuitpython")
+    try:
+        lines = up.summary()
+        call = next(line.strip() for line in lines if " call " in line)
+        done = subprocess.run([EDGEHOST, *shlex.split(call)[1:]], env=up_env,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert re.fullmatch(r"(Hello|Hi|Greetings|Howdy|Good day), world!\n?", done.stdout)
+        info = next(line.strip() for line in lines if " board --nats " in line)
+        done = subprocess.run([EDGEHOST, *shlex.split(info)[1:], "--json"], env=up_env,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
+        assert (summary["os"], summary["os_version"], summary["engine"]) == \
+            ("circuitpython", cpbuild.VERSION, "wasm3")
+    finally:
+        assert up.interrupt() == 0
+
+
+def test_a_board_runtime_beside_a_real_board_is_one_line(up_env, tmp_path):
+    done = subprocess.run([EDGEHOST, "up", "--nats-port", str(free_port()), "--tcp",
+                           "127.0.0.1:9", "--key-file", str(tmp_path / "k"), "--board-runtime",
+                           "micropython"], env=up_env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "edgehost: --board-runtime micropython is for the simulated board; a real board "
+        "(--port, --tcp, --boards) runs the firmware it was flashed with")

@@ -114,9 +114,16 @@ ECHO_OVER_LINE = (
     "print(got)\n")
 
 
-def test_the_usb_data_port_needs_boot_py_then_carries_the_link(circuitpython, monkeypatch):
+@pytest.fixture
+def serial_far_end(monkeypatch):
+    """The far end of the board's serial line, where the serial stand-ins find it."""
     far = FarEnd(b"edgehost")
     monkeypatch.setenv("EDGEHOST_CP_SERIAL", "127.0.0.1:%d" % far.port)
+    yield far
+    far.join()
+
+
+def test_the_usb_data_port_needs_boot_py_then_carries_the_link(circuitpython, serial_far_end):
     out = circuitpython(
         "import usb_cdc\n"
         "from edgehost import port\n"
@@ -126,15 +133,12 @@ def test_the_usb_data_port_needs_boot_py_then_carries_the_link(circuitpython, mo
         "    print(exc)\n"
         "usb_cdc.enable(console=True, data=True)\n"
         "line = port.link_connector({'kind': 'usb'})()\n" + ECHO_OVER_LINE)
-    far.join()
     assert out.splitlines() == [
         "usb_cdc data port is off: boot.py must call usb_cdc.enable(data=True)",
         "b'tsohegde'"]
 
 
-def test_the_uart_link_goes_through_busio_on_the_profiles_pins(circuitpython, monkeypatch):
-    far = FarEnd(b"edgehost")
-    monkeypatch.setenv("EDGEHOST_CP_SERIAL", "127.0.0.1:%d" % far.port)
+def test_the_uart_link_goes_through_busio_on_the_profiles_pins(circuitpython, serial_far_end):
     out = circuitpython(
         "import microcontroller\n"
         "from edgehost import port\n"
@@ -142,7 +146,6 @@ def test_the_uart_link_goes_through_busio_on_the_profiles_pins(circuitpython, mo
         "                            'rx': 18})()\n"
         "print(microcontroller.pin.GPIO17.in_use, microcontroller.pin.GPIO18.in_use)\n"
         + ECHO_OVER_LINE)
-    far.join()
     assert out.splitlines() == ["True True", "b'tsohegde'"]
 
 

@@ -12,22 +12,23 @@ from boardcode import BOARD_ENGINES, board_python, run_board_code
 from edgecli import actorbuild, cpbuild, mpbuild
 
 
+def _built(ensure_built) -> Path:
+    try:
+        return ensure_built()
+    except mpbuild.MicroPythonBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def board_micropython() -> Path:
     """The MicroPython binary with the wasm3 module (built on first use, then cached)."""
-    try:
-        return mpbuild.ensure_built()
-    except mpbuild.MicroPythonBuildError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return _built(mpbuild.ensure_built)
 
 
 @pytest.fixture(scope="session")
 def board_circuitpython() -> Path:
     """The CircuitPython binary with the wasm3 module (built on first use, then cached)."""
-    try:
-        return cpbuild.ensure_built()
-    except mpbuild.MicroPythonBuildError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return _built(cpbuild.ensure_built)
 
 
 ENGINES = ["pywasm3", *BOARD_ENGINES]  # and the simulator's

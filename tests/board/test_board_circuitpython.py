@@ -171,3 +171,31 @@ def test_the_watchdog_is_microcontrollers_in_reset_mode(circuitpython):
         "wd = microcontroller.watchdog\n"
         "print(wd.mode, wd.timeout, wd.feeds)\n")
     assert out.splitlines() == ["RESET 8.0 2"]
+
+
+def test_boot_py_turns_on_the_usb_data_port_the_link_uses(circuitpython, serial_far_end):
+    out = circuitpython(
+        "import boot\n"
+        "from edgehost import port\n"
+        "line = port.link_connector({'kind': 'usb'})()\n" + ECHO_OVER_LINE)
+    assert out.splitlines() == ["b'tsohegde'"]
+
+
+def test_pins_and_the_sensor_go_through_digitalio_and_analogio(circuitpython):
+    out = circuitpython(
+        "import microcontroller\n"
+        "from edgehost.hardware import GPIO, SENSORLED, Hardware, pin_bank\n"
+        "from edgelink import mpack\n"
+        "microcontroller.pin.GPIO4.analog = 41000\n"
+        "microcontroller.pin.GPIO6.level = True\n"
+        "hw = Hardware({'led': 2, 'sensor': 4, 'gpio': [2, 6, 22]}, pin_bank())\n"
+        "print(mpack.unpackb(hw.call(SENSORLED, 'SensorLed.ReadSensor', b'')))\n"
+        "print(mpack.unpackb(hw.call(GPIO, 'Gpio.Read', mpack.packb({'pin': 6}))))\n"
+        "print(microcontroller.pin.GPIO4.in_use, microcontroller.pin.GPIO6.in_use)\n"
+        "try:\n"
+        "    hw.call(GPIO, 'Gpio.Read', mpack.packb({'pin': 22}))\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n")
+    # the probes are let go after each reading; the ESP32-S3 has no GPIO22
+    assert out.splitlines() == ["{'value': 41000, 'unit': 'raw'}", "True", "False False",
+                                "this chip has no GPIO22"]

@@ -45,10 +45,12 @@ RECIPE = "1"  # bump when the steps below change in a way the inputs do not show
 
 # CP_VERSION: without it the version script wants a git clone with tags. The manifest is empty
 # and ulab is off because their submodules are not in the archive; ringio does not build
-# against CircuitPython's ringbuf. No _thread: a CircuitPython board has none.
+# against CircuitPython's ringbuf. No _thread: a CircuitPython board has none. Python frames on
+# a stack of their own, as CircuitPython's board ports have them (py/circuitpy_mpconfig.h) and
+# its unix port does not: without it a waPC call is 2-6 times slower (docs/PERFORMANCE.md).
 MAKE_FLAGS = ["VARIANT=standard", "CP_VERSION=" + VERSION, "FROZEN_MANIFEST=",
               "CIRCUITPY_ULAB=0", "MICROPY_PY_THREAD=0", "MICROPY_PY_SOCKET=1",
-              "CFLAGS_EXTRA=-DMICROPY_PY_MICROPYTHON_RINGIO=0"]
+              "CFLAGS_EXTRA=-DMICROPY_PY_MICROPYTHON_RINGIO=0 -DMICROPY_ENABLE_PYSTACK=1"]
 SOCKET_MODULE_MK = "SRC_USERMOD_C += $(USERMOD_DIR)/modsocket.c\n"
 
 

@@ -173,12 +173,16 @@ def test_the_watchdog_is_microcontrollers_in_reset_mode(circuitpython):
     assert out.splitlines() == ["RESET 8.0 2"]
 
 
-def test_boot_py_turns_on_the_usb_data_port_the_link_uses(circuitpython, serial_far_end):
+def test_boot_py_turns_on_the_usb_data_port_and_lets_the_board_write_its_flash(
+        circuitpython, serial_far_end):
     out = circuitpython(
+        "import storage\n"
+        "print(storage.getmount('/').readonly)\n"
         "import boot\n"
+        "print(storage.getmount('/').readonly)\n"
         "from edgehost import port\n"
         "line = port.link_connector({'kind': 'usb'})()\n" + ECHO_OVER_LINE)
-    assert out.splitlines() == ["b'tsohegde'"]
+    assert out.splitlines() == ["True", "False", "b'tsohegde'"]
 
 
 def test_pins_and_the_sensor_go_through_digitalio_and_analogio(circuitpython):

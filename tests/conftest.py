@@ -15,7 +15,6 @@ from edgegate.natsserver import EmbeddedNatsServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARD_DIRS = [ROOT / "firmware", ROOT / "shared"]
-CPBOARD = ROOT / "tools" / "cpboard"  # what makes the CircuitPython unix port a board
 
 
 def micropython_binary() -> str:
@@ -72,7 +71,7 @@ def run_micropython(code: str, tmp_dir: Path, timeout: float = 60.0) -> str:
 def run_circuitpython(code: str, tmp_dir: Path, timeout: float = 60.0) -> str:
     """Run `code` on the board's CircuitPython, its board stand-ins (tools/cpboard/) first on
     its path; return its output."""
-    return run_on_board(circuitpython_binary(), code, tmp_dir, timeout, (CPBOARD,))
+    return run_on_board(circuitpython_binary(), code, tmp_dir, timeout, (cpbuild.STAND_INS,))
 
 
 def _fixture_runner(run, tmp_path):

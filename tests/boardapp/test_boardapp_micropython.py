@@ -40,7 +40,7 @@ def board_config(port: int) -> dict:
 # each interpreter: its binary, what goes on its path first, the engine the board reports
 RUNTIMES = {
     "micropython": (lambda: Path(sys.executable).parent / "micropython", [], "none"),
-    "circuitpython": (cpbuild.ensure_built, [ROOT / "tools" / "cpboard"], "wasm3"),
+    "circuitpython": (cpbuild.ensure_built, [cpbuild.STAND_INS], "wasm3"),
 }
 
 

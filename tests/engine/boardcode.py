@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from edgecli import cpbuild
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 HEAP = "64M"  # the unix port's default 2 MB is a small board's; the scenarios move megabytes
-CPBOARD = ROOT / "tools" / "cpboard"  # what makes CircuitPython's unix port a board
 BOARD_ENGINES = ["wasm3-micropython", "wasm3-circuitpython"]  # the board's, on each interpreter
 
 
@@ -26,7 +27,7 @@ class BoardPython:
     def path(self, *folders: Path) -> str:
         """MICROPYPATH with the board's code and `folders`, behind the board stand-ins on
         CircuitPython."""
-        first = [CPBOARD] if self.name == "circuitpython" else []
+        first = [cpbuild.STAND_INS] if self.name == "circuitpython" else []
         return ":".join(map(str, [*first, ROOT / "firmware", ROOT / "shared", *folders]))
 
 

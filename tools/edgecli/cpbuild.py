@@ -34,6 +34,8 @@ from edgecli.mpbuild import (
 )
 
 OUTPUT = ROOT / "build" / "circuitpython"
+# what makes the unix port look like a CircuitPython board to the board's code: first on its path
+STAND_INS = ROOT / "tools" / "cpboard"
 VERSION = "10.2.1"
 CIRCUITPYTHON = PinnedSource(
     "circuitpython", "circuitpython-%s.tar.gz" % VERSION,

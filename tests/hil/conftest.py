@@ -17,6 +17,7 @@ from hil_rig import BoardUnderTest, RealBoard, SimulatedBoard, board_missing
 from support.commands import EDGEHOST
 from support.signing import SignedActor
 
+from edgecli import cpbuild
 from edgecli.profiles import DEFAULT_PROFILE
 from edgegate.wascap import KeyPair
 
@@ -49,6 +50,8 @@ def board(request, tmp_path, board_runtime) -> BoardUnderTest:
     port = request.config.getoption("--board-port")
     profile = request.config.getoption("--board-profile")
     if port is None:
+        if board_runtime == "circuitpython":
+            cpbuild.ensure_built()  # before the simulator's start-up wait begins
         under_test: BoardUnderTest = SimulatedBoard(tmp_path / "sim", profile or DEFAULT_PROFILE,
                                                     board_runtime)
     else:

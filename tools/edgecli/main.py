@@ -112,8 +112,12 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
                           "esp32-s3-devkitc-n8r8); used without --config")
     sim.add_argument("--board-id", metavar="ID",
                      help="the board's id for a key file made now (default sim)")
-    sim.add_argument("--micropython", action="store_true",
-                     help="run the firmware on the board's MicroPython with its wasm3 engine")
+    runtime = sim.add_mutually_exclusive_group()
+    runtime.add_argument("--micropython", action="store_true",
+                         help="run the firmware on the board's MicroPython with its wasm3 engine")
+    runtime.add_argument("--circuitpython", action="store_true",
+                         help="run the firmware on the board's CircuitPython with its wasm3 "
+                              "engine, as on a CircuitPython ESP32-S3")
     sim.set_defaults(run=simcmds.sim)
 
 
@@ -468,6 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
     up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
     up.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
+    up.add_argument("--board-runtime", choices=("cpython", "micropython", "circuitpython"),
+                    default="cpython",
+                    help="what runs the simulated board's firmware: CPython (the default), or "
+                         "the board's MicroPython or CircuitPython with the wasm3 engine")
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")

@@ -3,9 +3,9 @@
 Chunks go in order. The receiver acknowledges the next offset it expects after every chunk;
 the sender keeps at most `window` chunks unacknowledged, goes back to the acknowledged offset
 when no acknowledgement of any kind (of a chunk, or of a frame by the link) has come for
-`stall_ms`, and gives up after `retries` such stalls. A
-receiver already busy with other bodies may tell the sender to wait its turn; a waiting
-transfer sends nothing and does not stall until the receiver says go.
+`stall_ms`, and gives up after `retries` such stalls. A receiver already busy with other
+bodies may tell the sender to wait its turn; a waiting transfer sends nothing and does not
+stall until the receiver says go.
 """
 
 from edgelink import hmac256

@@ -6,9 +6,9 @@ what is sent waits in a bounded backlog; when acknowledgements stop for a retran
 the oldest unacknowledged frame goes again, and if that brings nothing either, every one of them
 (go-back-N: the receiver takes frames in order only), the timeout doubling each round and
 staying doubled until a frame sent once is acknowledged (Karn); all go again at once when the
-peer's NAK says it has a gap; a peer that acknowledges nothing for
-`dead_ms` is gone. Our own acknowledgement rides on the next DATA
-frame, or goes alone after ACK_DELAY_MS (at once, as a NAK, after a frame out of order).
+peer's NAK says it has a gap; a peer that acknowledges nothing for `dead_ms` is gone. Our own
+acknowledgement rides on the next DATA frame, or goes alone after ACK_DELAY_MS (at once after
+a frame out of order or twice: as a NAK after a gap).
 """
 
 from edgelink.clock import ticks_diff

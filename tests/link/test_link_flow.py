@@ -63,6 +63,28 @@ def test_a_board_that_stops_at_random_points_slows_the_install_but_does_not_end_
     assert len(pauses.taken) >= 3 and max(pauses.taken) > 0.5  # the board did stop, often
 
 
+def test_a_gateway_starved_at_random_points_slows_the_install_but_does_not_end_it():
+    async def starved() -> tuple[dict, list[float]]:
+        chance = random.Random(7)
+        taken: list[float] = []
+
+        async def starve() -> None:
+            while True:
+                await asyncio.sleep(chance.uniform(0.2, 1.0))
+                taken.append(chance.uniform(0.1, 1.0))
+                time.sleep(taken[-1])  # the whole gateway stands still: reads, writes, timers
+
+        starver = asyncio.create_task(starve())
+        try:
+            return await link_run(BAUD, 48 * 1024, 1, 1024, WINDOW), taken
+        finally:
+            starver.cancel()
+
+    result, taken = asyncio.run(starved())
+    assert result["reply"]["t"] == "installed" and result["intact"], result["reply"]
+    assert len(taken) >= 3 and max(taken) > 0.5
+
+
 def test_an_install_to_a_board_that_dies_midway_ends_with_a_clear_error():
     # the board dies once it has taken 20 frames (the handshake and hello take a few)
     result = install(48 * 1024, 1024, lambda link: link.records >= 20)

@@ -80,6 +80,14 @@ def running(pid: int) -> bool:
         return False
 
 
+def still_running(started: list[int]) -> list[int]:
+    """Those of `started` still running, killed so that a failing run leaves nothing behind."""
+    left = [pid for pid in started if running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 def test_a_runaway_call_on_ups_board_is_stopped_and_ctrl_c_still_stops_up(up_env, tmp_path):
     up = UpProcess(up_env, "--nats-port", str(free_port()))
     caller = None
@@ -100,8 +108,8 @@ def test_a_runaway_call_on_ups_board_is_stopped_and_ctrl_c_still_stops_up(up_env
 
         caller = start_spinning(up_env, board, tmp_path / "state" / "sim.log")
         started = descendants(up.process.pid)
-        assert up.interrupt() == 0  # at once, not after the deadline nor a kill
-        assert [pid for pid in started if running(pid)] == []
+        code = up.interrupt()  # at once, not after the deadline nor a kill
+        assert (code, still_running(started)) == (0, [])
     finally:
         if caller is not None:
             caller.kill()
@@ -124,10 +132,7 @@ def test_a_killed_up_leaves_no_process_and_the_next_up_starts(up_env, tmp_path):
         limit = time.monotonic() + COMMAND_TIMEOUT
         while any(running(pid) for pid in started) and time.monotonic() < limit:
             time.sleep(0.05)
-        left = [pid for pid in started if running(pid)]
-        for pid in left:  # what a failing run left behind must not hold the next test's ports
-            os.kill(pid, signal.SIGKILL)
-        assert left == []
+        assert still_running(started) == []
     finally:
         if caller is not None:
             caller.kill()

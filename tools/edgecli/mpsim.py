@@ -22,6 +22,7 @@ from typing import Any
 
 from edgecli import mpbuild
 from edgecli.simulator import SimError, Simulator
+from edgegate import lifeline
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
@@ -64,7 +65,7 @@ class MicroPythonBoard:
         self._proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
                                       cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True)
+                                      text=True, preexec_fn=lifeline.ends_with_this_process())
         self._running = True
         threading.Thread(target=self._show_console, daemon=True).start()
 

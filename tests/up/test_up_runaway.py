@@ -129,6 +129,7 @@ def test_a_runaway_call_on_ups_board_is_stopped_and_ctrl_c_still_stops_up(runawa
     started = descendants(upped.up.process.pid)
     code = upped.up.interrupt()  # at once, not after the deadline nor a kill
     assert (code, still_running(started)) == (0, [])
+    assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []  # nor a zombie
 
 
 def test_a_killed_up_leaves_no_process_and_the_next_up_starts(runaway_up):

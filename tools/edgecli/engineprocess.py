@@ -215,7 +215,8 @@ class ProcessEngine:
     """An engine in edgehost.engine's shape whose instances run in child processes.
 
     `stop()` kills every instance now, whatever it is doing: a call in progress then traps
-    and no new instance starts (the board is going away).
+    and no new instance starts (the board is going away). It only sends signals, so a signal
+    handler or another thread may call it; `close()` also waits for the children.
     """
 
     EngineError = EngineError
@@ -240,6 +241,12 @@ class ProcessEngine:
         self.stopped = True
         for instance in list(self._live):
             instance.kill()
+
+    def close(self) -> None:
+        """stop(), and wait for every child: none is left a zombie."""
+        self.stop()
+        for instance in list(self._live):
+            instance.close()
 
 
 # -- the child's side ----------------------------------------------------------------------

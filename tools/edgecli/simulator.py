@@ -303,7 +303,7 @@ class Simulator:
         self.engine.stop()
 
     def close(self) -> None:
-        self.engine.stop()
+        self.engine.close()
         self.line.close()
         self.flash.release()
 

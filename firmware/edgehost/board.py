@@ -2,7 +2,6 @@
 
 import binascii
 import gc
-import sys
 
 from edgehost import port
 from edgehost.actors import ActorRefused, ActorTable
@@ -151,7 +150,8 @@ class Board:
         free_mem, free_flash = self.free_figures()
         return {"t": "hello", "board": self.config.board_id, "firmware": FIRMWARE,
                 "engine": self.engine, "profile": self.config.profile,
-                "chip": self.config.chip, "os": sys.implementation.name,
+                "chip": self.config.chip, "os": port.IMPLEMENTATION,
+                "os_version": port.IMPLEMENTATION_VERSION,
                 "max_frame": self.max_frame, "window": self.limits["window"],
                 "free_mem": free_mem, "free_flash": free_flash,
                 "budget": self.budget().report(), "actors": actors, "actor_info": info,

@@ -14,11 +14,11 @@ anything cut off is removed and reported, never run.
 """
 
 import binascii
-import hashlib
 import json
 import os
 
 from edgehost import port
+from edgelink import hmac256
 
 CHUNK = 1024
 
@@ -28,7 +28,7 @@ def _hex(digest):
 
 
 def _sha256_hex(data):
-    return _hex(hashlib.sha256(data).digest())
+    return _hex(hmac256.sha256(data).digest())
 
 
 class StoreError(Exception):
@@ -171,7 +171,7 @@ class ActorStore:
             return f.read()
 
     def _module_ok(self, path, size, digest_hex):
-        h = hashlib.sha256()
+        h = hmac256.sha256()
         total = 0
         view = memoryview(self._buf)
         try:

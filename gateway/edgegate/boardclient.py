@@ -103,8 +103,8 @@ class BoardView:
 
     def info(self) -> dict[str, Any]:
         """What the board said about itself in its hello, with its actors as a list."""
-        fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash",
-                  "uptime_ms", "max_frame", "window")
+        fields = ("board", "firmware", "engine", "os", "os_version", "profile", "free_mem",
+                  "free_flash", "uptime_ms", "max_frame", "window")
         summary: dict[str, Any] = {name: self.hello.get(name) for name in fields}
         summary["actors"] = [{"key": key, **details} for key, details in self.actors.items()]
         return summary

@@ -7,8 +7,7 @@ receiver already busy with other bodies may tell the sender to wait its turn; a 
 transfer sends nothing and does not stall until the receiver says go.
 """
 
-import hashlib
-
+from edgelink import hmac256
 from edgelink.clock import ticks_diff
 
 DEFAULT_STALL_MS = 2000
@@ -95,7 +94,7 @@ class Incoming:
         self.filled = 0
         self.sink = sink
         self.buffer = bytearray(size) if sink is None else None
-        self._hash = hashlib.sha256()
+        self._hash = hmac256.sha256()
         self.stall_ms = stall_ms
         self._since = now
 

@@ -10,6 +10,7 @@ import nats
 import pytest
 from control_rig import EventLog, ctl_gather, ctl_request
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.responses import read_response
 
 from edgegate.gateway import Gateway
 from edgegate.rpc import antiforgery
@@ -38,7 +39,7 @@ class Rig:
                          host_id=self.cluster.public_key)
         antiforgery.sign(inv, self.cluster)
         reply = await self.nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=20)
-        return InvocationResponse.unpack(reply.data)
+        return read_response(reply.data)
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from control_rig import OciRegistry
@@ -26,20 +28,27 @@ class Loop:
     env: dict[str, str]
 
 
+@contextmanager
+def lab_gateway(nats_url: str, sim_boards, env: dict[str, str], tmp_path: Path):
+    """A gateway process serving one simulated board labelled room=lab."""
+    board = sim_boards("lab")
+    boards = write_registry(tmp_path / "boards.json", board.registry_entry(labels={"room": "lab"}))
+    gateway = GatewayProcess(boards, nats_url, env, tmp_path / "gateway.err")
+    try:
+        gateway.wait_for_line("board lab is host")
+        yield
+    finally:
+        gateway.stop()
+
+
 @pytest.fixture
 def lattice_env(nats_server, sim_boards, oci_registry, cluster_env, tmp_path):
     """A gateway process serving one simulated board, a registry, and the variables for both."""
-    board = sim_boards("lab")
     registry, guarded = oci_registry(), oci_registry("edge", "s3cret")
     env = {**cluster_env, "WASMCLOUD_OCI_ALLOWED_INSECURE": f"{registry.host},{guarded.host}",
            "EDGEHOST_KEYS_DIR": str(tmp_path / "keys")}
-    boards = write_registry(tmp_path / "boards.json", board.registry_entry(labels={"room": "lab"}))
-    gateway = GatewayProcess(boards, nats_server.url, env, tmp_path / "gateway.err")
-    try:
-        gateway.wait_for_line("board lab is host")
+    with lab_gateway(nats_server.url, sim_boards, env, tmp_path):
         yield Loop(nats_server.url, registry, guarded, env)
-    finally:
-        gateway.stop()
 
 
 def ctl(nats_url: str, *argv: object, env: dict[str, str]):
@@ -174,3 +183,20 @@ def test_a_lattice_without_hosts_says_so(nats_server, tmp_path):
     assert not (tmp_path / "keys").exists()  # a client makes no cluster seed of its own
 
 
+
+
+def test_the_connection_options_may_come_before_the_action(nats_server, sim_boards, cluster_env,
+                                                           tmp_path):
+    url, env = nats_server.url, {**cluster_env, "EDGEHOST_KEYS_DIR": str(tmp_path / "keys")}
+    with lab_gateway(url, sim_boards, env, tmp_path):
+        hosts = ok(edgehost("ctl", "--nats", url, "--lattice", "default", "--timeout", "3",
+                            "--json", "get", "hosts", env=env))
+        other = ok(edgehost("ctl", "--nats", url, "--lattice", "elsewhere", "--timeout", "0.5",
+                            "get", "hosts", env=env))
+        # given on both sides of the action, the later one counts, as any repeated option
+        later = ok(edgehost("ctl", "--lattice", "elsewhere", "get", "hosts", "--lattice",
+                            "default", "--nats", url, "--json", env=env))
+    [host] = json.loads(hosts)
+    assert host["labels"]["room"] == "lab"
+    assert "no hosts answered on lattice 'elsewhere'" in other
+    assert [h["id"] for h in json.loads(later)] == [host["id"]]

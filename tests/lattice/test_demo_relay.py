@@ -7,6 +7,7 @@ import re
 import nats
 import pytest
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.responses import read_response
 
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
@@ -24,7 +25,7 @@ async def _invoke(nc, cluster: KeyPair, actor: str, operation: str,
                      operation, msg, host_id=cluster.public_key)
     antiforgery.sign(inv, cluster)
     reply = await nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=10)
-    return InvocationResponse.unpack(reply.data)
+    return read_response(reply.data)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import nats
 import pytest
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.responses import read_response
 from test_lattice_host import ping_hosts
 
 from edgegate.rpc import antiforgery
@@ -20,7 +21,7 @@ async def invoke(nc, cluster: KeyPair, actor: str, operation: str, msg: bytes,
                      host_id=cluster.public_key)
     antiforgery.sign(inv, cluster)
     reply = await nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=timeout)
-    return InvocationResponse.unpack(reply.data)
+    return read_response(reply.data)
 
 
 @pytest.fixture

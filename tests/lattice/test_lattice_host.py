@@ -8,9 +8,10 @@ import json
 import nats
 import pytest
 from lattice_rig import signed_actor, start_gateway, write_registry
+from support.responses import read_response
 
 from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
+from edgegate.rpc.invocation import Entity, Invocation
 from edgegate.wascap import KeyPair
 
 pytestmark = pytest.mark.nats
@@ -61,14 +62,14 @@ async def test_a_board_answers_a_ping_and_a_signed_invocation(nats_server, sim_b
                          "Echo", b"hello lattice", host_id=cluster.public_key)
         antiforgery.sign(inv, cluster)
         reply = await nc.request(f"wasmbus.rpc.default.{key}", inv.pack(), timeout=10)
-        answer = InvocationResponse.unpack(reply.data)
+        answer = read_response(reply.data)
         # the echo actor does not hold wasmcloud:testing, so a provider may not call it
         assert answer.error and "does not hold capability wasmcloud:testing" in answer.error
         inv = Invocation(Entity.actor("M" + "B" * 55), Entity(key), "Echo", b"hello lattice",
                          host_id=cluster.public_key)
         antiforgery.sign(inv, cluster)
         reply = await nc.request(f"wasmbus.rpc.default.{key}", inv.pack(), timeout=10)
-        answer = InvocationResponse.unpack(reply.data)
+        answer = read_response(reply.data)
         assert answer.error is None, answer.error
         assert answer.msg == b"hello lattice"
         assert answer.invocation_id == inv.id

@@ -101,6 +101,15 @@ async def test_the_provider_invokes_a_board_actor_with_its_own_invocation(rig):
     assert answer["content_length"] == len(b"from a provider")
 
 
+async def test_bytes_that_are_not_utf8_come_back_byte_for_byte_in_a_str_msg(rig):
+    # the kit reads the answer as wasmCloud's Go provider SDK does: msg must be a msgpack str
+    _, provider, _, echo, _ = rig
+    payload = bytes(range(256)) + b"\xed\xa0\x80\xc0\xaf\xff"  # a surrogate, an overlong
+    answer = await provider.invoke_actor(echo, "Echo", payload, timeout=10)
+    assert "error" not in answer, answer.get("error")
+    assert answer["msg"] == payload
+
+
 async def test_a_provider_whose_contract_the_actor_lacks_is_refused(rig, plain_providers,
                                                                     nats_server, cluster_env):
     _, _, _, echo, _ = rig

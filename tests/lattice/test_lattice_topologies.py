@@ -8,6 +8,7 @@ import asyncio
 import nats
 import pytest
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.responses import read_response
 from test_lattice_host import ping_hosts
 
 from edgegate.rpc import antiforgery
@@ -28,7 +29,7 @@ async def invoke_when_routed(url: str, cluster: KeyPair, actor: str, operation: 
             antiforgery.sign(inv, cluster)
             try:
                 reply = await nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=10)
-                return InvocationResponse.unpack(reply.data)
+                return read_response(reply.data)
             except nats.errors.NoRespondersError:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"actor {actor} never reachable from {url}")

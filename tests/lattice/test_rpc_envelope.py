@@ -39,6 +39,19 @@ def test_the_response_a_success_sends_has_no_error_key_and_its_length():
     assert packed["invocation_id"] == "abc" and packed["content_length"] == 2
 
 
+@pytest.mark.parametrize("msg", [b"", b"ok", bytes(range(256)) * 300, b"\xff\xfe" * 20],
+                         ids=["empty", "fixstr", "str32", "not-utf8"])
+def test_a_response_msg_is_packed_as_str_holding_its_raw_bytes_and_an_invocation_as_bin(msg):
+    # the OTP host's way, which wasmCloud's Go provider SDK relies on for responses
+    response = msgpack.unpackb(InvocationResponse("abc", msg, error="e").pack(), raw=False,
+                               unicode_errors="surrogateescape")
+    assert response["msg"].encode("utf-8", "surrogateescape") == msg
+    assert InvocationResponse.unpack(InvocationResponse("abc", msg).pack()).msg == msg
+    invocation = msgpack.unpackb(Invocation(Entity.actor(ACTOR), Entity.actor(ACTOR), "Echo",
+                                            msg).pack(), raw=False)
+    assert invocation["msg"] == msg
+
+
 def test_an_otp_actor_not_running_reply_decodes():
     data = msgpack.packb({"msg": [], "error": "Actor not running"}, use_bin_type=True)
     answer = InvocationResponse.unpack(data)

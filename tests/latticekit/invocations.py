@@ -119,7 +119,15 @@ def build_invocation(signer: NKey, origin: dict, target: dict, operation: str, m
 
 
 def pack(message: dict) -> bytes:
+    """An Invocation (or a provider's answer) with `msg` as bin, as wasmbus-rpc sends them."""
     return msgpack.packb(message, use_bin_type=True)
+
+
+def pack_response(message: dict) -> bytes:
+    """An InvocationResponse as the OTP host sends it: `msg` a str holding the raw bytes."""
+    as_text = bytes(message.get("msg", b"")).decode("utf-8", "surrogateescape")
+    return msgpack.packb({**message, "msg": as_text}, use_bin_type=True,
+                         unicode_errors="surrogateescape")
 
 
 def _as_bytes(value: object) -> bytes:
@@ -133,11 +141,9 @@ def _as_bytes(value: object) -> bytes:
     raise ValueError(f"msg is a {type(value).__name__}, not bytes")
 
 
-def unpack(data: bytes) -> dict:
-    """Decode an Invocation or InvocationResponse liberally; `msg` always comes back as bytes.
-
-    Raises ValueError naming the problem when `data` is not a msgpack map.
-    """
+def _unpack_map(data: bytes) -> dict:
+    """A msgpack map with str left as str (not-UTF-8 bytes surrogate-escaped) and bin as
+    bytes, so that a caller can tell the two apart."""
     try:
         message = msgpack.unpackb(data, raw=False, unicode_errors="surrogateescape",
                                   strict_map_key=False)
@@ -145,6 +151,34 @@ def unpack(data: bytes) -> dict:
         raise ValueError(f"not msgpack: {exc}")
     if not isinstance(message, dict):
         raise ValueError(f"not a msgpack map but a {type(message).__name__}")
+    return message
+
+
+def unpack(data: bytes) -> dict:
+    """Decode an Invocation or InvocationResponse liberally; `msg` always comes back as bytes.
+
+    Raises ValueError naming the problem when `data` is not a msgpack map.
+    """
+    message = _unpack_map(data)
     if "msg" in message:
         message["msg"] = _as_bytes(message["msg"])
     return message
+
+
+def unpack_response(data: bytes) -> dict:
+    """Decode an InvocationResponse as strictly as wasmCloud's Go provider SDK reads one: its
+    `msg` must be a msgpack str (holding any bytes, as the OTP host sends it); bin, an array
+    or no `msg` at all is a ValueError. `msg` comes back as the bytes the str held."""
+    message = _unpack_map(data)
+    msg = message.get("msg")
+    if not isinstance(msg, str):
+        kind = "missing" if "msg" not in message else f"a msgpack {_wire_kind(msg)}"
+        raise ValueError(f"response msg is {kind}, not a msgpack str (the Go provider SDK "
+                         f"fails on it with 'bad prefix for string length')")
+    message["msg"] = msg.encode("utf-8", "surrogateescape")
+    return message
+
+
+def _wire_kind(value: object) -> str:
+    return {bytes: "bin", list: "array", dict: "map", type(None): "nil", bool: "bool",
+            int: "int", float: "float"}.get(type(value), type(value).__name__)

@@ -26,6 +26,7 @@ from latticekit.invocations import (
     pack,
     provider_entity,
     unpack,
+    unpack_response,
 )
 from latticekit.natsclient import flush_all
 from latticekit.nkeypairs import NKey
@@ -304,7 +305,7 @@ class PlainProvider:
     async def send(self, actor_pk: str, packed: bytes, *, timeout: float = 5.0,
                    headers: dict | None = None, responder_wait: float = 0.0) -> dict:
         """Request `packed` (an Invocation, forged or not) on the actor's subject; return the
-        decoded reply with `msg` as bytes."""
+        reply decoded as strictly as wasmCloud's Go provider SDK does, `msg` as bytes."""
         subject = f"wasmbus.rpc.{self.lattice}.{actor_pk}"
         deadline = time.monotonic() + responder_wait
         while True:
@@ -318,9 +319,7 @@ class PlainProvider:
                 await asyncio.sleep(0.05)
             except NatsTimeout:
                 raise TimeoutError(f"actor {actor_pk} did not answer within {timeout:g} s")
-        response = unpack(reply.data)
-        response.setdefault("msg", b"")
-        return response
+        return unpack_response(reply.data)
 
     # -- object store (payloads over the threshold) --------------------------------------
 

@@ -11,7 +11,14 @@ import pytest
 from nats.errors import NoRespondersError
 
 from latticekit.antiforgery import FORGERIES, check_invocation, forge
-from latticekit.invocations import actor_entity, build_invocation, link_id, pack, unpack
+from latticekit.invocations import (
+    actor_entity,
+    build_invocation,
+    link_id,
+    pack,
+    pack_response,
+    unpack,
+)
 from latticekit.natsclient import flush_all
 from latticekit.nkeypairs import NKey
 
@@ -156,8 +163,8 @@ async def fake_actor_host(url: str, actor_pk: str, trusted: list[str], seen: lis
         if not payload and inv.get("content_length"):
             payload = (await (await nc.jetstream().object_store("default")).get(inv["id"])).data
         seen.append((inv, check_invocation(inv, trusted), payload))
-        await msg.respond(pack({"msg": payload[::-1][:64], "invocation_id": inv["id"],
-                                "content_length": min(len(payload), 64)}))
+        await msg.respond(pack_response({"msg": payload[::-1][:64], "invocation_id": inv["id"],
+                                         "content_length": min(len(payload), 64)}))
 
     await nc.subscribe(subject, queue=subject, cb=answer)
     await flush_all(nc)

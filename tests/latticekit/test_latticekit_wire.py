@@ -17,10 +17,12 @@ from latticekit.invocations import (
     invocation_hash,
     link_id,
     pack,
+    pack_response,
     provider_entity,
     target_url,
     unb64url,
     unpack,
+    unpack_response,
 )
 from latticekit.nkeypairs import NKey, verify
 
@@ -193,3 +195,24 @@ def test_unpack_keeps_str_msg_that_is_not_utf8():
 def test_unpack_garbage_is_one_clear_error(garbage, why):
     with pytest.raises(ValueError, match=why):
         unpack(garbage)
+
+
+@pytest.mark.parametrize("wire_msg, kind", [
+    (b"ok", "a msgpack bin"), ([], "a msgpack array"), (None, "a msgpack nil"),
+])
+def test_unpack_response_refuses_a_msg_that_is_not_str_as_the_go_sdk_does(wire_msg, kind):
+    data = msgpack.packb({"msg": wire_msg, "invocation_id": "i"}, use_bin_type=True)
+    with pytest.raises(ValueError, match=f"^response msg is {kind}, not a msgpack str"):
+        unpack_response(data)
+
+
+def test_unpack_response_refuses_a_response_without_msg():
+    with pytest.raises(ValueError, match="^response msg is missing, not a msgpack str"):
+        unpack_response(msgpack.packb({"invocation_id": "i", "error": "no"}))
+
+
+def test_pack_response_and_unpack_response_keep_any_bytes():
+    payload = bytes(range(256)) + b"\xed\xa0\x80"
+    data = pack_response({"msg": payload, "invocation_id": "i"})
+    assert data[1:5] == b"\xa3msg" and data[5] == 0xDA  # a str16 header, not bin
+    assert unpack_response(data)["msg"] == payload

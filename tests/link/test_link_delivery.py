@@ -157,8 +157,8 @@ def test_an_acknowledgement_with_a_forged_mac_is_dropped(connected):
     assert connected.gateway.busy  # the invoke is still owed an acknowledgement
 
 
-def test_delivery_recovers_a_lost_frame_under_micropython(micropython):
-    out = micropython(
+def test_delivery_recovers_a_lost_frame_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgelink.link import board_link, gateway_link\n"
         "now = [0]; clock = lambda: now[0]\n"
         "key = bytes(range(32)); up = []; down = []; lose = [0]\n"

@@ -146,8 +146,8 @@ def test_the_peer_limits_come_from_hello_and_ready(connected):
     assert (connected.board.peer_max_frame, connected.board.peer_window) == (16384, 8)
 
 
-def test_messages_are_checked_the_same_under_micropython(micropython):
-    out = micropython(
+def test_messages_are_checked_the_same_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgelink import messages\n"
         "from edgelink.mpack import packb\n"
         "for v in ({'t': 'reboot', 'id': 2}, {'t': 'remove', 'id': 2}, {'t': 'ping', 'id': True},\n"

@@ -11,6 +11,7 @@ import nats
 from control_rig import EventLog, ctl_gather, ctl_request
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.providers import HEALTH_SECONDS, KV_CONTRACT, kv_binary, kv_par, write_par  # noqa: F401
+from support.responses import read_response
 
 from edgegate.gateway import Gateway
 from edgegate.rpc import antiforgery
@@ -51,7 +52,7 @@ class Rig:
                          host_id=self.cluster.public_key)
         antiforgery.sign(inv, self.cluster)
         reply = await self.nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=20)
-        return InvocationResponse.unpack(reply.data)
+        return read_response(reply.data)
 
     async def kv(self, operation: str, args: object) -> InvocationResponse:
         """The board's caller actor makes the host call `operation` on its kv link."""

@@ -10,6 +10,7 @@ import pytest
 from control_rig import EventLog, ctl_request
 from lattice_rig import start_gateway, wait_for, write_registry
 from support.keys import BOARD_ID, PAIRING_KEY
+from support.responses import read_response
 from support.signing import SignedActor
 from support.sims import BoardInThread
 
@@ -82,7 +83,7 @@ class Lattice:
         antiforgery.sign(inv, signer or self.cluster)
         reply = await self.nc.request(f"wasmbus.rpc.default.{target.public_key}.default",
                                       inv.pack(), timeout=10)
-        return InvocationResponse.unpack(reply.data)
+        return read_response(reply.data)
 
 
 async def test_an_actor_on_another_host_turns_the_board_s_led_on(lattice, actors):
@@ -152,7 +153,7 @@ async def call_board_actor(lattice, actor: str, operation: str, payload: bytes
                      host_id=lattice.cluster.public_key)
     antiforgery.sign(inv, lattice.cluster)
     reply = await lattice.nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=10)
-    return InvocationResponse.unpack(reply.data)
+    return read_response(reply.data)
 
 
 async def test_the_lamp_demo_actor_switches_its_board_s_led_and_reads_its_sensor(lattice,

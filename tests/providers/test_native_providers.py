@@ -4,6 +4,7 @@ calling it through its link, health events, restarts, sp, host stop, and every s
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 
@@ -11,6 +12,7 @@ import msgpack
 import pytest
 from control_rig import ctl_request
 from provider_rig import KV_CONTRACT, kv_binary, kv_par, make_rig, provider_pids, write_par
+from test_kv_provider import ask, invocation
 
 from edgegate.providers.archive import platform_target
 
@@ -40,6 +42,11 @@ def gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+async def kv_instance(rig, key: str) -> str:
+    """The instance id the running kv provider answers with: the one its host data gave it."""
+    return (await ask(rig, key, invocation(rig, key, rig.caller)))["instance_id"]
 
 
 async def test_lp_starts_the_provider_and_a_board_actor_calls_it_through_its_link(rig,
@@ -88,7 +95,7 @@ async def test_health_checks_pass_then_report_status_at_each_interval(rig, tmp_p
 
 async def test_a_provider_that_dies_is_restarted_and_serves_again(rig, tmp_path):
     ref, key = kv_par(tmp_path)
-    await rig.started(ref, key)
+    before = (await rig.started(ref, key))["data"]["instance_id"]
     await rig.link(key)
     provider = rig.host.providers.find(key, "default")
     first = provider.pid
@@ -101,6 +108,10 @@ async def test_a_provider_that_dies_is_restarted_and_serves_again(rig, tmp_path)
     await rig.events.wait("health_check_passed", public_key=key)
     answer = await rig.kv("Contains", "anything")  # its links came with the host data
     assert answer.error is None and msgpack.unpackb(answer.msg) is False
+    # a new instance, as the OTP host makes one per start: in the event and in its host data
+    assert restarted["data"]["instance_id"] not in ("", before)
+    assert stopped["data"]["instance_id"] == before
+    assert await kv_instance(rig, key) == restarted["data"]["instance_id"]
 
 
 async def test_a_provider_that_keeps_crashing_is_restarted_each_time(rig, tmp_path):
@@ -117,20 +128,48 @@ async def test_a_provider_that_keeps_crashing_is_restarted_each_time(rig, tmp_pa
     assert len(await rig.hosts()) == 1
 
 
-async def test_sp_shuts_the_provider_down(rig, tmp_path):
+@pytest.mark.parametrize("configuration", [None, '{"answer_shutdown": false}'],
+                         ids=["answering", "leaving-without-an-answer-as-the-go-sdk"])
+async def test_sp_shuts_the_provider_down_quietly(rig, tmp_path, caplog, configuration):
     ref, key = kv_par(tmp_path)
-    await rig.started(ref, key)
+    await rig.lp(ref, configuration=configuration)
+    await rig.events.wait("provider_started", public_key=key)
     pid = rig.host.providers.find(key, "default").pid
+    caplog.set_level(logging.INFO, logger="edgegate.providers.native")
     ack = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
                             {"provider_ref": key, "link_name": "default"})
     assert ack == {"accepted": True, "error": ""}
     stopped = await rig.events.wait("provider_stopped", public_key=key)
     assert stopped["data"]["reason"] == "normal"
     assert gone(pid)
+    # an exit within the grace period is a normal stop: no word of answers or signals
+    said = [r.getMessage() for r in caplog.records if r.name == "edgegate.providers.native"]
+    assert not [line for line in said if "shutdown request" in line or "sent SIG" in line], said
     assert await native_providers(rig) == []
     again = await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp",
                               {"provider_ref": key, "link_name": "default"})
     assert again["accepted"] is False and "does not run" in again["error"]
+
+
+async def test_a_provider_that_stays_after_its_shutdown_request_is_signalled_away(rig, tmp_path,
+                                                                                caplog):
+    path = tmp_path / "stubborn.par"
+    key = write_par(path, {platform_target(): b"#!/bin/sh\ntrap '' TERM\n"
+                                               b"while :; do sleep 0.1; done\n"})
+    await rig.lp(f"file://{path}")
+    await rig.events.wait("provider_started", public_key=key)
+    pid = rig.host.providers.find(key, "default").pid
+    caplog.set_level(logging.INFO, logger="edgegate.providers.native")
+    await ctl_request(rig.nc, f"cmd.{rig.host_id}.sp", {"provider_ref": key,
+                                                         "link_name": "default"})
+    stopped = await rig.events.wait("provider_stopped", public_key=key)
+    assert stopped["data"]["reason"] == "normal"
+    assert gone(pid)
+    said = [r.getMessage() for r in caplog.records if r.name == "edgegate.providers.native"]
+    assert f"provider {key} has not stopped on its shutdown request (no answer: " \
+           f"NoRespondersError)" in said
+    assert [line for line in said if "sent SIG" in line] == [
+        f"provider {key}: sent SIGTERM", f"provider {key}: sent SIGKILL"]
 
 
 async def test_stopping_the_host_stops_its_providers(rig, tmp_path):

@@ -12,11 +12,12 @@ import signal
 import nats
 import pytest
 from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.responses import read_response
 from test_lattice_host import ping_hosts
 
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
+from edgegate.rpc.invocation import Entity, Invocation
 from edgegate.wascap import KeyPair
 
 pytestmark = pytest.mark.nats
@@ -41,7 +42,7 @@ class Caller:
         try:
             reply = await nc.request(f"wasmbus.rpc.default.{self.actor}", inv.pack(),
                                      timeout=timeout)
-            answer = InvocationResponse.unpack(reply.data)
+            answer = read_response(reply.data)
         except Exception:  # no responders, a timeout, a connection away: an error, told
             self.errors += 1
             return False

@@ -17,6 +17,7 @@ from latticekit.antiforgery import FORGERIES, forge
 from latticekit.invocations import actor_entity, pack
 from latticekit.nkeypairs import NKey
 from support.memory import resident_kb
+from support.responses import read_response
 
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
@@ -43,7 +44,7 @@ class Lattice:
 
     async def send(self, actor: str, data: bytes) -> InvocationResponse:
         reply = await self.nc.request(f"wasmbus.rpc.default.{actor}", data, timeout=20)
-        return InvocationResponse.unpack(reply.data)
+        return read_response(reply.data)
 
     def signed(self, actor: str, operation: str, msg: bytes, origin: Entity | None = None
                ) -> bytes:

@@ -150,7 +150,10 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
 
     uptime = summary["uptime_ms"]
     rows = (("Board", f"{summary['board']} at {where}"), ("Firmware", summary["firmware"]),
-            ("Engine", summary["engine"]), ("Profile", summary["profile"]),
+            ("Engine", summary["engine"]),
+            ("Runtime", " ".join(str(summary[k]) for k in ("os", "os_version") if summary[k])
+             or "(not said)"),
+            ("Profile", summary["profile"]),
             ("Free memory", size(summary["free_mem"])),
             ("Free flash", size(summary["free_flash"])),
             *_budget_rows(summary.get("budget")),

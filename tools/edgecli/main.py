@@ -112,8 +112,12 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
                           "esp32-s3-devkitc-n8r8); used without --config")
     sim.add_argument("--board-id", metavar="ID",
                      help="the board's id for a key file made now (default sim)")
-    sim.add_argument("--micropython", action="store_true",
-                     help="run the firmware on the board's MicroPython with its wasm3 engine")
+    runtime = sim.add_mutually_exclusive_group()
+    runtime.add_argument("--micropython", action="store_true",
+                         help="run the firmware on the board's MicroPython with its wasm3 engine")
+    runtime.add_argument("--circuitpython", action="store_true",
+                         help="run the firmware on the board's CircuitPython with its wasm3 "
+                              "engine, as on a CircuitPython ESP32-S3")
     sim.add_argument("--stop-with-stdin", action="store_true",
                      help="stop when stdin closes (for a program that runs the simulator and "
                           "holds a pipe to it, so the simulator ends with it)")
@@ -271,15 +275,19 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
                 _add_output_options(child)
 
 
-def add_lattice_options(parser: argparse.ArgumentParser) -> None:
+def add_lattice_options(parser: argparse.ArgumentParser, default: object = None) -> None:
     """The NATS options of every command that joins a lattice (wasmCloud's variables too)."""
-    parser.add_argument("--nats", metavar="URL",
+    parser.add_argument("--nats", metavar="URL", default=default,
                         help="the lattice's NATS server (default nats://127.0.0.1:4222, or "
                              "WASMCLOUD_RPC_HOST/_PORT and WASMCLOUD_CTL_HOST/_PORT)")
-    parser.add_argument("--creds", metavar="FILE", help="NATS credentials file")
-    parser.add_argument("--tls-ca", metavar="FILE", help="CA certificate for NATS over TLS")
-    parser.add_argument("--tls-cert", metavar="FILE", help="client certificate for NATS")
-    parser.add_argument("--tls-key", metavar="FILE", help="client certificate's key")
+    parser.add_argument("--creds", metavar="FILE", default=default,
+                        help="NATS credentials file")
+    parser.add_argument("--tls-ca", metavar="FILE", default=default,
+                        help="CA certificate for NATS over TLS")
+    parser.add_argument("--tls-cert", metavar="FILE", default=default,
+                        help="client certificate for NATS")
+    parser.add_argument("--tls-key", metavar="FILE", default=default,
+                        help="client certificate's key")
 
 
 def _add_gateway(sub: argparse._SubParsersAction) -> None:
@@ -306,21 +314,29 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call.set_defaults(run=callcmds.call)
 
 
-def _add_ctl(sub: argparse._SubParsersAction) -> None:
-    # every leaf takes the lattice options, anywhere after its name
-    common = argparse.ArgumentParser(add_help=False)
-    add_lattice_options(common)
-    common.add_argument("--lattice", metavar="PREFIX",
+def _add_ctl_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """How ctl reaches the lattice and prints; given before the action or after its leaf."""
+    add_lattice_options(parser, default)
+    parser.add_argument("--lattice", metavar="PREFIX", default=default,
                         help="lattice prefix (default WASMCLOUD_LATTICE_PREFIX or 'default')")
-    common.add_argument("--timeout", type=float, default=2.0,
+    parser.add_argument("--timeout", type=float, default=2.0 if default is None else default,
                         help="seconds to wait for answers (default 2)")
-    common.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    parser.add_argument("--json", action="store_true",
+                        default=False if default is None else default,
+                        help="print JSON, for scripts")
+
+
+def _add_ctl(sub: argparse._SubParsersAction) -> None:
+    # SUPPRESS on the leaves: an option not given there keeps what `ctl` itself was given
+    common = argparse.ArgumentParser(add_help=False)
+    _add_ctl_options(common, argparse.SUPPRESS)
 
     def leaf(actions: argparse._SubParsersAction, name: str,
              help: str) -> argparse.ArgumentParser:
         return actions.add_parser(name, help=help, parents=[common])
 
     ctl = sub.add_parser("ctl", help="control a wasmCloud lattice, like wash ctl")
+    _add_ctl_options(ctl, None)
     what = ctl.add_subparsers(dest="what", metavar="ACTION", required=True)
 
     verbs: dict[str, argparse._SubParsersAction] = {}
@@ -464,6 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
     up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
     up.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
+    up.add_argument("--board-runtime", choices=("cpython", "micropython", "circuitpython"),
+                    default="cpython",
+                    help="what runs the simulated board's firmware: CPython (the default), or "
+                         "the board's MicroPython or CircuitPython with the wasm3 engine")
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")

@@ -6,7 +6,9 @@ gateway's code): read the host data line from stdin, subscribe its subjects, che
 invocation (every anti-forgery check of the spec), serve the linked actors, answer health, take
 linkdefs, and leave on a shutdown request or when its host closes stdin.
 
-Configuration (`config_json`, a JSON object): `{"health": false}` leaves health unanswered.
+Configuration (`config_json`, a JSON object): `{"health": false}` leaves health unanswered;
+`{"answer_shutdown": false}` leaves on a shutdown request without answering it, as wasmCloud's
+Go provider SDK does.
 Bad host data is one line on stderr and exit status 2.
 """
 
@@ -17,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
@@ -171,7 +174,8 @@ class KeyValueProvider:
         self.links.pop(msgpack.unpackb(msg.data).get("actor_id"), None)
 
     async def on_shutdown(self, msg) -> None:
-        await msg.respond(b"shutting down")
+        if self.data["config"].get("answer_shutdown", True):
+            await msg.respond(b"shutting down")
         self.done.set()
 
     async def on_invocation(self, msg) -> None:
@@ -223,7 +227,9 @@ def _seed_bytes(seed: bytes) -> bytes:
 def watch_stdin(loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> None:
     """The host keeps our stdin open; its end means the host is gone, and so do we."""
     def wait() -> None:
-        while sys.stdin.buffer.read(4096):
+        # os.read, not the buffered stdin: a thread blocked holding that buffer's lock makes
+        # the interpreter abort at exit ("could not acquire lock ... at interpreter shutdown")
+        while os.read(sys.stdin.fileno(), 4096):
             pass
         loop.call_soon_threadsafe(done.set)
     threading.Thread(target=wait, daemon=True).start()

@@ -62,7 +62,7 @@ class NativeProvider:
         self.configuration = configuration
         self.annotations = annotations
         self.timings = timings
-        self.instance_id = str(uuid.uuid4())
+        self.instance_id = ""  # made afresh by each start
         self.process: asyncio.subprocess.Process | None = None
         self.healthy: bool | None = None  # None until the first check
         self.restarts = 0
@@ -108,6 +108,7 @@ class NativeProvider:
                        asyncio.create_task(self._health_checks())]
 
     async def _spawn(self) -> None:
+        self.instance_id = str(uuid.uuid4())  # each start is a new instance, as the OTP host has it
         links = [ld.to_dict() for ld in
                  self.lattice.metadata.links_for_provider(self.key, self.link_name)]
         try:
@@ -265,27 +266,32 @@ class NativeProvider:
                                                "reason": reason})
 
     async def _shut_down(self, process: asyncio.subprocess.Process) -> None:
+        """The shutdown request, then SIGTERM, then SIGKILL, until the process exits. An exit
+        within the grace period is a normal stop, answered or not: wasmCloud's Go provider
+        SDK exits on the request without answering it."""
         wait = self.timings.shutdown
+        exited = asyncio.ensure_future(process.wait())
+        asked = asyncio.ensure_future(self.lattice.rpc.request(
+            self.subject("shutdown"), json.dumps({"host_id": self.host_id}).encode(),
+            timeout=wait))
         try:
-            await self.lattice.rpc.request(self.subject("shutdown"),
-                                           json.dumps({"host_id": self.host_id}).encode(),
-                                           timeout=wait)
-        except Exception as exc:  # no answer: the signals below do it
-            log.info("provider %s did not answer its shutdown request: %s", self.key,
-                     type(exc).__name__)
-        for sig, grace in ((None, wait), (signal.SIGTERM, self.timings.terminate),
-                           (signal.SIGKILL, wait)):
-            if sig is not None:
+            await asyncio.wait({asked, exited}, return_when=asyncio.FIRST_COMPLETED)
+            if await _within(exited, wait):
+                return
+            log.info("provider %s has not stopped on its shutdown request (%s)", self.key,
+                     _outcome(asked))
+            for sig, grace in ((signal.SIGTERM, self.timings.terminate), (signal.SIGKILL, wait)):
                 try:
                     os.killpg(process.pid, sig)
                 except ProcessLookupError:
                     return
                 log.info("provider %s: sent %s", self.key, sig.name)
-            try:
-                await asyncio.wait_for(process.wait(), grace)
-                return
-            except TimeoutError:
-                continue
+                if await _within(exited, grace):
+                    return
+        finally:
+            for task in (asked, exited):
+                task.cancel()
+            await asyncio.gather(asked, exited, return_exceptions=True)
 
     def _kill_now(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -300,3 +306,20 @@ class NativeProvider:
             self.ready.binary.unlink()
         except OSError:
             pass
+
+
+async def _within(done: asyncio.Future[Any], seconds: float) -> bool:
+    """Whether `done` completes within `seconds` (it is not cancelled when it does not)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(done), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _outcome(request: asyncio.Future[Any]) -> str:
+    """What came of a request, for the log: answered, or why not."""
+    if not request.done() or request.cancelled():
+        return "no answer yet"
+    exc = request.exception()
+    return "it answered" if exc is None else f"no answer: {type(exc).__name__}"

@@ -129,6 +129,17 @@ def _length(value: Any, what: str) -> int | None:
     raise EnvelopeError(f"{what}: expected an unsigned integer, got {value!r}")
 
 
+def _str_header(size: int) -> bytes:
+    """The msgpack header of a str of `size` bytes (fixstr, str8, str16 or str32)."""
+    if size < 0x20:
+        return bytes((0xA0 | size,))
+    if size < 0x100:
+        return bytes((0xD9, size))
+    if size < 0x10000:
+        return b"\xda" + size.to_bytes(2, "big")
+    return b"\xdb" + size.to_bytes(4, "big")
+
+
 def new_invocation_id() -> str:
     return str(uuid.uuid4())
 
@@ -195,13 +206,19 @@ class InvocationResponse:
         return self.content_length if self.content_length is not None else len(self.msg)
 
     def pack(self) -> bytes:
-        out: dict[str, Any] = {"msg": self.msg, "invocation_id": self.invocation_id,
+        """`msg` as a msgpack str holding the raw bytes, as the OTP host answers: wasmCloud's
+        Go provider SDK reads a response's msg only as str and fails on bin."""
+        out: dict[str, Any] = {"invocation_id": self.invocation_id,
                                "instance_id": self.instance_id, "content_length": self.size}
         if self.error is not None:
             out["error"] = self.error  # a success carries no error key at all
         if self.trace_context:
             out["traceContext"] = self.trace_context
-        return msgpack.packb(out, use_bin_type=True)
+        packer = msgpack.Packer(use_bin_type=True)
+        # msgpack-python writes bytes only as bin, so msg gets its str header here
+        return b"".join([packer.pack_map_header(len(out) + 1), packer.pack("msg"),
+                         _str_header(len(self.msg)), self.msg,
+                         *(packer.pack(key) + packer.pack(value) for key, value in out.items())])
 
     @classmethod
     def unpack(cls, data: bytes) -> InvocationResponse:

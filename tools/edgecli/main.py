@@ -153,7 +153,7 @@ def _add_linkproxy(sub: argparse._SubParsersAction) -> None:
     proxy.set_defaults(run=proxycmds.linkproxy)
 
 
-# Longer than any profile's call_deadline_ms (10 s): a call that runs away shows the board's
+# Longer than the profiles' call_deadline_ms: a call that runs away shows the board's
 # "deadline exceeded", not a timeout of this end.
 ANSWER_TIMEOUT_S = 15.0
 

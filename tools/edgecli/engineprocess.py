@@ -31,6 +31,9 @@ from typing import Any
 from edgegate import lifeline
 from edgehost.engine import EngineError, trap_cause
 
+# the child's program; the caller's folder (sys.path[0]) must not change what it imports
+CHILD = ("import sys; del sys.path[0]; from edgecli.engineprocess import child_main; "
+         "child_main(int(sys.argv[1]))")
 DEADLINE_TRAP = "[trap] deadline exceeded"
 STOPPING_TRAP = "[trap] the board is stopping"
 
@@ -113,9 +116,8 @@ class Instance:
         self._deadline_s = deadline_ms / 1000 if deadline_ms else None
         self._functions: list[Callable[..., Any]] = []
         self._memory_size: int | None = None  # known while a host function runs
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "edgecli.engineprocess", str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._process = subprocess.Popen([sys.executable, "-c", CHILD, str(os.getpid())],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._pipe = Pipe(self._process.stdout.fileno(), self._process.stdin.fileno())
         try:
             self._ask(("load", bytes(module_bytes), stack_bytes))
@@ -334,7 +336,3 @@ def child_main(parent_pid: int) -> None:
             child.handle(kind, args)
     except PipeClosed:
         pass  # the parent closed the pipe
-
-
-if __name__ == "__main__":
-    child_main(int(sys.argv[1]))

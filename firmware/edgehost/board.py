@@ -48,14 +48,15 @@ class Board:
     `connect()` returns a port (see edgelink.boardio) each time the board (re)connects, None
     when there is nothing to connect to yet (a listening board with no gateway), or raises
     OSError; `console(line)` shows the board's log lines (the REPL's output on a board,
-    stderr in the simulator). `waiting()` (by default `connect.waiting` where it has one)
+    stderr in the simulator). `engine_module` runs the actors (edgehost.engine's shape; None:
+    that module itself). `waiting()` (by default `connect.waiting` where it has one)
     says whether another connection waits to be accepted: a TCP board then drops one that
     has not authenticated in time or that another connection replaces. `run()` serves until
     `stop()`.
     """
 
     def __init__(self, config, flash_root, connect, console=print, engine=None,
-                 watchdog_ms=WATCHDOG_MS, waiting=None):
+                 watchdog_ms=WATCHDOG_MS, waiting=None, engine_module=None):
         self.config = config
         self.limits = config.limits
         self._connect = connect
@@ -67,7 +68,7 @@ class Board:
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
-                                False if self.engine == "none" else None)
+                                False if self.engine == "none" else engine_module)
         self.calls = GatewayCalls(self, config.host_call_timeout_ms)
         self.dispatcher = Dispatcher(self.table, self.builtins, self.calls.ask)
         self.requests = Requests(self)

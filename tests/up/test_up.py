@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shlex
 import socket
@@ -63,13 +62,6 @@ def run_the_printed_call_and_board_info(lines: list[str], env: dict[str, str]) -
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-@pytest.fixture
-def up_env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WASMCLOUD_")}
-    env.update(EDGEHOST_STATE_DIR=str(tmp_path / "state"), EDGEHOST_KEYS_DIR=str(tmp_path / "k"))
-    return env
 
 
 def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_env, tmp_path):

@@ -118,6 +118,9 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     runtime.add_argument("--circuitpython", action="store_true",
                          help="run the firmware on the board's CircuitPython with its wasm3 "
                               "engine, as on a CircuitPython ESP32-S3")
+    sim.add_argument("--stop-with-stdin", action="store_true",
+                     help="stop when stdin closes (for a program that runs the simulator and "
+                          "holds a pipe to it, so the simulator ends with it)")
     sim.set_defaults(run=simcmds.sim)
 
 
@@ -150,6 +153,10 @@ def _add_linkproxy(sub: argparse._SubParsersAction) -> None:
     proxy.set_defaults(run=proxycmds.linkproxy)
 
 
+# Longer than the profiles' call_deadline_ms: a call that runs away shows the board's
+# "deadline exceeded", not a timeout of this end.
+ANSWER_TIMEOUT_S = 15.0
+
 BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_NATS",
              "key_file": "EDGEHOST_KEY_FILE"}
 
@@ -168,8 +175,9 @@ def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
                         help="the board's id and pairing key (or EDGEHOST_KEY_FILE)")
     parser.add_argument("--baud", type=int, default=921600 if default is None else default,
                         help="serial speed (default 921600)")
-    parser.add_argument("--timeout", type=float, default=10.0 if default is None else default,
-                        help="seconds to wait for the board (default 10)")
+    parser.add_argument("--timeout", type=float,
+                        default=ANSWER_TIMEOUT_S if default is None else default,
+                        help=f"seconds to wait for the board (default {ANSWER_TIMEOUT_S:g})")
 
 
 def board_target(args: argparse.Namespace, required: bool = True) -> str | None:
@@ -300,8 +308,8 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call.add_argument("--file", metavar="FILE", help="read the payload from this file")
     call.add_argument("--json", dest="msgpack_json", action="store_true",
                       help="the payload is JSON to send as msgpack; print the answer as JSON")
-    call.add_argument("--timeout", type=float, default=10.0,
-                      help="seconds to wait for the answer (default 10)")
+    call.add_argument("--timeout", type=float, default=ANSWER_TIMEOUT_S,
+                      help=f"seconds to wait for the answer (default {ANSWER_TIMEOUT_S:g})")
     add_lattice_options(call)
     call.set_defaults(run=callcmds.call)
 

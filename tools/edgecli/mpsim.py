@@ -24,6 +24,7 @@ from typing import Any
 
 from edgecli import cpbuild, mpbuild
 from edgecli.simulator import SimError, Simulator
+from edgegate import lifeline
 
 ROOT = Path(__file__).resolve().parents[2]
 # each runtime: its build, and what goes on its path before firmware/ and shared/
@@ -73,7 +74,7 @@ class MicroPythonBoard:
         self._proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
                                       cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True)
+                                      text=True, preexec_fn=lifeline.ends_with_this_process())
         self._running = True
         threading.Thread(target=self._show_console, daemon=True).start()
 

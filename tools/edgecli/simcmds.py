@@ -9,6 +9,7 @@ import sys
 from edgecli import simulator as simulator_module
 from edgecli.commands import fail
 from edgecli.simulator import SimError, SimOptions, build
+from edgegate import lifeline
 
 
 def sim(args: argparse.Namespace) -> int:
@@ -26,6 +27,8 @@ def sim(args: argparse.Namespace) -> int:
         return fail(str(exc))
     # SIGTERM stops the board like Ctrl-C does: the loop ends and the line is closed
     signal.signal(signal.SIGTERM, lambda *_: simulator.stop())
+    if args.stop_with_stdin:
+        lifeline.stop_when_stdin_closes()
     print(simulator.ready_line, flush=True)
     try:
         simulator.run()

@@ -98,7 +98,8 @@ class Up:
             raise UpError(f"port {port} is in use (another nats-server?): join it with --nats "
                           f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
         try:
-            self.nats = EmbeddedNatsServer(self.state / "nats", port=port).start()
+            self.nats = EmbeddedNatsServer(self.state / "nats", port=port,
+                                           ends_with_us=True).start()
         except NatsServerError as exc:
             raise UpError(f"the embedded nats-server did not start: {exc}; its log is "
                           f"{self.state / 'nats' / 'nats-server.log'}") from None

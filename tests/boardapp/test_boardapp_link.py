@@ -219,3 +219,18 @@ async def test_a_request_of_a_gateway_whose_ready_never_came_runs_and_is_remembe
         assert (await gw.invoke(counter.key, "Total"))["body"] == b"2"
     finally:
         await gw.close()
+
+
+async def test_a_request_that_names_no_link_runs_each_time_and_is_never_answered_from_memory(
+        board_thread, sign):
+    board, counter, gw = await counter_board(board_thread, sign)
+    try:
+        assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
+        answers = []
+        for payload in (b"b", b"c"):  # a gateway that does not say its link, with the same id
+            gw.device.send(count(counter.key, 1000), payload)
+            reply = await gw.receive("invoke_result")
+            answers.append((reply["body"], reply.get("link")))
+        assert answers == [(b"2:b", None), (b"3:c", None)]
+    finally:
+        await gw.close()

@@ -28,7 +28,8 @@ class DeviceLink:
     or unacknowledged chunks outstanding than the window the board advertised in its hello.
     A request still waiting when the board opens a new session is sent again in it, once the
     board's hello there has said its limits; one given up (timed out, cancelled) has its body
-    transfer aborted on both ends.
+    transfer aborted on both ends. Every request names this link (`epoch`), and a reply that
+    names another link answers none of them.
     """
 
     def __init__(self, transport: Transport, pairing_keys: Mapping[bytes, bytes], *,

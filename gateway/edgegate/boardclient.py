@@ -262,7 +262,7 @@ class BoardClient(BoardView):
         """
         msg = {"t": what, "actor": actor, "sha256": hashlib.sha256(module).digest(),
                "claims": claims_jwt}
-        head = packb({**msg, "id": MAX_ID, "size": len(module)})
+        head = packb({**msg, "id": MAX_ID, "size": len(module), "link": self._device.epoch})
         if len(head) > self._device.link.body_limit:
             del msg["claims"]
         return msg

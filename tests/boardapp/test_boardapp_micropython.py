@@ -137,6 +137,26 @@ async def test_the_board_boots_on_each_interpreter_and_reports_itself(micropytho
         await gw.close()
 
 
+async def test_under_micropython_a_request_ahead_of_ready_is_not_answered_from_the_last_link(
+        micropython_board, tmp_path):
+    port = free_port()
+    (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
+    micropython_board()
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
+    try:
+        first = await gw.request({"t": "remove", "actor": "MFIRST", "id": 1000})
+    finally:
+        await gw.close()
+    gw = await connect_tcp(f"tcp://127.0.0.1:{port}", ready=False)
+    try:
+        second = await gw.request({"t": "remove", "actor": "MSECOND", "id": 1000})
+        gw.ready()
+    finally:
+        await gw.close()
+    assert [first["message"], second["message"]] == ["no actor MFIRST on this board",
+                                                     "no actor MSECOND on this board"]
+
+
 async def test_without_a_valid_config_the_board_says_why_and_waits_for_one(micropython_board,
                                                                            tmp_path):
     board = micropython_board()

@@ -105,6 +105,8 @@ def send_raw(connected, value) -> list[dict]:
      "malformed", "invoke: body must be bin"),
     ({"t": "installed", "id": 8, "actor": "M", "sha256": b"short"}, "malformed",
      "installed: sha256 must be 32 bytes"),
+    ({"t": "remove", "id": 8, "actor": "M", "link": 7}, "malformed",
+     "remove: field 'link' must be str, got 7"),
     (b"\xc1", "malformed", "type byte 0xc1 is not in the link's subset"),
     (b"\x81\xa1t", "malformed", "truncated"),
 ])

@@ -272,10 +272,13 @@ class BoardClient(BoardView):
         self.hello.get("actors", {}).pop(reply.get("actor"), None)
         return reply
 
-    async def call(self, actor: str, operation: str, payload: bytes) -> bytes:
-        """Invoke an operation; the answer's bytes, or BoardRefused with the board's error."""
+    async def call(self, actor: str, operation: str, payload: bytes,
+                   timeout: float | None = None) -> bytes:
+        """Invoke an operation; the answer's bytes, or BoardRefused with the board's error.
+
+        `timeout` bounds the wait for the answer (the client's timeout when None)."""
         reply = await self._session.request({"t": "invoke", "actor": actor, "op": operation,
-                                     "origin": ""}, payload)
+                                             "origin": ""}, payload, timeout=timeout)
         return bytes(reply.get("body") or b"")
 
     async def logs(self) -> AsyncIterator[dict[str, Any]]:

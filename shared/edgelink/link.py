@@ -330,6 +330,9 @@ class Link:
                 self._send_message({"t": "pong", "id": msg["id"]})
             elif t == "hello" or t == "ready":
                 self._set_peer(msg)
+            elif t == "error" and msg["id"] in self._outgoing:
+                # the peer refused the request whose body is on its way: send no more of it
+                del self._outgoing[msg["id"]]
             if "sha256" in msg and "body" in msg and \
                     hmac256.sha256(msg["body"]).digest() != msg["sha256"]:
                 self._reply_error(msg["id"], messages.DIGEST,

@@ -135,6 +135,8 @@ def test_a_body_over_the_board_limit_is_refused_before_any_memory_is_taken():
     assert errors[0]["code"] == "too_large" and errors[0]["id"] == request_id
     assert "body of 102400 bytes exceeds max_body 10000" in errors[0]["message"]
     assert pair.board._incoming == {} and pair.at_board == []
+    # the refusal ends the upload at once: nothing of the body stays queued for a stall
+    assert not pair.gateway._outgoing
 
 
 def test_a_second_body_while_the_board_receives_one_waits_its_turn():

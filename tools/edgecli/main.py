@@ -177,7 +177,8 @@ def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
                         help="serial speed (default 921600)")
     parser.add_argument("--timeout", type=float,
                         default=ANSWER_TIMEOUT_S if default is None else default,
-                        help=f"seconds to wait for the board (default {ANSWER_TIMEOUT_S:g})")
+                        help=f"seconds to wait for the board; a call's connection and answer "
+                             f"share them (default {ANSWER_TIMEOUT_S:g})")
 
 
 def board_target(args: argparse.Namespace, required: bool = True) -> str | None:

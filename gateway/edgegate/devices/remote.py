@@ -104,8 +104,10 @@ class RemoteBoard(BoardView):
         self.hello.get("actors", {}).pop(result.get("actor"), None)
         return result
 
-    async def call(self, actor: str, operation: str, payload: bytes) -> bytes:
-        result = await self._ask("call", {"actor": actor, "op": operation}, payload)
+    async def call(self, actor: str, operation: str, payload: bytes,
+                   timeout: float | None = None) -> bytes:
+        result = await self._ask("call", {"actor": actor, "op": operation}, payload,
+                                 timeout=timeout)
         return bytes(result.get("body") or b"")
 
     async def _follow_notes(self) -> None:

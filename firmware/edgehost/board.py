@@ -62,8 +62,8 @@ class Board:
         self._connect = connect
         self._waiting = waiting or getattr(connect, "waiting", None)
         self.engine = engine or engine_name()
-        self.store = ActorStore(flash_root)
-        self._flash_root = flash_root
+        self.store = ActorStore(flash_root, self.limits["module_flash_bytes"],
+                                self._reload_moved)
         self.reports = Reports(self, console)
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
@@ -103,16 +103,32 @@ class Board:
         flash of a `staged` module on its way in counts as free (it is the one asking)."""
         used = self.store.used_bytes()
         if staged is not None:
-            used -= port.file_size(staged.path)
+            used -= staged.reserved
         return self.table.budget(used)
 
     def free_figures(self):
         """(free memory, free flash) as hello and health report them: what the profile's
-        budget has left for actors, the flash lowered to what the filesystem really has."""
+        budget has left for actors (the module region is set aside whole, so the flash its
+        budget leaves is there to write)."""
         budget = self.budget()
-        flash = port.free_flash(self._flash_root)
-        free_flash = budget.flash_free if flash is None else min(budget.flash_free, flash)
-        return budget.ram_free, free_flash
+        return budget.ram_free, budget.flash_free
+
+    def _reload_moved(self, digests):
+        """Load again, from where a compaction moved them, the actors whose modules ran in
+        place (their old bytes are overwritten); an actor that cannot be loaded is removed."""
+        if not self.store.in_place:
+            return  # each instance holds its own copy of its module
+        for actor in list(self.table.actors.values()):
+            if actor.sha256 in digests:
+                try:
+                    module = self.store.module_of(actor.sha256)
+                    actor.host.swap(module)
+                except Exception as exc:  # the module it ran is gone: it must not run again
+                    self.table.remove(actor.key)
+                    self.store.remove(actor.key)
+                    self.log("error", "actor %s removed: cannot load it again after flash "
+                             "compaction: %s" % (actor.key, exc))
+                module = None
 
     # --- boot
 

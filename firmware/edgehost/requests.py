@@ -141,7 +141,7 @@ class Requests:
             board.reports.log("warn", "%s refused before upload: %s" % (msg["t"], reason))
             raise BodyRefused(REFUSED, reason)
         try:
-            return board.store.stage(msg["size"])
+            return board.store.stage(msg["size"], not board.calls.waiting)
         except StoreError as exc:
             raise BodyRefused(STORE, str(exc))
 
@@ -150,7 +150,7 @@ class Requests:
         body = msg.pop("body")
         if isinstance(body, StagedModule):
             return body
-        staged = self._board.store.stage(len(body))
+        staged = self._board.store.stage(len(body), not self._board.calls.waiting)
         try:
             staged.write(body)
             staged.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 
 import msgpack
 from support.gateway import connect_tcp
@@ -311,7 +310,7 @@ async def test_a_module_over_the_flash_left_for_modules_is_refused_before_its_ch
         assert reply["code"] == "refused"
         assert reply["message"].startswith(f"actor {echo.key}: flash: the module of ")
         assert reply["message"].endswith("does not fit the 2048 bytes of flash free for modules")
-        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.store.incoming_bytes() == 0
         assert any("install refused before upload" in line for line in board.console)
     finally:
         await gw.close()
@@ -325,15 +324,15 @@ async def test_an_upload_cut_off_leaves_the_old_module_and_no_part_file(board_th
     gw = await connect_tcp(board.url)
     await gw.request(greeter.install(), greeter.module)
     upload = asyncio.create_task(gw.request(bulky.install(t="swap"), bulky.module))
-    incoming = board.sim.flash_dir / "incoming"
-    while not os.listdir(incoming):  # the swap's module is on its way to flash
+    store = board.board.store
+    while not store.incoming_bytes():  # the swap's module is on its way to flash
         await asyncio.sleep(0.005)
     await gw.close()  # the line goes down in the middle of the upload
     upload.cancel()
     gw = await connect_tcp(board.url)
     try:
         assert gw.hello["actors"] == {greeter.key: greeter.sha256}
-        assert os.listdir(incoming) == []
+        assert store.incoming_bytes() == 0
         answer = await gw.invoke(greeter.key, "Greeter.Greet", msgpack.packb({"name": "x"}))
         assert msgpack.unpackb(answer["body"])["greeting"] == "Hello, x!"
     finally:
@@ -348,11 +347,11 @@ async def test_a_chunked_module_that_does_not_match_its_digest_is_dropped_from_f
     try:
         reply = await gw.request(echo.install(sha256=bytes(32)), echo.module)
         assert reply["code"] == "digest_mismatch"
-        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.store.incoming_bytes() == 0
         assert board.board.table.actors == {}
         stranger = await gw.request(echo.install(t="swap"), echo.module)  # nothing to swap
         assert stranger["code"] == "unknown_actor"
-        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.store.incoming_bytes() == 0
     finally:
         await gw.close()
 

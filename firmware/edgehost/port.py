@@ -274,7 +274,7 @@ def wifi_connect(ssid, password, host, port_number, timeout_ms=20000):
     return sock
 
 
-# --- the module region (see edgehost.region): where installed modules live, mapped in place
+# --- the module region (see edgemodule.region): where installed modules live, mapped in place
 
 # The ESP32 maps the region with esp_partition_mmap in the wasm3 C module
 # (wasm3.map_partition), not through MicroPython's ROMFS support (vfs.rom_ioctl): that is
@@ -284,6 +284,9 @@ def wifi_connect(ssid, password, host, port_number, timeout_ms=20000):
 # with no change to MicroPython's configuration. Writes go through esp32.Partition (erase,
 # then program), which keeps the flash cache coherent with the mapping.
 REGION_PARTITION = "modules"
+# CircuitPython has no wasm3 module of ours to map flash with; the CPython simulator models the
+# ESP32, whose modules run in place, even though pywasm3 keeps its own copy
+MAPS_MODULES = IMPLEMENTATION != "circuitpython"
 
 
 def open_region(root, size):

@@ -8,6 +8,7 @@ from edgehost.builtins import BuiltinError
 from edgehost.store import StagedModule, StoreError
 from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
 from edgelink.link import BodyRefused
+from edgemodule.region import extent
 
 REFUSED = "refused"
 UNKNOWN_ACTOR = "unknown_actor"
@@ -134,7 +135,7 @@ class Requests:
             if msg["t"] == "install" and held is None and budget.slots_free <= 0:
                 reason = ("actor %s: slots: the board holds %d actors, its limit"
                           % (key, budget.slots))
-            elif msg["size"] > budget.flash_free:
+            elif extent(msg["size"]) > budget.flash_free:
                 reason = ("actor %s: flash: the module of %d bytes does not fit the %d bytes "
                           "of flash free for modules" % (key, msg["size"], budget.flash_free))
         if reason is not None:

@@ -1,6 +1,6 @@
 """Installed actors on the board's flash, written so that a power cut never leaves one to run.
 
-Modules live in the module region (see edgehost.region): whole, each in one span the board
+Modules live in the module region (see edgemodule.region): whole, each in one span the board
 maps and runs in place. The actors live on the filesystem under the store's root:
 
     actors/<key>.json       the actor's record (digest, size, claims token, call alias, ...) as
@@ -21,7 +21,7 @@ import json
 import os
 
 from edgehost import port
-from edgehost.region import DATA_START, ModuleRegion, RegionError, extent
+from edgemodule.region import DATA_START, ModuleRegion, RegionError, extent
 
 CHUNK = 1024
 

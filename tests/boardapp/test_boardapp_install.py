@@ -377,7 +377,7 @@ async def test_the_board_checks_the_ram_a_module_takes_itself(board_thread, sign
         assert reply["code"] == "refused"
         message = reply["message"]
         assert message.startswith(f"actor {greeter.key}: ram: needs 11")
-        assert "KiB of RAM (linear memory 1088 KiB + module " in message
+        assert "KiB of RAM (linear memory 1088 KiB + engine " in message  # the module is mapped
         assert message.endswith("the board has 1024 KiB for actors")
         assert gw.hello["free_mem"] == 1024 * 1024
     finally:

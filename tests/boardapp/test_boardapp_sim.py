@@ -15,8 +15,8 @@ from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
 from support.sims import sim_command
 
 from edgecli.simulator import ThrottledPort, parse_ready_line
-from edgehost.region import extent
 from edgehost.store import ActorStore
+from edgemodule.region import extent
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""The board store's scenarios (modules in the mapped region, see edgehost.region), written once
+"""The board store's scenarios (modules in the mapped region, see edgemodule.region), written once
 to run under CPython (the simulator's store, modules read into RAM) and under the board's
 MicroPython (the region mapped by the wasm3 module). Each prints what a user would see.
 
@@ -9,8 +9,8 @@ import binascii
 import hashlib
 
 from edgehost import port
-from edgehost.region import DATA_START, SECTOR, extent
 from edgehost.store import ActorStore
+from edgemodule.region import DATA_START, SECTOR, extent
 
 SCENARIOS = {}
 

@@ -9,8 +9,8 @@ import random
 from edgegate.boardclient import BoardClient, BoardError
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 from edgegate.wascap.modules import custom_section
-from edgehost.region import extent
 from edgelink.link import LinkError
+from edgemodule.region import extent
 
 CUTS = 20
 PADDING = 128 * 1024

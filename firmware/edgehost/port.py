@@ -283,7 +283,6 @@ def wifi_connect(ssid, password, host, port_number, timeout_ms=20000):
 # finds only a partition labelled "romfs". The C module maps our own partition whole, once,
 # with no change to MicroPython's configuration. Writes go through esp32.Partition (erase,
 # then program), which keeps the flash cache coherent with the mapping.
-REGION_PARTITION = "modules"
 # CircuitPython has no wasm3 module of ours to map flash with; the CPython simulator models the
 # ESP32, whose modules run in place, even though pywasm3 keeps its own copy
 MAPS_MODULES = IMPLEMENTATION != "circuitpython"
@@ -293,7 +292,9 @@ def open_region(root, size):
     """The module region: the board's "modules" partition on an ESP32, else a file of
     `size` bytes under `root` (mapped where the wasm3 module can map files)."""
     if sys.platform == "esp32":
-        return PartitionFlash(REGION_PARTITION)
+        from edgemodule.region import PARTITION
+
+        return PartitionFlash(PARTITION)
     return FileFlash(root + "/modules.region", size)
 
 

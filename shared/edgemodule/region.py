@@ -24,6 +24,7 @@ takes free space, and an extent is freed only when the index no longer names it.
 import hashlib
 import struct
 
+PARTITION = "modules"  # the region's label in an ESP32's partition table
 SECTOR = 4096
 SLOTS = 2
 DATA_START = SLOTS * SECTOR

@@ -18,6 +18,7 @@ from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
 from edgelink.mpack import packb
 from edgelink.session import GATEWAY_PROOF_MISMATCH
+from edgemodule.region import extent
 
 FIRMWARE = "edgehost-board 0.2.0"
 BACKOFF_FIRST_MS = 250
@@ -99,13 +100,11 @@ class Board:
 
     # --- what the board has
 
-    def budget(self, staged=None):
+    def budget(self, held=0):
         """What is left for one more actor: RAM, flash and slots (see edgemodule.fit); the
-        flash of a `staged` module on its way in counts as free (it is the one asking)."""
-        used = self.store.used_bytes()
-        if staged is not None:
-            used -= staged.reserved
-        return self.table.budget(used)
+        `held` bytes of flash of the module asking (on its way in, or stored and being
+        restored) count as free."""
+        return self.table.budget(self.store.used_bytes() - held)
 
     def free_figures(self):
         """(free memory, free flash) as hello and health report them: what the profile's
@@ -144,7 +143,7 @@ class Board:
                 # the store has just proved the digest of what was checked at install
                 self.table.install(key, module, record.get("claims"),
                                    binascii.unhexlify(record["digest"]), checked=True,
-                                   budget=self.budget())
+                                   budget=self.budget(extent(record["size"])))
                 restored.append(key)
             except (ActorRefused, OSError) as exc:
                 dropped.append((key, str(exc)))

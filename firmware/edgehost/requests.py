@@ -185,7 +185,7 @@ class Requests:
         staged, module = upload
         try:
             actor, added = board.table.install(key, module, msg.get("claims"), msg["sha256"],
-                                               budget=board.budget(staged))
+                                               budget=board.budget(staged.reserved))
         except ActorRefused as exc:
             staged.discard()
             board.reports.log("warn", "install refused: %s" % exc)
@@ -218,7 +218,7 @@ class Requests:
         staged, module = upload
         try:
             actor = board.table.swap(key, module, msg.get("claims"), msg["sha256"],
-                                     budget=board.budget(staged))
+                                     budget=board.budget(staged.reserved))
         except UnknownActor as exc:
             staged.discard()
             return self._error(msg, UNKNOWN_ACTOR, str(exc))

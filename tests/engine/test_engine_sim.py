@@ -3,12 +3,22 @@ engine, behind the simulator's usual line (TCP, or a pseudo-terminal throttled t
 
 from __future__ import annotations
 
+import json
+import socket
+
 import pytest
 from support.gateway import WAIT, connect_pty, connect_tcp
-from support.keys import write_key_file
+from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
 from support.signing import SignedActor
 
 from edgecli.simulator import SimProcess
+from edgegate.wascap.modules import custom_section
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 pytestmark = pytest.mark.micropython
 
@@ -57,3 +67,54 @@ async def test_sim_micropython_on_a_throttled_pty(mp_sim, actors):
         assert await install_and_call(gw, actors) == b"through the simulator's line"
     finally:
         await gw.close()
+
+
+def padded(module: bytes, sectors: int) -> bytes:
+    """`module` with a custom section that makes it take `sectors` of the module region."""
+    size = sectors * 4096 - 1500 - len(module)  # the claims section takes most of the rest
+    return module + custom_section("padding", bytes(size))
+
+
+@pytest.mark.parametrize("engine", ["cpython", "micropython"])
+async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they_went(
+        engine, board_micropython, tmp_path, actors):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(),
+        "profile": "esp32-s3-devkitc-n8r8", "limits": {"module_flash_bytes": 16 * 4096},
+        "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": free_port()}}))
+    args = ["--config", str(config), "--flash-dir", str(tmp_path / "flash")]
+    if engine == "micropython":
+        args.insert(0, "--micropython")
+    first = SignedActor(padded(actors["echo"], 5), "first")
+    second = SignedActor(padded(actors["echo"], 5), "second")
+    third = SignedActor(padded(actors["echo"], 4), "third")
+    last = SignedActor(padded(actors["echo"], 7), "last")
+    sim = SimProcess(args, tmp_path / "sim.err", WAIT)
+    try:
+        gw = await connect_tcp(sim.where)
+        try:
+            for actor in (first, second, third):
+                reply = await gw.request(actor.install(), actor.module)
+                assert reply["t"] == "installed", reply
+            assert (await gw.request({"t": "remove", "actor": first.key}))["t"] == "removed"
+            # 7 sectors free, 5 of them below the others' modules: only a compaction makes room
+            installed = await gw.request(last.install(), last.module)
+            assert installed["t"] == "installed", installed
+            assert installed["budget"]["flash_free"] == 0
+            for actor in (second, third, last):
+                assert (await gw.invoke(actor.key, "Echo", b"moved"))["body"] == b"moved"
+        finally:
+            await gw.close()
+    finally:
+        sim.stop()
+    sim = SimProcess(args, tmp_path / "again.err", WAIT)  # a reboot: nothing is uploaded again
+    try:
+        gw = await connect_tcp(sim.where)
+        try:
+            assert set(gw.hello["actors"]) == {second.key, third.key, last.key}
+            assert (await gw.invoke(second.key, "Echo", b"again"))["body"] == b"again"
+        finally:
+            await gw.close()
+    finally:
+        sim.stop()

@@ -106,11 +106,11 @@ class ActorStore:
         """Flash held by modules on their way in."""
         return self.region.reserved_bytes()
 
-    def stage(self, size, may_move=False):
+    def stage(self, size, may_move=True):
         """A new StagedModule of `size` bytes; StoreError when flash cannot take it.
 
-        `may_move` allows a compaction when free space is there but in pieces: only when no
-        call is in flight, since modules it moves run in place."""
+        `may_move` allows a compaction when free space is there but in pieces; False while a
+        call is in flight, since the modules it moves run in place."""
         compact = self._compact if may_move else None
         try:
             return StagedModule(self.region, self.region.reserve(size, compact), size)
@@ -125,7 +125,7 @@ class ActorStore:
 
     def save(self, key, module, record):
         """Store `module` (bytes) for actor `key` with `record` (a JSON-able dict)."""
-        staged = self.stage(len(module), True)
+        staged = self.stage(len(module))
         try:
             view = memoryview(module)
             for start in range(0, len(module), CHUNK):

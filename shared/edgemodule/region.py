@@ -172,16 +172,21 @@ class ModuleRegion:
 
     def reserve(self, size, compact=None):
         """The offset of a free extent for a module of `size` bytes, kept until released or
-        added. Where free space is there but in pieces, `compact(moved)` (if given) is asked
-        to compact first. RegionError when the region cannot take it."""
+        added. Where free space is there but in pieces, `compact()` (if given) is asked to
+        compact first. RegionError when the region cannot take it."""
         length = extent(size)
         at = self._gap(length)
-        if at is None and compact is not None and self.capacity() - self.used_bytes() >= length:
+        free = self.capacity() - self.used_bytes()
+        if at is None and free >= length:
+            if compact is None:
+                # the modules a compaction moves may be running: a call is in flight
+                raise RegionError("its %d free bytes are in pieces until the call in flight "
+                                  "ends; try again then" % free)
             compact()
             at = self._gap(length)
         if at is None:
             raise RegionError("only %d of the module region's %d bytes are free"
-                              % (self.capacity() - self.used_bytes(), self.capacity()))
+                              % (free, self.capacity()))
         self._reserved.append([at, length])
         return at
 

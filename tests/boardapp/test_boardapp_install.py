@@ -7,6 +7,9 @@ import hashlib
 
 import msgpack
 from support.gateway import connect_tcp
+from support.signing import SignedActor
+
+from edgegate.wascap.modules import custom_section
 
 
 async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread, sign):
@@ -398,5 +401,37 @@ async def test_an_actor_over_a_lowered_budget_is_dropped_at_boot_with_the_reason
         assert gw.hello["actors"] == {}
         assert any(f"actor {greeter.key} dropped at boot: actor {greeter.key}: memory: declares "
                    "17 memory pages" in line for line in second.console)
+    finally:
+        await gw.close()
+
+
+async def test_a_module_that_needs_a_compaction_waits_for_the_call_in_flight(board_thread,
+                                                                            sign, actors):
+    board = board_thread(limits={"module_flash_bytes": 8 * 4096, "max_frame": 1024})
+    relay = sign("hostcall", caps=["example:relay"])
+
+    def padded(name: str, sectors: int) -> SignedActor:
+        module = actors["echo"]
+        padding = custom_section("padding", bytes(sectors * 4096 - 1500 - len(module)))
+        return SignedActor(module + padding, name)
+
+    gone, kept, big = padded("gone", 3), padded("kept", 3), padded("big", 4)
+    gw = await connect_tcp(board.url)
+    try:
+        for actor in (relay, gone, kept):
+            assert (await gw.request(actor.install(), actor.module))["t"] == "installed"
+        assert (await gw.request({"t": "remove", "actor": gone.key}))["t"] == "removed"
+        pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"ping"))
+        call = await gw.receive("host_call")  # the relay's module runs meanwhile
+        refused = await gw.request(big.install(), big.module)
+        assert refused["code"] == "store"
+        assert refused["message"] == (
+            f"cannot start writing a module of {len(big.module)} bytes to flash: its 16384 free "
+            "bytes are in pieces until the call in flight ends; try again then")
+        gw.device.send({"t": "host_result", "id": call["id"]}, b"pong")
+        assert (await pending)["body"] == b"pong"
+        assert (await gw.request(big.install(), big.module))["t"] == "installed"
+        for actor in (kept, big):
+            assert (await gw.invoke(actor.key, "Echo", b"still"))["body"] == b"still"
     finally:
         await gw.close()

@@ -10,7 +10,7 @@ from edgemodule.region import DATA_START, extent
 
 # limit name -> what it bounds, as said in errors
 LIMITS = {
-    "actor_ram_bytes": "RAM for actors (linear memory, module bytes, engine)",
+    "actor_ram_bytes": "RAM for actors (linear memory, engine, modules not mapped)",
     "max_pages_per_actor": "64 KiB memory pages one actor may declare",
     "max_actors": "actor slots",
     "module_flash_bytes": "flash for modules",

@@ -24,6 +24,8 @@ from edgehost import port
 from edgemodule.region import DATA_START, ModuleRegion, RegionError, extent
 
 CHUNK = 1024
+# where firmware before the module region kept modules (modules/<sha256>.wasm) and uploads
+OLD_FOLDERS = ("incoming", "modules")
 
 
 def _hex(digest):
@@ -237,7 +239,7 @@ class ActorStore:
                 dropped.append((name, "record cut off or corrupt"))
                 port.remove(path)
                 continue
-            entry = self._entry(record)
+            entry = self._entry(record) or self._adopt(record)
             if entry is None or _hex(self.region.digest_of(entry[0], entry[1])) != record[
                     "digest"]:
                 dropped.append((record["key"], "module cut off or corrupt"))
@@ -245,7 +247,42 @@ class ActorStore:
                 continue
             kept.append(record)
         self._drop_unused_modules()
+        for folder in OLD_FOLDERS:
+            path = self.root + "/" + folder
+            for name in port.listdir(path):
+                port.remove(path + "/" + name)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass  # not there
         return kept, dropped
+
+    def _adopt(self, record):
+        """The region entry of a module an older firmware kept as a file, copied into the
+        region (the file goes once the region holds it); None when there is none whole."""
+        path = "%s/modules/%s.wasm" % (self.root, record["digest"])
+        size = port.file_size(path)
+        if not size or size != record["size"]:
+            return None
+        try:
+            staged = self.stage(size)
+        except StoreError:
+            return None
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        try:
+            with open(path, "rb") as f:
+                n = f.readinto(buf)
+                while n:
+                    staged.write(view[:n])
+                    n = f.readinto(buf)
+            if _hex(staged.digest()) != record["digest"] or staged.written != size:
+                raise OSError("cut off or corrupt")
+            self.region.add(staged.offset, size, staged.digest())
+        except (OSError, RegionError):
+            staged.discard()
+            return None
+        return self._entry(record)
 
     def _drop_unused_modules(self):
         used = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -95,3 +96,22 @@ def test_store_round_trip_and_power_cut_under_micropython(micropython, tmp_path)
         "print([k['key'] for k in kept], dropped)\n"
     )
     assert out.strip() == "['MKEY2'] [('MKEY1', 'module cut off or corrupt')]"
+
+
+def test_actors_an_older_firmware_stored_as_files_move_into_the_module_region(tmp_path):
+    # the layout before the module region: modules/<sha256>.wasm beside actors/<key>.json
+    digest = hashlib.sha256(MODULE).hexdigest()
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "modules" / f"{digest}.wasm").write_bytes(MODULE)
+    (tmp_path / "incoming").mkdir()
+    (tmp_path / "incoming" / "3.part").write_bytes(MODULE[:100])
+    (tmp_path / "actors").mkdir()
+    body = json.dumps(dict(RECORD, key="MKEY1", digest=digest, size=len(MODULE))).encode()
+    (tmp_path / "actors" / "MKEY1.json").write_bytes(
+        body + b"\n" + hashlib.sha256(body).hexdigest().encode())
+    kept, dropped = ActorStore(str(tmp_path)).restore()
+    assert [r["key"] for r in kept] == ["MKEY1"] and dropped == []
+    again = ActorStore(str(tmp_path))
+    assert again.restore()[0] == kept
+    assert again.load_module(kept[0]) == MODULE
+    assert sorted(os.listdir(tmp_path)) == ["actors", "modules.region"]

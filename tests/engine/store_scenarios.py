@@ -26,13 +26,15 @@ class PowerCut(Exception):
 
 class CutFlash:
     """A region whose power goes after `budget` bytes written or erased: the byte that was
-    being written when it went, and everything after, never reach the flash."""
+    being written when it went, and everything after, never reach the flash. Like NOR flash,
+    a write may only program erased bytes: `unerased` counts writes that did not."""
 
     def __init__(self, flash, budget):
         self._flash = flash
         self.size = flash.size
         self.budget = budget
         self.spent = 0
+        self.unerased = 0
 
     def _spend(self, n):
         left = self.budget - self.spent
@@ -43,6 +45,10 @@ class CutFlash:
         self._flash.readinto(offset, buf)
 
     def write(self, offset, data):
+        was = bytearray(len(data))
+        self._flash.readinto(offset, was)
+        if was != b"\xff" * len(data):
+            self.unerased += 1
         left = self._spend(len(data))
         if left < len(data):
             self._flash.write(offset, bytes(data)[:max(0, left)])
@@ -149,7 +155,8 @@ def power_cut_at_every_phase(out, load):
         for op in OPERATIONS:
             _apply(store, op)
         total = cut[1].spent
-        out("operations write %d bytes, %d index commits" % (total, store.region.seq))
+        out("operations write %d bytes, %d index commits, %d writes to unerased flash"
+            % (total, store.region.seq, cut[1].unerased))
         bad = []
         runs = 0
         step = 97  # a prime, so the cuts land at every offset within sectors and entries

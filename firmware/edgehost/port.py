@@ -319,6 +319,11 @@ class FileFlash:
         self._file.seek(offset)
         self._file.readinto(buf)
 
+    def read(self, offset, n):
+        """`n` bytes as one bytes object (a module the port cannot map, read into RAM once)."""
+        self._file.seek(offset)
+        return self._file.read(n)
+
     def write(self, offset, data):
         self._file.seek(offset)
         self._file.write(data)
@@ -359,6 +364,11 @@ class PartitionFlash:
 
     def readinto(self, offset, buf):
         self._part.readblocks(offset // 4096, buf, offset % 4096)
+
+    def read(self, offset, n):
+        buf = bytearray(n)
+        self.readinto(offset, buf)
+        return buf
 
     def write(self, offset, data):
         self._part.writeblocks(offset // 4096, data, offset % 4096)  # no erase with offset

@@ -48,7 +48,7 @@ class RegionError(Exception):
 
 
 class ModuleRegion:
-    """The modules in a region of `flash` (see port.FileFlash for what it must offer).
+    """The modules in a region of `flash` (see edgehost.port.FileFlash for what it offers).
 
     `entries` is a list of [offset, size, sha256 digest] sorted by offset. Opening the region
     reads its index and finishes a compaction a power cut interrupted.
@@ -247,11 +247,7 @@ class ModuleRegion:
     def module(self, offset, size):
         """A module's bytes: in place where the port maps the region, else read into RAM."""
         mapped = self.flash.mapped(offset, size)
-        if mapped is not None:
-            return mapped
-        data = bytearray(size)
-        self.flash.readinto(offset, data)
-        return bytes(data)
+        return mapped if mapped is not None else self.flash.read(offset, size)
 
     # --- compaction
 

@@ -44,6 +44,9 @@ class CutFlash:
     def readinto(self, offset, buf):
         self._flash.readinto(offset, buf)
 
+    def read(self, offset, n):
+        return self._flash.read(offset, n)
+
     def write(self, offset, data):
         was = bytearray(len(data))
         self._flash.readinto(offset, was)

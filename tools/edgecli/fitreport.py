@@ -49,8 +49,8 @@ def describe(path: Path, needs: Needs) -> list[str]:
         f"memory   {needs.pages} pages ({kib(needs.memory_bytes)}) declared up front",
         f"imports  {imports or 'none'}",
         f"exports  {exports or 'none'}",
-        f"RAM      {kib(needs.ram_bytes)} ({needs.ram_parts()}) read into RAM; "
-        f"{kib(needs.ram(True))} run in place from mapped flash",
+        f"RAM      {kib(needs.ram_bytes)} ({needs.ram_parts()}); {kib(needs.ram(True))} "
+        "where the board runs it from mapped flash",
         f"         engine estimate: {ENGINE_BASIS}",
     ]
 

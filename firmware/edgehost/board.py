@@ -70,7 +70,8 @@ class Board:
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
                                 False if self.engine == "none" else None,
-                                config.maps_modules and port.MAPS_MODULES)
+                                config.maps_modules and (self.store.in_place
+                                                         or port.SIMULATES_MAPPING))
         self.calls = GatewayCalls(self, config.host_call_timeout_ms)
         self.dispatcher = Dispatcher(self.table, self.builtins, self.calls.ask)
         self.requests = Requests(self)

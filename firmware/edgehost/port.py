@@ -283,9 +283,9 @@ def wifi_connect(ssid, password, host, port_number, timeout_ms=20000):
 # finds only a partition labelled "romfs". The C module maps our own partition whole, once,
 # with no change to MicroPython's configuration. Writes go through esp32.Partition (erase,
 # then program), which keeps the flash cache coherent with the mapping.
-# CircuitPython has no wasm3 module of ours to map flash with; the CPython simulator models the
-# ESP32, whose modules run in place, even though pywasm3 keeps its own copy
-MAPS_MODULES = IMPLEMENTATION != "circuitpython"
+# The CPython simulator models an ESP32, whose modules run in place, though pywasm3 keeps its
+# own copy of each: its budget counts them as mapped
+SIMULATES_MAPPING = IMPLEMENTATION == "cpython"
 
 
 def open_region(root, size):
@@ -294,7 +294,10 @@ def open_region(root, size):
     if sys.platform == "esp32":
         from edgemodule.region import PARTITION
 
-        return PartitionFlash(PARTITION)
+        try:
+            return PartitionFlash(PARTITION)
+        except OSError:
+            pass  # a firmware without the partition (stock MicroPython): a file, not mapped
     return FileFlash(root + "/modules.region", size)
 
 
@@ -356,8 +359,7 @@ class PartitionFlash:
 
         found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
         if not found:
-            raise OSError("no %s partition: flash a firmware built for this board's profile"
-                          % label)
+            raise OSError("no %s partition" % label)
         self.label = label
         self._part = found[0]
         self.size = self._part.ioctl(4, 0) * self._part.ioctl(5, 0)  # blocks * block size

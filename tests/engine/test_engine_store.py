@@ -64,3 +64,27 @@ def test_an_actor_answers_through_swap_and_compaction_of_its_mapped_module(store
         "after compaction: b'five'",
         "after a reboot: ['BIG', 'ECHO'], dropped 0",
     ]
+
+
+BUDGET_OF_A_BOARD = """
+from edgehost.board import Board
+from edgehost.config import BoardConfig
+config = BoardConfig({"board_id": "b1", "pairing_key": "00" * 32,
+                      "profile": "esp32-s3-devkitc-n8r8",
+                      "transport": {"kind": "tcp-listen", "port": 1}}, "config", %r)
+board = Board(config, "flash", lambda: None)
+print(board.store.in_place, board.budget().report()["maps"])
+"""
+
+
+def test_only_a_board_that_maps_its_region_leaves_modules_out_of_its_ram(micropython,
+                                                                           board_micropython,
+                                                                           tmp_path):
+    from boardcode import run_board_code
+
+    from edgecli.profiles import PROFILES_DIR
+
+    code = BUDGET_OF_A_BOARD % str(PROFILES_DIR)
+    # MicroPython without the wasm3 module cannot map: modules count in its RAM
+    assert micropython(code).split() == ["False", "False"]
+    assert run_board_code(board_micropython, code, tmp_path) == ["True True"]

@@ -31,9 +31,9 @@ def board_modules() -> list[str]:
     return names
 
 
-def test_micropython_runs_board_code(micropython):
-    out = micropython("import sys\nprint(sys.implementation.name)\n")
-    assert out.strip() == "micropython"
+def test_the_board_interpreters_run_board_code(board_python):
+    out = board_python("import sys\nprint(sys.implementation.name)\n")
+    assert out.strip() == board_python.name
 
 
 @pytest.mark.parametrize(
@@ -45,16 +45,16 @@ def test_micropython_runs_board_code(micropython):
     ],
     ids=["dataclasses", "typing", "match-statement"],
 )
-def test_micropython_fixture_fails_the_test_on_cpython_only_code(micropython, cpython_only):
-    with pytest.raises(pytest.fail.Exception, match="failed under MicroPython"):
-        micropython(cpython_only)
+def test_the_board_fixture_fails_the_test_on_cpython_only_code(board_python, cpython_only):
+    with pytest.raises(pytest.fail.Exception, match="failed under " + board_python.name):
+        board_python(cpython_only)
 
 
-def test_every_board_module_imports_under_micropython(micropython):
+def test_every_board_module_imports_on_the_board_interpreters(board_python):
     modules = board_modules()
     assert "edgehost" in modules and "edgelink" in modules
     code = "".join(f"import {name}\nprint('imported', {name!r})\n" for name in modules)
-    out = micropython(code)
+    out = board_python(code)
     assert out.split("\n").count("") <= 1
     for name in modules:
         assert f"imported {name}" in out

@@ -63,8 +63,8 @@ def test_truncated_stream_of_unknown_size_is_detected():
         reader.skip()
 
 
-def test_section_reader_runs_under_micropython(micropython):
-    out = micropython(
+def test_section_reader_runs_on_the_board_interpreters(board_python):
+    out = board_python(
         "import io\n"
         "from edgemodule.wasmsections import SectionReader\n"
         f"data = {MODULE!r}\n"

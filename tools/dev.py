@@ -2,8 +2,9 @@
 """Set up the project's virtual environment (.venv/) when needed, then run a job in it.
 
     python3 tools/dev.py up [ARGS]     the main job: `edgehost up`
-    python3 tools/dev.py test [ARGS]   the whole test suite: actor build, MicroPython build
-                                       (needs gcc and make), ruff, pytest
+    python3 tools/dev.py test [ARGS]   the whole test suite: actor build, MicroPython and
+                                       CircuitPython builds (need gcc, make and git), ruff,
+                                       pytest
     python3 tools/dev.py edgehost ...  any other `edgehost` command
 
 Only the Python standard library is used here, so it runs on a machine that has nothing but
@@ -42,12 +43,13 @@ def ensure_venv() -> None:
 
 
 def run_tests(args: list[str]) -> int:
-    """Build the actors and the board's MicroPython (unix port with the wasm3 module), lint,
-    then run pytest; the first failing step's exit code wins."""
+    """Build the actors and the board's MicroPython and CircuitPython (unix ports with the
+    wasm3 module), lint, then run pytest; the first failing step's exit code wins."""
     py = str(BIN / "python")
     steps = [
         ("actor build", [str(BIN / "edgehost"), "build-actors"]),
         ("MicroPython build", [py, "-m", "edgecli.mpbuild"]),
+        ("CircuitPython build", [py, "-m", "edgecli.cpbuild"]),
         ("ruff", [str(BIN / "ruff"), "check", str(ROOT)]),
         ("pytest", [py, "-m", "pytest", *args]),
     ]

@@ -2,7 +2,6 @@
 
 import binascii
 import gc
-import sys
 
 from edgehost import port
 from edgehost.actors import ActorRefused, ActorTable
@@ -50,14 +49,15 @@ class Board:
     `connect()` returns a port (see edgelink.boardio) each time the board (re)connects, None
     when there is nothing to connect to yet (a listening board with no gateway), or raises
     OSError; `console(line)` shows the board's log lines (the REPL's output on a board,
-    stderr in the simulator). `waiting()` (by default `connect.waiting` where it has one)
+    stderr in the simulator). `engine_module` runs the actors (edgehost.engine's shape; None:
+    that module itself). `waiting()` (by default `connect.waiting` where it has one)
     says whether another connection waits to be accepted: a TCP board then drops one that
     has not authenticated in time or that another connection replaces. `run()` serves until
     `stop()`.
     """
 
     def __init__(self, config, flash_root, connect, console=print, engine=None,
-                 watchdog_ms=WATCHDOG_MS, waiting=None):
+                 watchdog_ms=WATCHDOG_MS, waiting=None, engine_module=None):
         self.config = config
         self.limits = config.limits
         self._connect = connect
@@ -69,7 +69,7 @@ class Board:
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
-                                False if self.engine == "none" else None,
+                                False if self.engine == "none" else engine_module,
                                 config.maps_modules and (self.store.in_place
                                                          or port.SIMULATES_MAPPING))
         self.calls = GatewayCalls(self, config.host_call_timeout_ms)
@@ -167,7 +167,8 @@ class Board:
         free_mem, free_flash = self.free_figures()
         return {"t": "hello", "board": self.config.board_id, "firmware": FIRMWARE,
                 "engine": self.engine, "profile": self.config.profile,
-                "chip": self.config.chip, "os": sys.implementation.name,
+                "chip": self.config.chip, "os": port.IMPLEMENTATION,
+                "os_version": port.IMPLEMENTATION_VERSION,
                 "max_frame": self.max_frame, "window": self.limits["window"],
                 "free_mem": free_mem, "free_flash": free_flash,
                 "budget": self.budget().report(), "actors": actors, "actor_info": info,

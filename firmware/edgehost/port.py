@@ -9,6 +9,7 @@ import sys
 from edgelink.clock import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
 
 IMPLEMENTATION = sys.implementation.name  # "micropython", "circuitpython" or "cpython"
+IMPLEMENTATION_VERSION = "%d.%d.%d" % tuple(sys.implementation.version[:3])
 
 try:
     # map_file(path) -> bytes read in place, not copied into RAM: the board's wasm3 module has
@@ -181,11 +182,21 @@ class TcpListener:
 
 
 def tcp_listen(host, port_number):
-    import socket
+    if IMPLEMENTATION == "circuitpython":
+        import socketpool
+        import wifi
 
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(socket.getaddrinfo(host, port_number)[0][-1])
+        # the board joins the Wi-Fi of its settings.toml at start-up, before this runs
+        pool = socketpool.SocketPool(wifi.radio)
+        sock = pool.socket(pool.AF_INET, pool.SOCK_STREAM)
+        sock.setsockopt(pool.SOL_SOCKET, pool.SO_REUSEADDR, 1)
+        sock.bind((host, port_number))
+    else:
+        import socket
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(socket.getaddrinfo(host, port_number)[0][-1])
     sock.listen(1)
     sock.settimeout(ACCEPT_TIMEOUT_S)
     return sock

@@ -15,7 +15,7 @@ UNKNOWN_ACTOR = "unknown_actor"
 STORE = "store"
 UPLOADS = ("install", "swap")
 # requests with an effect: one sent again (the gateway does after a new session) is answered
-# from what the board remembers of it, never run twice
+# from what the board remembers of it for the link it names, never run twice
 REMEMBERED = ("invoke", "install", "swap", "remove")
 OUTCOMES = 16  # replies remembered (a gateway never has more than the window in flight)
 OUTCOME_BYTES = 8192  # of reply bodies, all told
@@ -23,21 +23,26 @@ TOO_LARGE_TO_KEEP = "too_large_to_keep"
 
 
 class Outcomes:
-    """The replies to the gateway's latest requests, by request id, in bounded RAM.
+    """The replies to one gateway link's latest requests, by request id, in bounded RAM.
 
-    A reply whose body would not fit is kept as an error that says so: a request sent again
-    gets that, not a second run.
+    Every link numbers its requests from the same start, so an outcome answers only a request
+    of the link it was kept for: the first outcome of another link forgets the rest, whatever
+    order that link's messages came in. A reply whose body would not fit is kept as an error
+    that says so: a request sent again gets that, not a second run.
     """
 
     def __init__(self, count=OUTCOMES, body_bytes=OUTCOME_BYTES):
         self.count = count
         self.body_bytes = body_bytes
+        self.link = None  # the link whose requests these outcomes answer
         self._order = []
         self._replies = {}
         self._bytes = 0
         self.repeats = 0  # requests answered from here
 
-    def get(self, request_id):
+    def get(self, link, request_id):
+        if link != self.link:
+            return None
         return self._replies.get(request_id)
 
     def clear(self):
@@ -45,12 +50,17 @@ class Outcomes:
         self._replies = {}
         self._bytes = 0
 
-    def keep(self, msg, body):
+    def keep(self, link, msg, body):
+        if link != self.link:
+            self.clear()
+            self.link = link
         request_id = msg["id"]
         if body is not None and len(body) > self.body_bytes:
             msg = {"t": "error", "id": request_id, "code": TOO_LARGE_TO_KEEP,
                    "message": "request %d ran once; its answer of %d bytes was too large to "
                               "keep for a repeat" % (request_id, len(body))}
+            if link is not None:
+                msg["link"] = link
             body = None
         if request_id in self._replies:
             self._forget(request_id)
@@ -77,7 +87,7 @@ class Requests:
     def __init__(self, board):
         self._board = board
         self.outcomes = Outcomes()
-        self._link = None  # the gateway link whose requests the outcomes answer
+        self._link = None  # the link the request being served names (its reply names it too)
         self._remember = False
         self._handlers = {
             "ready": self._on_ready,
@@ -93,9 +103,11 @@ class Requests:
     def handle(self, msg):
         t = msg["t"]
         handler = self._handlers.get(t)
-        self._remember = t in REMEMBERED
+        self._link = msg.get("link")
+        # a request that names no link cannot be told from another link's of the same id
+        self._remember = t in REMEMBERED and self._link is not None
         if self._remember:
-            known = self.outcomes.get(msg["id"])
+            known = self.outcomes.get(self._link, msg["id"])
             if known is not None:
                 body = msg.pop("body", None)
                 if isinstance(body, StagedModule):
@@ -109,8 +121,10 @@ class Requests:
                                         % (msg["code"], msg["message"]))
 
     def _reply(self, msg, body=None):
+        if self._link is not None:
+            msg["link"] = self._link  # so that no other link's gateway takes it for its own
         if self._remember:
-            self.outcomes.keep(dict(msg), None if body is None else bytes(body))
+            self.outcomes.keep(self._link, dict(msg), None if body is None else bytes(body))
         self._board.reply(msg, body)
 
     def _error(self, msg, code, text):
@@ -240,11 +254,6 @@ class Requests:
     # --- the rest
 
     def _on_ready(self, msg):
-        link = msg.get("link")
-        if link != self._link:
-            # another gateway (or one started again): its request ids are not the last one's
-            self.outcomes.clear()
-            self._link = link
         board = self._board
         board.gateway_host = msg["host"]
         board.reports.log("info", "session %d open with gateway %s"

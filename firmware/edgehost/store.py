@@ -16,11 +16,11 @@ no record names is dropped from the index.
 """
 
 import binascii
-import hashlib
 import json
 import os
 
 from edgehost import port
+from edgelink import hmac256
 from edgemodule.region import DATA_START, ModuleRegion, RegionError, extent
 
 CHUNK = 1024
@@ -33,7 +33,7 @@ def _hex(digest):
 
 
 def _sha256_hex(data):
-    return _hex(hashlib.sha256(data).digest())
+    return _hex(hmac256.sha256(data).digest())
 
 
 class StoreError(Exception):
@@ -50,7 +50,7 @@ class StagedModule:
         self.size = size
         self.reserved = extent(size)  # flash it holds while on its way in
         self.written = 0
-        self._hash = hashlib.sha256()
+        self._hash = hmac256.sha256()
         self._digest = None
 
     def write(self, data):

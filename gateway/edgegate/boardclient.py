@@ -103,8 +103,8 @@ class BoardView:
 
     def info(self) -> dict[str, Any]:
         """What the board said about itself in its hello, with its actors as a list."""
-        fields = ("board", "firmware", "engine", "profile", "free_mem", "free_flash",
-                  "uptime_ms", "max_frame", "window")
+        fields = ("board", "firmware", "engine", "os", "os_version", "profile", "free_mem",
+                  "free_flash", "uptime_ms", "max_frame", "window")
         summary: dict[str, Any] = {name: self.hello.get(name) for name in fields}
         summary["actors"] = [{"key": key, **details} for key, details in self.actors.items()]
         return summary
@@ -262,7 +262,7 @@ class BoardClient(BoardView):
         """
         msg = {"t": what, "actor": actor, "sha256": hashlib.sha256(module).digest(),
                "claims": claims_jwt}
-        head = packb({**msg, "id": MAX_ID, "size": len(module)})
+        head = packb({**msg, "id": MAX_ID, "size": len(module), "link": self._device.epoch})
         if len(head) > self._device.link.body_limit:
             del msg["claims"]
         return msg

@@ -28,15 +28,17 @@ class DeviceLink:
     or unacknowledged chunks outstanding than the window the board advertised in its hello.
     A request still waiting when the board opens a new session is sent again in it, once the
     board's hello there has said its limits; one given up (timed out, cancelled) has its body
-    transfer aborted on both ends.
+    transfer aborted on both ends. Every request names this link (`epoch`), and a reply that
+    names another link answers none of them.
     """
 
     def __init__(self, transport: Transport, pairing_keys: Mapping[bytes, bytes], *,
                  max_frame: int = 16384, window: int = 8, max_body: int = 4 * 1024 * 1024,
                  stall_ms: int = 2000, retries: int = 3):
         self.transport = transport
-        # names this link in `ready`: a board that remembers the outcomes of recent request
-        # ids (to answer one sent again) forgets them when another link's ready comes
+        # names this link in every request, and the board names it in the reply: request ids
+        # start afresh with every link, so a remembered outcome or a late reply of another
+        # link's request of the same id must not be taken for this one's
         self.epoch = secrets.token_hex(4)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
@@ -93,6 +95,10 @@ class DeviceLink:
 
     def _deliver(self, inbox: list[dict[str, Any]]) -> None:
         for msg in inbox:
+            if msg["t"] in REPLIES and msg.get("link", self.epoch) != self.epoch:
+                log.warning("%s: dropped a %s for request %d of another link (%s)",
+                            self.transport.name, msg["t"], msg["id"], msg["link"])
+                continue
             future = self._waiting.get(msg["id"]) if msg["t"] in REPLIES else None
             if future is not None and not future.done():
                 future.set_result(msg)
@@ -174,6 +180,7 @@ class DeviceLink:
         request_id = -1
         try:
             msg["id"] = msg.get("id") or self.link.new_id()
+            msg["link"] = self.epoch
             request_id = msg["id"]
             self._waiting[request_id] = future
             self._sent[request_id] = (dict(msg), body)

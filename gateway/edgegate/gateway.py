@@ -40,13 +40,15 @@ class GatewayError(Exception):
 
 async def connect_nats(url: str, config: LatticeConfig, name: str,
                        closing: Callable[[], bool] = lambda: False,
-                       reconnected: Callable[[], Awaitable[None]] | None = None) -> Client:
+                       reconnected: Callable[[], Awaitable[None]] | None = None,
+                       timeout: float | None = None) -> Client:
     """A NATS connection that reconnects for ever once it has been made.
 
-    `closing()` tells a connection lost because we are stopping (nothing to warn about)."""
+    `closing()` tells a connection lost because we are stopping (nothing to warn about);
+    `timeout` bounds the attempts at the first connection (by default a few seconds each)."""
     options: dict[str, Any] = {
         "name": name, "allow_reconnect": True, "max_reconnect_attempts": INITIAL_ATTEMPTS,
-        "reconnect_time_wait": 1, "connect_timeout": 5,
+        "reconnect_time_wait": 1, "connect_timeout": 5 if timeout is None else min(timeout, 5),
     }
     if config.credentials:
         options["user_credentials"] = config.credentials
@@ -69,10 +71,13 @@ async def connect_nats(url: str, config: LatticeConfig, name: str,
         log.debug("NATS %s: %s", url, exc)
 
     try:
-        nc = await nats.connect(url, disconnected_cb=disconnected, reconnected_cb=on_reconnected,
-                                error_cb=error, **options)
+        nc = await asyncio.wait_for(
+            nats.connect(url, disconnected_cb=disconnected, reconnected_cb=on_reconnected,
+                         error_cb=error, **options), timeout)
     except Exception as exc:  # nats-py raises OSError, its own errors or TimeoutError
         reason = str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError) and timeout is not None:
+            reason = f"no answer within {timeout:g} s"
         raise GatewayError(f"cannot reach NATS at {url}: {reason}; start a nats-server there "
                            f"or give --nats URL") from None
     # nats-py applies one limit to the first connection and to reconnecting: a NATS that is

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from edgegate import lifeline
+
 
 class NatsServerError(RuntimeError):
     """nats-server could not be found or did not come up; the message says which and why."""
@@ -32,8 +34,10 @@ class EmbeddedNatsServer:
     two servers started at once never race for the same port.
     """
 
-    def __init__(self, store_dir: Path, host: str = "127.0.0.1", port: int = -1):
+    def __init__(self, store_dir: Path, host: str = "127.0.0.1", port: int = -1,
+                 ends_with_us: bool = False):
         self.store_dir = Path(store_dir)
+        self.ends_with_us = ends_with_us  # killed with this process (see edgegate.lifeline)
         self.host = host
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
@@ -53,7 +57,8 @@ class EmbeddedNatsServer:
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=lifeline.ends_with_this_process() if self.ends_with_us else None,
             )
         ports_file = ports_dir / f"{Path(cmd[0]).name}_{self.process.pid}.ports"
         deadline = time.monotonic() + timeout

@@ -2,13 +2,13 @@
 
 Chunks go in order. The receiver acknowledges the next offset it expects after every chunk;
 the sender keeps at most `window` chunks unacknowledged, goes back to the acknowledged offset
-when the acknowledgements stop for `stall_ms`, and gives up after `retries` such stalls. A
-receiver already busy with other bodies may tell the sender to wait its turn; a waiting
-transfer sends nothing and does not stall until the receiver says go.
+when no acknowledgement of any kind (of a chunk, or of a frame by the link) has come for
+`stall_ms`, and gives up after `retries` such stalls. A receiver already busy with other
+bodies may tell the sender to wait its turn; a waiting transfer sends nothing and does not
+stall until the receiver says go.
 """
 
-import hashlib
-
+from edgelink import hmac256
 from edgelink.clock import ticks_diff
 
 DEFAULT_STALL_MS = 2000
@@ -70,6 +70,12 @@ class Outgoing:
             self.stalls = 0
             self._since = now
 
+    def heard(self, at):
+        """The link's frames were acknowledged at `at`: a receiver that takes frames is slow,
+        not gone, so its transfer does not stall while they keep coming."""
+        if ticks_diff(at, self._since) > 0:
+            self._since = at
+
     def stalled(self, now):
         """True when the transfer must be abandoned; rewinds to the acknowledged offset first."""
         if self.done or self.waiting or ticks_diff(now, self._since) < self.stall_ms:
@@ -95,7 +101,7 @@ class Incoming:
         self.filled = 0
         self.sink = sink
         self.buffer = bytearray(size) if sink is None else None
-        self._hash = hashlib.sha256()
+        self._hash = hmac256.sha256()
         self.stall_ms = stall_ms
         self._since = now
 

@@ -3,10 +3,12 @@
 The session numbers the frames and carries acknowledgements (session.py); this keeps the sender's
 side: at most `window` frames unacknowledged (the smaller of ours and the peer's), the rest of
 what is sent waits in a bounded backlog; when acknowledgements stop for a retransmission timeout
-every unacknowledged frame goes again (go-back-N: the receiver takes frames in order only), the
-timeout doubling each round, or at once when the peer's NAK says it has a gap; a peer that
-acknowledges nothing for `dead_ms` is gone. Our own acknowledgement rides on the next DATA
-frame, or goes alone after ACK_DELAY_MS (at once, as a NAK, after a frame out of order).
+the oldest unacknowledged frame goes again, and if that brings nothing either, every one of them
+(go-back-N: the receiver takes frames in order only), the timeout doubling each round and
+staying doubled until a frame sent once is acknowledged (Karn); all go again at once when the
+peer's NAK says it has a gap; a peer that acknowledges nothing for `dead_ms` is gone. Our own
+acknowledgement rides on the next DATA frame, or goes alone after ACK_DELAY_MS (at once after
+a frame out of order or twice: as a NAK after a gap).
 """
 
 from edgelink.clock import ticks_diff
@@ -46,9 +48,10 @@ class Delivery:
         self._ack_since = None  # when data came that we have not acknowledged yet
         self._rto = INITIAL_RTO_MS
         self._srtt = 0
-        self._rounds = 0
+        self._rttvar = 0
+        self._probed = False  # the oldest frame went again at the timeout: no answer yet
         # spans are kept as a start and a length: MicroPython's ticks wrap around
-        self._progress_at = now
+        self.progress_at = now  # the peer last acknowledged something (or we began to wait)
         self._retry_from = now
         self._retry_after = self._rto
         self._resent_at = now
@@ -77,7 +80,7 @@ class Delivery:
     def _transmit(self, body, now):
         seq, wire = self.session.send(body)
         if not self._unacked:
-            self._progress_at = now
+            self.progress_at = now
             self._retry(now, self._rto)
         self._unacked.append([seq, bytes(wire), now, False])
         self._ack_since = None  # it rode on this frame
@@ -99,8 +102,8 @@ class Delivery:
                 self._sample(ticks_diff(now, entry[2]))
             moved = True
         if moved:
-            self._rounds = 0
-            self._progress_at = now
+            self._probed = False
+            self.progress_at = now
             self._retry(now, self._rto)
         if self.session.nak:
             self.session.nak = False
@@ -120,8 +123,16 @@ class Delivery:
             self.session.send_ack()
 
     def _sample(self, rtt):
-        self._srtt = rtt if not self._srtt else (7 * self._srtt + rtt) // 8
-        self._rto = min(MAX_RTO_MS, max(MIN_RTO_MS, 2 * self._srtt + 2 * ACK_DELAY_MS))
+        # as TCP does (RFC 6298): the timeout leaves room for how much the round trip varies,
+        # which on a serial line is mostly how full the sender's queue is
+        if not self._srtt:
+            self._srtt = rtt
+            self._rttvar = rtt // 2
+        else:
+            self._rttvar = (3 * self._rttvar + abs(self._srtt - rtt)) // 4
+            self._srtt = (7 * self._srtt + rtt) // 8
+        self._rto = min(MAX_RTO_MS, max(MIN_RTO_MS,
+                                        self._srtt + 4 * self._rttvar + 2 * ACK_DELAY_MS))
 
     def tick(self):
         """Time-driven work; returns why the peer is taken for gone, or None."""
@@ -133,17 +144,29 @@ class Delivery:
             self.session.send_ack()
         if not self._unacked:
             return None
-        if ticks_diff(now, self._progress_at) >= self.dead_ms:
+        if ticks_diff(now, self.progress_at) >= self.dead_ms:
             return "no acknowledgement for %d s" % (self.dead_ms // 1000)
         if ticks_diff(now, self._retry_from) >= self._retry_after:
-            self._rounds += 1
-            self._resend_all(now)
-            self._retry(now, min(MAX_RTO_MS, self._rto << self._rounds))
+            # the round trip was longer than we thought: wait twice as long from now on,
+            # until a frame sent once measures it again (the copies measure nothing)
+            self._rto = min(MAX_RTO_MS, 2 * self._rto)
+            if self._probed:
+                self._resend_all(now)
+            else:
+                # first the oldest alone: on a slow line the others are most often still in
+                # the queue to the wire, and a window of copies would stand there too, ahead
+                # of everything sent later; were they lost, the peer NAKs what comes after it
+                self._probed = True
+                self._resend(self._unacked[0])
+            self._retry(now, self._rto)
         return None
 
     def _resend_all(self, now):
         self._resent_at = now
         for entry in self._unacked:
-            entry[3] = True
-            self.resent += 1
-            self._write(entry[1])
+            self._resend(entry)
+
+    def _resend(self, entry):
+        entry[3] = True
+        self.resent += 1
+        self._write(entry[1])

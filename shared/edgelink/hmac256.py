@@ -1,9 +1,16 @@
-"""HMAC-SHA256 over hashlib.sha256, written by hand because MicroPython has no hmac module."""
+"""SHA-256 and HMAC-SHA256 on all three interpreters (HMAC by hand: MicroPython has no hmac)."""
 
 import hashlib
 
 BLOCK = 64
 DIGEST = 32
+
+try:
+    sha256 = hashlib.sha256
+except AttributeError:
+    def sha256(data=b""):
+        """A SHA-256 hash object: CircuitPython's hashlib has new(name, data) only."""
+        return hashlib.new("sha256", data)
 
 
 class HmacKey:
@@ -15,20 +22,20 @@ class HmacKey:
 
     def __init__(self, key):
         if len(key) > BLOCK:
-            key = hashlib.sha256(key).digest()
+            key = sha256(key).digest()
         key = bytes(key) + bytes(BLOCK - len(key))
         self._inner = bytes(b ^ 0x36 for b in key)
         self._outer = bytes(b ^ 0x5C for b in key)
 
     def digest(self, a, b=b"", c=b""):
         """HMAC-SHA256 of the message a+b+c."""
-        inner = hashlib.sha256(self._inner)
+        inner = sha256(self._inner)
         inner.update(a)
         if b:
             inner.update(b)
         if c:
             inner.update(c)
-        outer = hashlib.sha256(self._outer)
+        outer = sha256(self._outer)
         outer.update(inner.digest())
         return outer.digest()
 

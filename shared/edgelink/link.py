@@ -6,9 +6,8 @@ poll loop and the gateway's asyncio device link are both thin wrappers around it
 """
 
 import gc
-import hashlib
 
-from edgelink import frame, messages, session
+from edgelink import frame, hmac256, messages, session
 from edgelink.chunks import DEFAULT_RETRIES, DEFAULT_STALL_MS, Incoming, Outgoing
 from edgelink.clock import ticks_diff, ticks_ms
 from edgelink.delivery import DEAD_MS, DEFAULT_BACKLOG, KEEPALIVE_MS, BacklogFull, Delivery
@@ -184,7 +183,7 @@ class Link:
             raise LinkError("a body for request %d is already on its way" % msg["id"])
         msg["size"] = len(body)
         if "sha256" not in msg:
-            msg["sha256"] = hashlib.sha256(body).digest()
+            msg["sha256"] = hmac256.sha256(body).digest()
         self._send_message(msg)
         chunk_size = self.body_limit - _CHUNK_HEAD
         self._outgoing[msg["id"]] = Outgoing(msg["id"], body, chunk_size, self.peer_window,
@@ -249,7 +248,9 @@ class Link:
     def tick(self):
         """Time-driven work: handshake retries, stalled transfers. Returns messages to deliver."""
         now = self._clock()
+        heard_at = self.delivery.progress_at
         for transfer in list(self._outgoing.values()):
+            transfer.heard(heard_at)
             stalls = transfer.stalls
             if transfer.stalled(now):
                 del self._outgoing[transfer.id]
@@ -330,7 +331,7 @@ class Link:
             elif t == "hello" or t == "ready":
                 self._set_peer(msg)
             if "sha256" in msg and "body" in msg and \
-                    hashlib.sha256(msg["body"]).digest() != msg["sha256"]:
+                    hmac256.sha256(msg["body"]).digest() != msg["sha256"]:
                 self._reply_error(msg["id"], messages.DIGEST,
                                   "%s %d: body does not match its sha256" % (t, msg["id"]))
                 return

@@ -115,6 +115,9 @@ def check(msg):
         raise MessageError(MALFORMED, "%s: body must be bin" % t, request_id)
     if "sha256" in msg and not (_type_ok(msg["sha256"], BIN) and len(msg["sha256"]) == 32):
         raise MessageError(MALFORMED, "%s: sha256 must be 32 bytes" % t, request_id)
+    if "link" in msg and not _type_ok(msg["link"], STR):
+        raise MessageError(MALFORMED, "%s: field 'link' must be str, got %s"
+                           % (t, _short(msg["link"])), request_id)
     return msg
 
 

@@ -81,7 +81,8 @@ class Session:
     DATA record in order and None for anything else (handshake records are answered through
     `send`). `peer_ack` is the last of our sequence numbers the peer has acknowledged,
     `received` the last of its we took; `ack_now` is set when the peer should hear our
-    acknowledgement at once (it sent something we already had, or skipped one).
+    acknowledgement at once (it sent something we already had, or skipped one), `gap` when
+    that acknowledgement is a NAK (it skipped one: what follows the gap must go again).
     """
 
     def __init__(self, send, drops, random=None):
@@ -98,6 +99,7 @@ class Session:
         self.received = 0
         self.peer_ack = 0
         self.ack_now = False
+        self.gap = False
         self.heard = 0  # authenticated DATA and ACK records, counted
         self.nak = False  # the last acknowledgement says a frame of ours went missing
         self._header = bytearray(5)  # kind, seq and ack as they go on the wire
@@ -112,6 +114,7 @@ class Session:
         self.received = 0
         self.peer_ack = 0
         self.ack_now = False
+        self.gap = False
         self.is_open = True
         self.opened += 1
         if self.on_open is not None:
@@ -134,17 +137,19 @@ class Session:
             self.close()
             raise SessionError("sequence numbers exhausted: open a new session")
         self._next_seq = seq + 1
-        self.ack_now = False  # this frame carries our acknowledgement
+        self.ack_now = self.gap = False  # this frame carries our acknowledgement
         mac = self._sign(DATA, seq, body)
         return seq, self._send(self._header, body, memoryview(mac)[:MAC])
 
     def send_ack(self):
         """Acknowledge what we have received, in a record of its own: a NAK when the peer
-        sent a frame out of order or twice (so that it sends again at once), else an ACK."""
+        skipped a frame (so that it sends again at once), else an ACK. A copy of a frame we
+        had is answered with an ACK only: the sender's copies already on their way fill no
+        gap, and a NAK for each would have it send them all again, round after round."""
         if not self.is_open:
             return
-        kind = NAK if self.ack_now else ACK
-        self.ack_now = False
+        kind = NAK if self.gap else ACK
+        self.ack_now = self.gap = False
         mac = self._sign(kind, 0, b"")
         header = self._header
         header[1] = header[3]
@@ -239,6 +244,7 @@ class Session:
             if seq < expected:
                 self.drops.add(DROP_REPLAY, "sequence %d after %d" % (seq, self.received))
             else:
+                self.gap = True
                 self.drops.add(DROP_GAP, "sequence %d, expected %d" % (seq, expected))
             return None
         self.received = seq

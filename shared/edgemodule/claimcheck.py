@@ -1,9 +1,9 @@
 """Find a module's wascap claims and compute its wascap hash in one streaming pass."""
 
 import binascii
-import hashlib
 import json
 
+from edgelink import hmac256
 from edgemodule.wasmsections import CUSTOM_SECTION, SectionReader
 
 CLAIMS_SECTIONS = ("jwt", "wasmcloud_jwt")  # older tools write the first, newer the second
@@ -46,7 +46,7 @@ def scan(stream, size=None, out=None, chunk_size=512, max_token=MAX_TOKEN, read_
     """
     reader = SectionReader(stream, size, chunk_size)
     head = reader.read_header()
-    digest = hashlib.sha256(head)
+    digest = hmac256.sha256(head)
     if out is not None:
         out.write(head)
     token = None

@@ -21,8 +21,9 @@ half done. Live modules are never written over in place otherwise: a new module 
 takes free space, and an extent is freed only when the index no longer names it.
 """
 
-import hashlib
 import struct
+
+from edgelink import hmac256
 
 PARTITION = "modules"  # the region's label in an ESP32's partition table
 SECTOR = 4096
@@ -73,7 +74,7 @@ class ModuleRegion:
 
     def _read_slot(self, slot):
         """(seq, entries, move) of a slot that checks out, else None."""
-        h = hashlib.sha256()
+        h = hmac256.sha256()
         head = bytearray(HEADER_SIZE)
         self.flash.readinto(slot * SECTOR, head)
         magic, seq, count, moving, move_to, moved = struct.unpack(HEADER, head)
@@ -121,7 +122,7 @@ class ModuleRegion:
         base = slot * SECTOR
         moving, move_to, moved = move if move is not None else (NO_MOVE, 0, 0)
         seq = self.seq + 1
-        h = hashlib.sha256()
+        h = hmac256.sha256()
         self.flash.erase(base, SECTOR)
         head = struct.pack(HEADER, MAGIC, seq, len(self.entries), moving, move_to, moved)
         h.update(head)
@@ -234,7 +235,7 @@ class ModuleRegion:
         self.flash.write(start, data)
 
     def digest_of(self, offset, size):
-        h = hashlib.sha256()
+        h = hmac256.sha256()
         view = memoryview(self._buf)
         done = 0
         while done < size:

@@ -57,8 +57,8 @@ def test_refusals_say_why(builtins, caps, namespace, operation, payload, message
 
 
 @pytest.mark.micropython
-def test_builtins_run_under_micropython(micropython):
-    out = micropython(
+def test_builtins_run_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgehost.builtins import Builtins, LOGGING, NUMBERGEN\n"
         "from edgelink import mpack\n"
         "b = Builtins(lambda k, l, t: print(k, l, t))\n"

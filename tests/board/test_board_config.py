@@ -90,8 +90,8 @@ def test_missing_and_unparsable_files_are_reported(tmp_path):
 
 
 @pytest.mark.micropython
-def test_config_checks_run_under_micropython(micropython):
-    out = micropython(
+def test_config_checks_run_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgehost.config import BoardConfig, ConfigError\n"
         f"good = {GOOD!r}\n"
         f"print(BoardConfig(good, 'config.json', {PROFILES!r}).limits['max_frame'])\n"
@@ -112,8 +112,8 @@ def test_config_checks_run_under_micropython(micropython):
 
 
 @pytest.mark.micropython
-def test_port_layer_runs_under_micropython(micropython, tmp_path):
-    out = micropython(
+def test_port_layer_runs_on_the_board_interpreters(board_python, tmp_path):
+    out = board_python(
         "from edgehost import port\n"
         "t0 = port.ticks_ms(); port.sleep_ms(5)\n"
         "print(port.ticks_diff(port.ticks_ms(), t0) >= 5)\n"
@@ -122,4 +122,4 @@ def test_port_layer_runs_under_micropython(micropython, tmp_path):
         f"print(port.exists({str(tmp_path / 'a/b/c')!r}), port.IMPLEMENTATION)\n"
         "w = port.Watchdog(5000); w.feed(); print(w.feeds)\n"
     )
-    assert out.splitlines() == ["True", "True True 16", "True micropython", "1"]
+    assert out.splitlines() == ["True", "True True 16", "True " + board_python.name, "1"]

@@ -51,10 +51,10 @@ def test_needs_count_memory_module_and_the_engine(actors):
 
 
 @pytest.mark.micropython
-def test_the_board_gives_the_same_verdict_under_micropython(micropython, actors, tmp_path):
+def test_the_board_gives_the_same_verdict_on_the_board_interpreters(board_python, actors, tmp_path):
     (tmp_path / "greeter.wasm").write_bytes(actors["rust_greeter"])
     limits = dict(C3)
-    out = micropython(
+    out = board_python(
         "from edgemodule.fit import Budget, Needs, refusal\n"
         "from edgemodule.wasminspect import inspect_bytes\n"
         "data = open('greeter.wasm', 'rb').read()\n"

@@ -67,8 +67,8 @@ def test_board_actors_need_the_contract_in_their_claims(hardware):
 
 
 @pytest.mark.micropython
-def test_hardware_runs_under_micropython(micropython):
-    out = micropython(
+def test_hardware_runs_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgehost.hardware import Hardware, SENSORLED, GPIO, pin_bank\n"
         "from edgelink import mpack\n"
         "bank = pin_bank(lambda p, v: print('pin', p, v))\n"
@@ -77,9 +77,19 @@ def test_hardware_runs_under_micropython(micropython):
         "hw.call(SENSORLED, 'SensorLed.SetLed', mpack.packb({'on': True}))\n"
         "hw.call(GPIO, 'Gpio.Write', mpack.packb({'pin': 4, 'value': True}))\n"
         "print(mpack.unpackb(hw.call(GPIO, 'Gpio.Read', mpack.packb({'pin': 4}))))\n"
+        "try:\n"
+        "    import microcontroller\n"
+        "    print('levels', microcontroller.pin.GPIO2.level, microcontroller.pin.GPIO4.level)\n"
+        "except ImportError:\n"
+        "    pass\n"
     )
-    # the unix port has no pins: the simulated bank stands in
-    assert out.splitlines() == ["SimulatedPins", "pin 2 True", "pin 4 True", "True"]
+    expected = {
+        # MicroPython's unix port has no pins: the simulated bank stands in
+        "micropython": ["SimulatedPins", "pin 2 True", "pin 4 True", "True"],
+        # CircuitPython's digitalio, here on the stand-ins' pins (tools/cpboard)
+        "circuitpython": ["CircuitPins", "True", "levels True True"],
+    }
+    assert out.splitlines() == expected[board_python.name]
 
 
 @pytest.mark.parametrize("pins, words", [

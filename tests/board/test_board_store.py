@@ -81,8 +81,8 @@ def test_swap_replaces_module_and_drops_the_old_one(tmp_path):
 
 
 @pytest.mark.micropython
-def test_store_round_trip_and_power_cut_under_micropython(micropython, tmp_path):
-    out = micropython(
+def test_store_round_trip_and_power_cut_on_the_board_interpreters(board_python, tmp_path):
+    out = board_python(
         "import binascii\n"
         "from edgehost.store import ActorStore\n"
         f"root = {str(tmp_path / 'flash')!r}\n"

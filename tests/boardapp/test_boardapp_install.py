@@ -21,7 +21,8 @@ async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread,
         assert gw.hello["engine"] == "wasm3"
         reply = await gw.request(echo.install(), echo.module)
         assert reply == {"t": "installed", "id": reply["id"], "actor": echo.key,
-                         "sha256": echo.sha256, "budget": reply["budget"]}
+                         "sha256": echo.sha256, "budget": reply["budget"],
+                         "link": gw.device.epoch}
         # what the board has left now: one slot and the actor's RAM fewer than in its hello
         assert reply["budget"]["slots_free"] == gw.hello["budget"]["slots_free"] - 1
         assert reply["budget"]["ram_free"] < gw.hello["budget"]["ram_free"]

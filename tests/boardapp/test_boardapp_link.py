@@ -170,3 +170,67 @@ async def test_the_next_gateway_s_requests_are_not_taken_for_the_last_one_s(boar
         assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"2:a"
     finally:
         await gw.close()
+
+
+def echo_call(key: str, request_id: int) -> dict:
+    return {"t": "invoke", "actor": key, "op": "Echo", "origin": "", "id": request_id}
+
+
+async def echo_board(board_thread, sign):
+    """A board with the echo actor installed by a gateway that has hung up since."""
+    board = board_thread()
+    echo = sign("echo")
+    gw = await connect_tcp(board.url)
+    await gw.request(echo.install(), echo.module)
+    await gw.close()
+    return board, echo
+
+
+async def test_a_request_ahead_of_its_gateway_s_ready_is_not_answered_from_the_last_gateway_s(
+        board_thread, sign):
+    board, echo = await echo_board(board_thread, sign)
+    gw = await connect_tcp(board.url)
+    first = await gw.request(echo_call(echo.key, 1000), b"call 15")
+    await gw.close()
+    # the next connection numbers its requests from the same start; its ready comes after
+    # its first request (late, lost on the line, or overtaken by a request sent again)
+    gw = await connect_tcp(board.url, ready=False)
+    try:
+        second = await gw.request(echo_call(echo.key, 1000), b"call 16")
+        gw.ready()
+        third = await gw.request(echo_call(echo.key, 1002), b"call 17")
+        assert [first["body"], second["body"], third["body"]] == [b"call 15", b"call 16",
+                                                                  b"call 17"]
+        assert board.board.requests.outcomes.repeats == 0
+    finally:
+        await gw.close()
+
+
+async def test_a_request_of_a_gateway_whose_ready_never_came_runs_and_is_remembered(
+        board_thread, sign):
+    board, counter, gw = await counter_board(board_thread, sign)
+    assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
+    await gw.close()
+    gw = await connect_tcp(board.url, ready=False)
+    try:
+        assert (await gw.request(count(counter.key, 1000), b"b"))["body"] == b"2:b"
+        again = await gw.request(count(counter.key, 1000), b"b")  # sent again: not run twice
+        assert again["body"] == b"2:b"
+        assert (await gw.invoke(counter.key, "Total"))["body"] == b"2"
+    finally:
+        await gw.close()
+
+
+async def test_a_request_that_names_no_link_runs_each_time_and_is_never_answered_from_memory(
+        board_thread, sign):
+    board, counter, gw = await counter_board(board_thread, sign)
+    try:
+        assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
+        answers = []
+        for payload in (b"b", b"c"):  # a gateway that does not say its link, with the same id
+            gw.device.send(count(counter.key, 1000), payload)
+            reply = await gw.receive("invoke_result")
+            answers.append((reply["body"], reply.get("link")))
+        assert answers == [(b"2:b", None), (b"3:c", None)]
+    finally:
+        await gw.close()

@@ -1,4 +1,5 @@
-"""The board application under the real MicroPython interpreter (no wasm engine there)."""
+"""The board application under the real MicroPython interpreter (no wasm engine there) and on
+the board's CircuitPython (with its wasm3 engine and board stand-ins)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 from support.gateway import WAIT, connect_tcp
 from support.keys import BOARD_ID, PAIRING_KEY
+
+from edgecli import cpbuild
 
 pytestmark = pytest.mark.micropython
 
@@ -34,15 +37,26 @@ def board_config(port: int) -> dict:
             "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}
 
 
-class MicroPythonBoard:
-    """firmware/main.py run by the MicroPython unix port in a folder of its own."""
+# each interpreter: its binary, what goes on its path first, the engine the board reports
+RUNTIMES = {
+    "micropython": (lambda: Path(sys.executable).parent / "micropython", [], "none"),
+    "circuitpython": (cpbuild.ensure_built, [cpbuild.STAND_INS], "wasm3"),
+}
 
-    def __init__(self, folder: Path):
-        binary = Path(sys.executable).parent / "micropython"
+
+class MicroPythonBoard:
+    """firmware/main.py run by a unix port (`runtime`: MicroPython's or the board's
+    CircuitPython) in a folder of its own."""
+
+    def __init__(self, folder: Path, runtime: str):
+        binary, path_first, self.engine = RUNTIMES[runtime]
+        binary = binary()
+        self.runtime = runtime
         (folder / "start.py").write_text(START)
         # the profiles go on a board's flash beside its config.json
         shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
-        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
+        path = [*path_first, ROOT / "firmware", ROOT / "shared"]
+        env = dict(os.environ, MICROPYPATH=":".join(map(str, path)))
         self.proc = subprocess.Popen([str(binary), "start.py"], cwd=folder, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
@@ -60,7 +74,7 @@ class MicroPythonBoard:
         with self._seen:
             found = self._seen.wait_for(
                 lambda: next((line for line in self.lines if text in line), None), WAIT)
-        assert found, f"MicroPython board never printed {text!r}: {self.lines}"
+        assert found, f"{self.runtime} board never printed {text!r}: {self.lines}"
         return found
 
     def stop(self) -> None:
@@ -68,12 +82,13 @@ class MicroPythonBoard:
         self.proc.wait(WAIT)
 
 
-@pytest.fixture
-def micropython_board(tmp_path):
+@pytest.fixture(params=list(RUNTIMES))
+def micropython_board(request, tmp_path):
+    """start() -> the board application on each board interpreter in turn."""
     boards: list[MicroPythonBoard] = []
 
     def start() -> MicroPythonBoard:
-        board = MicroPythonBoard(tmp_path)
+        board = MicroPythonBoard(tmp_path, request.param)
         boards.append(board)
         return board
 
@@ -91,27 +106,55 @@ async def connect_when_listening(url: str):
     raise AssertionError(f"nothing listens on {url}")
 
 
-async def test_the_board_boots_under_micropython_and_reports_itself(micropython_board,
-                                                                    tmp_path, sign):
+async def test_the_board_boots_on_each_interpreter_and_reports_itself(micropython_board,
+                                                                     tmp_path, sign):
     port = free_port()
     (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
     board = micropython_board()
     gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
     try:
         hello = gw.hello
-        assert (hello["board"], hello["engine"], hello["actors"]) == (BOARD_ID, "none", {})
+        assert (hello["board"], hello["os"], hello["engine"], hello["actors"]) == (
+            BOARD_ID, board.runtime, board.engine, {})
         assert hello["free_mem"] > 0
         echo = sign("echo")
-        refused = await gw.request(echo.install(), echo.module)
-        assert refused["code"] == "refused"
-        assert refused["message"] == f"actor {echo.key}: engine: this board has no wasm engine"
-        missing = await gw.invoke(echo.key, "Echo", b"")
-        assert missing["code"] == "unknown_actor"
+        installed = await gw.request(echo.install(), echo.module)
+        if board.engine == "none":
+            assert installed["code"] == "refused"
+            assert installed["message"] == (f"actor {echo.key}: engine: this board has no "
+                                            f"wasm engine")
+            missing = await gw.invoke(echo.key, "Echo", b"")
+            assert missing["code"] == "unknown_actor"
+        else:
+            assert installed["t"] == "installed"
+            assert (await gw.invoke(echo.key, "Echo", b"on CircuitPython"))["body"] == \
+                b"on CircuitPython"
+            assert (await gw.request({"t": "remove", "actor": echo.key}))["t"] == "removed"
         health = await gw.receive("health")
         assert health["actors"] == {} and health["free_mem"] > 0
         board.wait_for("session 1 open with gateway NTESTGATEWAY")
     finally:
         await gw.close()
+
+
+async def test_under_micropython_a_request_ahead_of_ready_is_not_answered_from_the_last_link(
+        micropython_board, tmp_path):
+    port = free_port()
+    (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
+    micropython_board()
+    gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
+    try:
+        first = await gw.request({"t": "remove", "actor": "MFIRST", "id": 1000})
+    finally:
+        await gw.close()
+    gw = await connect_tcp(f"tcp://127.0.0.1:{port}", ready=False)
+    try:
+        second = await gw.request({"t": "remove", "actor": "MSECOND", "id": 1000})
+        gw.ready()
+    finally:
+        await gw.close()
+    assert [first["message"], second["message"]] == ["no actor MFIRST on this board",
+                                                     "no actor MSECOND on this board"]
 
 
 async def test_without_a_valid_config_the_board_says_why_and_waits_for_one(micropython_board,
@@ -127,12 +170,12 @@ async def test_without_a_valid_config_the_board_says_why_and_waits_for_one(micro
     board.wait_for(f"edgehost: board {BOARD_ID} starting (tcp-listen transport)")
     gw = await connect_when_listening(f"tcp://127.0.0.1:{port}")
     try:
-        assert gw.hello["engine"] == "none"
+        assert gw.hello["engine"] == board.engine
     finally:
         await gw.close()
 
 
-def test_edgehost_board_info_reads_a_micropython_board(micropython_board, tmp_path):
+def test_edgehost_board_info_reads_a_board_on_each_interpreter(micropython_board, tmp_path):
     port = free_port()
     (tmp_path / "config.json").write_text(json.dumps(board_config(port)))
     keys = tmp_path / "board.key"
@@ -145,5 +188,6 @@ def test_edgehost_board_info_reads_a_micropython_board(micropython_board, tmp_pa
     done = subprocess.run(command, capture_output=True, text=True, timeout=3 * WAIT, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
-    assert (info["board"], info["engine"], info["actors"]) == (BOARD_ID, "none", [])
+    assert (info["board"], info["engine"], info["actors"]) == (BOARD_ID, board.engine, [])
+    assert info["os"] == board.runtime
     assert info["free_mem"] > 0

@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import time
 
 from support.commands import COMMAND_TIMEOUT, EDGEHOST
@@ -25,22 +26,23 @@ def test_info_shows_the_board_and_its_actors(start_sim, board, signed):
     assert lines[0] == f"Board        sim at {sim.where}"
     assert lines[1].startswith("Firmware     edgehost-board ")
     assert lines[2] == "Engine       wasm3"
-    assert lines[3] == "Profile      esp32-s3-devkitc-n8r8"
+    assert lines[3] == "Runtime      cpython %d.%d.%d" % sys.version_info[:3]
+    assert lines[4] == "Profile      esp32-s3-devkitc-n8r8"
     # free memory and flash come from the profile's model, not from the PC running it:
     # 6 MiB of RAM for actors less the echo actor's share, 4 MiB of flash less its module (in
     # the whole 4 KiB sectors of the module region)
-    free_mem = int(lines[4].removeprefix("Free memory  ").removesuffix(" bytes").replace(",", ""))
+    free_mem = int(lines[5].removeprefix("Free memory  ").removesuffix(" bytes").replace(",", ""))
     assert 6 * 2**20 - 256 * 1024 < free_mem < 6 * 2**20 - 128 * 1024
     size = len(module.read_bytes())
-    assert lines[5] == f"Free flash   {4 * 2**20 - extent(size):,} bytes"
-    assert lines[6] == "Actor slots  7 of 8 free; up to 64 memory pages (4096 KiB) per actor"
-    assert lines[7].startswith("Uptime       ")
-    assert lines[8] == "Actors       1"
+    assert lines[6] == f"Free flash   {4 * 2**20 - extent(size):,} bytes"
+    assert lines[7] == "Actor slots  7 of 8 free; up to 64 memory pages (4096 KiB) per actor"
+    assert lines[8].startswith("Uptime       ")
+    assert lines[9] == "Actors       1"
     digest = hashlib.sha256(module.read_bytes()).hexdigest()
     # a table under a header, with the full key and digest, as the JSON has them
-    assert lines[9].split() == ["KEY", "ALIAS", "NAME", "SHA256"]
-    assert lines[10].split() == [key, "echoer", "echo", digest]
-    assert lines[9].index("ALIAS") == lines[10].index("echoer")
+    assert lines[10].split() == ["KEY", "ALIAS", "NAME", "SHA256"]
+    assert lines[11].split() == [key, "echoer", "echo", digest]
+    assert lines[10].index("ALIAS") == lines[11].index("echoer")
 
 
 def test_info_json_is_one_object(start_sim, board, signed):
@@ -52,6 +54,7 @@ def test_info_json_is_one_object(start_sim, board, signed):
     summary = json.loads(shown.out)
     assert (summary["board"], summary["engine"], summary["profile"]) == \
         ("sim", "wasm3", "esp32-s3-devkitc-n8r8")
+    assert (summary["os"], summary["os_version"]) == ("cpython", "%d.%d.%d" % sys.version_info[:3])
     assert summary["firmware"].startswith("edgehost-board ")
     for field in ("free_mem", "free_flash", "uptime_ms", "max_frame", "window"):
         assert isinstance(summary[field], int), field

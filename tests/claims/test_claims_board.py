@@ -35,7 +35,7 @@ for name in sorted(os.listdir('.')):
 
 
 def test_the_board_accepts_a_signed_actor_and_refuses_what_does_not_match(
-    micropython, tmp_path, actors
+    board_python, tmp_path, actors
 ):
     echo = actors["echo"]
     signed = sign_module(echo, ISSUER, SUBJECT, ActorMetadata("echo", ["wasmcloud:httpserver"]))
@@ -58,7 +58,7 @@ def test_the_board_accepts_a_signed_actor_and_refuses_what_does_not_match(
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
 
-    lines = micropython(CHECK_FILES).splitlines()
+    lines = board_python(CHECK_FILES).splitlines()
 
     echo_hash = hashlib.sha256(echo).hexdigest().upper()
     assert lines[0] == f"a_signed.wasm ok {SUBJECT.public_key} {echo_hash}"
@@ -73,11 +73,11 @@ def test_the_board_accepts_a_signed_actor_and_refuses_what_does_not_match(
     assert lines[7] == f"h_both_same.wasm ok {SUBJECT.public_key} {echo_hash}"
 
 
-def test_the_board_hashes_in_small_reads_without_a_second_copy(micropython, tmp_path, actors):
+def test_the_board_hashes_in_small_reads_without_a_second_copy(board_python, tmp_path, actors):
     signed = sign_module(actors["hostcall"], ISSUER, SUBJECT, ActorMetadata("hostcall"))
     token_size = len(claims_payloads(signed)[0])
     (tmp_path / "signed.wasm").write_bytes(signed)
-    out = micropython(
+    out = board_python(
         "from edgemodule.claimcheck import scan\n"
         "class Stream:\n"
         "    # a file that records the largest single read asked of it\n"

@@ -1,27 +1,37 @@
-"""Fixtures for the engine tests: the board's MicroPython (unix port with the wasm3 module),
-built from the pinned sources by edgecli.mpbuild, and a runner for the host's scenarios on
-either engine."""
+"""Fixtures for the engine tests: the board's MicroPython and CircuitPython (unix ports with the
+wasm3 module), built from the pinned sources by edgecli.mpbuild and edgecli.cpbuild, and a
+runner for the host's scenarios on each engine."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from boardcode import run_board_code
+from boardcode import BOARD_ENGINES, board_python, run_board_code
 
-from edgecli import actorbuild, mpbuild
+from edgecli import actorbuild, cpbuild, mpbuild
+
+
+def _built(ensure_built) -> Path:
+    try:
+        return ensure_built()
+    except mpbuild.MicroPythonBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def board_micropython() -> Path:
     """The MicroPython binary with the wasm3 module (built on first use, then cached)."""
-    try:
-        return mpbuild.ensure_built()
-    except mpbuild.MicroPythonBuildError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return _built(mpbuild.ensure_built)
 
 
-ENGINES = ["pywasm3", "wasm3-micropython"]
+@pytest.fixture(scope="session")
+def board_circuitpython() -> Path:
+    """The CircuitPython binary with the wasm3 module (built on first use, then cached)."""
+    return _built(cpbuild.ensure_built)
+
+
+ENGINES = ["pywasm3", *BOARD_ENGINES]  # and the simulator's
 
 
 @pytest.fixture(params=ENGINES)
@@ -39,8 +49,8 @@ def _scenario_runner(engine: str, request, tmp_path: Path):
             lines: list[str] = []
             host_scenarios.run(name, actors_dir, lines.append)
             return lines
-        binary = request.getfixturevalue("board_micropython")
-        return run_board_code(binary, "import host_scenarios\nhost_scenarios.run(%r, %r)\n"
+        return run_board_code(board_python(engine, request),
+                              "import host_scenarios\nhost_scenarios.run(%r, %r)\n"
                               % (name, actors_dir), tmp_path)
 
     return run
@@ -52,7 +62,7 @@ def scenario(engine, actors, request, tmp_path):
     return _scenario_runner(engine, request, tmp_path)
 
 
-@pytest.fixture
+@pytest.fixture(params=BOARD_ENGINES)
 def board_scenario(actors, request, tmp_path):
     """scenario(name), on the board's engine only (for what pywasm3 cannot do)."""
-    return _scenario_runner("wasm3-micropython", request, tmp_path)
+    return _scenario_runner(request.param, request, tmp_path)

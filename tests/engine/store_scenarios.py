@@ -6,10 +6,10 @@ Run as `run(name, actors_dir)` in an empty working folder; `out(line)` collects 
 """
 
 import binascii
-import hashlib
 
 from edgehost import port
 from edgehost.store import ActorStore
+from edgelink import hmac256
 from edgemodule.region import DATA_START, SECTOR, extent
 
 SCENARIOS = {}
@@ -79,7 +79,7 @@ def module(size, fill):
 
 
 def digest(data):
-    return hashlib.sha256(data).digest()
+    return hmac256.sha256(data).digest()
 
 
 # The power-cut run: a region of ten data sectors, filled, fragmented, then asked for a

@@ -1,5 +1,6 @@
-"""firmware/main.py on the board's MicroPython with the real engine: installs and calls actors
-over the link as a real board would, and a runaway actor is stopped while the board serves on."""
+"""firmware/main.py on the board's MicroPython and CircuitPython with the real engine: installs
+and calls actors over the link as a real board would, and a runaway actor is stopped while the
+board serves on."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from boardcode import HEAP, ROOT
+from boardcode import BOARD_ENGINES, HEAP, ROOT, BoardPython, board_python
 from support.gateway import WAIT, connect_tcp
 from support.keys import BOARD_ID, PAIRING_KEY
 from support.signing import SignedActor
@@ -41,9 +42,9 @@ async def connect_when_listening(url: str, board: EngineBoard | None = None):
 
 
 class EngineBoard:
-    """firmware/main.py under the board's MicroPython, in a folder of its own."""
+    """firmware/main.py under a board interpreter, in a folder of its own."""
 
-    def __init__(self, binary: Path, folder: Path, port: int, limits: dict,
+    def __init__(self, board: BoardPython, folder: Path, port: int, limits: dict,
                  health_period_s: int = 60):
         config = {"board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(),
                   "health_period_s": health_period_s, "profile": PROFILE,
@@ -53,8 +54,8 @@ class EngineBoard:
         # a board reads its profile beside its config, as deploying puts it there
         shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
         (folder / "start.py").write_text("import main\nmain.main(recheck_ms=100)\n")
-        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
-        self.proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
+        env = dict(os.environ, MICROPYPATH=board.path())
+        self.proc = subprocess.Popen([str(board.binary), "-X", "heapsize=" + HEAP, "start.py"],
                                      cwd=folder, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
@@ -69,37 +70,37 @@ class EngineBoard:
         self.proc.wait(WAIT)
 
 
-@pytest.fixture
-def engine_board(board_micropython, tmp_path):
+@pytest.fixture(params=BOARD_ENGINES)
+def engine_board(request, tmp_path):
+    """engine_board(port, limits) -> firmware/main.py on each board interpreter in turn."""
+    board = board_python(request.param, request)
     boards: list[EngineBoard] = []
 
     def start(port: int, limits: dict, health_period_s: int = 60) -> EngineBoard:
-        board = EngineBoard(board_micropython, tmp_path, port, limits, health_period_s)
-        boards.append(board)
-        return board
+        boards.append(EngineBoard(board, tmp_path, port, limits, health_period_s))
+        return boards[-1]
 
     yield start
-    for board in boards:
-        board.stop()
+    for started in boards:
+        started.stop()
 
 
 @pytest.fixture
-def any_board(engine, engine_board, tmp_path):
+def any_board(engine, request, tmp_path):
     """any_board(limits) -> the tcp:// URL of a board on the engine under test: the simulator
-    (pywasm3) or firmware/main.py on the board's MicroPython."""
-    threads: list[BoardInThread] = []
+    (pywasm3) or firmware/main.py on the board's MicroPython or CircuitPython."""
+    boards: list[BoardInThread | EngineBoard] = []
 
     def start(limits: dict) -> str:
         if engine == "pywasm3":
-            board = BoardInThread(tmp_path / "flash", limits=limits)
-            threads.append(board)
-            return board.url
+            boards.append(BoardInThread(tmp_path / "flash", limits=limits))
+            return boards[-1].url
         port = free_port()
-        engine_board(port, limits)
+        boards.append(EngineBoard(board_python(engine, request), tmp_path, port, limits))
         return f"tcp://127.0.0.1:{port}"
 
     yield start
-    for board in threads:
+    for board in boards:
         board.stop()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-ENGINE_LINES = {"pywasm3": "run in place: False", "wasm3-micropython": "run in place: True"}
+ENGINE_LINES = {"pywasm3": "run in place: False", "wasm3-micropython": "run in place: True",
+                "wasm3-circuitpython": "run in place: True"}
 
 
 @pytest.fixture
 def store_scenario(engine, actors, request, tmp_path):
     """store_scenario(name) -> the lines store_scenarios.run(name) prints on that engine."""
-    from boardcode import run_board_code
+    from boardcode import board_python, run_board_code
 
     from edgecli import actorbuild
 
@@ -29,8 +30,8 @@ def store_scenario(engine, actors, request, tmp_path):
             finally:
                 os.chdir(here)
             return lines
-        binary = request.getfixturevalue("board_micropython")
-        return run_board_code(binary, "import store_scenarios\nstore_scenarios.run(%r, %r)\n"
+        return run_board_code(board_python(engine, request),
+                              "import store_scenarios\nstore_scenarios.run(%r, %r)\n"
                               % (name, str(actorbuild.OUTPUT)), tmp_path, timeout=300)
 
     return run
@@ -80,11 +81,12 @@ print(board.store.in_place, board.budget().report()["maps"])
 def test_only_a_board_that_maps_its_region_leaves_modules_out_of_its_ram(micropython,
                                                                            board_micropython,
                                                                            tmp_path):
-    from boardcode import run_board_code
+    from boardcode import BoardPython, run_board_code
 
     from edgecli.profiles import PROFILES_DIR
 
     code = BUDGET_OF_A_BOARD % str(PROFILES_DIR)
     # MicroPython without the wasm3 module cannot map: modules count in its RAM
     assert micropython(code).split() == ["False", "False"]
-    assert run_board_code(board_micropython, code, tmp_path) == ["True True"]
+    assert run_board_code(BoardPython("micropython", board_micropython), code,
+                          tmp_path) == ["True True"]

@@ -17,6 +17,7 @@ from hil_rig import BoardUnderTest, RealBoard, SimulatedBoard, board_missing
 from support.commands import EDGEHOST
 from support.signing import SignedActor
 
+from edgecli import cpbuild
 from edgecli.profiles import DEFAULT_PROFILE
 from edgegate.wascap import KeyPair
 
@@ -34,13 +35,25 @@ def pytest_configure(config):
                                 "FILE (from edgehost provision --key-file)")
 
 
+def pytest_generate_tests(metafunc):
+    """The simulated board runs each scenario on the board's MicroPython and CircuitPython; a
+    real board on the one it runs."""
+    if "board_runtime" in metafunc.fixturenames:
+        simulated = metafunc.config.getoption("--board-port") is None
+        metafunc.parametrize("board_runtime",
+                             ["micropython", "circuitpython"] if simulated else ["real"])
+
+
 @pytest.fixture
-def board(request, tmp_path) -> BoardUnderTest:
+def board(request, tmp_path, board_runtime) -> BoardUnderTest:
     """The board under test, stopped (the simulated one) after the test."""
     port = request.config.getoption("--board-port")
     profile = request.config.getoption("--board-profile")
     if port is None:
-        under_test: BoardUnderTest = SimulatedBoard(tmp_path / "sim", profile or DEFAULT_PROFILE)
+        if board_runtime == "circuitpython":
+            cpbuild.ensure_built()  # before the simulator's start-up wait begins
+        under_test: BoardUnderTest = SimulatedBoard(tmp_path / "sim", profile or DEFAULT_PROFILE,
+                                                    board_runtime)
     else:
         if hil_rig.NO_BOARD:
             pytest.skip(hil_rig.NO_BOARD)

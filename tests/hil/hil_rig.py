@@ -34,6 +34,7 @@ class BoardUnderTest:
     key: BoardKey
     profile: profiles.Profile
     deadline_ms: int  # how long one call may run on the board before the engine stops it
+    runtime: str  # the interpreter the board's hello names
 
     async def connect(self) -> Gateway:
         transport = await SerialTransport.open(self.port, self.baud)
@@ -51,12 +52,14 @@ class BoardUnderTest:
 
 
 class SimulatedBoard(BoardUnderTest):
-    """`edgehost sim --micropython`: firmware/ on the board's MicroPython with its wasm3 engine,
-    behind a pseudo-terminal; its flash a folder kept across resets."""
+    """`edgehost sim --micropython` (or `--circuitpython`): firmware/ on the board's MicroPython
+    (or CircuitPython) with its wasm3 engine, behind a pseudo-terminal; its flash a folder kept
+    across resets."""
 
     DEADLINE_MS = 500  # lowered by its config, so a runaway is stopped quickly
 
-    def __init__(self, folder: Path, profile_name: str):
+    def __init__(self, folder: Path, profile_name: str, runtime: str = "micropython"):
+        self.runtime = runtime
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.profile = profiles.profile(profile_name)
@@ -72,7 +75,7 @@ class SimulatedBoard(BoardUnderTest):
         self._start()
 
     def _start(self) -> None:
-        self.sim = SimProcess(["--pty", "--micropython", "--config", str(self.config),
+        self.sim = SimProcess(["--pty", "--" + self.runtime, "--config", str(self.config),
                                "--flash-dir", str(self.folder / "flash")],
                               self.folder / ("sim%d.err" % self.boots), SIM_START_TIMEOUT)
         self.boots += 1
@@ -89,6 +92,8 @@ class SimulatedBoard(BoardUnderTest):
 class RealBoard(BoardUnderTest):
     """A provisioned board on a serial port (its gateway-side port: the USB bridge or the
     board's own USB)."""
+
+    runtime = "micropython"  # the firmware edgehost builds for a board
 
     def __init__(self, port: str, baud: int, key_file: Path, profile_name: str):
         self.port, self.baud = port, baud

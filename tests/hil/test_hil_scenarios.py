@@ -32,7 +32,7 @@ async def test_the_board_boots_and_greets_with_its_id_profile_and_engine(board, 
     hello = session.hello
     assert (hello["board"], hello["profile"], hello["chip"]) == (
         board.key.board_id, board.profile.name, board.profile.chip)
-    assert hello["engine"] == "wasm3" and hello["os"] == "micropython"
+    assert hello["engine"] == "wasm3" and hello["os"] == board.runtime
 
 
 async def test_an_installed_actor_answers_its_calls(session, sign):

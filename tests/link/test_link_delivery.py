@@ -7,7 +7,7 @@ import pytest
 from linkpair import LinkPair
 
 from edgelink import session
-from edgelink.delivery import ACK_DELAY_MS, DEAD_MS, KEEPALIVE_MS
+from edgelink.delivery import ACK_DELAY_MS, DEAD_MS, KEEPALIVE_MS, MIN_RTO_MS
 from edgelink.link import LinkError
 
 
@@ -55,6 +55,34 @@ def test_a_lost_reply_is_sent_again_and_delivered_once(connected):
     connected.tick(1000)
     assert [(m["t"], m["id"]) for m in connected.at_gateway] == [("invoke_result", request_id)]
     assert not connected.board.busy and not connected.gateway.busy
+
+
+def test_acknowledgements_that_are_only_late_cost_one_copy_not_the_window(connected):
+    # on a slow line the frames wait in the queue to the wire, and the answers with them
+    ids = [invoke(connected, b"late %d" % i) for i in range(4)]
+    queued = len(connected.down.pending)
+    connected.clock.now += 1000
+    connected.gateway.tick()
+    assert len(connected.down.pending) == queued + 1  # the oldest went again, alone
+    connected.pump()
+    assert [m["id"] for m in connected.at_board] == ids
+    # the copy was answered with a plain acknowledgement: nothing more went again
+    assert connected.gateway.delivery.resent == 1
+    assert connected.board.drops.counts == {session.DROP_REPLAY: 1}
+
+
+def test_after_a_timeout_the_next_one_waits_twice_as_long_until_a_round_trip_is_measured(
+        connected):
+    connected.down.tamper = lose()
+    invoke(connected)
+    connected.tick(MIN_RTO_MS)  # the request goes again and is answered (its copy: no measure)
+    assert connected.gateway.delivery.resent == 1 and len(connected.at_board) == 1
+    connected.down.tamper = lose()
+    invoke(connected)
+    connected.tick(MIN_RTO_MS)
+    assert connected.gateway.delivery.resent == 1  # a round trip may be this long now
+    connected.tick(MIN_RTO_MS)
+    assert connected.gateway.delivery.resent == 2 and len(connected.at_board) == 2
 
 
 def test_a_frame_that_arrives_twice_is_delivered_once(connected):
@@ -157,8 +185,8 @@ def test_an_acknowledgement_with_a_forged_mac_is_dropped(connected):
     assert connected.gateway.busy  # the invoke is still owed an acknowledgement
 
 
-def test_delivery_recovers_a_lost_frame_under_micropython(micropython):
-    out = micropython(
+def test_delivery_recovers_a_lost_frame_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgelink.link import board_link, gateway_link\n"
         "now = [0]; clock = lambda: now[0]\n"
         "key = bytes(range(32)); up = []; down = []; lose = [0]\n"

@@ -117,6 +117,19 @@ async def test_a_request_waiting_when_the_board_opens_a_new_session_is_answered_
     await stop(device, board, runner)
 
 
+async def test_an_answer_given_to_another_gateway_s_request_of_that_id_is_not_taken():
+    device, board, runner = await connected()
+    pending = asyncio.create_task(
+        device.request({"t": "invoke", "actor": "M", "op": "o", "origin": "O"}, b"mine"))
+    await held(board)
+    # a board on a serial line still answering the gateway that had the line before
+    board.link.send({"t": "invoke_result", "id": board.held[0]["id"], "link": "0ther1ink"},
+                    b"the last gateway's")
+    board.answer_all()
+    assert (await asyncio.wait_for(pending, 5))["body"] == b"mine"
+    await stop(device, board, runner)
+
+
 async def test_a_request_given_up_aborts_its_body_on_the_board_too():
     device, board, runner = await connected()
     big = bytes(range(256)) * 200  # chunked: far more than one frame

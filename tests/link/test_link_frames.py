@@ -92,8 +92,8 @@ def test_table_crc32_matches_binascii():
     assert frame._table_crc32(data) == binascii.crc32(data)
 
 
-def test_frames_decode_under_micropython(micropython):
-    out = micropython(
+def test_frames_decode_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgelink import frame\n"
         "w = frame.FrameWriter(512); r = frame.FrameReader(512)\n"
         "ok = 0\n"

@@ -105,6 +105,8 @@ def send_raw(connected, value) -> list[dict]:
      "malformed", "invoke: body must be bin"),
     ({"t": "installed", "id": 8, "actor": "M", "sha256": b"short"}, "malformed",
      "installed: sha256 must be 32 bytes"),
+    ({"t": "remove", "id": 8, "actor": "M", "link": 7}, "malformed",
+     "remove: field 'link' must be str, got 7"),
     (b"\xc1", "malformed", "type byte 0xc1 is not in the link's subset"),
     (b"\x81\xa1t", "malformed", "truncated"),
 ])
@@ -146,8 +148,8 @@ def test_the_peer_limits_come_from_hello_and_ready(connected):
     assert (connected.board.peer_max_frame, connected.board.peer_window) == (16384, 8)
 
 
-def test_messages_are_checked_the_same_under_micropython(micropython):
-    out = micropython(
+def test_messages_are_checked_the_same_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgelink import messages\n"
         "from edgelink.mpack import packb\n"
         "for v in ({'t': 'reboot', 'id': 2}, {'t': 'remove', 'id': 2}, {'t': 'ping', 'id': True},\n"

@@ -89,11 +89,11 @@ def test_random_bytes_decode_or_raise_mpack_error_only(data):
         pass
 
 
-def test_micropython_writes_the_same_bytes(micropython):
+def test_micropython_writes_the_same_bytes(board_python):
     cases = [None, True, False, 0, -1, -33, 127, 128, 65536, 2**32, 2**64 - 1, -(2**63), 1.25,
              "é" * 40, b"x" * 300, [1, [2, {}]], {"body": b"\x00", "id": 3, "t": "invoke"},
              "a" * 70000]
-    out = micropython(
+    out = board_python(
         "import binascii\nfrom edgelink.mpack import packb, unpackb\n"
         f"cases = {cases!r}\n"
         "for c in cases:\n"

@@ -172,8 +172,8 @@ def test_an_unknown_type_as_long_as_a_frame_still_gets_a_short_error_reply(conne
     assert len(connected.at_gateway[0]["message"]) < 100
 
 
-def test_fuzzing_decoder_codec_and_session_under_micropython(micropython):
-    out = micropython(
+def test_fuzzing_decoder_codec_and_session_on_the_board_interpreters(board_python):
+    out = board_python(
         "import random\n"
         "from edgelink.link import board_link, gateway_link\n"
         "from edgelink.mpack import unpackb, MpackError\n"

@@ -180,8 +180,8 @@ def test_sending_without_a_session_is_a_clear_error(pair):
         pair.board.send({"t": "ping"})
 
 
-def test_session_runs_under_micropython(micropython):
-    out = micropython(
+def test_session_runs_on_the_board_interpreters(board_python):
+    out = board_python(
         "from edgelink.link import board_link, gateway_link\n"
         "key = bytes(range(32)); up = []; down = []\n"
         "b = board_link('b1', key, lambda d: up.append(bytes(d)), log=None)\n"

@@ -227,8 +227,8 @@ def test_uart_port_turns_off_ctrl_c_under_micropython(micropython):
     assert out.strip() == "3 b'\\x03\\x03\\x00'"
 
 
-async def test_a_micropython_board_talks_to_the_gateway_over_tcp(micropython):
-    """The real MicroPython interpreter runs the board end on a TCP socket."""
+async def test_a_board_talks_to_the_gateway_over_wifi(board_python):
+    """The board interpreters run the board end on the socket their Wi-Fi path opens."""
     result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     ended = asyncio.Event()
@@ -249,7 +249,7 @@ async def test_a_micropython_board_talks_to_the_gateway_over_tcp(micropython):
     listener = await TcpListener.start("127.0.0.1", 0, on_board)
     board = MICROPYTHON_BOARD % (listener.port, PAIRING_KEY)
     try:
-        out = await asyncio.to_thread(micropython, board, 60)
+        out = await asyncio.to_thread(board_python, board, 60)
         await asyncio.wait_for(result, 5)
         await asyncio.wait_for(ended.wait(), 10)
     finally:
@@ -258,11 +258,11 @@ async def test_a_micropython_board_talks_to_the_gateway_over_tcp(micropython):
 
 
 MICROPYTHON_BOARD = """
-import socket, time
+from edgehost.port import wifi_connect
+from edgelink.clock import sleep_ms
 from edgelink.link import LinkClosed, board_link
 from edgelink.boardio import SocketPort
-sock = socket.socket()
-sock.connect(socket.getaddrinfo('127.0.0.1', %d)[0][-1])
+sock = wifi_connect('lab', 'secret', '127.0.0.1', %d)
 port = SocketPort(sock)
 link = board_link(b'board-7', %r, port.write, max_frame=512, max_body=100000)
 hello = {'t': 'hello', 'board': 'board-7', 'firmware': '0.1.0', 'engine': 'wasm3',
@@ -284,7 +284,7 @@ while running:
             link.send({'t': 'removed', 'id': msg['id'], 'actor': msg['actor']})
             running = False
     if not inbox:
-        time.sleep_ms(1)
+        sleep_ms(1)
 while link.busy:
     link.poll(port)
 sock.close()

@@ -34,8 +34,8 @@ def test_a_changed_vector_is_caught():
     assert failures
 
 
-def test_vectors_hold_under_micropython(micropython):
-    out = micropython(
+def test_vectors_hold_on_the_board_interpreters(board_python):
+    out = board_python(
         "import sys, json\n"
         f"sys.path.append({str(HERE)!r})\n"
         "import link_vectorcheck\n"

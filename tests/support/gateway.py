@@ -49,6 +49,11 @@ class Gateway:
             except asyncio.TimeoutError:
                 return kinds
 
+    def ready(self) -> None:
+        """Answer the board's hello (open_gateway does, unless told to leave it to the test)."""
+        self.device.send({"t": "ready", "host": "NTESTGATEWAY", "max_frame": 16384,
+                          "window": 8})
+
     async def invoke(self, actor: str, op: str, payload: bytes = b"",
                      origin: str = "") -> dict[str, Any]:
         return await self.request({"t": "invoke", "actor": actor, "op": op, "origin": origin},
@@ -63,7 +68,7 @@ class Gateway:
 
 
 async def open_gateway(transport: Any, board_id: str = BOARD_ID,
-                       key: bytes = PAIRING_KEY) -> Gateway:
+                       key: bytes = PAIRING_KEY, ready: bool = True) -> Gateway:
     device = DeviceLink(transport, {board_id.encode(): key})
     runner = asyncio.create_task(device.run())
     device.ask_to_open()
@@ -71,15 +76,17 @@ async def open_gateway(transport: Any, board_id: str = BOARD_ID,
         hello = await asyncio.wait_for(device.receive(), WAIT)
         if hello["t"] == "hello":
             break
-    device.send({"t": "ready", "host": "NTESTGATEWAY", "link": device.epoch, "max_frame": 16384,
-                 "window": 8})
-    return Gateway(device, runner, hello)
+    gateway = Gateway(device, runner, hello)
+    if ready:
+        gateway.ready()
+    return gateway
 
 
-async def connect_tcp(url: str, board_id: str = BOARD_ID, key: bytes = PAIRING_KEY) -> Gateway:
+async def connect_tcp(url: str, board_id: str = BOARD_ID, key: bytes = PAIRING_KEY,
+                      ready: bool = True) -> Gateway:
     host, port = url.removeprefix("tcp://").rsplit(":", 1)
     transport = await TcpTransport.connect(host, int(port))
-    return await open_gateway(transport, board_id, key)
+    return await open_gateway(transport, board_id, key, ready)
 
 
 async def connect_pty(path: str, board_id: str = BOARD_ID, key: bytes = PAIRING_KEY) -> Gateway:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shlex
 import socket
@@ -49,11 +48,20 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-@pytest.fixture
-def up_env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WASMCLOUD_")}
-    env.update(EDGEHOST_STATE_DIR=str(tmp_path / "state"), EDGEHOST_KEYS_DIR=str(tmp_path / "k"))
-    return env
+def run_the_printed_call_and_board_info(lines: list[str], env: dict[str, str]) -> dict:
+    """Run the `call` that up printed (the demo actor answers), then its `board … info`;
+    returns what that says, as JSON."""
+    argv = shlex.split(next(line.strip() for line in lines if " call " in line))
+    assert Path(argv[0]).name == "edgehost"
+    done = subprocess.run([EDGEHOST, *argv[1:]], env=env, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"(Hello|Hi|Greetings|Howdy|Good day), world!\n?", done.stdout)
+    info = next(line.strip() for line in lines if " board --nats " in line)
+    done = subprocess.run([EDGEHOST, *shlex.split(info)[1:], "--json"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_env, tmp_path):
@@ -64,18 +72,8 @@ def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_en
         assert lines[0].startswith(f"lattice 'default' on nats://127.0.0.1:{port} (embedded")
         board = next(line for line in lines if line.startswith("board sim (simulated, "))
         sim_port = int(re.search(r"127\.0\.0\.1:(\d+)", board).group(1))
-        call = next(line.strip() for line in lines if " call " in line)
-        argv = shlex.split(call)
-        assert Path(argv[0]).name == "edgehost"
-        done = subprocess.run([EDGEHOST, *argv[1:]], env=up_env, capture_output=True,
-                              text=True, timeout=30)
-        assert done.returncode == 0, done.stderr
-        assert re.fullmatch(r"(Hello|Hi|Greetings|Howdy|Good day), world!\n?", done.stdout)
-        info = next(line.strip() for line in lines if " board --nats " in line)
-        done = subprocess.run([EDGEHOST, *shlex.split(info)[1:], "--json"], env=up_env,
-                              capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0, done.stderr
-        assert [a["name"] for a in json.loads(done.stdout)["actors"]] == ["greeter"]
+        info = run_the_printed_call_and_board_info(lines, up_env)
+        assert [a["name"] for a in info["actors"]] == ["greeter"]
         # its own local lattice takes actors from file:// references (WASMCLOUD_ALLOW_FILE_LOAD)
         module = tmp_path / "echo_s.wasm"
         module.write_bytes(signed_echo())
@@ -148,3 +146,27 @@ def test_a_real_board_that_does_not_answer_is_one_line(up_env, tmp_path):
         silent.close()
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith("edgehost: no answer from board desk at ")
+
+
+@pytest.mark.micropython
+def test_up_on_a_circuitpython_board_serves_its_signed_demo_actor(up_env):
+    from edgecli import cpbuild
+
+    cpbuild.ensure_built()  # before up's wait for its board begins
+    up = UpProcess(up_env, "--nats-port", str(free_port()), "--board-runtime", "circuitpython")
+    try:
+        summary = run_the_printed_call_and_board_info(up.summary(), up_env)
+        assert (summary["os"], summary["os_version"], summary["engine"]) == \
+            ("circuitpython", cpbuild.VERSION, "wasm3")
+    finally:
+        assert up.interrupt() == 0
+
+
+def test_a_board_runtime_beside_a_real_board_is_one_line(up_env, tmp_path):
+    done = subprocess.run([EDGEHOST, "up", "--nats-port", str(free_port()), "--tcp",
+                           "127.0.0.1:9", "--key-file", str(tmp_path / "k"), "--board-runtime",
+                           "micropython"], env=up_env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "edgehost: --board-runtime micropython is for the simulated board; a real board "
+        "(--port, --tcp, --boards) runs the firmware it was flashed with")

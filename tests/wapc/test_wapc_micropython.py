@@ -91,8 +91,8 @@ print("reset", ex.response, ex.error, ex.host_response_len(), ex.host_error_len(
 """
 
 
-def test_exchange_bookkeeping_under_micropython(micropython):
-    out = micropython(EXCHANGE_SCRIPT).splitlines()
+def test_exchange_bookkeeping_on_the_board_interpreters(board_python):
+    out = board_python(EXCHANGE_SCRIPT).splitlines()
     assert out == [
         "request b'Echo' b'payload'",
         "response b'hello'",
@@ -155,12 +155,13 @@ def describe(name: str, data: bytes) -> str:
     ]))
 
 
-def test_inspector_streams_modules_from_flash_under_micropython(micropython, tmp_path, actors):
+def test_inspector_streams_modules_from_flash_on_the_board_interpreters(board_python, tmp_path,
+                                                                       actors):
     modules = {name: actors[name] for name in NAMES if name != "signed"}
     modules["signed"] = actors["echo"] + b"\x00\x0b\x03jwta.b.c.d"  # a custom section "jwt"
     for name, data in modules.items():
         (tmp_path / (name + ".wasm")).write_bytes(data)
-    out = micropython("NAMES = %r\n%s" % (NAMES, INSPECT_SCRIPT)).splitlines()
+    out = board_python("NAMES = %r\n%s" % (NAMES, INSPECT_SCRIPT)).splitlines()
     assert out == [describe(name, modules[name]) for name in NAMES]
     assert out[4].endswith(
         "imports: imports what the host does not provide: env.random_bytes, "
@@ -172,11 +173,11 @@ def test_inspector_streams_modules_from_flash_under_micropython(micropython, tmp
     assert "[('jwt', 7)] {'jwt': [b'a.b.c.d']} ok" in out[7]
 
 
-def test_host_refuses_a_module_under_micropython_before_any_engine_exists(micropython, tmp_path,
+def test_host_refuses_a_module_under_micropython_before_any_engine_exists(board_python, tmp_path,
                                                                           actors):
     # MicroPython here has no wasm3 module at all: the refusal comes from the inspector alone.
     (tmp_path / "bad_import.wasm").write_bytes(actors["bad_import"])
-    out = micropython(
+    out = board_python(
         "from edgehost.wapc import WapcHost, ModuleRefused, Limits\n"
         "data = open('bad_import.wasm', 'rb').read()\n"
         "try:\n"

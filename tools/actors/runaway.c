@@ -1,6 +1,7 @@
 /* runaway: an actor that does not stop, so the board's deadline can be tested.
  *
- * Spin loops forever without a call; SpinCalls loops forever calling a function; Grow grows
+ * Spin loops forever without a call; SpinCalls loops forever calling a function; LogThenSpin
+ * logs "spinning" first (so a test knows the loop has begun); Grow grows
  * linear memory by the payload's
  * pages (4 bytes little-endian) and answers with memory.grow's result (4 bytes, -1 when
  * refused); Count answers how often it was called in this instance (one byte).
@@ -14,6 +15,11 @@ static int spin(const uint8_t *msg, uint32_t len) {
     (void)msg;
     (void)len;
     for (;;) spins++;
+}
+
+static int log_then_spin(const uint8_t *msg, uint32_t len) {
+    wapc_log("spinning");
+    return spin(msg, len);
 }
 
 __attribute__((noinline)) static void step(void) { spins++; }
@@ -49,6 +55,7 @@ static int count_calls(const uint8_t *msg, uint32_t len) {
 static const struct wapc_operation operations[] = {
     {"Spin", spin},
     {"SpinCalls", spin_calls},
+    {"LogThenSpin", log_then_spin},
     {"Grow", grow},
     {"Count", count_calls},
     {0, 0},

@@ -93,8 +93,11 @@ class PacedSerial:
         self._port.close()
 
 
-def board_loop(port: FdPort, stop: threading.Event, max_frame: int, window: int) -> None:
-    """The board: installs are acknowledged, everything else the link answers itself."""
+def board_loop(port: FdPort, stop: threading.Event, max_frame: int, window: int,
+               pause=None) -> None:
+    """The board: installs are answered with the digest of the body that came, everything
+    else the link answers itself. `pause(link)`, if given, runs every turn (a slow board);
+    once it returns True the board is dead: it reads and answers nothing more."""
     link = board_link(BOARD_ID, KEY, port.write, max_frame=max_frame, window=window,
                       max_body=4 * 1024 * 1024, log=None)
     hello = {"t": "hello", "board": "bench-board", "firmware": "bench", "engine": "wasm3",
@@ -103,11 +106,13 @@ def board_loop(port: FdPort, stop: threading.Event, max_frame: int, window: int)
     link.on_open = lambda: link.send(dict(hello))
     link.open()
     while not stop.is_set():
+        if pause is not None and pause(link):
+            break
         inbox = link.poll(port)
         for msg in inbox:
             if msg["t"] == "install":
                 link.send({"t": "installed", "id": msg["id"], "actor": msg["actor"],
-                           "sha256": msg["sha256"]})
+                           "sha256": hashlib.sha256(msg["body"]).digest()})
         if not inbox:
             time.sleep(0.0002)
 
@@ -159,43 +164,50 @@ async def raw_round_trip(baud: int, size: int, rounds: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-async def link_run(baud: int, size: int, rounds: int, max_frame: int, window: int) -> dict:
+def module_like(size: int) -> bytes:
+    """A module-like body: about one byte in six is zero, as in the project's own actors."""
+    return bytes(0 if i % 6 == 0 else 1 + (i * 7919 >> 3) % 255 for i in range(size))
+
+
+async def link_run(baud: int, size: int, rounds: int, max_frame: int, window: int,
+                   pause=None) -> dict:
+    """Pings, then one install of a `size`-byte body; `reply` is the install's answer."""
     board_fd, gateway_fd, path = open_pty()
     stop = threading.Event()
     board = threading.Thread(target=board_loop, daemon=True,
                              args=(PacedFdPort(board_fd, LinePacer(baud)), stop, max_frame,
-                                   window))
+                                   window, pause))
     board.start()
     transport = await open_paced(path, baud)
     device = DeviceLink(transport, {BOARD_ID: KEY})
     runner = asyncio.create_task(device.run())
-    await asyncio.wait_for(device.opened.wait(), 10)
-    await asyncio.wait_for(device.receive(), 10)  # hello
-    device.send({"t": "ready", "host": "NBENCH", "max_frame": 16384, "window": 8})
+    try:
+        await asyncio.wait_for(device.opened.wait(), 10)
+        await asyncio.wait_for(device.receive(), 10)  # hello
+        device.send({"t": "ready", "host": "NBENCH", "max_frame": 16384, "window": 8})
 
-    ping_times = []
-    for _ in range(rounds):
+        ping_times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await device.request({"t": "ping"})
+            ping_times.append(time.perf_counter() - start)
+
+        module = module_like(size)
         start = time.perf_counter()
-        await device.request({"t": "ping"})
-        ping_times.append(time.perf_counter() - start)
-
-    # a module-like body: about one byte in six is zero, as in the project's own actors
-    module = bytes(0 if i % 6 == 0 else 1 + (i * 7919 >> 3) % 255 for i in range(size))
-    start = time.perf_counter()
-    reply = await device.request({"t": "install", "actor": "MBENCH",
-                                  "sha256": hashlib.sha256(module).digest()}, module,
-                                 timeout=600)
-    bulk_seconds = time.perf_counter() - start
-    assert reply["t"] == "installed", reply
-    wire_up = device.link.drops.total()
-    stop.set()
-    board.join()
-    await transport.close()
-    await runner
-    os.close(board_fd)
-    os.close(gateway_fd)
+        reply = await device.request({"t": "install", "actor": "MBENCH",
+                                      "sha256": hashlib.sha256(module).digest()}, module,
+                                     timeout=600)
+        bulk_seconds = time.perf_counter() - start
+    finally:
+        stop.set()
+        board.join()
+        os.close(board_fd)  # a write still waiting for the line ends now, and with it close()
+        await transport.close()
+        await runner
+        os.close(gateway_fd)
     return {"bulk_seconds": bulk_seconds, "ping": sorted(ping_times)[len(ping_times) // 2],
-            "drops": wire_up}
+            "drops": device.link.drops.total(), "resent": device.link.delivery.resent,
+            "reply": reply, "intact": reply.get("sha256") == hashlib.sha256(module).digest()}
 
 
 def ping_wire_bytes() -> int:
@@ -301,6 +313,9 @@ async def main() -> None:
     for baud in (int(b) for b in args.bauds.split(",")):
         line_rate = baud / 10
         result = await link_run(baud, args.size, args.rounds, args.max_frame, args.window)
+        if not result["intact"]:
+            sys.exit(f"link_throughput: the {args.size}-byte install at {baud} baud failed: "
+                     f"{result['reply']}")
         raw = await raw_round_trip(baud, ping_bytes // 2, args.rounds)
         rate = args.size / result["bulk_seconds"]
         print(f"{baud:>7} baud  bulk {rate:9.0f} B/s = {rate / line_rate:.3f} of the line rate "

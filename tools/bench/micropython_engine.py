@@ -1,9 +1,12 @@
 """The board's engine under MicroPython: call overhead, heap per actor, install peak, code size.
 
     .venv/bin/python tools/bench/micropython_engine.py [--calls N] [--payload BYTES] [--rounds R]
+                                                       [--runtime circuitpython]
 
 Runs on the board's MicroPython (the unix port with firmware/cmodules/wasm3, built by
-edgecli.mpbuild). Figures:
+edgecli.mpbuild), or with --runtime circuitpython on the board's CircuitPython (edgecli.cpbuild;
+without the stand-ins of tools/cpboard/, which would time themselves, not the interpreter).
+Figures:
 
 - waPC echo through WapcHost against a bare call of the same export (the fewest Python steps
   the wasm3 module allows), and a host-call round trip (hostcall actor, Relay) both ways; best
@@ -11,7 +14,8 @@ edgecli.mpbuild). Figures:
 - heap an actor takes once loaded (gc.mem_alloc before and after, collected);
 - peak heap of a 100 KB install: the smallest -X heapsize at which loading a 100 KB module from
   a file (read, hash, inspect, instantiate) and calling it succeeds, found by bisection;
-- code the wasm3 module adds: `size` of the binary against the same port built without it.
+- code the wasm3 module adds: `size` of the binary against the same port built without it
+  (MicroPython only: it is the same C module on CircuitPython).
 
 Ends with `host_overhead_ratio=<host time per call / bare time per call>`.
 """
@@ -25,11 +29,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from edgecli import actorbuild, mpbuild
+from edgecli import actorbuild, cpbuild, mpbuild
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 INSTALL_SIZE = 100 * 1024
+RUNTIMES = {"micropython": (mpbuild.ensure_built, "MicroPython 1.28.0"),
+            "circuitpython": (cpbuild.ensure_built, "CircuitPython " + cpbuild.VERSION)}
 
 
 def board_env() -> dict[str, str]:
@@ -104,9 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5000, help="calls per round")
     parser.add_argument("--payload", type=int, default=64, help="echo payload size in bytes")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runtime", choices=list(RUNTIMES), default="micropython",
+                        help="the board interpreter to measure on (default micropython)")
     args = parser.parse_args(argv)
 
-    binary = mpbuild.ensure_built()
+    build, runtime = RUNTIMES[args.runtime]
+    binary = build()
     built = actorbuild.build_all()
     done = run_board(binary, "16M", str(HERE / "mp_engine_calls.py"), str(actorbuild.OUTPUT),
                      str(args.calls), str(args.payload), str(args.rounds))
@@ -116,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     seen = figures(done.stdout)
     host, bare = float(seen["host_us"]), float(seen["bare_us"])
     relay, bare_relay = float(seen["host_relay_us"]), float(seen["bare_relay_us"])
-    print("MicroPython %s, wasm3 %s; payload %d bytes, %d calls x %d rounds, best round"
-          % ("1.28.0", "0.9.0", args.payload, args.calls, args.rounds))
+    print("%s, wasm3 %s; payload %d bytes, %d calls x %d rounds, best round"
+          % (runtime, "0.9.0", args.payload, args.calls, args.rounds))
     print("  echo through WapcHost   %7.2f us/call" % host)
     print("  echo, bare export call  %7.2f us/call" % bare)
     print("  host call, WapcHost     %7.2f us/call (Relay: one __host_call)" % relay)
@@ -137,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     print("  100 KB install fits in  %7d KiB of heap (smallest -X heapsize, 4 KiB steps)" % peak)
     print("  the same, 1.3 KB echo   %7d KiB: the 100 KB take %d KiB more at the peak"
           % (small, peak - small))
-    added = code_size(binary) - code_size(plain_binary())
-    print("  code the module adds    %7d bytes (size: text + data)" % added)
+    if args.runtime == "micropython":
+        added = code_size(binary) - code_size(plain_binary())
+        print("  code the module adds    %7d bytes (size: text + data)" % added)
     print("host_call_ratio=%.2f" % (relay / bare_relay))
     print("host_overhead_ratio=%.2f" % (host / bare))
     return 0

@@ -32,7 +32,9 @@ from edgegate.boardclient import (
     BoardRefused,
     parse_tcp_address,
 )
+from edgegate.config import LatticeConfig
 from edgegate.devices.remote import RemoteBoard
+from edgegate.gateway import GatewayError, connect_nats
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
 from edgelink import messages
 
@@ -46,7 +48,14 @@ def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[B
     """How to reach the board the arguments name; ValueError for a bad --tcp."""
     if args.nats:
         lattice = os.environ.get("WASMCLOUD_LATTICE_PREFIX") or "default"
-        return lambda: RemoteBoard.connect(args.nats, lattice, key, timeout=args.timeout)
+
+        async def through_gateway() -> RemoteBoard:
+            nc = await connect_nats(args.nats, LatticeConfig(rpc_url=args.nats),
+                                    "edgehost board", closing=lambda: True,
+                                    timeout=args.timeout)
+            return await RemoteBoard.connect(nc, lattice, key, timeout=args.timeout)
+
+        return through_gateway
     if args.tcp:
         host, port = parse_tcp_address(args.tcp)
         return lambda: BoardClient.connect_tcp(host, port, key, timeout=args.timeout)
@@ -87,7 +96,7 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
 
     try:
         return asyncio.run(session())
-    except BoardError as exc:
+    except (BoardError, GatewayError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return interrupted
@@ -141,7 +150,10 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
 
     uptime = summary["uptime_ms"]
     rows = (("Board", f"{summary['board']} at {where}"), ("Firmware", summary["firmware"]),
-            ("Engine", summary["engine"]), ("Profile", summary["profile"]),
+            ("Engine", summary["engine"]),
+            ("Runtime", " ".join(str(summary[k]) for k in ("os", "os_version") if summary[k])
+             or "(not said)"),
+            ("Profile", summary["profile"]),
             ("Free memory", size(summary["free_mem"])),
             ("Free flash", size(summary["free_flash"])),
             *_budget_rows(summary.get("budget")),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
-from edgecli import firmware, flashing, profiles, serialports
+from edgecli import cpbuild, cpfirmware, firmware, flashing, mpbuild, profiles, serialports
 from edgecli.commands import fail, note, report
 
 
@@ -16,7 +17,32 @@ def _profile(name: str) -> profiles.Profile:
         raise firmware.FirmwareError(str(exc)) from None
 
 
+def circuitpython_plan(args: argparse.Namespace) -> int:
+    """`firmware build --runtime circuitpython`: the plan only (see edgecli.cpfirmware)."""
+    if not args.dry_run:
+        return fail("firmware build --runtime circuitpython: only --dry-run for now; the build "
+                    "needs ESP-IDF and CircuitPython's submodules, which the pinned sources do "
+                    "not carry")
+    try:
+        cpbuild.ensure_built()  # unpacks the pinned CircuitPython tree the plan reads
+        plan = cpfirmware.plan(args.profile)
+    except (firmware.FirmwareError, mpbuild.MicroPythonBuildError) as exc:
+        return fail(str(exc))
+    command = ["make", *plan.make_args()]
+    lines = ["# profile %s: CircuitPython %s board %s, %s" % (
+        plan.profile.name, cpbuild.VERSION, plan.board, plan.profile.chip)]
+    for name, text in plan.files.items():
+        lines.append("# %s\n%s" % (name, text.rstrip()))
+    lines.append(shlex.join(command))
+    report(args, "\n".join(lines),
+           {"profile": plan.profile.name, "board": plan.board, "files": plan.files,
+            "commands": [command], "image": str(plan.image)})
+    return 0
+
+
 def firmware_build(args: argparse.Namespace) -> int:
+    if args.runtime == "circuitpython":
+        return circuitpython_plan(args)
     try:
         plan = firmware.plan(args.profile, output=Path(args.output) if args.output else None)
         if args.dry_run:
@@ -96,6 +122,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     build.add_argument("-o", "--output", metavar="FILE",
                        help="the image (default build/firmware/edgehost-NAME.bin; the "
                             "manifest goes beside it as .json)")
+    build.add_argument("--runtime", choices=("micropython", "circuitpython"),
+                       default="micropython",
+                       help="the board's interpreter (default micropython; circuitpython: the "
+                            "plan only, with --dry-run)")
     build.add_argument("--dry-run", action="store_true",
                        help="print the generated files and the idf.py command, build nothing")
     build.add_argument("--runner", action="store_true",

@@ -26,7 +26,7 @@ from nats.aio.msg import Msg
 
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
-from edgecli.linksoak import START_TIMEOUT, ClearError, Silence, SoakResult, drive, signed_counter
+from edgecli.linksoak import START_TIMEOUT, ClearError, Silence, SoakResult, drive, signed_actor
 from edgecli.simulator import SimProcess
 from edgegate.boardclient import BoardClient, BoardKey
 from edgegate.natsserver import EmbeddedNatsServer
@@ -165,7 +165,7 @@ async def lattice_soak(folder: Path, calls: int, rates: Rates, seed: int = 1,
         proxy = LinkProxy(rates, seed, sim.where, ("127.0.0.1", 0))
         gateway = None
         try:
-            module, actor = signed_counter()
+            module, actor = signed_actor()
             host, port = sim.where.removeprefix("tcp://").rsplit(":", 1)
             client = await BoardClient.connect_tcp(host, int(port), key, START_TIMEOUT)
             try:  # started on the board directly: the soak is of the calls, not the install

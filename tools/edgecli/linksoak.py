@@ -67,10 +67,12 @@ class SoakResult:
                 "seconds": round(self.seconds, 1), "proxy": self.proxy}
 
 
-def signed_counter() -> tuple[bytes, str]:
-    module = actorbuild.build_all()["counter"].read_bytes()
+def signed_actor(name: str = "counter") -> tuple[bytes, str]:
+    """One of the project's actors (the counter unless `name` says another), signed afresh
+    under its own name: (the module, the actor's key)."""
+    module = actorbuild.build_all()[name].read_bytes()
     subject = KeyPair.generate("module")
-    signed = sign_module(module, KeyPair.generate("account"), subject, ActorMetadata("counter"))
+    signed = sign_module(module, KeyPair.generate("account"), subject, ActorMetadata(name))
     return signed, subject.public_key
 
 
@@ -89,7 +91,7 @@ async def soak(folder: Path, calls: int, rates: Rates, seed: int = 1, in_flight:
         host, port = where.removeprefix("tcp://").rsplit(":", 1)
         client = await BoardClient.connect_tcp(host, int(port), key, timeout)
         try:
-            module, actor = signed_counter()
+            module, actor = signed_actor()
             await client.install(module, SignedModule(module).token.text, actor)
             await drive(board_caller(client, actor), calls, in_flight, result, progress)
             result.executed = int(await client.call(actor, "Total", b""))

@@ -112,8 +112,15 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
                           "esp32-s3-devkitc-n8r8); used without --config")
     sim.add_argument("--board-id", metavar="ID",
                      help="the board's id for a key file made now (default sim)")
-    sim.add_argument("--micropython", action="store_true",
-                     help="run the firmware on the board's MicroPython with its wasm3 engine")
+    runtime = sim.add_mutually_exclusive_group()
+    runtime.add_argument("--micropython", action="store_true",
+                         help="run the firmware on the board's MicroPython with its wasm3 engine")
+    runtime.add_argument("--circuitpython", action="store_true",
+                         help="run the firmware on the board's CircuitPython with its wasm3 "
+                              "engine, as on a CircuitPython ESP32-S3")
+    sim.add_argument("--stop-with-stdin", action="store_true",
+                     help="stop when stdin closes (for a program that runs the simulator and "
+                          "holds a pipe to it, so the simulator ends with it)")
     sim.set_defaults(run=simcmds.sim)
 
 
@@ -146,6 +153,10 @@ def _add_linkproxy(sub: argparse._SubParsersAction) -> None:
     proxy.set_defaults(run=proxycmds.linkproxy)
 
 
+# Longer than the profiles' call_deadline_ms: a call that runs away shows the board's
+# "deadline exceeded", not a timeout of this end.
+ANSWER_TIMEOUT_S = 15.0
+
 BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_NATS",
              "key_file": "EDGEHOST_KEY_FILE"}
 
@@ -164,8 +175,9 @@ def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
                         help="the board's id and pairing key (or EDGEHOST_KEY_FILE)")
     parser.add_argument("--baud", type=int, default=921600 if default is None else default,
                         help="serial speed (default 921600)")
-    parser.add_argument("--timeout", type=float, default=10.0 if default is None else default,
-                        help="seconds to wait for the board (default 10)")
+    parser.add_argument("--timeout", type=float,
+                        default=ANSWER_TIMEOUT_S if default is None else default,
+                        help=f"seconds to wait for the board (default {ANSWER_TIMEOUT_S:g})")
 
 
 def board_target(args: argparse.Namespace, required: bool = True) -> str | None:
@@ -296,8 +308,8 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call.add_argument("--file", metavar="FILE", help="read the payload from this file")
     call.add_argument("--json", dest="msgpack_json", action="store_true",
                       help="the payload is JSON to send as msgpack; print the answer as JSON")
-    call.add_argument("--timeout", type=float, default=10.0,
-                      help="seconds to wait for the answer (default 10)")
+    call.add_argument("--timeout", type=float, default=ANSWER_TIMEOUT_S,
+                      help=f"seconds to wait for the answer (default {ANSWER_TIMEOUT_S:g})")
     add_lattice_options(call)
     call.set_defaults(run=callcmds.call)
 
@@ -468,6 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
     up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
     up.add_argument("--baud", type=int, default=921600, help="serial speed (default 921600)")
+    up.add_argument("--board-runtime", choices=("cpython", "micropython", "circuitpython"),
+                    default="cpython",
+                    help="what runs the simulated board's firmware: CPython (the default), or "
+                         "the board's MicroPython or CircuitPython with the wasm3 engine")
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")

@@ -67,7 +67,8 @@ SOURCES = (MICROPYTHON, WASM3)
 
 
 class MicroPythonBuildError(RuntimeError):
-    """The build could not run or failed; the message is one line saying why."""
+    """The build (of MicroPython, or of CircuitPython by edgecli.cpbuild) could not run or
+    failed; the message is one line saying why."""
 
 
 def _say(text: str) -> None:
@@ -94,12 +95,17 @@ def inputs_digest(frozen: bool = False) -> str:
         for path in frozen_files():
             digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for source in SOURCES:
+    return hash_inputs(digest, SOURCES, MAKE_FLAGS + [MANIFEST, RECIPE])
+
+
+def hash_inputs(digest, sources: tuple[PinnedSource, ...], settings: list[str]) -> str:
+    """Finish `digest` with the pinned sources, the board's C modules and the build settings."""
+    for source in sources:
         digest.update(("%s %s %s\n" % (source.name, source.sha256, source.commit)).encode())
     for path in sorted(p for p in CMODULES.rglob("*") if p.suffix in BUILD_SUFFIXES):
         digest.update(str(path.relative_to(CMODULES)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(" ".join(MAKE_FLAGS + [MANIFEST, RECIPE]).encode())
+    digest.update(" ".join(settings).encode())
     return digest.hexdigest()
 
 
@@ -161,15 +167,19 @@ def source_tree(source: PinnedSource, vendor: Path, src_dir: Path) -> Path:
     return into
 
 
-def _check_tools() -> None:
-    for tool, what in (("gcc", "a C compiler"), ("make", "make")):
+def check_tools(building: str = "MicroPython", also: tuple[str, ...] = ()) -> None:
+    """Raise MicroPythonBuildError naming the first build tool that is not on PATH."""
+    tools = ["gcc", "make", *also]
+    for tool, what in zip(tools, ["a C compiler", "make", *also], strict=True):
         if shutil.which(tool) is None:
             raise MicroPythonBuildError(
-                "building MicroPython with the wasm3 module needs %s, and %s is not on PATH: "
-                "install gcc and make (Debian: apt-get install build-essential)" % (what, tool))
+                "building %s with the wasm3 module needs %s, and %s is not on PATH: install "
+                "%s and %s (Debian: apt-get install %s)"
+                % (building, what, tool, ", ".join(tools[:-1]), tools[-1],
+                   " ".join(["build-essential", *also])))
 
 
-def _make(args: list[str], log: Path) -> None:
+def run_make(args: list[str], log: Path) -> None:
     with log.open("a") as out:
         done = subprocess.run(["make", JOBS, *args], stdout=out, stderr=subprocess.STDOUT)
     if done.returncode != 0:
@@ -178,10 +188,10 @@ def _make(args: list[str], log: Path) -> None:
                                     % (args[1], done.returncode, log, "\n".join(tail)))
 
 
-def build_folder(prefix: str) -> str:
-    """The port's build folder for MAKE_FLAGS: make does not notice changed flags, so each set
+def build_folder(prefix: str, flags: list[str] = MAKE_FLAGS) -> str:
+    """The port's build folder for `flags`: make does not notice changed flags, so each set
     of flags gets a folder of its own."""
-    return prefix + "-" + hashlib.sha256(" ".join(MAKE_FLAGS).encode()).hexdigest()[:8]
+    return prefix + "-" + hashlib.sha256(" ".join(flags).encode()).hexdigest()[:8]
 
 
 def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
@@ -194,7 +204,7 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     wanted = inputs_digest(frozen)
     if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
         return binary
-    _check_tools()
+    check_tools()
     output.mkdir(parents=True, exist_ok=True)
     # the frozen build shares the plain one's sources (and mpy-cross); its port build folder
     # is its own
@@ -211,9 +221,9 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     log.write_text("")
     shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
     _say("building MicroPython with the wasm3 module into %s (about a minute)" % shown)
-    _make(["-C", str(mpy / "mpy-cross")], log)
+    run_make(["-C", str(mpy / "mpy-cross")], log)
     build = build_folder("build-frozen" if frozen else "build")
-    _make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
+    run_make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
            "FROZEN_MANIFEST=%s" % manifest, "USER_C_MODULES=%s" % CMODULES,
            "WASM3_DIR=%s" % wasm3], log)
     shutil.copy2(mpy / "ports" / "unix" / build / "micropython", binary)

@@ -1,7 +1,9 @@
-"""`edgehost sim --micropython`: the simulated board's firmware run by the board's MicroPython.
+"""`edgehost sim --micropython` / `--circuitpython`: the simulated board's firmware run by the
+board's MicroPython or CircuitPython.
 
 firmware/main.py runs under MicroPython's unix port with the wasm3 module (edgecli.mpbuild),
-in the simulator's flash folder, listening on a loopback TCP port of its own. The simulator
+or under CircuitPython's with its board stand-ins of tools/cpboard/ (edgecli.cpbuild), in the
+simulator's flash folder, listening on a loopback TCP port of its own. The simulator
 keeps its line (a pseudo-terminal or a TCP port, throttled with --baud) and relays the bytes
 between that line and the board: the gateway sees the same line as with the CPython board,
 and behind it the board's own code on the board's interpreter and engine.
@@ -20,10 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgecli import mpbuild
+from edgecli import cpbuild, mpbuild
 from edgecli.simulator import SimError, Simulator
+from edgegate import lifeline
 
 ROOT = Path(__file__).resolve().parents[2]
+# each runtime: its build, and what goes on its path before firmware/ and shared/
+RUNTIMES = {"micropython": (mpbuild.ensure_built, ()),
+            "circuitpython": (cpbuild.ensure_built, (cpbuild.STAND_INS,))}
 HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
 START = "import main\nmain.main(recheck_ms=100)\n"
 CONNECT_WAIT_S = 10.0
@@ -45,14 +51,17 @@ def board_config(sim: Simulator, port: int) -> dict[str, Any]:
 
 
 class MicroPythonBoard:
-    """Stands in for the simulator's Board (run, stop): the firmware in a MicroPython process,
-    its console lines shown as the simulator shows a board's."""
+    """Stands in for the simulator's Board (run, stop): the firmware in a MicroPython or
+    CircuitPython process (`runtime`), its console lines shown as the simulator shows a
+    board's."""
 
-    def __init__(self, sim: Simulator):
+    def __init__(self, sim: Simulator, runtime: str = "micropython"):
+        build, path_first = RUNTIMES[runtime]
         try:
-            binary = mpbuild.ensure_built()
+            binary = build()
         except mpbuild.MicroPythonBuildError as exc:
             raise SimError(str(exc)) from None
+        self._runtime = runtime
         self._sim = sim
         self._port = _free_loopback_port()
         folder = sim.flash_dir
@@ -60,11 +69,12 @@ class MicroPythonBoard:
         # the board reads its profile beside its config, as deploying puts it there
         shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
         (folder / "start.py").write_text(START)
-        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'firmware'}:{ROOT / 'shared'}")
+        path = [*path_first, ROOT / "firmware", ROOT / "shared"]
+        env = dict(os.environ, MICROPYPATH=":".join(map(str, path)))
         self._proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
                                       cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True)
+                                      text=True, preexec_fn=lifeline.ends_with_this_process())
         self._running = True
         threading.Thread(target=self._show_console, daemon=True).start()
 
@@ -102,7 +112,8 @@ class MicroPythonBoard:
         finally:
             self.stop()
             if self._proc.poll() is not None and self._proc.returncode not in (0, -15):
-                self._sim._console("MicroPython exited with status %d" % self._proc.returncode)
+                self._sim._console("%s exited with status %d"
+                                   % (self._runtime, self._proc.returncode))
 
     def _relay(self, line: Any, board: socket.socket) -> None:
         """Bytes both ways until either side closes (or the simulator stops)."""

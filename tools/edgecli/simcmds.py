@@ -9,6 +9,7 @@ import sys
 from edgecli import simulator as simulator_module
 from edgecli.commands import fail
 from edgecli.simulator import SimError, SimOptions, build
+from edgegate import lifeline
 
 
 def sim(args: argparse.Namespace) -> int:
@@ -16,14 +17,18 @@ def sim(args: argparse.Namespace) -> int:
     try:
         simulator = build(SimOptions(args.config, args.key_file, args.tcp, args.pty,
                                      args.flash_dir, args.baud, args.profile, args.board_id))
-        if getattr(args, "micropython", False):
+        runtime = ("circuitpython" if getattr(args, "circuitpython", False) else
+                   "micropython" if getattr(args, "micropython", False) else None)
+        if runtime is not None:
             from edgecli.mpsim import MicroPythonBoard
 
-            simulator.board = MicroPythonBoard(simulator)
+            simulator.board = MicroPythonBoard(simulator, runtime)
     except SimError as exc:
         return fail(str(exc))
     # SIGTERM stops the board like Ctrl-C does: the loop ends and the line is closed
     signal.signal(signal.SIGTERM, lambda *_: simulator.stop())
+    if args.stop_with_stdin:
+        lifeline.stop_when_stdin_closes()
     print(simulator.ready_line, flush=True)
     try:
         simulator.run()

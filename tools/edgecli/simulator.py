@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgecli.engineprocess import ProcessEngine
 from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
 from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgehost.board import Board
@@ -249,7 +250,12 @@ class FlashDir:
 
 
 class Simulator:
-    """One simulated board: a Board on a line, with its flash in a folder."""
+    """One simulated board: a Board on a line, with its flash in a folder.
+
+    Its actors run in child processes (edgecli.engineprocess), so that a runaway call stops at
+    the profile's deadline as on the board, and `stop()` ends the board promptly even while an
+    actor runs.
+    """
 
     def __init__(self, config: BoardConfig, flash: FlashDir | Path | None,
                  tcp: tuple[str, int] | None, baud: int | None = None,
@@ -266,8 +272,10 @@ class Simulator:
             raise
         self._baud = baud
         self._console = console or _stderr_line(config.board_id)
+        self.engine = ProcessEngine()
         self.board = Board(config, str(flash.path), self._connect, console=self._console,
-                           waiting=getattr(self.line, "waiting", None))
+                           waiting=getattr(self.line, "waiting", None),
+                           engine_module=self.engine)
 
     def _connect(self) -> Any:
         link_port = self.line.connect()
@@ -292,8 +300,10 @@ class Simulator:
 
     def stop(self) -> None:
         self.board.stop()
+        self.engine.stop()
 
     def close(self) -> None:
+        self.engine.close()
         self.line.close()
         self.flash.release()
 
@@ -404,15 +414,16 @@ class SimProcess:
 
     It waits (at most `start_timeout`) for the ready line and keeps its address in `where`;
     what the simulator writes to stderr goes to `stderr_path` and reads back as `stderr`.
-    `stop()` sends SIGTERM, then kills what is still running.
+    `stop()` sends SIGTERM, then kills what is still running. The simulator holds a pipe from
+    this process and stops when it closes: it does not outlive this process, even killed.
     """
 
     def __init__(self, args: list[str], stderr_path: Path, start_timeout: float = 15.0):
         self.stderr_path = stderr_path
-        command = [sys.executable, "-m", "edgecli.main", "sim", *args]
+        command = [sys.executable, "-m", "edgecli.main", "sim", "--stop-with-stdin", *args]
         with stderr_path.open("wb") as err:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err,
-                                            stdin=subprocess.DEVNULL)
+                                            stdin=subprocess.PIPE)
         try:
             self.where = self._ready(start_timeout)
         except BaseException:
@@ -460,5 +471,6 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()

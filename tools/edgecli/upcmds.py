@@ -98,7 +98,8 @@ class Up:
             raise UpError(f"port {port} is in use (another nats-server?): join it with --nats "
                           f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
         try:
-            self.nats = EmbeddedNatsServer(self.state / "nats", port=port).start()
+            self.nats = EmbeddedNatsServer(self.state / "nats", port=port,
+                                           ends_with_us=True).start()
         except NatsServerError as exc:
             raise UpError(f"the embedded nats-server did not start: {exc}; its log is "
                           f"{self.state / 'nats' / 'nats-server.log'}") from None
@@ -106,6 +107,10 @@ class Up:
 
     def boards(self) -> list[BoardEntry]:
         args = self.args
+        runtime = getattr(args, "board_runtime", "cpython")
+        if runtime != "cpython" and (args.boards or args.port or args.tcp):
+            raise UpError(f"--board-runtime {runtime} is for the simulated board; a real board "
+                          f"(--port, --tcp, --boards) runs the firmware it was flashed with")
         if args.boards:
             return load_registry(Path(args.boards))
         if args.port or args.tcp:
@@ -125,9 +130,11 @@ class Up:
         self.key_file = self.state / "board.key"
         key = (BoardKey.load(self.key_file) if self.key_file.exists()
                else BoardKey.create(self.key_file, "sim"))
+        runtime = getattr(self.args, "board_runtime", "cpython")
         try:
             self.sim = SimProcess(["--tcp", "127.0.0.1:0", "--key-file", str(self.key_file),
-                                   "--flash-dir", str(self.state / "flash")],
+                                   "--flash-dir", str(self.state / "flash"),
+                                   *([] if runtime == "cpython" else ["--" + runtime])],
                                   self.state / "sim.log")
         except SimError as exc:
             raise UpError(f"the simulated board did not start: {exc}") from None

@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
@@ -39,14 +38,9 @@ class RemoteBoard(BoardView):
         self._notes_sub: Any = None
 
     @classmethod
-    async def connect(cls, url: str, lattice: str, key: BoardKey,
+    async def connect(cls, nc: Client, lattice: str, key: BoardKey,
                       timeout: float = 10.0) -> RemoteBoard:
-        try:
-            nc = await nats.connect(url, connect_timeout=min(timeout, 5), allow_reconnect=False,
-                                    max_reconnect_attempts=0, name="edgehost board")
-        except Exception as exc:  # nats-py raises OSError, its own errors or TimeoutError
-            raise BoardError(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") \
-                from None
+        """The board through `nc`, a connection to the lattice's NATS (closed with the board)."""
         board = cls(nc, lattice, key, timeout)
         try:
             info = await board._ask("info")

@@ -195,7 +195,7 @@ class BoardSession:
                 host = self.host_name
                 if callable(host):
                     host = host(str(msg.get("board", "")))
-                self.device.send({"t": "ready", "host": host, "link": self.device.epoch,
+                self.device.send({"t": "ready", "host": host,
                                   "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
                 self.greeted.set()
                 await self._call(self.on_hello, msg)

@@ -16,13 +16,13 @@ from edgecli import cpbuild
 from edgecli.simulator import SimProcess
 from edgegate.wascap.modules import custom_section
 
+pytestmark = pytest.mark.micropython
+
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-pytestmark = pytest.mark.micropython
 
 
 @pytest.fixture(params=["micropython", "circuitpython"])
@@ -82,7 +82,7 @@ def padded(module: bytes, sectors: int) -> bytes:
     return module + custom_section("padding", bytes(size))
 
 
-@pytest.mark.parametrize("engine", ["cpython", "micropython"])
+@pytest.mark.parametrize("engine", ["cpython", "micropython", "circuitpython"])
 async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they_went(
         engine, board_micropython, tmp_path, actors):
     config = tmp_path / "config.json"
@@ -91,8 +91,10 @@ async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they
         "profile": "esp32-s3-devkitc-n8r8", "limits": {"module_flash_bytes": 16 * 4096},
         "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": free_port()}}))
     args = ["--config", str(config), "--flash-dir", str(tmp_path / "flash")]
-    if engine == "micropython":
-        args.insert(0, "--micropython")
+    if engine != "cpython":
+        args.insert(0, "--" + engine)
+    if engine == "circuitpython":
+        cpbuild.ensure_built()  # before the simulator's start-up wait begins
     first = SignedActor(padded(actors["echo"], 5), "first")
     second = SignedActor(padded(actors["echo"], 5), "second")
     third = SignedActor(padded(actors["echo"], 4), "third")

@@ -230,6 +230,7 @@ class Requests:
         if upload is None:
             return
         staged, module = upload
+        old = board.table.find(key)
         try:
             actor = board.table.swap(key, module, msg.get("claims"), msg["sha256"],
                                      budget=board.budget(staged.reserved))
@@ -244,12 +245,25 @@ class Requests:
         try:
             board.store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
         except StoreError as exc:
-            board.reports.log("warn", "swapped actor %s but could not store it: %s"
-                              % (key, exc))
+            # the new module is not kept, and where modules run in place its flash is free
+            # again: the old one, still stored, serves
+            self._swap_back(old)
+            board.reports.log("warn", "swap of actor %s not stored, the old module serves "
+                              "again: %s" % (key, exc))
+            return self._error(msg, STORE, str(exc))
         gc.collect()
         board.reports.log("info", "swapped actor %s" % key)
         self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
                      "budget": self._board.budget().report()})
+
+    def _swap_back(self, old):
+        """Run actor `old` (as it was before a swap) from its stored module again."""
+        board = self._board
+        try:
+            board.table.swap(old.key, board.store.module_of(old.sha256), old.token, old.sha256)
+        except (ActorRefused, OSError) as exc:  # no module of its own to run: it stops
+            board.table.remove(old.key)
+            board.reports.log("error", "actor %s removed: %s" % (old.key, exc))
 
     # --- the rest
 

@@ -157,9 +157,11 @@ class ActorStore:
         stored["key"] = key
         stored["digest"] = digest
         stored["size"] = staged.size
-        self._write_record(key, stored)
-        port.sync()
-        self._drop_unused_modules()
+        try:
+            self._write_record(key, stored)
+        finally:
+            port.sync()
+            self._drop_unused_modules()  # a module no record names leaves the index
         return stored
 
     def _write_record(self, key, record):

@@ -127,3 +127,39 @@ async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they
             await gw.close()
     finally:
         sim.stop()
+
+
+@pytest.mark.parametrize("engine", ["cpython", "micropython"])
+async def test_a_swap_the_flash_cannot_keep_leaves_the_old_module_serving(engine, tmp_path,
+                                                                         board_micropython,
+                                                                         actors):
+    flash = tmp_path / "flash"
+    args = ["--tcp", "127.0.0.1:0", "--key-file", str(write_key_file(tmp_path / "k")),
+            "--flash-dir", str(flash)]
+    if engine != "cpython":
+        args.insert(0, "--" + engine)
+    echo = SignedActor(actors["echo"], "echo")
+    shout = SignedActor(actors["shout"], "echo", subject=echo.subject)
+    other = SignedActor(actors["echo"] + custom_section("padding", bytes(8192)), "other")
+    # the records' folder: the firmware's store is actors/ of the board's filesystem
+    records = flash / "actors" if engine == "cpython" else flash / "actors" / "actors"
+    sim = SimProcess(args, tmp_path / "sim.err", WAIT)
+    try:
+        gw = await connect_tcp(sim.where)
+        try:
+            assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
+            # the swap's record cannot be written: a folder is where its file would go
+            (records / f"{echo.key}.json.tmp").mkdir()
+            failed = await gw.request(shout.install(t="swap"), shout.module)
+            assert failed["code"] == "store"
+            assert failed["message"].startswith(f"cannot write record of actor {echo.key} ")
+            # the flash the refused module took is written again; the old one still answers
+            assert (await gw.request(other.install(), other.module))["t"] == "installed"
+            assert (await gw.invoke(echo.key, "Echo", b"still"))["body"] == b"still"
+            (records / f"{echo.key}.json.tmp").rmdir()
+            assert (await gw.request(shout.install(t="swap"), shout.module))["t"] == "swapped"
+            assert (await gw.invoke(echo.key, "Echo", b"loud"))["body"] == b"LOUD"
+        finally:
+            await gw.close()
+    finally:
+        sim.stop()

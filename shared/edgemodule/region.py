@@ -2,7 +2,7 @@
 
 A module runs in place only if its bytes are contiguous in an address range the chip maps, and
 files on LittleFS are neither; so modules live in a region of their own (a flash partition on
-the ESP32, a file on the simulators; see port.open_region) that this module lays out:
+the ESP32, a file on the simulators; see edgehost.port.open_region) that this module lays out:
 
     sector 0, sector 1      two index slots; the valid one with the higher sequence number
                             is the index (a slot is erased and rewritten whole, so a cut
@@ -17,8 +17,10 @@ index, so a cut before the index is written leaves the free space it was going i
 Compaction slides a module down into the free space below it one step at a time, a step no
 longer than the gap, so a step never overwrites bytes not yet copied; after each step the
 index records how far the move has come, and `ModuleRegion()` finishes a move it finds
-half done. Live modules are never written over in place otherwise: a new module or a swap
-takes free space, and an extent is freed only when the index no longer names it.
+half done. A moved module's old bytes are gone, so the board compacts only while no call is in
+flight and loads what it moved again. Live modules are never written over otherwise: a new
+module or a swap takes free space, and an extent is freed only when the index no longer names
+it.
 """
 
 import struct

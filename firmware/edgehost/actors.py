@@ -77,10 +77,12 @@ class ActorTable:
     `host_call(actor, binding, namespace, operation, payload)` serves every actor's host calls;
     `on_log(actor, text)` takes their console lines. `engine` is None for pywasm3 / the board's
     wasm3 binding, or False where the board has no wasm engine (every install is refused).
+    `maps` says modules run in place from mapped flash and so take no RAM of the budget.
     """
 
-    def __init__(self, limits, host_call, on_log, engine=None):
+    def __init__(self, limits, host_call, on_log, engine=None, maps=False):
         self.limits = limits
+        self.maps = maps
         self.max_actors = limits["max_actors"]
         self.wapc_limits = Limits(memory_pages=limits["max_pages_per_actor"],
                                   max_payload=limits["max_payload"],
@@ -102,7 +104,7 @@ class ActorTable:
 
     def budget(self, flash_used=0):
         """What is left for one more actor (see edgemodule.fit.Budget)."""
-        return fit.Budget(self.limits, self.ram_used(), flash_used, len(self.actors))
+        return fit.Budget(self.limits, self.ram_used(), flash_used, len(self.actors), self.maps)
 
     def check_fits(self, key, module, budget, new_slot=True):
         """The module's needs; ActorRefused with the fit rule when the budget cannot take it."""
@@ -196,7 +198,7 @@ class ActorTable:
         self._check_alias(key, claims)
         needs = self.check_fits(key, module, budget or self.budget())
         actor = Actor(key, claims, token, sha256, self._new_host(key, module, claims),
-                      needs.ram_bytes)
+                      needs.ram(self.maps))
         self.actors[key] = actor
         return actor, True
 
@@ -218,7 +220,7 @@ class ActorTable:
             raise ActorRefused(str(exc))
         finally:
             self._loading = None
-        updated = Actor(key, claims, token, sha256, actor.host, needs.ram_bytes)
+        updated = Actor(key, claims, token, sha256, actor.host, needs.ram(self.maps))
         self.actors[key] = updated
         return updated
 

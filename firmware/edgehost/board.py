@@ -17,6 +17,7 @@ from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
 from edgelink.mpack import packb
 from edgelink.session import GATEWAY_PROOF_MISMATCH
+from edgemodule.region import extent
 
 FIRMWARE = "edgehost-board 0.2.0"
 BACKOFF_FIRST_MS = 250
@@ -62,13 +63,15 @@ class Board:
         self._connect = connect
         self._waiting = waiting or getattr(connect, "waiting", None)
         self.engine = engine or engine_name()
-        self.store = ActorStore(flash_root)
-        self._flash_root = flash_root
+        self.store = ActorStore(flash_root, self.limits["module_flash_bytes"],
+                                self._reload_moved)
         self.reports = Reports(self, console)
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
-                                False if self.engine == "none" else engine_module)
+                                False if self.engine == "none" else engine_module,
+                                config.maps_modules and (self.store.in_place
+                                                         or port.SIMULATES_MAPPING))
         self.calls = GatewayCalls(self, config.host_call_timeout_ms)
         self.dispatcher = Dispatcher(self.table, self.builtins, self.calls.ask)
         self.requests = Requests(self)
@@ -98,21 +101,35 @@ class Board:
 
     # --- what the board has
 
-    def budget(self, staged=None):
+    def budget(self, held=0):
         """What is left for one more actor: RAM, flash and slots (see edgemodule.fit); the
-        flash of a `staged` module on its way in counts as free (it is the one asking)."""
-        used = self.store.used_bytes()
-        if staged is not None:
-            used -= port.file_size(staged.path)
-        return self.table.budget(used)
+        `held` bytes of flash of the module asking (on its way in, or stored and being
+        restored) count as free."""
+        return self.table.budget(self.store.used_bytes() - held)
 
     def free_figures(self):
         """(free memory, free flash) as hello and health report them: what the profile's
-        budget has left for actors, the flash lowered to what the filesystem really has."""
+        budget has left for actors (the module region is set aside whole, so the flash its
+        budget leaves is there to write)."""
         budget = self.budget()
-        flash = port.free_flash(self._flash_root)
-        free_flash = budget.flash_free if flash is None else min(budget.flash_free, flash)
-        return budget.ram_free, free_flash
+        return budget.ram_free, budget.flash_free
+
+    def _reload_moved(self, digests):
+        """Load again, from where a compaction moved them, the actors whose modules ran in
+        place (their old bytes are overwritten); an actor that cannot be loaded is removed."""
+        if not self.store.in_place:
+            return  # each instance holds its own copy of its module
+        for actor in list(self.table.actors.values()):
+            if actor.sha256 in digests:
+                try:
+                    module = self.store.module_of(actor.sha256)
+                    actor.host.swap(module)
+                except Exception as exc:  # the module it ran is gone: it must not run again
+                    self.table.remove(actor.key)
+                    self.store.remove(actor.key)
+                    self.log("error", "actor %s removed: cannot load it again after flash "
+                             "compaction: %s" % (actor.key, exc))
+                module = None
 
     # --- boot
 
@@ -127,7 +144,7 @@ class Board:
                 # the store has just proved the digest of what was checked at install
                 self.table.install(key, module, record.get("claims"),
                                    binascii.unhexlify(record["digest"]), checked=True,
-                                   budget=self.budget())
+                                   budget=self.budget(extent(record["size"])))
                 restored.append(key)
             except (ActorRefused, OSError) as exc:
                 dropped.append((key, str(exc)))

@@ -85,6 +85,7 @@ class BoardConfig:
         self.board_name = profile.board
         self.chip = profile.chip
         self.pins = profile.pins
+        self.maps_modules = profile.maps_modules
 
 
 def load_config(path, profiles=PROFILES):

@@ -17,6 +17,7 @@ class GatewayCalls:
     def __init__(self, board, timeout_ms):
         self._board = board
         self._timeout_ms = timeout_ms
+        self.waiting = 0  # host calls in flight: an actor's module is running meanwhile
 
     def ask(self, actor, binding, namespace, operation, payload):
         board = self._board
@@ -30,6 +31,13 @@ class GatewayCalls:
                                     "namespace": namespace, "op": operation}, payload)
         except (LinkError, OSError) as exc:
             raise HostCallError("cannot send the host call to the gateway: %s" % exc)
+        self.waiting += 1
+        try:
+            return self._wait(board, request_id, session, namespace, operation)
+        finally:
+            self.waiting -= 1
+
+    def _wait(self, board, request_id, session, namespace, operation):
         started = port.ticks_ms()
         while True:
             board.watchdog.feed()

@@ -283,3 +283,120 @@ def wifi_connect(ssid, password, host, port_number, timeout_ms=20000):
         sock.close()
         raise
     return sock
+
+
+# --- the module region (see edgemodule.region): where installed modules live, mapped in place
+
+# The ESP32 maps the region with esp_partition_mmap in the wasm3 C module
+# (wasm3.map_partition), not through MicroPython's ROMFS support (vfs.rom_ioctl): that is
+# compiled in only with MICROPY_VFS_ROM, which the ESP32 port of MicroPython 1.28 leaves off
+# (turned on, the boot code tries to mount the partition as a ROMFS image at /rom), and it
+# finds only a partition labelled "romfs". The C module maps our own partition whole, once,
+# with no change to MicroPython's configuration. Writes go through esp32.Partition (erase,
+# then program), which keeps the flash cache coherent with the mapping.
+# The CPython simulator models an ESP32, whose modules run in place, though pywasm3 keeps its
+# own copy of each: its budget counts them as mapped
+SIMULATES_MAPPING = IMPLEMENTATION == "cpython"
+
+
+def open_region(root, size):
+    """The module region: the board's "modules" partition on an ESP32, else a file of
+    `size` bytes under `root` (mapped where the wasm3 module can map files)."""
+    if sys.platform == "esp32":
+        from edgemodule.region import PARTITION
+
+        try:
+            return PartitionFlash(PARTITION)
+        except OSError:
+            pass  # a firmware without the partition (stock MicroPython): a file, not mapped
+    return FileFlash(root + "/modules.region", size)
+
+
+_ERASED = b"\xff" * 256
+
+
+class FileFlash:
+    """A file standing in for a flash partition: erased bytes read 0xFF."""
+
+    def __init__(self, path, size):
+        self.path = path
+        self.size = size
+        have = file_size(path)
+        with open(path, "ab") as f:
+            while have < size:
+                n = min(256, size - have)
+                f.write(_ERASED if n == 256 else _ERASED[:n])
+                have += n
+        self._file = open(path, "r+b")
+
+    def readinto(self, offset, buf):
+        self._file.seek(offset)
+        self._file.readinto(buf)
+
+    def read(self, offset, n):
+        """`n` bytes as one bytes object (a module the port cannot map, read into RAM once)."""
+        self._file.seek(offset)
+        return self._file.read(n)
+
+    def write(self, offset, data):
+        self._file.seek(offset)
+        self._file.write(data)
+
+    def erase(self, offset, length):
+        self._file.seek(offset)
+        while length > 0:
+            self._file.write(_ERASED if length >= 256 else _ERASED[:length])
+            length -= 256
+
+    def sync(self):
+        self._file.flush()
+        sync()
+
+    def mapped(self, offset, length):
+        if map_file is None:
+            return None
+        self._file.flush()
+        return map_file(self.path, offset, length)
+
+    def close(self):
+        self._file.close()
+
+
+class PartitionFlash:
+    """An ESP32 flash partition, written through esp32.Partition, mapped by wasm3."""
+
+    def __init__(self, label):
+        import esp32
+
+        found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
+        if not found:
+            raise OSError("no %s partition" % label)
+        self.label = label
+        self._part = found[0]
+        self.size = self._part.ioctl(4, 0) * self._part.ioctl(5, 0)  # blocks * block size
+
+    def readinto(self, offset, buf):
+        self._part.readblocks(offset // 4096, buf, offset % 4096)
+
+    def read(self, offset, n):
+        buf = bytearray(n)
+        self.readinto(offset, buf)
+        return buf
+
+    def write(self, offset, data):
+        self._part.writeblocks(offset // 4096, data, offset % 4096)  # no erase with offset
+
+    def erase(self, offset, length):
+        for block in range(offset // 4096, (offset + length + 4095) // 4096):
+            self._part.ioctl(6, block)
+
+    def sync(self):
+        pass
+
+    def mapped(self, offset, length):
+        from wasm3 import map_partition
+
+        return map_partition(self.label, offset, length)
+
+    def close(self):
+        pass

@@ -8,6 +8,7 @@ from edgehost.builtins import BuiltinError
 from edgehost.store import StagedModule, StoreError
 from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
 from edgelink.link import BodyRefused
+from edgemodule.region import extent
 
 REFUSED = "refused"
 UNKNOWN_ACTOR = "unknown_actor"
@@ -148,14 +149,14 @@ class Requests:
             if msg["t"] == "install" and held is None and budget.slots_free <= 0:
                 reason = ("actor %s: slots: the board holds %d actors, its limit"
                           % (key, budget.slots))
-            elif msg["size"] > budget.flash_free:
+            elif extent(msg["size"]) > budget.flash_free:
                 reason = ("actor %s: flash: the module of %d bytes does not fit the %d bytes "
                           "of flash free for modules" % (key, msg["size"], budget.flash_free))
         if reason is not None:
             board.reports.log("warn", "%s refused before upload: %s" % (msg["t"], reason))
             raise BodyRefused(REFUSED, reason)
         try:
-            return board.store.stage(msg["size"])
+            return board.store.stage(msg["size"], not board.calls.waiting)
         except StoreError as exc:
             raise BodyRefused(STORE, str(exc))
 
@@ -164,7 +165,7 @@ class Requests:
         body = msg.pop("body")
         if isinstance(body, StagedModule):
             return body
-        staged = self._board.store.stage(len(body))
+        staged = self._board.store.stage(len(body), not self._board.calls.waiting)
         try:
             staged.write(body)
             staged.close()
@@ -198,7 +199,7 @@ class Requests:
         staged, module = upload
         try:
             actor, added = board.table.install(key, module, msg.get("claims"), msg["sha256"],
-                                               budget=board.budget(staged))
+                                               budget=board.budget(staged.reserved))
         except ActorRefused as exc:
             staged.discard()
             board.reports.log("warn", "install refused: %s" % exc)
@@ -229,9 +230,10 @@ class Requests:
         if upload is None:
             return
         staged, module = upload
+        old = board.table.find(key)
         try:
             actor = board.table.swap(key, module, msg.get("claims"), msg["sha256"],
-                                     budget=board.budget(staged))
+                                     budget=board.budget(staged.reserved))
         except UnknownActor as exc:
             staged.discard()
             return self._error(msg, UNKNOWN_ACTOR, str(exc))
@@ -243,12 +245,25 @@ class Requests:
         try:
             board.store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
         except StoreError as exc:
-            board.reports.log("warn", "swapped actor %s but could not store it: %s"
-                              % (key, exc))
+            # the new module is not kept, and where modules run in place its flash is free
+            # again: the old one, still stored, serves
+            self._swap_back(old)
+            board.reports.log("warn", "swap of actor %s not stored, the old module serves "
+                              "again: %s" % (key, exc))
+            return self._error(msg, STORE, str(exc))
         gc.collect()
         board.reports.log("info", "swapped actor %s" % key)
         self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
                      "budget": self._board.budget().report()})
+
+    def _swap_back(self, old):
+        """Run actor `old` (as it was before a swap) from its stored module again."""
+        board = self._board
+        try:
+            board.table.swap(old.key, board.store.module_of(old.sha256), old.token, old.sha256)
+        except (ActorRefused, OSError) as exc:  # no module of its own to run: it stops
+            board.table.remove(old.key)
+            board.reports.log("error", "actor %s removed: %s" % (old.key, exc))
 
     # --- the rest
 

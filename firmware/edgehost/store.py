@@ -1,16 +1,18 @@
 """Installed actors on the board's flash, written so that a power cut never leaves one to run.
 
-Layout under the store's root:
-    incoming/<n>.part       a module on its way in, written chunk by chunk as the link takes
-                            it (emptied at boot: a cut-off upload leaves nothing behind)
-    modules/<sha256>.wasm   module bytes, named by their digest (written once, never changed)
+Modules live in the module region (see edgemodule.region): whole, each in one span the board
+maps and runs in place. The actors live on the filesystem under the store's root:
+
     actors/<key>.json       the actor's record (digest, size, claims token, call alias, ...) as
                             one line of JSON, then a line with that line's SHA-256; this file
                             is the commit point
 
-Every file is written under a `.tmp` name first and renamed into place. At boot, `restore()`
-keeps only actors whose record checks out and whose module has the recorded size and digest;
-anything cut off is removed and reported, never run.
+A module is written into free space as the link takes it and hashed as it goes; its digest
+enters the region's index only once it is whole and checked, and the record after that. A
+record is written under a `.tmp` name first and renamed into place. At boot, `restore()`
+keeps only actors whose record checks out and whose module the index holds with the
+recorded size and digest; anything cut off is dropped and reported, never run, and a module
+no record names is dropped from the index.
 """
 
 import binascii
@@ -19,8 +21,11 @@ import os
 
 from edgehost import port
 from edgelink import hmac256
+from edgemodule.region import DATA_START, ModuleRegion, RegionError, extent
 
 CHUNK = 1024
+# where firmware before the module region kept modules (modules/<sha256>.wasm) and uploads
+OLD_FOLDERS = ("incoming", "modules")
 
 
 def _hex(digest):
@@ -36,68 +41,89 @@ class StoreError(Exception):
 
 
 class StagedModule:
-    """A module being written to flash as it arrives; the store commits it by a rename."""
+    """A module being written into free space of the region as it arrives, hashed as it goes;
+    the store commits it by naming it in the region's index."""
 
-    def __init__(self, path, size):
-        self.path = path
+    def __init__(self, region, offset, size):
+        self._region = region
+        self.offset = offset
         self.size = size
-        self._file = open(path, "wb")
+        self.reserved = extent(size)  # flash it holds while on its way in
+        self.written = 0
+        self._hash = hmac256.sha256()
+        self._digest = None
 
     def write(self, data):
-        self._file.write(data)
+        n = len(data)
+        if self.written + n > self.size:
+            raise OSError("module longer than the %d bytes announced" % self.size)
+        self._region.write(self.offset, data, self.written)
+        self._hash.update(data)
+        self.written += n
 
     def close(self):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        pass  # nothing is buffered: each write is on flash
+
+    def digest(self):
+        """The SHA-256 of what was written (MicroPython's hash is final once asked)."""
+        if self._digest is None:
+            self._digest = self._hash.digest()
+        return self._digest
 
     def read(self):
-        """The module's bytes (the engine needs them in RAM to run the module)."""
-        with open(self.path, "rb") as f:
-            return f.read()
+        """The module's bytes for the engine: in place where the port maps the region."""
+        return self._region.module(self.offset, self.size)
 
     def discard(self):
-        self.close()
-        port.remove(self.path)
+        self._region.release(self.offset)
 
 
 class ActorStore:
-    def __init__(self, root):
-        self.root = root
-        self.modules_dir = root + "/modules"
-        self.actors_dir = root + "/actors"
-        self.incoming_dir = root + "/incoming"
-        port.makedirs(self.modules_dir)
-        port.makedirs(self.actors_dir)
-        port.makedirs(self.incoming_dir)
-        for name in port.listdir(self.incoming_dir):
-            port.remove(self.incoming_dir + "/" + name)
-        self._buf = bytearray(CHUNK)
-        self._staged = 0
+    """Actors under `root` and their modules in a region of `capacity` bytes for modules.
 
-    def module_path(self, digest_hex):
-        return "%s/%s.wasm" % (self.modules_dir, digest_hex)
+    `moved(digests)` is told which modules a compaction moved: their old bytes are gone, so
+    whatever runs them in place must load them again.
+    """
+
+    def __init__(self, root, capacity=1 << 20, moved=None):
+        self.root = root
+        self.actors_dir = root + "/actors"
+        port.makedirs(self.actors_dir)
+        try:
+            flash = port.open_region(root, DATA_START + extent(capacity))
+            self.region = ModuleRegion(flash)
+        except (OSError, RegionError) as exc:
+            raise StoreError("cannot open the module region: %s" % exc)
+        self.in_place = flash.mapped(DATA_START, 0) is not None
+        self._moved = moved
 
     def record_path(self, key):
         return "%s/%s.json" % (self.actors_dir, key)
 
     def used_bytes(self):
         """Flash taken by modules, those on their way in included."""
-        total = 0
-        for folder in (self.modules_dir, self.incoming_dir):
-            for name in port.listdir(folder):
-                total += port.file_size(folder + "/" + name)
-        return total
+        return self.region.used_bytes()
 
-    def stage(self, size):
-        """A new StagedModule of `size` bytes; StoreError when flash cannot take it."""
-        self._staged += 1
-        path = "%s/%d.part" % (self.incoming_dir, self._staged)
+    def incoming_bytes(self):
+        """Flash held by modules on their way in."""
+        return self.region.reserved_bytes()
+
+    def stage(self, size, may_move=True):
+        """A new StagedModule of `size` bytes; StoreError when flash cannot take it.
+
+        `may_move` allows a compaction when free space is there but in pieces; False while a
+        call is in flight, since the modules it moves run in place."""
+        compact = self._compact if may_move else None
         try:
-            return StagedModule(path, size)
-        except OSError as exc:
+            return StagedModule(self.region, self.region.reserve(size, compact), size)
+        except RegionError as exc:
             raise StoreError("cannot start writing a module of %d bytes to flash: %s"
                              % (size, exc))
+
+    def _compact(self):
+        moved = self.region.compact()
+        if moved and self._moved is not None:
+            self._moved(moved)
 
     def save(self, key, module, record):
         """Store `module` (bytes) for actor `key` with `record` (a JSON-able dict)."""
@@ -106,36 +132,36 @@ class ActorStore:
             view = memoryview(module)
             for start in range(0, len(module), CHUNK):
                 staged.write(view[start:start + CHUNK])
-            staged.close()
         except OSError as exc:
             staged.discard()
             raise StoreError("cannot write module of actor %s to flash: %s" % (key, exc))
-        return self.commit(key, staged, _sha256_hex(module), record)
+        return self.commit(key, staged, _hex(staged.digest()), record)
 
     def commit(self, key, staged, digest, record):
-        """Make a staged module (checked: its SHA-256 is `digest`, lower-case hex) actor
-        `key`'s, with `record` (a JSON-able dict); a power cut leaves the old state.
+        """Make a staged module (its SHA-256 must be `digest`, lower-case hex) actor `key`'s,
+        with `record` (a JSON-able dict); a power cut leaves the old state.
 
         Returns the record as stored, with `digest` and `size` added.
         """
-        staged.close()
-        path = self.module_path(digest)
-        if self._module_ok(path, staged.size, digest):
-            staged.discard()  # the same module serves another actor already
-        else:
-            try:
-                port.remove(path)
-                os.rename(staged.path, path)
-            except OSError as exc:
-                staged.discard()
-                raise StoreError("cannot write module of actor %s to flash: %s" % (key, exc))
+        got = _hex(staged.digest())
+        if staged.written != staged.size or got != digest:
+            staged.discard()
+            raise StoreError("module of actor %s: %d of %d bytes with SHA-256 %s, expected %s"
+                             % (key, staged.written, staged.size, got, digest))
+        try:
+            self.region.add(staged.offset, staged.size, staged.digest())
+        except (OSError, RegionError) as exc:
+            staged.discard()
+            raise StoreError("cannot write module of actor %s to flash: %s" % (key, exc))
         stored = dict(record)
         stored["key"] = key
         stored["digest"] = digest
         stored["size"] = staged.size
-        self._write_record(key, stored)
-        port.sync()
-        self._drop_unused_modules()
+        try:
+            self._write_record(key, stored)
+        finally:
+            port.sync()
+            self._drop_unused_modules()  # a module no record names leaves the index
         return stored
 
     def _write_record(self, key, record):
@@ -161,30 +187,26 @@ class ActorStore:
         port.sync()
         self._drop_unused_modules()
 
-    def load_module(self, record):
-        """The module bytes of a restored record: read in place where the port can map the
-        file (no copy in RAM; a module file is never changed once written), else read."""
-        path = self.module_path(record["digest"])
-        if port.map_file is not None:
-            return port.map_file(path)
-        with open(path, "rb") as f:
-            return f.read()
+    def _entry(self, record):
+        entry = self.region.find(binascii.unhexlify(record["digest"]))
+        if entry is None or entry[1] != record["size"]:
+            return None
+        return entry
 
-    def _module_ok(self, path, size, digest_hex):
-        h = hmac256.sha256()
-        total = 0
-        view = memoryview(self._buf)
-        try:
-            with open(path, "rb") as f:
-                while True:
-                    n = f.readinto(self._buf)
-                    if not n:
-                        break
-                    h.update(view[:n])
-                    total += n
-        except OSError:
-            return False
-        return total == size and _hex(h.digest()) == digest_hex
+    def load_module(self, record):
+        """The module bytes of a restored record: in place where the port maps the region
+        (no copy in RAM), else read."""
+        entry = self._entry(record)
+        if entry is None:
+            raise OSError("module %s is not in the module region" % record["digest"])
+        return self.region.module(entry[0], entry[1])
+
+    def module_of(self, digest):
+        """The bytes of the stored module whose SHA-256 is `digest` (bytes), as load_module."""
+        entry = self.region.find(digest)
+        if entry is None:
+            raise OSError("module %s is not in the module region" % _hex(digest))
+        return self.region.module(entry[0], entry[1])
 
     def _read_record(self, path):
         try:
@@ -219,21 +241,55 @@ class ActorStore:
                 dropped.append((name, "record cut off or corrupt"))
                 port.remove(path)
                 continue
-            module = self.module_path(record["digest"])
-            if not self._module_ok(module, record["size"], record["digest"]):
+            entry = self._entry(record) or self._adopt(record)
+            if entry is None or _hex(self.region.digest_of(entry[0], entry[1])) != record[
+                    "digest"]:
                 dropped.append((record["key"], "module cut off or corrupt"))
                 port.remove(path)
                 continue
             kept.append(record)
         self._drop_unused_modules()
+        for folder in OLD_FOLDERS:
+            path = self.root + "/" + folder
+            for name in port.listdir(path):
+                port.remove(path + "/" + name)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass  # not there
         return kept, dropped
+
+    def _adopt(self, record):
+        """The region entry of a module an older firmware kept as a file, copied into the
+        region (the file goes once the region holds it); None when there is none whole."""
+        path = "%s/modules/%s.wasm" % (self.root, record["digest"])
+        size = port.file_size(path)
+        if not size or size != record["size"]:
+            return None
+        try:
+            staged = self.stage(size)
+        except StoreError:
+            return None
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        try:
+            with open(path, "rb") as f:
+                n = f.readinto(buf)
+                while n:
+                    staged.write(view[:n])
+                    n = f.readinto(buf)
+            if _hex(staged.digest()) != record["digest"] or staged.written != size:
+                raise OSError("cut off or corrupt")
+            self.region.add(staged.offset, size, staged.digest())
+        except (OSError, RegionError):
+            staged.discard()
+            return None
+        return self._entry(record)
 
     def _drop_unused_modules(self):
         used = set()
         for name in port.listdir(self.actors_dir):
             record = self._read_record(self.actors_dir + "/" + name)
             if record is not None:
-                used.add(record["digest"] + ".wasm")
-        for name in port.listdir(self.modules_dir):
-            if name not in used:
-                port.remove(self.modules_dir + "/" + name)
+                used.add(binascii.unhexlify(record["digest"]))
+        self.region.keep_only(used)

@@ -4,6 +4,7 @@ The gateway and `edgehost board fit` ask before anything is uploaded; the board 
 before it runs the module. One verdict, the same reason on both sides.
 """
 
+from edgemodule.region import extent
 from edgemodule.wasminspect import CODE_SECTION, DATA_SECTION, PAGE, LimitBroken
 
 WAPC_FUNCTIONS = {
@@ -54,19 +55,30 @@ class Needs:
         self.code_bytes = inspection.section_bytes.get(CODE_SECTION, 0)
         self.data_bytes = inspection.section_bytes.get(DATA_SECTION, 0)
         self.engine_bytes = ENGINE_BASE_BYTES + CODE_FACTOR * self.code_bytes
-        # wasm3 keeps the module's bytes for as long as the instance lives
+        # wasm3 keeps the module's bytes for as long as the instance lives: in RAM unless
+        # the board runs it in place from mapped flash
         self.ram_bytes = self.memory_bytes + module_bytes + self.engine_bytes
+        self.flash_bytes = extent(module_bytes)  # the module region gives whole sectors
 
-    def ram_parts(self):
+    def ram(self, maps):
+        """RAM the actor takes on a board that maps its modules (`maps`) or reads them in."""
+        return self.ram_bytes - self.module_bytes if maps else self.ram_bytes
+
+    def ram_parts(self, maps=False):
+        if maps:
+            return "linear memory %s + engine %s; the module's %s run from flash" % (
+                kib(self.memory_bytes), kib(self.engine_bytes), kib(self.module_bytes))
         return "linear memory %s + module %s + engine %s" % (
             kib(self.memory_bytes), kib(self.module_bytes), kib(self.engine_bytes))
 
 
 class Budget:
-    """What a board has for one more actor: its limits less what its actors use."""
+    """What a board has for one more actor: its limits less what its actors use. `maps`
+    says the board runs modules in place from mapped flash, so they take no RAM."""
 
-    def __init__(self, limits, ram_used=0, flash_used=0, actors=0):
+    def __init__(self, limits, ram_used=0, flash_used=0, actors=0, maps=False):
         self.limits = limits
+        self.maps = maps
         self.pages = limits["max_pages_per_actor"]
         self.ram_bytes = limits["actor_ram_bytes"]
         self.flash_bytes = limits["module_flash_bytes"]
@@ -79,7 +91,7 @@ class Budget:
         """The budget as the board's hello says it (a map of integers)."""
         return {"ram": self.ram_bytes, "ram_free": self.ram_free, "pages": self.pages,
                 "slots": self.slots, "slots_free": self.slots_free, "flash": self.flash_bytes,
-                "flash_free": self.flash_free}
+                "flash_free": self.flash_free, "maps": self.maps}
 
     @classmethod
     def from_report(cls, report):
@@ -91,7 +103,8 @@ class Budget:
                       "max_actors": int(report["slots"])}
             return cls(limits, limits["actor_ram_bytes"] - int(report["ram_free"]),
                        limits["module_flash_bytes"] - int(report["flash_free"]),
-                       limits["max_actors"] - int(report["slots_free"]))
+                       limits["max_actors"] - int(report["slots_free"]),
+                       report.get("maps") is True)
         except (KeyError, TypeError, ValueError):
             raise ValueError("the board's budget report is not complete: %r" % (report,))
 
@@ -105,12 +118,18 @@ def refusal(needs, budget, new_slot=True):
         needs.inspection.check(HOST_FUNCTIONS, budget.pages)
     except LimitBroken as exc:
         return exc.rule, exc.reason
-    if needs.ram_bytes > budget.ram_free:
+    ram = needs.ram(budget.maps)
+    if ram > budget.ram_free:
         held = "" if budget.ram_free == budget.ram_bytes else ", %s of them free" % kib(
             budget.ram_free)
         return RAM, "needs %s of RAM (%s), the board has %s for actors%s" % (
-            kib(needs.ram_bytes), needs.ram_parts(), kib(budget.ram_bytes), held)
-    if needs.module_bytes > budget.flash_free:
+            kib(ram), needs.ram_parts(budget.maps), kib(budget.ram_bytes), held)
+    if needs.flash_bytes > budget.flash_bytes:
+        return FLASH, ("the module of %s is larger than the board's %s module region, all the "
+                       "flash it %s for modules" % (kib(needs.module_bytes),
+                                                    kib(budget.flash_bytes),
+                                                    "maps" if budget.maps else "keeps"))
+    if needs.flash_bytes > budget.flash_free:
         return FLASH, "the module of %s does not fit the %s of flash free for modules" % (
             kib(needs.module_bytes), kib(budget.flash_free))
     if new_slot and budget.slots_free <= 0:

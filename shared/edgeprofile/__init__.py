@@ -6,9 +6,11 @@ names its profile; the profile's limits are the defaults and the config may only
 
 import json
 
+from edgemodule.region import DATA_START, extent
+
 # limit name -> what it bounds, as said in errors
 LIMITS = {
-    "actor_ram_bytes": "RAM for actors (linear memory, module bytes, engine)",
+    "actor_ram_bytes": "RAM for actors (linear memory, engine, modules not mapped)",
     "max_pages_per_actor": "64 KiB memory pages one actor may declare",
     "max_actors": "actor slots",
     "module_flash_bytes": "flash for modules",
@@ -26,7 +28,9 @@ class ProfileError(ValueError):
 
 
 class Profile:
-    """A checked profile: `name`, `chip`, `board`, `psram_bytes`, `flash_bytes`, `limits`."""
+    """A checked profile: `name`, `chip`, `board`, `psram_bytes`, `flash_bytes`,
+    `mappable_flash_bytes` (flash the chip can map for modules to run in place; 0 where they
+    are read into RAM), `limits`."""
 
     def __init__(self, data, where):
         if not isinstance(data, dict):
@@ -37,11 +41,28 @@ class Profile:
         self.notes = data.get("notes") or ""
         self.flash_bytes = _count(data, "flash_bytes", where, 0)
         self.psram_bytes = _count(data, "psram_bytes", where, 0)
+        self.mappable_flash_bytes = (_count(data, "mappable_flash_bytes", where, 0)
+                                     if "mappable_flash_bytes" in data else 0)
         limits = data.get("limits")
         if not isinstance(limits, dict):
             raise ProfileError("%s: limits must be an object" % where)
         self.limits = check_limits(limits, where + " limits", LIMITS, True)
+        region = self.region_bytes()
+        if self.mappable_flash_bytes and region > self.mappable_flash_bytes:
+            raise ProfileError(
+                "%s: limits.module_flash_bytes %d needs a module region of %d bytes, more than "
+                "the %d bytes of flash the chip maps (mappable_flash_bytes)"
+                % (where, self.limits["module_flash_bytes"], region, self.mappable_flash_bytes))
         self.pins = check_pins(data.get("pins") or {}, where + " pins")
+
+    @property
+    def maps_modules(self):
+        """Whether modules run in place from mapped flash (else they are read into RAM)."""
+        return self.mappable_flash_bytes > 0
+
+    def region_bytes(self):
+        """The module region's size: its index and the flash for modules, in whole sectors."""
+        return DATA_START + extent(self.limits["module_flash_bytes"])
 
     def lowered(self, limits, where):
         """This profile's limits with those a config gives; a config may not raise one."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -27,14 +28,15 @@ def test_saved_actor_is_restored_with_its_digest(tmp_path):
 
 def test_module_cut_off_by_power_loss_is_discarded(tmp_path):
     store = ActorStore(str(tmp_path))
-    stored = store.save("MKEY1", MODULE, RECORD)
-    path = store.module_path(stored["digest"])
-    with open(path, "r+b") as f:
-        f.truncate(100)
+    store.save("MKEY1", MODULE, RECORD)
+    offset = store.region.entries[0][0]
+    with open(store.region.flash.path, "r+b") as f:  # its bytes half erased
+        f.seek(offset + 100)
+        f.write(b"\xff" * 1000)
     kept, dropped = ActorStore(str(tmp_path)).restore()
     assert kept == []
     assert dropped == [("MKEY1", "module cut off or corrupt")]
-    assert not os.path.exists(path)
+    assert ActorStore(str(tmp_path)).used_bytes() == 0
 
 
 def test_record_cut_off_by_power_loss_is_discarded(tmp_path):
@@ -49,11 +51,13 @@ def test_record_cut_off_by_power_loss_is_discarded(tmp_path):
 
 def test_half_written_temporary_files_are_ignored(tmp_path):
     store = ActorStore(str(tmp_path))
-    open(store.module_path("ab" * 32) + ".tmp", "wb").write(b"\x00as")
+    staged = store.stage(len(MODULE))  # a module cut off on its way in
+    staged.write(MODULE[:1000])
     open(store.record_path("MKEY2") + ".tmp", "wb").write(b'{"key": "MK')
-    kept, dropped = ActorStore(str(tmp_path)).restore()
+    again = ActorStore(str(tmp_path))
+    kept, dropped = again.restore()
     assert kept == [] and dropped == []
-    assert os.listdir(store.modules_dir) == [] and os.listdir(store.actors_dir) == []
+    assert again.used_bytes() == 0 and os.listdir(store.actors_dir) == []
 
 
 def test_complete_record_left_under_tmp_name_is_recovered(tmp_path):
@@ -69,24 +73,45 @@ def test_swap_replaces_module_and_drops_the_old_one(tmp_path):
     store = ActorStore(str(tmp_path))
     old = store.save("MKEY1", MODULE, RECORD)
     new = store.save("MKEY1", MODULE + b"\x00\x01", RECORD)
-    assert os.listdir(store.modules_dir) == [new["digest"] + ".wasm"]
+    assert [e[2].hex() for e in store.region.entries] == [new["digest"]]
     assert old["digest"] != new["digest"]
     store.remove("MKEY1")
     assert ActorStore(str(tmp_path)).restore() == ([], [])
-    assert os.listdir(store.modules_dir) == []
+    assert store.region.entries == [] and store.used_bytes() == 0
 
 
 @pytest.mark.micropython
 def test_store_round_trip_and_power_cut_on_the_board_interpreters(board_python, tmp_path):
     out = board_python(
+        "import binascii\n"
         "from edgehost.store import ActorStore\n"
         f"root = {str(tmp_path / 'flash')!r}\n"
         f"module = {MODULE!r}\n"
         "s = ActorStore(root)\n"
         "r = s.save('MKEY1', module, {'call_alias': 'x'})\n"
         "s.save('MKEY2', module + b'2', {})\n"
-        "f = open(s.module_path(r['digest']), 'wb'); f.write(module[:10]); f.close()\n"
+        "at = s.region.find(binascii.unhexlify(r['digest']))[0]\n"
+        "s.region.flash.erase(at, 4096)\n"
         "kept, dropped = ActorStore(root).restore()\n"
         "print([k['key'] for k in kept], dropped)\n"
     )
     assert out.strip() == "['MKEY2'] [('MKEY1', 'module cut off or corrupt')]"
+
+
+def test_actors_an_older_firmware_stored_as_files_move_into_the_module_region(tmp_path):
+    # the layout before the module region: modules/<sha256>.wasm beside actors/<key>.json
+    digest = hashlib.sha256(MODULE).hexdigest()
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "modules" / f"{digest}.wasm").write_bytes(MODULE)
+    (tmp_path / "incoming").mkdir()
+    (tmp_path / "incoming" / "3.part").write_bytes(MODULE[:100])
+    (tmp_path / "actors").mkdir()
+    body = json.dumps(dict(RECORD, key="MKEY1", digest=digest, size=len(MODULE))).encode()
+    (tmp_path / "actors" / "MKEY1.json").write_bytes(
+        body + b"\n" + hashlib.sha256(body).hexdigest().encode())
+    kept, dropped = ActorStore(str(tmp_path)).restore()
+    assert [r["key"] for r in kept] == ["MKEY1"] and dropped == []
+    again = ActorStore(str(tmp_path))
+    assert again.restore()[0] == kept
+    assert again.load_module(kept[0]) == MODULE
+    assert sorted(os.listdir(tmp_path)) == ["actors", "modules.region"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 
 import msgpack
 from support.gateway import connect_tcp
+from support.signing import SignedActor
+
+from edgegate.wascap.modules import custom_section
 
 
 async def test_an_installed_actor_answers_by_key_and_by_call_alias(board_thread, sign):
@@ -312,7 +314,7 @@ async def test_a_module_over_the_flash_left_for_modules_is_refused_before_its_ch
         assert reply["code"] == "refused"
         assert reply["message"].startswith(f"actor {echo.key}: flash: the module of ")
         assert reply["message"].endswith("does not fit the 2048 bytes of flash free for modules")
-        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.store.incoming_bytes() == 0
         assert any("install refused before upload" in line for line in board.console)
     finally:
         await gw.close()
@@ -326,15 +328,15 @@ async def test_an_upload_cut_off_leaves_the_old_module_and_no_part_file(board_th
     gw = await connect_tcp(board.url)
     await gw.request(greeter.install(), greeter.module)
     upload = asyncio.create_task(gw.request(bulky.install(t="swap"), bulky.module))
-    incoming = board.sim.flash_dir / "incoming"
-    while not os.listdir(incoming):  # the swap's module is on its way to flash
+    store = board.board.store
+    while not store.incoming_bytes():  # the swap's module is on its way to flash
         await asyncio.sleep(0.005)
     await gw.close()  # the line goes down in the middle of the upload
     upload.cancel()
     gw = await connect_tcp(board.url)
     try:
         assert gw.hello["actors"] == {greeter.key: greeter.sha256}
-        assert os.listdir(incoming) == []
+        assert store.incoming_bytes() == 0
         answer = await gw.invoke(greeter.key, "Greeter.Greet", msgpack.packb({"name": "x"}))
         assert msgpack.unpackb(answer["body"])["greeting"] == "Hello, x!"
     finally:
@@ -349,11 +351,11 @@ async def test_a_chunked_module_that_does_not_match_its_digest_is_dropped_from_f
     try:
         reply = await gw.request(echo.install(sha256=bytes(32)), echo.module)
         assert reply["code"] == "digest_mismatch"
-        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.store.incoming_bytes() == 0
         assert board.board.table.actors == {}
         stranger = await gw.request(echo.install(t="swap"), echo.module)  # nothing to swap
         assert stranger["code"] == "unknown_actor"
-        assert os.listdir(board.sim.flash_dir / "incoming") == []
+        assert board.board.store.incoming_bytes() == 0
     finally:
         await gw.close()
 
@@ -379,7 +381,7 @@ async def test_the_board_checks_the_ram_a_module_takes_itself(board_thread, sign
         assert reply["code"] == "refused"
         message = reply["message"]
         assert message.startswith(f"actor {greeter.key}: ram: needs 11")
-        assert "KiB of RAM (linear memory 1088 KiB + module " in message
+        assert "KiB of RAM (linear memory 1088 KiB + engine " in message  # the module is mapped
         assert message.endswith("the board has 1024 KiB for actors")
         assert gw.hello["free_mem"] == 1024 * 1024
     finally:
@@ -400,5 +402,37 @@ async def test_an_actor_over_a_lowered_budget_is_dropped_at_boot_with_the_reason
         assert gw.hello["actors"] == {}
         assert any(f"actor {greeter.key} dropped at boot: actor {greeter.key}: memory: declares "
                    "17 memory pages" in line for line in second.console)
+    finally:
+        await gw.close()
+
+
+async def test_a_module_that_needs_a_compaction_waits_for_the_call_in_flight(board_thread,
+                                                                            sign, actors):
+    board = board_thread(limits={"module_flash_bytes": 8 * 4096, "max_frame": 1024})
+    relay = sign("hostcall", caps=["example:relay"])
+
+    def padded(name: str, sectors: int) -> SignedActor:
+        module = actors["echo"]
+        padding = custom_section("padding", bytes(sectors * 4096 - 1500 - len(module)))
+        return SignedActor(module + padding, name)
+
+    gone, kept, big = padded("gone", 3), padded("kept", 3), padded("big", 4)
+    gw = await connect_tcp(board.url)
+    try:
+        for actor in (relay, gone, kept):
+            assert (await gw.request(actor.install(), actor.module))["t"] == "installed"
+        assert (await gw.request({"t": "remove", "actor": gone.key}))["t"] == "removed"
+        pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"ping"))
+        call = await gw.receive("host_call")  # the relay's module runs meanwhile
+        refused = await gw.request(big.install(), big.module)
+        assert refused["code"] == "store"
+        assert refused["message"] == (
+            f"cannot start writing a module of {len(big.module)} bytes to flash: its 16384 free "
+            "bytes are in pieces until the call in flight ends; try again then")
+        gw.device.send({"t": "host_result", "id": call["id"]}, b"pong")
+        assert (await pending)["body"] == b"pong"
+        assert (await gw.request(big.install(), big.module))["t"] == "installed"
+        for actor in (kept, big):
+            assert (await gw.invoke(actor.key, "Echo", b"still"))["body"] == b"still"
     finally:
         await gw.close()

@@ -18,8 +18,11 @@ import pytest
 from support.gateway import WAIT, connect_tcp
 from support.keys import PAIRING_KEY
 
+from edgehost.store import ActorStore
+
 ROOT = Path(__file__).resolve().parents[2]
-HEAP = "192k"  # what the board code itself needs to load (uncompiled) and run, and little more
+HEAP = "216k"  # what the board code (the store and its region among it) needs to load
+# (uncompiled) and run, and little more
 MODULE_SIZE = 1024 * 1024
 BOARD = "mem-1"
 
@@ -32,7 +35,7 @@ from edgelink.link import board_link
 from edgelink.boardio import SocketPort
 from edgehost.store import ActorStore
 
-store = ActorStore("flash")
+store = ActorStore("flash", {MODULE_SIZE})
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(socket.getaddrinfo("127.0.0.1", {port})[0][-1])
@@ -114,6 +117,7 @@ async def test_a_1_mib_install_stays_within_a_few_frames_of_board_ram(tmp_path):
           f"of a {heap} byte heap")
     assert heap < MODULE_SIZE // 4  # the module could never have been held whole
     assert peak < 48 * 1024  # a few 4 KiB frames and the link's bookkeeping
-    stored = tmp_path / "flash" / "modules" / f"{hashlib.sha256(module).hexdigest()}.wasm"
-    assert stored.read_bytes() == module
-    assert os.listdir(tmp_path / "flash" / "incoming") == []
+    store = ActorStore(str(tmp_path / "flash"), MODULE_SIZE)
+    (record,), dropped = store.restore()
+    assert store.load_module(record) == module and dropped == []
+    assert store.incoming_bytes() == 0

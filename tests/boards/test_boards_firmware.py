@@ -184,3 +184,38 @@ def test_the_manifest_a_build_writes_is_the_one_flash_accepts(tmp_path):
     assert (manifest["profile"], manifest["chip"]) == ("esp32-s3-devkitc-n8r8", "esp32s3")
     checked = flashing.check_image(plan.image, plan.profile, "esp32s3")
     assert checked.manifest == manifest and checked.notes == []
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split(",")][:5] for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_each_profiles_partition_table_holds_its_module_region_after_the_app(name,
+                                                                              micropython_tree):
+    plan = firmware.plan(name, micropython=micropython_tree)
+    table = plan.board_dir / "partitions-edgehost.csv"
+    assert ('CONFIG_PARTITION_TABLE_CUSTOM_FILENAME="%s"' % table
+            in plan.files[str(plan.board_dir / "sdkconfig.edgehost")].splitlines())
+    rows = csv_rows(plan.files[str(table)])
+    parts = {row[0]: (row[1], row[2], int(row[3], 16), int(row[4], 16)) for row in rows}
+    # MicroPython's own table up to the end of its app
+    own = (micropython_tree / "ports" / "esp32" / "partitions-4MiBplus.csv").read_text()
+    assert rows[:3] == csv_rows(own)
+    profile = plan.profile
+    kind, subtype, offset, size = parts["modules"]
+    app = parts["factory"]
+    assert (kind, subtype) == ("data", "undefined") and offset == app[2] + app[3]
+    assert size == profile.region_bytes() <= profile.mappable_flash_bytes
+    assert profile.flash_bytes - (offset + size) >= firmware.MIN_FILESYSTEM_BYTES
+
+
+def test_a_module_region_that_leaves_no_room_for_the_filesystem_is_one_line():
+    data = json.loads(profiles.profile_file("esp32-devkitc").read_text())
+    data["limits"]["module_flash_bytes"] = 2 * 2**20 - 64 * 1024
+    with pytest.raises(firmware.FirmwareError) as caught:
+        firmware.partition_table(profiles.Profile(data, "profile esp32-devkitc"))
+    assert str(caught.value) == (
+        "profile esp32-devkitc: limits.module_flash_bytes 2031616 leaves 56 KiB of its 4 MiB of "
+        "flash for the filesystem, less than 256 KiB")

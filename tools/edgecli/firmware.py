@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgecli import mpbuild, profiles
+from edgemodule.region import PARTITION
 
 ROOT = mpbuild.ROOT
 BUILD_ROOT = ROOT / "build" / "firmware"
@@ -34,6 +35,11 @@ FLASH_SIZES_MB = (2, 4, 8, 16, 32)
 MANIFEST_KIND = "edgehost-firmware"
 # Where the merged image (bootloader, partition table, app) starts in flash, by chip
 IMAGE_OFFSET = {"esp32": 0x1000, "esp32s2": 0x1000}
+# The partition table: MicroPython's own (partitions-4MiBplus.csv) up to the end of its app
+# partition, then the module region; MicroPython's main.c gives the flash after the last
+# partition to the "vfs" filesystem it mounts at /
+APP_END = 0x200000
+MIN_FILESYSTEM_BYTES = 256 * 1024  # config.json, the profiles, the actors' records, logs
 # The ESP32 port needs these submodules, which the pinned archive does not carry
 ESP32_SUBMODULE_STEP = "-D UPDATE_SUBMODULES=1 reconfigure"
 
@@ -124,9 +130,31 @@ def sdkconfig_fragment(profile: profiles.Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
+def partition_table(profile: profiles.Profile) -> str:
+    """The profile's partition table: the module region (edgemodule.region), a data partition
+    the board maps whole, after the app, and the filesystem after it."""
+    region = profile.region_bytes()
+    filesystem = profile.flash_bytes - APP_END - region
+    if filesystem < MIN_FILESYSTEM_BYTES:
+        raise FirmwareError(
+            "profile %s: limits.module_flash_bytes %d leaves %d KiB of its %d MiB of flash for "
+            "the filesystem, less than %d KiB" % (
+                profile.name, profile.limits["module_flash_bytes"], max(0, filesystem) // 1024,
+                profile.flash_bytes >> 20, MIN_FILESYSTEM_BYTES // 1024))
+    return "\n".join([
+        "# edgehost: profile %s; the filesystem (vfs) takes the flash after the last partition"
+        % profile.name,
+        "# Name,   Type, SubType, Offset,  Size, Flags",
+        "nvs,      data, nvs,     0x9000,  0x6000,",
+        "phy_init, data, phy,     0xf000,  0x1000,",
+        "factory,  app,  factory, 0x10000, 0x%X," % (APP_END - 0x10000),
+        "%s,  data, undefined, 0x%X, 0x%X," % (PARTITION, APP_END, region),
+    ]) + "\n"
+
+
 def board_files(plan: BuildPlan) -> dict[str, str]:
     """Our board folder: MicroPython's generic board for the chip, plus the profile's
-    sdkconfig fragment."""
+    sdkconfig fragment and partition table."""
     generic = plan.port_dir / "boards" / plan.board
     cmake = ["# edgehost: %s on MicroPython's %s%s" % (plan.profile.name, plan.board,
                                                        " (%s)" % plan.variant if plan.variant
@@ -135,10 +163,13 @@ def board_files(plan: BuildPlan) -> dict[str, str]:
     if plan.variant:
         cmake.append("include(%s)" % (generic / ("mpconfigvariant_%s.cmake" % plan.variant)))
     cmake.append("list(APPEND SDKCONFIG_DEFAULTS %s)" % (plan.board_dir / "sdkconfig.edgehost"))
+    table = plan.board_dir / "partitions-edgehost.csv"
     return {
         "mpconfigboard.cmake": "\n".join(cmake) + "\n",
         "mpconfigboard.h": '#include "%s"\n' % (generic / "mpconfigboard.h"),
-        "sdkconfig.edgehost": sdkconfig_fragment(plan.profile),
+        "sdkconfig.edgehost": sdkconfig_fragment(plan.profile)
+        + 'CONFIG_PARTITION_TABLE_CUSTOM=y\nCONFIG_PARTITION_TABLE_CUSTOM_FILENAME="%s"\n' % table,
+        table.name: partition_table(plan.profile),
     }
 
 

@@ -24,8 +24,13 @@ def verdict(needs: Needs, budget: Budget, new_slot: bool = True) -> str:
     return "fits" if refused is None else f"refused: {refused[0]}: {refused[1]}"
 
 
+def profile_budget(profile: Profile) -> Budget:
+    """What an empty board of this profile has for an actor."""
+    return Budget(profile.limits, maps=profile.maps_modules)
+
+
 def profile_refuses(needs: Needs, profile: Profile) -> bool:
-    return refusal(needs, Budget(profile.limits)) is not None
+    return refusal(needs, profile_budget(profile)) is not None
 
 
 def describe(path: Path, needs: Needs) -> list[str]:
@@ -44,7 +49,8 @@ def describe(path: Path, needs: Needs) -> list[str]:
         f"memory   {needs.pages} pages ({kib(needs.memory_bytes)}) declared up front",
         f"imports  {imports or 'none'}",
         f"exports  {exports or 'none'}",
-        f"RAM      {kib(needs.ram_bytes)} ({needs.ram_parts()})",
+        f"RAM      {kib(needs.ram_bytes)} ({needs.ram_parts()}); {kib(needs.ram(True))} "
+        "where the board runs it from mapped flash",
         f"         engine estimate: {ENGINE_BASIS}",
     ]
 
@@ -60,7 +66,7 @@ def table(needs: Needs, profiles: list[Profile]) -> list[str]:
                      f"{kib(limits['actor_ram_bytes']):>9}  "
                      f"{limits['max_pages_per_actor']:>5}  "
                      f"{kib(limits['module_flash_bytes']):>9}  "
-                     f"{verdict(needs, Budget(limits))}")
+                     f"{verdict(needs, profile_budget(p))}")
     return lines
 
 

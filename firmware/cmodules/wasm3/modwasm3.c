@@ -611,8 +611,29 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     attr, function_attr
     );
 
-// ---- a stored module without a copy in RAM (unix: mmap; the ESP32's equivalent would be
-// esp_partition_mmap of the flash partition)
+// ---- a stored module without a copy in RAM (unix: mmap of a file; ESP32: esp_partition_mmap
+// of the module partition)
+
+#if defined(__unix__) || defined(ESP_PLATFORM)
+// A bytes object whose data is `length` bytes at `base`: read in place, never freed (a bytes
+// object has no finaliser; the mapping outlives it).
+static mp_obj_t mapped_bytes(const void *base, size_t length) {
+    if (length == 0) {
+        return mp_const_empty_bytes;
+    }
+    mp_obj_str_t *bytes = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    bytes->hash = 0;  // computed when asked for
+    bytes->len = length;
+    bytes->data = base;
+    return MP_OBJ_FROM_PTR(bytes);
+}
+
+static void check_span(mp_int_t offset, mp_int_t length, size_t size) {
+    if (offset < 0 || length < 0 || (size_t)offset > size || (size_t)length > size - (size_t)offset) {
+        mp_raise_ValueError(MP_ERROR_TEXT("span is outside the mapped region"));
+    }
+}
+#endif
 
 #if defined(__unix__)
 #include <errno.h>
@@ -621,35 +642,95 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 #include <sys/stat.h>
 #include <unistd.h>
 
-// A bytes object whose data is the file, mapped read-only: the host and wasm3 read the module
-// in place. The mapping lives as long as the process (a bytes object has no finaliser); the
-// file must not be rewritten in place while it is mapped (a new file renamed over it is fine).
-static mp_obj_t wasm3_map_file(mp_obj_t path_in) {
-    const char *path = mp_obj_str_get_str(path_in);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        mp_raise_OSError(errno);
+// The last file mapped whole: the module region is mapped once and its modules are spans of
+// it, so installs and swaps do not pile up mappings.
+static char *mapped_path = NULL;
+static const uint8_t *mapped_base = NULL;
+static size_t mapped_size = 0;
+
+// map_file(path[, offset, length]): the file (or `length` bytes of it from `offset`) as a
+// bytes object read in place. The mapping is shared and lasts as long as the process: bytes
+// written to the file later show through it, so a span must not be rewritten while code
+// loaded from it may run (the region writes only free space, see edgehost.region).
+static mp_obj_t wasm3_map_file(size_t n_args, const mp_obj_t *args) {
+    const char *path = mp_obj_str_get_str(args[0]);
+    // a whole file is mapped afresh each time (a file renamed over it is another file); a
+    // span comes from the one region mapped whole
+    bool whole = n_args == 1;
+    if (whole || mapped_path == NULL || strcmp(path, mapped_path) != 0) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) {
+            mp_raise_OSError(errno);
+        }
+        struct stat st;
+        void *data = MAP_FAILED;
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+            data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        }
+        int error = errno;
+        close(fd);
+        if (st.st_size == 0) {
+            if (!whole) {
+                check_span(mp_obj_get_int(args[1]), mp_obj_get_int(args[2]), 0);
+            }
+            return mp_const_empty_bytes;
+        }
+        if (data == MAP_FAILED) {
+            mp_raise_OSError(error);
+        }
+        if (whole) {
+            return mapped_bytes(data, (size_t)st.st_size);
+        }
+        // the previous mapping stays: modules loaded from it may still run
+        free(mapped_path);
+        mapped_path = strdup(path);
+        mapped_base = data;
+        mapped_size = (size_t)st.st_size;
     }
-    struct stat st;
-    void *data = MAP_FAILED;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
-        data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    }
-    int error = errno;
-    close(fd);
-    if (st.st_size == 0) {
-        return mp_const_empty_bytes;
-    }
-    if (data == MAP_FAILED) {
-        mp_raise_OSError(error);
-    }
-    mp_obj_str_t *bytes = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
-    bytes->hash = 0;  // computed when asked for
-    bytes->len = (size_t)st.st_size;
-    bytes->data = data;
-    return MP_OBJ_FROM_PTR(bytes);
+    mp_int_t offset = mp_obj_get_int(args[1]);
+    mp_int_t length = mp_obj_get_int(args[2]);
+    check_span(offset, length, mapped_size);
+    return mapped_bytes(mapped_base + offset, (size_t)length);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(wasm3_map_file_obj, wasm3_map_file);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(wasm3_map_file_obj, 1, 3, wasm3_map_file);
+#endif
+
+#if defined(ESP_PLATFORM)
+#include "esp_partition.h"
+
+static const uint8_t *partition_base = NULL;
+static size_t partition_size = 0;
+static esp_partition_mmap_handle_t partition_handle;
+
+// map_partition(label, offset, length): `length` bytes from `offset` of the data partition
+// `label`, as a bytes object read in place from flash. The partition is mapped whole at the
+// first call and never unmapped (each mapping takes MMU pages; one for the board's life
+// keeps their number fixed); writes through esp32.Partition flush the cache over it.
+static mp_obj_t wasm3_map_partition(mp_obj_t label_in, mp_obj_t offset_in, mp_obj_t length_in) {
+    if (partition_base == NULL) {
+        const char *label = mp_obj_str_get_str(label_in);
+        const esp_partition_t *part = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
+            ESP_PARTITION_SUBTYPE_ANY, label);
+        if (part == NULL) {
+            mp_raise_OSError(MP_ENOENT);
+        }
+        const void *base;
+        esp_err_t err = esp_partition_mmap(part, 0, part->size, ESP_PARTITION_MMAP_DATA, &base,
+            &partition_handle);
+        if (err != ESP_OK) {
+            mp_raise_msg_varg(&mp_type_OSError,
+                MP_ERROR_TEXT("cannot map partition %s (%d bytes): esp_partition_mmap error %d"),
+                label, (int)part->size, (int)err);
+        }
+        partition_base = base;
+        partition_size = part->size;
+    }
+    mp_int_t offset = mp_obj_get_int(offset_in);
+    mp_int_t length = mp_obj_get_int(length_in);
+    check_span(offset, length, partition_size);
+    return mapped_bytes(partition_base + offset, (size_t)length);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(wasm3_map_partition_obj, wasm3_map_partition);
 #endif
 
 // ---- the module
@@ -665,6 +746,9 @@ static const mp_rom_map_elem_t wasm3_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_M3_VERSION), MP_ROM_PTR(&version_obj) },
     #if defined(__unix__)
     { MP_ROM_QSTR(MP_QSTR_map_file), MP_ROM_PTR(&wasm3_map_file_obj) },
+    #endif
+    #if defined(ESP_PLATFORM)
+    { MP_ROM_QSTR(MP_QSTR_map_partition), MP_ROM_PTR(&wasm3_map_partition_obj) },
     #endif
 };
 static MP_DEFINE_CONST_DICT(wasm3_globals, wasm3_globals_table);

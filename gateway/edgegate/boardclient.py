@@ -273,12 +273,12 @@ class BoardClient(BoardView):
         return reply
 
     async def call(self, actor: str, operation: str, payload: bytes,
-                   timeout: float | None = None) -> bytes:
+                   deadline: float | None = None) -> bytes:
         """Invoke an operation; the answer's bytes, or BoardRefused with the board's error.
 
-        `timeout` bounds the wait for the answer (the client's timeout when None)."""
+        The answer is waited for the client's timeout, or until the monotonic `deadline`."""
         reply = await self._session.request({"t": "invoke", "actor": actor, "op": operation,
-                                             "origin": ""}, payload, timeout=timeout)
+                                             "origin": ""}, payload, deadline=deadline)
         return bytes(reply.get("body") or b"")
 
     async def logs(self) -> AsyncIterator[dict[str, Any]]:

@@ -417,10 +417,6 @@ def _refusal(exc: BoardRefused) -> str:
             f"(max_payload in the limits of its config.json or profile)")
 
 
-# the least a call is given to be answered, whatever the connection took
-MIN_ANSWER_SECONDS = 0.1
-
-
 def call(args: argparse.Namespace) -> int:
     try:
         payload = request_payload(args)
@@ -430,11 +426,10 @@ def call(args: argparse.Namespace) -> int:
 
     async def work(client: Board) -> int:
         key = _resolve(client, args.actor)
-        # --timeout is the whole command's: the connection and the answer share it
-        left = round(args.timeout - (time.monotonic() - started), 1)
         try:
+            # --timeout is the whole command's: the connection and the answer share it
             answer = await client.call(key, args.operation, payload,
-                                       timeout=max(left, MIN_ANSWER_SECONDS))
+                                       deadline=started + args.timeout)
         except BoardRefused as exc:
             return fail(f"{_board(client)}: {args.actor} {args.operation}: {_refusal(exc)}")
         if args.msgpack_json:

@@ -15,7 +15,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from edgegate.boardclient import MAX_NOTES, BoardKey, BoardView
 from edgegate.devices import access
-from edgegate.devices.session import BoardError, BoardRefused
+from edgegate.devices.session import MIN_WAIT_SECONDS, BoardError, BoardRefused
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.lattice import flushed
 
@@ -53,7 +53,8 @@ class RemoteBoard(BoardView):
         return board
 
     async def _ask(self, action: str, args: dict[str, Any] | None = None,
-                   body: bytes | None = None, timeout: float | None = None) -> dict[str, Any]:
+                   body: bytes | None = None, timeout: float | None = None,
+                   deadline: float | None = None) -> dict[str, Any]:
         nonce = os.urandom(16)
         request: dict[str, Any] = {"action": action, "args": args or {},
                                    "ts": int(time.time() * 1000), "nonce": nonce}
@@ -62,6 +63,8 @@ class RemoteBoard(BoardView):
         key = self.key.pairing_key
         sealed = access.seal(key, "edgehost board request", self.board_id.encode(), request)
         wait = self.timeout if timeout is None else timeout
+        if deadline is not None:  # a command's own deadline, which self.timeout sets
+            wait = max(deadline - time.monotonic(), MIN_WAIT_SECONDS)
         subject = access.request_subject(self.lattice, self.board_id)
         try:
             msg = await self.nc.request(subject, sealed, timeout=wait)
@@ -69,8 +72,9 @@ class RemoteBoard(BoardView):
             raise BoardError(f"no gateway serves board {self.board_id!r} on lattice "
                              f"{self.lattice!r}") from None
         except NatsTimeout:
+            waited = self.timeout if deadline is not None else wait
             raise BoardError(f"no answer to {action} from the gateway of board "
-                             f"{self.board_id!r} within {wait:g} s (is its pairing key the "
+                             f"{self.board_id!r} within {waited:g} s (is its pairing key the "
                              f"one in --key-file?)") from None
         try:
             reply = access.unseal(key, "edgehost board reply", nonce, msg.data)
@@ -105,9 +109,9 @@ class RemoteBoard(BoardView):
         return result
 
     async def call(self, actor: str, operation: str, payload: bytes,
-                   timeout: float | None = None) -> bytes:
+                   deadline: float | None = None) -> bytes:
         result = await self._ask("call", {"actor": actor, "op": operation}, payload,
-                                 timeout=timeout)
+                                 deadline=deadline)
         return bytes(result.get("body") or b"")
 
     async def _follow_notes(self) -> None:

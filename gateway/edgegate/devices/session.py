@@ -29,6 +29,7 @@ ASK_AGAIN_SECONDS = 1.0
 UNANSWERED_CHALLENGES = 3
 HANDSHAKE_SECONDS = 2.0
 CLOSE_SECONDS = 2.0
+MIN_WAIT_SECONDS = 0.1  # what a request is given at least, however little its deadline leaves
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -231,14 +232,21 @@ class BoardSession:
             pass  # the board gives up on its own when its session is gone
 
     async def request(self, msg: dict[str, Any], body: bytes | None = None,
-                      timeout: float | None = None) -> dict[str, Any]:
-        """Send a request and return its reply; BoardRefused for an `error` reply."""
+                      timeout: float | None = None,
+                      deadline: float | None = None) -> dict[str, Any]:
+        """Send a request and return its reply; BoardRefused for an `error` reply.
+
+        The reply is waited for `timeout` seconds (the session's when None), or until the
+        monotonic `deadline` of a command whose whole run the session's timeout bounds."""
         what = msg["t"]
         wait = self.timeout if timeout is None else timeout
+        if deadline is not None:
+            wait = max(deadline - time.monotonic(), MIN_WAIT_SECONDS)
         try:
             reply = await self.device.request(msg, body, timeout=wait)
         except LinkError as exc:
-            raise self.link_failed(what, exc, wait) from None
+            # a deadline's wait is what was left of the session's timeout: name the timeout
+            raise self.link_failed(what, exc, wait if deadline is None else None) from None
         return checked(reply)
 
     def link_failed(self, what: str, exc: LinkError, timeout: float | None = None) -> BoardError:

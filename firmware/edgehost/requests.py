@@ -56,11 +56,9 @@ class Outcomes:
             self.link = link
         request_id = msg["id"]
         if body is not None and len(body) > self.body_bytes:
-            msg = {"t": "error", "id": request_id, "code": TOO_LARGE_TO_KEEP,
+            msg = {"t": "error", "id": request_id, "link": link, "code": TOO_LARGE_TO_KEEP,
                    "message": "request %d ran once; its answer of %d bytes was too large to "
                               "keep for a repeat" % (request_id, len(body))}
-            if link is not None:
-                msg["link"] = link
             body = None
         if request_id in self._replies:
             self._forget(request_id)

@@ -57,7 +57,7 @@ def test_the_idf_command_builds_the_esp32_port_with_wasm3_and_the_frozen_host(mi
     args = plan.idf_args()
     defines = dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "-D")
     assert args[:2] == ["-C", str(micropython_tree / "ports" / "esp32")] and args[-1] == "build"
-    assert Path(defines["USER_C_MODULES"]) == (mpbuild.ROOT / "firmware" / "cmodules" / "wasm3"
+    assert Path(defines["USER_C_MODULES"]) == (mpbuild.CMODULES / "wasm3"
                                                / "micropython.cmake")
     assert Path(defines["USER_C_MODULES"]).is_file()
     assert defines["MICROPY_BOARD_DIR"] == str(plan.board_dir)

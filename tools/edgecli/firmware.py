@@ -19,11 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgecli import mpbuild, profiles
+from edgecli import mpbuild, packagedata, profiles
 from edgemodule.region import PARTITION
 
-ROOT = mpbuild.ROOT
-BUILD_ROOT = ROOT / "build" / "firmware"
+BUILD_ROOT = packagedata.build_dir() / "firmware"
 # MicroPython v1.28.0's ports/esp32/README.md recommends ESP-IDF v5.5.1 and supports these
 IDF_VERSION = "v5.5.1"
 IDF_SUPPORTED = ("v5.3", "v5.4", "v5.4.1", "v5.4.2", "v5.5.1")
@@ -204,7 +203,7 @@ def inputs(plan: BuildPlan) -> dict[str, str]:
              "wasm3": mpbuild.WASM3.commit}
     digest = hashlib.sha256()
     for path in mpbuild.frozen_files():
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+        digest.update(mpbuild.frozen_name(path).encode() + b"\0" + path.read_bytes())
     found["frozen_code"] = digest.hexdigest()
     found["wasm3_module"] = mpbuild.inputs_digest()
     found["generated"] = hashlib.sha256(json.dumps(plan.files, sort_keys=True).encode()
@@ -247,9 +246,12 @@ def idf_runner(plan: BuildPlan, environ: dict[str, str] | None = None) -> IdfRun
     for runtime in CONTAINER_RUNTIMES:
         found = shutil.which(runtime, path=path)
         if found and container_runtime_answers(found):
-            return IdfRunner([found, "run", "--rm", "-v", "%s:%s" % (ROOT, ROOT),
+            # the container sees the build folder and what it reads, at the same paths
+            mounts = [packagedata.build_dir(), *mpbuild.FROZEN_DIRS]
+            return IdfRunner([found, "run", "--rm",
+                              *(arg for m in mounts for arg in ("-v", "%s:%s" % (m, m))),
                               "-u", "%d:%d" % (os.getuid(), os.getgid()), "-e", "HOME=/tmp",
-                              "-w", str(ROOT), IDF_IMAGE], "idf.py",
+                              "-w", str(packagedata.build_dir()), IDF_IMAGE], "idf.py",
                              "%s image %s" % (runtime, IDF_IMAGE))
         if found:
             silent.append(runtime)

@@ -92,6 +92,8 @@ def build_all(out_dir: Path = OUTPUT,
     `on_actor(name, index, count)` is told before each actor is looked at (for progress).
     """
     sources = sorted(SOURCES.glob("*.c"))
+    if not sources:
+        raise ActorBuildError(f"no actor sources (NAME.c) in {SOURCES}")
     built = {}
     for index, src in enumerate(sources):
         if on_actor is not None:

@@ -25,7 +25,10 @@ class PackageDataError(RuntimeError):
 
 
 def _data_dir(name: str) -> Path:
-    spec = importlib.util.find_spec("edgefiles." + name)
+    try:
+        spec = importlib.util.find_spec("edgefiles." + name)
+    except ModuleNotFoundError:  # not even the edgefiles namespace
+        spec = None
     # a data package has no __init__.py: its folder is the first real one of its search path
     for place in (spec.submodule_search_locations or []) if spec else []:
         if Path(place).is_dir():

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from support.commands import COMMAND_TIMEOUT
+from support.unixboard import UnixBoard
 from support.up import UpProcess, free_port
+
+from edgecli import mpbuild
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 300.0  # pip resolves from its cache, as tools/dev.py does
@@ -34,9 +37,9 @@ class Installed:
                         EDGEHOST_KEYS_DIR=str(home / "keys"), XDG_CACHE_HOME=str(home / "cache"),
                         PATH=os.pathsep.join([str(venv / "bin"), self.env.get("PATH", "")]))
 
-    def run(self, *args: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
         return subprocess.run([self.edgehost, *args], cwd=self.folder, env=self.env,
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
 
 
@@ -101,6 +104,18 @@ def test_sim_serves_a_board_of_the_default_profile(installed):
     finally:
         sim.terminate()
         sim.wait(COMMAND_TIMEOUT)
+
+
+def test_deploy_copies_the_board_code_the_wheel_carries(installed, tmp_path):
+    board = UnixBoard(mpbuild.ensure_built(), tmp_path / "board")  # the unix port on a pty
+    try:
+        done = installed.run("deploy", "--port", board.port, timeout=COMMAND_TIMEOUT * 4)
+    finally:
+        board.stop()
+    assert done.returncode == 0, done.stderr
+    assert (board.folder / "main.py").read_bytes() == (ROOT / "firmware" / "main.py").read_bytes()
+    assert (board.folder / "edgelink" / "frame.mpy").exists()
+    assert sorted(p.stem for p in (board.folder / "profiles").iterdir()) == PROFILES
 
 
 def test_up_runs_the_demo_actor_and_call_reaches_it(installed):

@@ -292,3 +292,19 @@ def test_a_module_region_that_leaves_no_room_for_the_filesystem_is_one_line():
     assert str(caught.value) == (
         "profile esp32-devkitc: limits.module_flash_bytes 2031616 leaves 56 KiB of its 4 MiB of "
         "flash for the filesystem, less than 256 KiB")
+
+
+def test_a_module_region_that_does_not_fit_the_partition_table_is_refused_in_one_line(edgehost,
+                                                                                      tmp_path):
+    # the ESP32-C3 maps 6 MiB, so the profile itself allows a 3 MiB region; its 4 MiB of
+    # flash have 2 MiB after the app
+    data = json.loads(profiles.profile_file("esp32-c3-devkitm-1").read_text())
+    data["limits"]["module_flash_bytes"] = 3 * 2**20
+    (tmp_path / "esp32-c3-devkitm-1.json").write_text(json.dumps(data))
+    done = edgehost("firmware", "build", "--profile", "esp32-c3-devkitm-1", "--dry-run",
+                    env={"EDGEHOST_PROFILES_DIR": str(tmp_path)})
+    assert done.code != 0 and done.out == ""
+    assert done.err.strip() == (
+        "edgehost: profile esp32-c3-devkitm-1: limits.module_flash_bytes 3145728 needs a "
+        "module region of 3153920 bytes, which does not fit its partition table: 2097152 bytes "
+        "of its 4 MiB of flash follow the app (from 0x200000)")

@@ -136,11 +136,17 @@ def partition_table(profile: profiles.Profile) -> str:
     the board maps whole, after the app, and the filesystem after it."""
     region = profile.region_bytes()
     filesystem = profile.flash_bytes - APP_END - region
+    if filesystem < 0:
+        raise FirmwareError(
+            "profile %s: limits.module_flash_bytes %d needs a module region of %d bytes, which "
+            "does not fit its partition table: %d bytes of its %d MiB of flash follow the app "
+            "(from 0x%X)" % (profile.name, profile.limits["module_flash_bytes"], region,
+                             profile.flash_bytes - APP_END, profile.flash_bytes >> 20, APP_END))
     if filesystem < MIN_FILESYSTEM_BYTES:
         raise FirmwareError(
             "profile %s: limits.module_flash_bytes %d leaves %d KiB of its %d MiB of flash for "
             "the filesystem, less than %d KiB" % (
-                profile.name, profile.limits["module_flash_bytes"], max(0, filesystem) // 1024,
+                profile.name, profile.limits["module_flash_bytes"], filesystem // 1024,
                 profile.flash_bytes >> 20, MIN_FILESYSTEM_BYTES // 1024))
     return "\n".join([
         "# edgehost: profile %s; the filesystem (vfs) takes the flash after the last partition"

@@ -66,6 +66,16 @@ class Board:
         self.store = ActorStore(flash_root, self.limits["module_flash_bytes"],
                                 self._reload_moved)
         self.reports = Reports(self, console)
+        # a modules partition smaller than the profile's region (a partition table made for
+        # another profile): fits and installs count the flash the board has
+        capacity = self.store.region.capacity()
+        if capacity < self.limits["module_flash_bytes"]:
+            self.reports.console(
+                "[warn] the modules partition holds %d KiB for modules, less than the %d KiB "
+                "of the profile's limits.module_flash_bytes; the board offers what it holds"
+                % (capacity // 1024, self.limits["module_flash_bytes"] // 1024))
+            self.limits = dict(self.limits)
+            self.limits["module_flash_bytes"] = capacity
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 300.0  # pip resolves from its cache, as tools/dev.py does
 NOT_SOURCE = shutil.ignore_patterns(".venv", "build", ".git", "__pycache__", "*.egg-info",
                                    ".pytest_cache", ".ruff_cache", ".hypothesis")
+# building and installing the wheel comes first, in the first test's time
+pytestmark = pytest.mark.timeout(300)
 PROFILES = ["esp32-c3-devkitm-1", "esp32-devkitc", "esp32-s3-devkitc-n8r8", "esp32-wrover-e"]
 
 

@@ -19,9 +19,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from support.up import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+WALK_SECONDS = 280  # about 40 s here; a walk-through that hangs fails within pytest's timeout
 STOP_SECONDS = 30.0
 # what each program prints once it serves, for a command sent to the background
 READY = {"up": "Ctrl-C stops everything", "sim": " on tcp://", "gateway": " is host ",
@@ -99,6 +101,7 @@ def _stop_all(group: int) -> None:
         pass
 
 
+@pytest.mark.timeout(WALK_SECONDS + 2 * STOP_SECONDS)
 def test_the_readme_runs_in_order_as_written(tmp_path):
     ports = {"4222": free_port(), "4500": free_port(), "5000": free_port()}
     env = {k: v for k, v in os.environ.items()
@@ -114,7 +117,9 @@ def test_the_readme_runs_in_order_as_written(tmp_path):
                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                            start_new_session=True)
     try:
-        code = run.wait(timeout=600)
+        code = run.wait(timeout=WALK_SECONDS)
+    except subprocess.TimeoutExpired:
+        code = None  # hung: what it printed last says where
     finally:
         _stop_all(run.pid)
     shown = (tmp_path / "trace.log").read_text()

@@ -126,4 +126,6 @@ def test_the_readme_runs_in_order_as_written(tmp_path):
     assert code == 0, shown[-4000:]
     for answer in ("hello board", "hello lattice", "updated to 127.0.0.1:", "started on host"):
         assert answer in shown
+    hosts = re.findall(r"edgehost\.board=([\w-]+)", shown)  # `ctl get hosts`, once
+    assert len(hosts) == len(set(hosts)) == 2, hosts  # up's board and the example's
     assert _untracked() - before == set()  # what the examples make stays in their folders

@@ -25,8 +25,8 @@ from edgecli import packagedata
 
 # What the host needs on a board whose firmware does not have it frozen: the same packages and
 # main.py as firmware/manifest.py freezes (a test keeps the two lists equal)
-PACKAGES = ((packagedata.firmware_dir, "edgehost"), (packagedata.shared_dir, "edgelink"),
-            (packagedata.shared_dir, "edgemodule"), (packagedata.shared_dir, "edgeprofile"))
+PACKAGES = ((packagedata.firmware_dir(), "edgehost"), (packagedata.shared_dir(), "edgelink"),
+            (packagedata.shared_dir(), "edgemodule"), (packagedata.shared_dir(), "edgeprofile"))
 MAIN = packagedata.firmware_dir() / "main.py"  # stays source: the board runs main.py, not .mpy
 PROFILES = "profiles"  # the board reads its profile beside config.json
 CONFIG = "config.json"
@@ -199,9 +199,8 @@ def host_sources() -> dict[str, Path]:
     """Board path -> source file of the host code (packages and main.py)."""
     files = {"main.py": MAIN}
     for folder, package in PACKAGES:
-        base = folder()
-        for path in sorted((base / package).rglob("*.py")):
-            files[str(path.relative_to(base))] = path
+        for path in sorted((folder / package).rglob("*.py")):
+            files[str(path.relative_to(folder))] = path
     return files
 
 

@@ -17,8 +17,8 @@ import serial
 from support.gateway import Gateway, open_gateway
 
 from edgecli import profiles
-from edgecli.simulator import SimProcess
 from edgegate.boardclient import BoardKey
+from edgegate.devices.simprocess import SimProcess
 from edgegate.transports import SerialTransport
 
 SIM_START_TIMEOUT = 30.0  # the board's MicroPython boots and restores its actors first

@@ -26,6 +26,7 @@ from edgegate.control.commands import FAILURES
 from edgegate.control.requests import ControlError
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
+from edgegate.devices.simprocess import SimError, SimProcess
 from edgegate.gateway import Gateway, GatewayError
 from edgegate.hostapi.errors import (
     ActorError,
@@ -364,9 +365,6 @@ class Host:
         return self._simulated_board()
 
     def _simulated_board(self) -> BoardEntry:
-        # the simulator runs the firmware: it is imported only when a host needs one
-        from edgecli.simulator import SimError, SimProcess
-
         if self.state_dir is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="edgehost-host-")
             state = Path(self._scratch.name)

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from edgegate.boardclient import BoardKey, parse_tcp_address
-from edgegate.config import ConfigError, LatticeConfig
+from edgegate.config import ConfigError, LatticeConfig, keys_dir
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError
 from edgegate.devices.simprocess import SimError, SimProcess
@@ -270,7 +270,9 @@ class Host:
 
     def _lattice_config(self) -> LatticeConfig:
         try:
-            config = LatticeConfig.from_env(self.env, nats_url=self.nats_url)
+            # the machine's cluster seed, as the gateway and `up` read it
+            config = LatticeConfig.from_env(self.env, nats_url=self.nats_url,
+                                            keys_dir=keys_dir(self.env))
         except ConfigError as exc:
             raise HostError(str(exc)) from None
         if self.lattice:

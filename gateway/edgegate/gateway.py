@@ -16,13 +16,13 @@ from edgegate.config import LatticeConfig
 from edgegate.control import ControlInterface
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardSession
+from edgegate.devices.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgegate.events import EventPublisher
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.jetstream.metadata import LatticeMetadata
 from edgegate.lattice import Lattice
 from edgegate.linkdefs.announce import LinkAnnouncer
 from edgegate.rpc.router import Router
-from edgegate.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgegate.vhost.boardaccess import BoardAccess
 from edgegate.vhost.host import BoardHost
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from edgegate.boardclient import BoardClient, BoardKey, BoardRefused
+from edgegate.devices.boardclient import BoardClient, BoardKey, BoardRefused
 from edgegate.wascap import SignedModule
 
 

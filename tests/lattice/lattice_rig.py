@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from edgegate.boardclient import BoardClient, BoardKey
 from edgegate.config import LatticeConfig
+from edgegate.devices.boardclient import BoardClient, BoardKey
 from edgegate.devices.registry import load_registry
 from edgegate.devices.simprocess import SimProcess
 from edgegate.gateway import Gateway

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import SerialTransport, TcpTransport
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import SerialTransport, TcpTransport
 from edgelink.link import LinkClosed
 from support.keys import BOARD_ID, PAIRING_KEY
 

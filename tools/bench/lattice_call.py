@@ -34,7 +34,7 @@ import nats
 from edgecli import actorbuild
 from edgecli.latticesoak import start_gateway
 from edgecli.latticesoak import wait_served as wait_served_one
-from edgegate.boardclient import BoardClient, BoardError, BoardKey
+from edgegate.devices.boardclient import BoardClient, BoardError, BoardKey
 from edgegate.devices.simprocess import SimProcess
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.rpc import antiforgery

@@ -25,14 +25,14 @@ from edgecli.claimcmds import check_caps
 from edgecli.commands import fail, note, report
 from edgecli.keycmds import stored_key
 from edgecli.profiles import ProfileError, all_profiles, profile
-from edgegate.boardclient import (
+from edgegate.config import LatticeConfig
+from edgegate.devices.boardclient import (
     BoardClient,
     BoardError,
     BoardKey,
     BoardRefused,
     parse_tcp_address,
 )
-from edgegate.config import LatticeConfig
 from edgegate.devices.remote import RemoteBoard
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module

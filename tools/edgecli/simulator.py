@@ -28,7 +28,7 @@ from typing import Any
 
 from edgecli.engineprocess import ProcessEngine
 from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
-from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
+from edgegate.devices.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.devices.simprocess import READY_PREFIX, SimError
 from edgehost.board import Board
 from edgehost.config import BoardConfig, ConfigError, load_config

@@ -21,8 +21,8 @@ from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import stored_key
-from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig
+from edgegate.devices.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
 from edgegate.devices.simprocess import SimError, SimProcess
 from edgegate.gateway import Gateway, GatewayError

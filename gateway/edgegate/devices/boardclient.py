@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession, checked
-from edgegate.transports import SerialTransport, TcpTransport, Transport, TransportError
+from edgegate.devices.transports import SerialTransport, TcpTransport, Transport, TransportError
 from edgelink import pairing
 from edgelink.link import LinkError
 from edgelink.messages import ABORTED, MAX_ID

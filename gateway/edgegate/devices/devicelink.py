@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from edgegate.transports import Transport, TransportError
+from edgegate.devices.transports import Transport, TransportError
 from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import Transport
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import Transport
 from edgelink.frame import LINE_NOISE
 from edgelink.link import LinkClosed, LinkError, LinkTimeout
 from edgelink.session import DROP_UNKNOWN_BOARD

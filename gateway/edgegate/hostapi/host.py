@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from edgegate.boardclient import BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig, keys_dir
+from edgegate.devices.boardclient import BoardKey, parse_tcp_address
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError
 from edgegate.devices.simprocess import SimError, SimProcess

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from edgegate.boardclient import BoardClient, BoardKey
 from edgegate.config import host_labels
 from edgegate.control.commands import FAILURES, one_line
+from edgegate.devices.boardclient import BoardClient, BoardKey
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.hostapi.errors import (

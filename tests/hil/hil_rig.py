@@ -17,7 +17,7 @@ import serial
 from support.gateway import Gateway, open_gateway
 
 from edgecli import profiles
-from edgegate.devices.boardclient import BoardKey
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.simprocess import SimProcess
 from edgegate.devices.transports import SerialTransport
 

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from edgegate.config import LatticeConfig
-from edgegate.devices.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import load_registry
 from edgegate.devices.simprocess import SimProcess
 from edgegate.gateway import Gateway

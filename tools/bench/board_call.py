@@ -25,7 +25,8 @@ from pathlib import Path
 from link_throughput import link_run, open_paced, ping_wire_bytes, raw_round_trip
 
 from edgecli import actorbuild
-from edgegate.devices.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 

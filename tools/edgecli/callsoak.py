@@ -27,7 +27,8 @@ from pathlib import Path
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
 from edgecli.linksoak import START_TIMEOUT, signed_actor
-from edgegate.devices.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import CLOSE_SECONDS
 from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap import SignedModule

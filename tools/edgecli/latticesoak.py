@@ -27,7 +27,8 @@ from nats.aio.msg import Msg
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
 from edgecli.linksoak import START_TIMEOUT, ClearError, Silence, SoakResult, drive, signed_actor
-from edgegate.devices.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.simprocess import SimProcess
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.rpc import antiforgery

@@ -4,80 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession, checked
 from edgegate.devices.transports import SerialTransport, TcpTransport, Transport, TransportError
-from edgelink import pairing
 from edgelink.link import LinkError
 from edgelink.messages import ABORTED, MAX_ID
 from edgelink.mpack import packb
 
-__all__ = ["BoardClient", "BoardError", "BoardKey", "BoardRefused", "parse_tcp_address"]
+__all__ = ["BoardClient", "BoardError", "BoardRefused"]
 
 HOST_NAME = "edgehost-board-cli"
 NO_LATTICE = "no_lattice"
 MAX_NOTES = 1000  # log lines and events kept until logs() reads them
-
-
-class BoardKey:
-    """A board's id and pairing key, as kept in a key file: {"board_id", "pairing_key"}."""
-
-    def __init__(self, board_id: str, pairing_key: bytes):
-        self.board_id = board_id
-        self.pairing_key = pairing_key
-
-    @classmethod
-    def load(cls, path: Path) -> BoardKey:
-        """Read and check a key file; BoardError names the file and the rule it broke."""
-        rule = 'a JSON object {"board_id": "<id>", "pairing_key": "<64 hex digits>"}'
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise BoardError(f"key file {path}: cannot read it ({exc.strerror})") from None
-        except (UnicodeDecodeError, ValueError):
-            raise BoardError(f"key file {path}: not JSON; it must be {rule}") from None
-        if not isinstance(data, dict):
-            raise BoardError(f"key file {path}: it must be {rule}")
-        try:
-            board_id = pairing.board_id_bytes(data.get("board_id")).decode()
-            key = pairing.pairing_key(data.get("pairing_key"))
-        except pairing.PairingError as exc:
-            raise BoardError(f"key file {path}: {exc}") from None
-        return cls(board_id, key)
-
-    @classmethod
-    def create(cls, path: Path, board_id: str) -> BoardKey:
-        """Write a new key file (mode 0600, never over an existing one) with a random key."""
-        pairing.board_id_bytes(board_id)  # PairingError (a ValueError) for a bad id
-        key = cls(board_id, secrets.token_bytes(pairing.KEY_BYTES))
-        text = json.dumps({"board_id": board_id, "pairing_key": key.pairing_key.hex()}) + "\n"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        return key
-
-
-def parse_tcp_address(text: str, listening: bool = False) -> tuple[str, int]:
-    """HOST:PORT (IPv6 hosts in brackets) as (host, port); ValueError says what is wrong.
-
-    A listening end may ask for port 0 (any free port); a connecting end may not.
-    """
-    host, sep, port_text = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    lowest = 0 if listening else 1
-    if not sep or not host or not port_text.isdigit() or not lowest <= int(port_text) < 65536:
-        raise ValueError(
-            f"--tcp {text!r}: expected HOST:PORT with a port from {lowest} to 65535"
-            + (" (0 picks a free port)" if listening else "")
-        )
-    return host, int(port_text)
 
 
 class BoardView:

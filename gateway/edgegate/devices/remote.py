@@ -14,7 +14,8 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from edgegate.devices import access
-from edgegate.devices.boardclient import MAX_NOTES, BoardKey, BoardView
+from edgegate.devices.boardclient import MAX_NOTES, BoardView
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import MIN_WAIT_SECONDS, BoardError, BoardRefused
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.lattice import flushed

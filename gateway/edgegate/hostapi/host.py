@@ -16,10 +16,11 @@ from types import TracebackType
 from typing import Any
 
 from edgegate.config import ConfigError, LatticeConfig, keys_dir
-from edgegate.devices.boardclient import BoardKey, parse_tcp_address
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError
 from edgegate.devices.simprocess import SimError, SimProcess
+from edgegate.devices.transports import parse_tcp_address
 from edgegate.gateway import Gateway
 from edgegate.hostapi.errors import ActorError, BoardUnreachable, HostError, HostNotStarted
 from edgegate.hostapi.lattice import LatticeHost

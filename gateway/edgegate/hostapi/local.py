@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 
 from edgegate.config import host_labels
 from edgegate.control.commands import FAILURES, one_line
-from edgegate.devices.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.hostapi.errors import (

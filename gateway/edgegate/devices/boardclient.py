@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from edgegate.devices.boardkey import BoardKey
-from edgegate.devices.session import BoardError, BoardRefused, BoardSession, checked
+from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.devices.transports import SerialTransport, TcpTransport, Transport, TransportError
-from edgelink.link import LinkError
-from edgelink.messages import ABORTED, MAX_ID
-from edgelink.mpack import packb
+from edgegate.vhost.install import put_on_board, take_off_board
 
 __all__ = ["BoardClient", "BoardError", "BoardRefused"]
 
@@ -83,7 +79,6 @@ class BoardClient(BoardView):
         self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
         self._session = BoardSession(transport, {key.board_id: key.pairing_key}, where,
                                      HOST_NAME, timeout, on_message=self._on_message)
-        self._device = self._session.device
 
     @property
     def hello(self) -> dict[str, Any]:
@@ -150,69 +145,28 @@ class BoardClient(BoardView):
         text = (f"no lattice connected: actor {self.actor_label(msg.get('actor', '?'))} called "
                 f"{msg.get('namespace', '?')} {msg.get('op', '?')}; `edgehost board` serves no "
                 f"providers")
-        try:
-            self._device.send({"t": "error", "id": msg["id"], "code": NO_LATTICE,
-                               "message": text})
-        except LinkError:
-            pass  # the session went away meanwhile; the board gives up on its own
+        # a session gone meanwhile takes nothing: the board gives up on its own
+        self._session.send({"t": "error", "id": msg["id"], "code": NO_LATTICE, "message": text})
 
     # -- requests
 
     async def install(self, module: bytes, claims_jwt: str, actor: str,
                       progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-        """Upload a module: `install`, or `swap` when the board runs another module of that
-        actor. Returns the board's `installed` or `swapped`; BoardRefused when it says no.
+        """Upload a module of `actor` (the board reads its claims, `claims_jwt`, from the module
+        itself) through the one install path: `install`, or `swap` when the board runs another
+        module of that actor. The board's answer, {"t": "installed" | "swapped", "actor"};
+        BoardRefused when it says no.
 
         `progress` is called with the bytes put on the wire so far. While the upload moves the
-        wait goes on; the timeout counts from the last byte sent (the link itself gives up on
-        a transfer the board stops acknowledging).
+        wait goes on; the timeout counts from the last byte sent.
         """
-        what = "swap" if actor in self.actors else "install"
-        msg = self._upload_message(what, module, claims_jwt, actor)
-        start = self._session.transport.bytes_out
-        request = asyncio.create_task(self._device.request(msg, module, timeout=None))
-        sent, last_move = 0, time.monotonic()
-        try:
-            while not request.done():
-                await asyncio.wait({request}, timeout=0.1)
-                now_sent = self._session.transport.bytes_out - start
-                if now_sent != sent:
-                    sent, last_move = now_sent, time.monotonic()
-                    if progress is not None:
-                        progress(sent)
-                elif time.monotonic() - last_move > self.timeout:
-                    raise BoardError(f"board at {self.where}: no answer to {what} within "
-                                     f"{self.timeout:g} s")
-            reply = request.result()
-        except LinkError as exc:
-            raise self._session.link_failed(what, exc) from None
-        finally:
-            request.cancel()
-        if reply["t"] == "error" and reply.get("code") == ABORTED:
-            # the link gave up on the transfer: a broken line, not the board saying no
-            raise BoardError(f"board at {self.where}: the upload stopped: {reply.get('message')}")
-        checked(reply)
-        self.hello.setdefault("actors", {})[actor] = msg["sha256"]  # as the next hello says
-        return reply
-
-    def _upload_message(self, what: str, module: bytes, claims_jwt: str,
-                        actor: str) -> dict[str, Any]:
-        """The install or swap request, with the claims token when it fits one board frame.
-
-        A token of many capabilities can be over 1 KB; the board then reads the same token
-        from the module's own claims section (both were verified before this point).
-        """
-        msg = {"t": what, "actor": actor, "sha256": hashlib.sha256(module).digest(),
-               "claims": claims_jwt}
-        head = packb({**msg, "id": MAX_ID, "size": len(module), "link": self._device.epoch})
-        if len(head) > self._device.link.body_limit:
-            del msg["claims"]
-        return msg
+        installed = await put_on_board(self._session, HOST_NAME, module, "any", actor,
+                                       progress, self.timeout)
+        return {"t": installed.answer, "actor": installed.actor}
 
     async def remove(self, actor: str) -> dict[str, Any]:
-        reply = await self._session.request({"t": "remove", "actor": actor})
-        self.hello.get("actors", {}).pop(reply.get("actor"), None)
-        return reply
+        """Remove an actor from the board and its flash: {"t": "removed", "actor"}."""
+        return {"t": "removed", "actor": await take_off_board(self._session, actor)}
 
     async def call(self, actor: str, operation: str, payload: bytes,
                    deadline: float | None = None) -> bytes:

@@ -55,6 +55,10 @@ class DeviceLink:
         self._slots = asyncio.Condition()
         self._in_flight = 0
         self._closed = False
+        # bytes each way, framing included: bytes in tell a silent board from one that refuses
+        # the handshake; bytes out show how far an upload has gone
+        self.bytes_in = 0
+        self.bytes_out = 0
 
     def _log_drop(self, line: str) -> None:
         log.warning("%s: %s", self.transport.name, line)
@@ -116,6 +120,7 @@ class DeviceLink:
                 data = await self.transport.read()
                 if not data:
                     break
+                self.bytes_in += len(data)
                 self._deliver(self.link.feed(data))
         finally:
             self._closed = True
@@ -137,6 +142,7 @@ class DeviceLink:
             except TransportError as exc:
                 log.warning("%s", exc)
                 return
+            self.bytes_out += len(data)
 
     async def _tick_loop(self) -> None:
         while True:

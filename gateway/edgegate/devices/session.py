@@ -16,6 +16,7 @@ from edgegate.devices.devicelink import DeviceLink
 from edgegate.devices.transports import Transport
 from edgelink.frame import LINE_NOISE
 from edgelink.link import LinkClosed, LinkError, LinkTimeout
+from edgelink.messages import ABORTED
 from edgelink.session import DROP_UNKNOWN_BOARD
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ UNANSWERED_CHALLENGES = 3
 HANDSHAKE_SECONDS = 2.0
 CLOSE_SECONDS = 2.0
 MIN_WAIT_SECONDS = 0.1  # what a request is given at least, however little its deadline leaves
+UPLOAD_POLL_SECONDS = 0.1  # how often an upload's progress is looked at
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -45,32 +47,6 @@ class BoardRefused(BoardError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class MeteredTransport:
-    """A transport that counts the bytes going each way.
-
-    Bytes in tell a silent board from one that refuses the handshake; bytes out show how far
-    a module upload has gone (the link has no public progress of its own).
-    """
-
-    def __init__(self, inner: Transport):
-        self.inner = inner
-        self.name = inner.name
-        self.bytes_in = 0
-        self.bytes_out = 0
-
-    async def read(self) -> bytes:
-        data = await self.inner.read()
-        self.bytes_in += len(data)
-        return data
-
-    async def write(self, data: bytes) -> None:
-        await self.inner.write(data)
-        self.bytes_out += len(data)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 class BoardSession:
@@ -96,7 +72,7 @@ class BoardSession:
         self.hello: dict[str, Any] = {}
         self.on_message = on_message
         self.on_hello = on_hello
-        self.transport = MeteredTransport(transport)
+        self.transport = transport
         self.device = DeviceLink(self.transport,
                                  {board.encode(): key for board, key in self.keys.items()},
                                  max_frame=GATEWAY_MAX_FRAME, window=GATEWAY_WINDOW,
@@ -133,7 +109,7 @@ class BoardSession:
                     break  # an id not in the key file will not change by waiting
                 if self._key_refused(started):
                     break
-                heard = self.transport.bytes_in
+                heard = self.device.bytes_in
                 # an open session whose hello is still on its way (a slow line) keeps going
                 if not self.device.opened.is_set() or heard == last_heard:
                     self.device.ask_to_open()
@@ -167,7 +143,7 @@ class BoardSession:
                     f"failed: unknown board); check --key-file")
         if self.device.opened.is_set():
             return f"board at {self.where}: no hello within {self.timeout:g} s of the handshake"
-        received = self.transport.bytes_in
+        received = self.device.bytes_in
         if received and not self.device.link.records:
             # bytes, but not one frame of the link: something else listens there
             if drops and set(drops) <= set(LINE_NOISE):
@@ -222,7 +198,7 @@ class BoardSession:
     @property
     def wire_bytes(self) -> tuple[int, int]:
         """Bytes written to and read from the board so far, framing included."""
-        return self.transport.bytes_out, self.transport.bytes_in
+        return self.device.bytes_out, self.device.bytes_in
 
     def send(self, msg: dict[str, Any], body: bytes | None = None) -> None:
         """A message that needs no reply; quietly nothing when the session went away."""
@@ -247,6 +223,42 @@ class BoardSession:
         except LinkError as exc:
             # a deadline's wait is what was left of the session's timeout: name the timeout
             raise self.link_failed(what, exc, wait if deadline is None else None) from None
+        return checked(reply)
+
+    async def upload(self, msg: dict[str, Any], body: bytes,
+                     progress: Callable[[int], None] | None = None,
+                     timeout: float | None = None) -> dict[str, Any]:
+        """Send a request whose body is a module and return its reply; BoardRefused for an
+        `error` reply.
+
+        While the body moves the wait goes on: `timeout` (the session's when None) counts from
+        the last byte put on the wire, and `progress` is called with the bytes put on the wire
+        so far (the link itself gives up on a transfer the board stops acknowledging, and
+        that is a broken line, not the board saying no).
+        """
+        what = msg["t"]
+        wait = self.timeout if timeout is None else timeout
+        start = self.device.bytes_out
+        request = asyncio.create_task(self.device.request(msg, body, timeout=None))
+        sent, last_move = 0, time.monotonic()
+        try:
+            while not request.done():
+                await asyncio.wait({request}, timeout=UPLOAD_POLL_SECONDS)
+                now_sent = self.device.bytes_out - start
+                if now_sent != sent:
+                    sent, last_move = now_sent, time.monotonic()
+                    if progress is not None:
+                        progress(sent)
+                elif time.monotonic() - last_move > wait:
+                    raise BoardError(f"board at {self.where}: no answer to {what} within "
+                                     f"{wait:g} s")
+            reply = request.result()
+        except LinkError as exc:
+            raise self.link_failed(what, exc) from None
+        finally:
+            request.cancel()
+        if reply["t"] == "error" and reply.get("code") == ABORTED:
+            raise BoardError(f"board at {self.where}: the upload stopped: {reply.get('message')}")
         return checked(reply)
 
     def link_failed(self, what: str, exc: LinkError, timeout: float | None = None) -> BoardError:

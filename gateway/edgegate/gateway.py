@@ -126,7 +126,7 @@ class Gateway:
         self.control = ControlInterface(self.lattice, lambda: list(self.hosts.values()),
                                         self.env)
         await self.control.start()
-        self.access = BoardAccess(self.lattice, self)
+        self.access = BoardAccess(self.lattice, self.host_for)
         await self.access.start([entry for entry in self.boards])
         listening: dict[str, list[BoardEntry]] = defaultdict(list)
         for entry in self.boards:

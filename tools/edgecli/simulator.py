@@ -28,8 +28,8 @@ from typing import Any
 
 from edgecli.engineprocess import ProcessEngine
 from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
-from edgegate.devices.boardclient import BoardError
 from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.session import BoardError
 from edgegate.devices.simprocess import READY_PREFIX, SimError
 from edgegate.devices.transports import parse_tcp_address
 from edgehost.board import Board

@@ -22,9 +22,9 @@ from edgecli.ctlapply import show_outcomes
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import stored_key
 from edgegate.config import ConfigError, LatticeConfig
-from edgegate.devices.boardclient import BoardError
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
+from edgegate.devices.session import BoardError
 from edgegate.devices.simprocess import SimError, SimProcess
 from edgegate.devices.transports import parse_tcp_address
 from edgegate.gateway import Gateway, GatewayError

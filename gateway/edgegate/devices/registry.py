@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgegate.devices.boardclient import BoardError
 from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.session import BoardError
 from edgegate.devices.transports import parse_tcp_address
 
 DEFAULT_BAUD = 921600

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgegate.hostapi.errors import HostError
-from edgegate.hostapi.sources import provider_reference
+from edgegate.hostapi.sources import ActorSource, provider_reference
 from edgegate.manifests import ALREADY, APPLIED, EntryFailed
 
 if TYPE_CHECKING:
-    from edgegate.hostapi.host import Host
     from edgegate.manifests import ActorEntry, CapabilityEntry, LinkEntry
 
 
+class ManagedHost(Protocol):
+    """The operations of `edgegate.Host` a manifest is applied through."""
+
+    async def labels(self) -> dict[str, str]: ...
+    async def add_labels(self, labels: Mapping[str, str]) -> None: ...
+    async def actors(self) -> list[str]: ...
+    async def start_actor(self, source: ActorSource) -> str: ...
+    async def providers(self) -> list[dict[str, Any]]: ...
+    async def start_provider(self, source: str, link_name: str) -> str: ...
+    async def links(self) -> list[dict[str, Any]]: ...
+    async def set_link(self, actor: str, contract_id: str, provider_id: str, link_name: str,
+                       values: Mapping[str, str]) -> None: ...
+
+
 class HostTarget:
-    def __init__(self, host: Host):
+    def __init__(self, host: ManagedHost):
         self.host = host
 
     async def apply_labels(self, labels: dict[str, str]) -> tuple[str, str]:

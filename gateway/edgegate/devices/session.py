@@ -70,6 +70,7 @@ class BoardSession:
         self.host_name = host_name
         self.timeout = timeout
         self.hello: dict[str, Any] = {}
+        self.hello_at = 0.0  # when the hello came (monotonic), from which its uptime counts on
         self.on_message = on_message
         self.on_hello = on_hello
         self.transport = transport
@@ -168,7 +169,7 @@ class BoardSession:
                 msg = {"t": "closed", "id": 0}
             t = msg["t"]
             if t == "hello":
-                self.hello = msg
+                self.hello, self.hello_at = msg, time.monotonic()
                 host = self.host_name
                 if callable(host):
                     host = host(str(msg.get("board", "")))
@@ -192,6 +193,19 @@ class BoardSession:
                 await result
         except Exception:  # one bad message must not end the board's service
             log.exception("%s: handling %s failed", self.where, msg.get("t"))
+
+    def now(self) -> dict[str, Any]:
+        """The board's hello as it would say it now: its uptime counted on from the hello, and
+        the free memory and flash of its latest budget (each install, swap and removal brings
+        one; a hello's free figures are its budget's)."""
+        now = dict(self.hello)
+        if isinstance(now.get("uptime_ms"), int):
+            now["uptime_ms"] += int((time.monotonic() - self.hello_at) * 1000)
+        budget = now.get("budget")
+        if isinstance(budget, dict):
+            now["free_mem"] = budget.get("ram_free", now.get("free_mem"))
+            now["free_flash"] = budget.get("flash_free", now.get("free_flash"))
+        return now
 
     # -- requests
 

@@ -116,7 +116,7 @@ class BoardAccess:
         action, args = request.get("action"), request.get("args") or {}
         body = request.get("body")
         if action == "info":
-            return {"hello": session.hello, "host_id": host.id}
+            return {"hello": session.now(), "host_id": host.id}
         if action == "call":
             reply = await session.request({"t": "invoke", "actor": str(args.get("actor")),
                                            "op": str(args.get("op")), "origin": ""},

@@ -15,12 +15,19 @@ from lattice_rig import EDGEHOST, GatewayProcess, edgehost, signed_actor, write_
 
 pytestmark = pytest.mark.nats
 
-async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
-        sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
+
+def through_a_gateway(sim_boards, run_gateway, tmp_path, nats_url: str) -> list[str]:
+    """The `edgehost board` arguments that reach a simulated board `kitchen` through the
+    `edgehost gateway` that holds its link."""
     board = sim_boards("kitchen")
     gw = run_gateway(write_registry(tmp_path / "boards.json", board.registry_entry()))
     gw.wait_for_line("board kitchen is host N")
-    via = ["board", "--nats", nats_server.url, "--key-file", board.key_file]
+    return ["board", "--nats", nats_url, "--key-file", board.key_file]
+
+
+async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
+        sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
+    via = through_a_gateway(sim_boards, run_gateway, tmp_path, nats_server.url)
     module, key = signed_actor(actors["echo"], "echo", call_alias="greeter")
     (tmp_path / "echo_s.wasm").write_bytes(module)
     # follow the logs while installing and calling: the gateway serves both at once
@@ -61,10 +68,7 @@ async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
 
 async def test_board_info_through_the_gateway_is_the_board_now_not_at_its_hello(
         sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
-    board = sim_boards("kitchen")
-    gw = run_gateway(write_registry(tmp_path / "boards.json", board.registry_entry()))
-    gw.wait_for_line("board kitchen is host N")
-    via = ["board", "--nats", nats_server.url, "--key-file", board.key_file]
+    via = through_a_gateway(sim_boards, run_gateway, tmp_path, nats_server.url)
     module, _ = signed_actor(actors["echo"], "echo")
     (tmp_path / "echo_s.wasm").write_bytes(module)
     done = edgehost(*via, "install", tmp_path / "echo_s.wasm", env=gateway_env)

@@ -26,6 +26,8 @@ SAMPLES = {
     "swapped": ("board", {"t": "swapped", "actor": "MABC", "sha256": DIGEST}),
     "invoke": ("gateway", {"t": "invoke", "actor": "MABC", "op": "Echo", "origin": "MXYZ",
                            "body": b"\x01\x02"}),
+    "contract_call": ("gateway", {"t": "contract_call", "contract": "edgehost:gpio",
+                                  "op": "Gpio.Read", "body": b"\x81\xa3pin\x04"}),
     "invoke_result": ("board", {"t": "invoke_result", "body": b"\x01\x02"}),
     "get_claims": ("gateway", {"t": "get_claims", "actor": "MABC"}),
     "claims": ("board", {"t": "claims", "actor": "MABC", "body": b"a.b.c"}),

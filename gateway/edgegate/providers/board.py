@@ -162,9 +162,9 @@ class BoardProviders:
             if not payload and inv.size:
                 payload = await self.lattice.payloads.take(inv.id)
             session = await self.host.reach_board()
-            reply = await session.request({"t": "invoke", "actor": provider.contract_id,
-                                           "op": inv.operation, "origin": inv.origin.label()},
-                                          payload, timeout=BOARD_CALL_SECONDS)
+            reply = await session.request({"t": "contract_call", "contract": provider.contract_id,
+                                           "op": inv.operation}, payload,
+                                          timeout=BOARD_CALL_SECONDS)
         except BoardRefused as exc:
             answer.error = exc.message
         except (BoardError, ChunkError, OSError) as exc:  # the board is away, or NATS

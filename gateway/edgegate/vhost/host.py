@@ -32,6 +32,7 @@ from edgegate.rpc.router import RouteError, Router
 from edgegate.vhost.labels import board_labels, uptime_human
 from edgegate.wascap import ClaimsError, KeyPair
 from edgegate.wascap.tokens import Token
+from edgelink.messages import HOST_CALL
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ class BoardHost:
         self.providers = HostProviders(lattice, self.id)  # native ones, on the gateway's machine
         self.board_providers = BoardProviders(self)  # the board's own contracts
         self.stopped = False
+        # what the board sends on its own, by type
+        self._handlers = {"host_call": self._on_host_call, "health": self._on_health,
+                          "log": self._on_note, "event": self._on_note}
 
     @property
     def labels(self) -> dict[str, str]:
@@ -116,7 +120,7 @@ class BoardHost:
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
-        session.on_message = self._on_board_message
+        session.handlers = self._handlers
         session.on_hello = self._on_hello
         if first:
             await self._start_host()
@@ -332,9 +336,8 @@ class BoardHost:
         self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
-            reply = await session.request({"t": "invoke", "actor": actor.key,
-                                           "op": inv.operation, "origin": inv.origin.label()},
-                                          payload, timeout=BOARD_CALL_SECONDS)
+            reply = await session.request(_invoke_message(actor.key, inv), payload,
+                                          timeout=BOARD_CALL_SECONDS)
         except BoardRefused as exc:
             raise BoardError(exc.message) from None
         except BoardError as exc:
@@ -364,15 +367,14 @@ class BoardHost:
 
     # -- what the board sends on its own
 
-    async def _on_board_message(self, msg: dict[str, Any]) -> None:
-        t = msg["t"]
-        if t == "host_call":
-            self._spawn(self._serve_host_call(msg))
-        elif t == "health":
-            self.health = msg
-        elif t == "closed":
-            return
-        if self.on_note is not None and t in ("log", "event"):
+    def _on_host_call(self, msg: dict[str, Any]) -> None:
+        self._spawn(self._serve_host_call(msg))
+
+    def _on_health(self, msg: dict[str, Any]) -> None:
+        self.health = msg
+
+    def _on_note(self, msg: dict[str, Any]) -> None:
+        if self.on_note is not None:
             self.on_note(msg)
 
     async def _serve_host_call(self, msg: dict[str, Any]) -> None:
@@ -389,7 +391,7 @@ class BoardHost:
                 str(msg.get("op", "")), bytes(msg.get("body") or b""),
                 self._traces.get(actor.key, {}))
         except RouteError as exc:
-            session.send({"t": "error", "id": msg["id"], "code": "host_call",
+            session.send({"t": "error", "id": msg["id"], "code": HOST_CALL,
                           "message": str(exc)})
             return
         session.send({"t": "host_result", "id": msg["id"]}, answer)
@@ -430,6 +432,14 @@ class BoardHost:
         if msg.reply:
             await self.lattice.ctl.publish(msg.reply, json.dumps(self.description()).encode())
         await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
+
+
+def _invoke_message(actor: str, inv: Invocation) -> dict[str, Any]:
+    """The board's `invoke` of an actor for a lattice invocation."""
+    msg = {"t": "invoke", "actor": actor, "op": inv.operation, "origin": inv.origin.public_key}
+    if not inv.origin.is_actor and inv.origin.contract_id:
+        msg["origin_contract"] = inv.origin.contract_id  # what the board checks its claims for
+    return msg
 
 
 def _instance_id() -> str:

@@ -135,6 +135,12 @@ def is_reply(t, side):
     return entry is not None and entry[1] == REPLY and entry[0] in (side, EITHER)
 
 
+def error_codes(t):
+    """The error codes of type t's own (the link's, in `error`'s entry, apply to any)."""
+    entry = CATALOGUE.get(t)
+    return entry[4] if entry is not None else ()
+
+
 def carries_body(t):
     entry = CATALOGUE.get(t)
     return entry is not None and bool(entry[3] & BODY)

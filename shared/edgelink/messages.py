@@ -26,9 +26,9 @@ REPORT = "report"  # nothing answers it
 SESSION = "session"  # hello and ready: each end's limits, at the start of every session
 LINK = "link"  # moves a body in chunks; the link handles it itself
 
-# flags
-BODY = 1  # carries bytes (see above)
-ONCE = 2  # a request with an effect: a repeat of one link's request is answered, not run again
+# what else a message is ("body", "once" or both, in its entry's flags)
+BODY = "body"  # it carries bytes (see above)
+ONCE = "once"  # a request with an effect: a repeat of one link's request is answered, not run
 
 # error codes the link itself replies with, to any message
 UNKNOWN_TYPE = "unknown_type"
@@ -50,47 +50,60 @@ HOST_CALL = "host_call"  # the lattice could not serve the call
 NO_LATTICE = "no_lattice"  # a gateway without a lattice serves no host calls
 
 # t -> (sender, what it is, required fields, flags, error codes of its own)
+#
+# Spelled in literals, each one of the names above: a frozen module keeps a tuple of literals in
+# flash whole, where one that names a variable is built in RAM when the module is imported.
 CATALOGUE = {
-    "hello": (BOARD, SESSION, (("board", STR), ("firmware", STR), ("engine", STR),
-                               ("profile", STR), ("max_frame", INT), ("window", INT),
-                               ("free_mem", INT), ("free_flash", INT), ("actors", MAP)), 0, ()),
-    "ready": (GATEWAY, SESSION, (("host", STR), ("max_frame", INT), ("window", INT)), 0, ()),
-    "install": (GATEWAY, REQUEST, (("actor", STR), ("sha256", BIN)), BODY | ONCE,
-                (REFUSED, STORE)),
-    "installed": (BOARD, REPLY, (("actor", STR), ("sha256", BIN)), 0, ()),
-    "remove": (GATEWAY, REQUEST, (("actor", STR),), ONCE, (UNKNOWN_ACTOR,)),
-    "removed": (BOARD, REPLY, (("actor", STR),), 0, ()),
-    "swap": (GATEWAY, REQUEST, (("actor", STR), ("sha256", BIN)), BODY | ONCE,
-             (UNKNOWN_ACTOR, REFUSED, STORE)),
-    "swapped": (BOARD, REPLY, (("actor", STR), ("sha256", BIN)), 0, ()),
+    # board -> gateway, first message of a session; the gateway answers with ready
+    "hello": ("board", "session", (("board", "str"), ("firmware", "str"), ("engine", "str"),
+                                   ("profile", "str"), ("max_frame", "int"), ("window", "int"),
+                                   ("free_mem", "int"), ("free_flash", "int"),
+                                   ("actors", "map")), "", ()),
+    "ready": ("gateway", "session", (("host", "str"), ("max_frame", "int"), ("window", "int")),
+              "", ()),
+    # gateway -> board requests and the board's replies
+    "install": ("gateway", "request", (("actor", "str"), ("sha256", "bin")), "body once",
+                ("refused", "store")),
+    "installed": ("board", "reply", (("actor", "str"), ("sha256", "bin")), "", ()),
+    "remove": ("gateway", "request", (("actor", "str"),), "once", ("unknown_actor",)),
+    "removed": ("board", "reply", (("actor", "str"),), "", ()),
+    "swap": ("gateway", "request", (("actor", "str"), ("sha256", "bin")), "body once",
+             ("unknown_actor", "refused", "store")),
+    "swapped": ("board", "reply", (("actor", "str"), ("sha256", "bin")), "", ()),
     # an actor on the board; `origin` is the caller's key ("" for the command line), and a
     # provider names the contract it calls for in `origin_contract`
-    "invoke": (GATEWAY, REQUEST, (("actor", STR), ("op", STR), ("origin", STR)), BODY | ONCE,
-               (UNKNOWN_ACTOR, REFUSED, GUEST_ERROR, TRAP, FAILED, TOO_LARGE)),
-    # one of the board's own contracts, called by an actor the gateway has checked
-    "contract_call": (GATEWAY, REQUEST, (("contract", STR), ("op", STR)), BODY | ONCE,
-                      (REFUSED,)),
-    "invoke_result": (BOARD, REPLY, (), BODY, ()),
-    "get_claims": (GATEWAY, REQUEST, (("actor", STR),), 0, (UNKNOWN_ACTOR,)),
-    "claims": (BOARD, REPLY, (("actor", STR),), BODY, ()),
-    "host_call": (BOARD, REQUEST, (("actor", STR), ("binding", STR), ("namespace", STR),
-                                   ("op", STR)), BODY, (HOST_CALL, NO_LATTICE)),
-    "host_result": (GATEWAY, REPLY, (), BODY, ()),
-    "health": (BOARD, REPORT, (("free_mem", INT), ("free_flash", INT), ("uptime_ms", INT),
-                               ("actors", MAP)), 0, ()),
-    "log": (BOARD, REPORT, (("level", STR), ("text", STR)), 0, ()),
-    "event": (BOARD, REPORT, (("kind", STR), ("data", MAP)), 0, ()),
-    # answered with pong by the link; a keepalive (id 0) by its acknowledgement alone
-    "ping": (EITHER, REQUEST, (), 0, ()),
-    "pong": (EITHER, REPLY, (), 0, ()),
-    "error": (EITHER, REPLY, (("code", STR), ("message", STR)), 0,
-              (UNKNOWN_TYPE, MALFORMED, TOO_LARGE, DIGEST, ABORTED, BUSY, STORE)),
-    "chunk": (EITHER, LINK, (("at", INT), ("data", BIN)), 0, ()),
-    "chunk_ack": (EITHER, LINK, (("at", INT),), 0, ()),
-    "abort": (EITHER, LINK, (("reason", STR),), 0, ()),
+    "invoke": ("gateway", "request", (("actor", "str"), ("op", "str"), ("origin", "str")),
+               "body once",
+               ("unknown_actor", "refused", "guest_error", "trap", "failed", "too_large")),
+    # one of the board's own contracts, for an actor the gateway has checked
+    "contract_call": ("gateway", "request", (("contract", "str"), ("op", "str")), "body once",
+                      ("refused",)),
+    "invoke_result": ("board", "reply", (), "body", ()),
+    "get_claims": ("gateway", "request", (("actor", "str"),), "", ("unknown_actor",)),
+    "claims": ("board", "reply", (("actor", "str"),), "body", ()),
+    # board -> gateway requests and the gateway's replies
+    "host_call": ("board", "request", (("actor", "str"), ("binding", "str"),
+                                       ("namespace", "str"), ("op", "str")), "body",
+                  ("host_call", "no_lattice")),
+    "host_result": ("gateway", "reply", (), "body", ()),
+    # board -> gateway reports
+    "health": ("board", "report", (("free_mem", "int"), ("free_flash", "int"),
+                                   ("uptime_ms", "int"), ("actors", "map")), "", ()),
+    "log": ("board", "report", (("level", "str"), ("text", "str")), "", ()),
+    "event": ("board", "report", (("kind", "str"), ("data", "map")), "", ()),
+    # either way; the link answers a ping with pong, a keepalive (id 0) with its acknowledgement
+    "ping": ("either", "request", (), "", ()),
+    "pong": ("either", "reply", (), "", ()),
+    "error": ("either", "reply", (("code", "str"), ("message", "str")), "",
+              ("unknown_type", "malformed", "too_large", "digest_mismatch", "aborted", "busy",
+               "store")),
+    # chunked bodies, handled by the link itself
+    "chunk": ("either", "link", (("at", "int"), ("data", "bin")), "", ()),
+    "chunk_ack": ("either", "link", (("at", "int"),), "", ()),
+    "abort": ("either", "link", (("reason", "str"),), "", ()),
 }
 # fields any message may have, checked when present (sha256 apart: it has a length too)
-OPTIONAL = (("link", STR), ("origin_contract", STR))
+OPTIONAL = (("link", "str"), ("origin_contract", "str"))
 
 MAX_ID = 0x7FFFFFFF
 
@@ -143,13 +156,13 @@ def error_codes(t):
 
 def carries_body(t):
     entry = CATALOGUE.get(t)
-    return entry is not None and bool(entry[3] & BODY)
+    return entry is not None and BODY in entry[3]
 
 
 def answered_once(t):
     """Whether a request of type t has an effect, so that a repeat must not run it again."""
     entry = CATALOGUE.get(t)
-    return entry is not None and bool(entry[3] & ONCE)
+    return entry is not None and ONCE in entry[3]
 
 
 def check(msg):
@@ -165,7 +178,7 @@ def check(msg):
     if entry is None:
         raise MessageError(UNKNOWN_TYPE, "unknown message type %s" % _short(t), request_id)
     fields = entry[2]
-    has_body = entry[3] & BODY
+    has_body = BODY in entry[3]
     for name, kind in fields:
         _check_field(msg, t, name, kind, request_id)
     if has_body and "body" not in msg:

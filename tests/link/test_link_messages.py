@@ -49,6 +49,25 @@ def test_every_catalogue_type_has_a_sample():
     assert set(SAMPLES) == set(messages.CATALOGUE) - link_internal
 
 
+def test_every_catalogue_entry_is_spelled_with_the_catalogues_own_names():
+    m = messages
+    codes = {m.UNKNOWN_TYPE, m.MALFORMED, m.TOO_LARGE, m.DIGEST, m.ABORTED, m.BUSY, m.STORE,
+             m.REFUSED, m.UNKNOWN_ACTOR, m.GUEST_ERROR, m.TRAP, m.FAILED, m.HOST_CALL,
+             m.NO_LATTICE}
+    for t, (sender, role, fields, flags, own_codes) in m.CATALOGUE.items():
+        assert sender in (m.BOARD, m.GATEWAY, m.EITHER), t
+        assert role in (m.REQUEST, m.REPLY, m.REPORT, m.SESSION, m.LINK), t
+        assert all(kind in (m.STR, m.INT, m.BIN, m.MAP, m.LIST) for _, kind in fields), t
+        assert set(flags.split()) <= {m.BODY, m.ONCE}, t
+        assert m.ONCE not in flags or (sender, role) == (m.GATEWAY, m.REQUEST), t
+        assert set(own_codes) <= codes, t
+
+
+def test_the_samples_come_from_the_end_the_catalogue_says_sends_them():
+    for t, (sender, _) in SAMPLES.items():
+        assert messages.sender(t) in (sender, messages.EITHER), t
+
+
 @pytest.mark.parametrize("t", sorted(SAMPLES))
 def test_each_message_type_arrives_as_sent(connected, t):
     sender, msg = SAMPLES[t]

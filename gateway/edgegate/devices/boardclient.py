@@ -10,12 +10,13 @@ from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.devices.transports import SerialTransport, TcpTransport, Transport, TransportError
 from edgegate.vhost.install import put_on_board, take_off_board
+from edgelink.messages import NO_LATTICE
 
 __all__ = ["BoardClient", "BoardError", "BoardRefused"]
 
 HOST_NAME = "edgehost-board-cli"
-NO_LATTICE = "no_lattice"
 MAX_NOTES = 1000  # log lines and events kept until logs() reads them
+_ENDED: dict[str, Any] = {}  # put after the notes when the link ends: logs() stops there
 
 
 class BoardView:
@@ -77,8 +78,11 @@ class BoardClient(BoardView):
         self.board_id = key.board_id
         self.timeout = timeout
         self._notes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_NOTES)
+        handlers = {"host_call": self._refuse_host_call, "log": self._keep_note,
+                    "event": self._keep_note}
         self._session = BoardSession(transport, {key.board_id: key.pairing_key}, where,
-                                     HOST_NAME, timeout, on_message=self._on_message)
+                                     HOST_NAME, timeout, handlers=handlers,
+                                     on_closed=self._link_ended)
 
     @property
     def hello(self) -> dict[str, Any]:
@@ -129,12 +133,8 @@ class BoardClient(BoardView):
 
     # -- what the board says on its own
 
-    def _on_message(self, msg: dict[str, Any]) -> None:
-        t = msg["t"]
-        if t == "host_call":
-            self._refuse_host_call(msg)
-        elif t in ("log", "event", "closed"):
-            self._keep_note(msg)
+    def _link_ended(self) -> None:
+        self._keep_note(_ENDED)
 
     def _keep_note(self, msg: dict[str, Any]) -> None:
         if self._notes.full():
@@ -181,7 +181,7 @@ class BoardClient(BoardView):
         """The board's `log` and `event` messages since the connection, until the link ends."""
         while True:
             msg = await self._notes.get()
-            if msg["t"] == "closed":
+            if msg is _ENDED:
                 return
             yield msg
 

@@ -9,13 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from edgegate.devices.transports import Transport, TransportError
+from edgelink import messages
 from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
 
 log = logging.getLogger(__name__)
 
-# replies the board sends to the gateway's requests, matched on request id
-REPLIES = frozenset({"installed", "removed", "swapped", "invoke_result", "claims", "pong",
-                     "error"})
 TICK_SECONDS = 0.05
 _ENDED = {"t": "", "id": 0}  # put in the inbox when the link ends; receive() raises then
 
@@ -99,11 +97,13 @@ class DeviceLink:
 
     def _deliver(self, inbox: list[dict[str, Any]]) -> None:
         for msg in inbox:
-            if msg["t"] in REPLIES and msg.get("link", self.epoch) != self.epoch:
+            # what the board sends in answer to a request is matched to it by id
+            reply = messages.is_reply(msg["t"], messages.BOARD)
+            if reply and msg.get("link", self.epoch) != self.epoch:
                 log.warning("%s: dropped a %s for request %d of another link (%s)",
                             self.transport.name, msg["t"], msg["id"], msg["link"])
                 continue
-            future = self._waiting.get(msg["id"]) if msg["t"] in REPLIES else None
+            future = self._waiting.get(msg["id"]) if reply else None
             if future is not None and not future.done():
                 future.set_result(msg)
             else:

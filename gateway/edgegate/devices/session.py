@@ -34,6 +34,7 @@ MIN_WAIT_SECONDS = 0.1  # what a request is given at least, however little its d
 UPLOAD_POLL_SECONDS = 0.1  # how often an upload's progress is looked at
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+Closed = Callable[[], Awaitable[None] | None]
 
 
 class BoardError(Exception):
@@ -55,13 +56,15 @@ class BoardSession:
     `open()` waits for the board's session and hello (answering it with `ready` naming
     `host_name`); every later hello (the board rebooted, or opened a new session) is
     answered the same way and reported to `on_hello`. Whatever else the board sends on its
-    own (host calls, logs, events, health) goes to `on_message`; when DeviceLink says the
-    link has ended (LinkClosed), `on_message` gets {"t": "closed"} as the last message.
+    own (host calls, logs, events, health) goes to the handler `handlers` has for its type;
+    a type without one is let go. When DeviceLink says the link has ended (LinkClosed),
+    `on_closed` is called, after every message that came before.
     """
 
     def __init__(self, transport: Transport, keys: Mapping[str, bytes], where: str,
                  host_name: str | Callable[[str], str], timeout: float = 10.0,
-                 on_message: Handler | None = None, on_hello: Handler | None = None,
+                 handlers: Mapping[str, Handler] | None = None,
+                 on_hello: Handler | None = None, on_closed: Closed | None = None,
                  max_body: int = 4 * 1024 * 1024):
         self.where = where
         self.keys = dict(keys)
@@ -71,8 +74,9 @@ class BoardSession:
         self.timeout = timeout
         self.hello: dict[str, Any] = {}
         self.hello_at = 0.0  # when the hello came (monotonic), from which its uptime counts on
-        self.on_message = on_message
+        self.handlers: Mapping[str, Handler] = handlers or {}
         self.on_hello = on_hello
+        self.on_closed = on_closed
         self.transport = transport
         self.device = DeviceLink(self.transport,
                                  {board.encode(): key for board, key in self.keys.items()},
@@ -166,33 +170,37 @@ class BoardSession:
             try:
                 msg = await self.device.receive()
             except LinkClosed:
-                msg = {"t": "closed", "id": 0}
-            t = msg["t"]
-            if t == "hello":
-                self.hello, self.hello_at = msg, time.monotonic()
-                host = self.host_name
-                if callable(host):
-                    host = host(str(msg.get("board", "")))
-                self.device.send({"t": "ready", "host": host,
-                                  "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
-                self.greeted.set()
-                await self._call(self.on_hello, msg)
-                continue
-            if t == "closed":
+                # the link's end is an event of this end, not a message: nothing on the wire
+                # may claim it
                 self.closed.set()
-            await self._call(self.on_message, msg)
-            if t == "closed":
+                await self._call(self.on_closed)
                 return
+            if msg["t"] == "hello":
+                await self._greet(msg)
+            else:
+                await self._call(self.handlers.get(msg["t"]), msg)
 
-    async def _call(self, handler: Handler | None, msg: dict[str, Any]) -> None:
+    async def _greet(self, msg: dict[str, Any]) -> None:
+        self.hello, self.hello_at = msg, time.monotonic()
+        host = self.host_name
+        if callable(host):
+            host = host(str(msg.get("board", "")))
+        self.device.send({"t": "ready", "host": host,
+                          "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
+        self.greeted.set()
+        await self._call(self.on_hello, msg)
+
+    async def _call(self, handler: Callable[..., Awaitable[None] | None] | None,
+                    *args: dict[str, Any]) -> None:
         if handler is None:
             return
         try:
-            result = handler(msg)
+            result = handler(*args)
             if asyncio.iscoroutine(result):
                 await result
         except Exception:  # one bad message must not end the board's service
-            log.exception("%s: handling %s failed", self.where, msg.get("t"))
+            log.exception("%s: handling %s failed", self.where,
+                          args[0].get("t") if args else "the link's end")
 
     def now(self) -> dict[str, Any]:
         """The board's hello as it would say it now: its uptime counted on from the hello, and

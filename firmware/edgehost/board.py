@@ -15,6 +15,7 @@ from edgehost.store import ActorStore
 from edgelink import boardio
 from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
+from edgelink.messages import GATEWAY, is_reply
 from edgelink.mpack import packb
 from edgelink.session import GATEWAY_PROOF_MISMATCH
 from edgemodule.region import extent
@@ -29,7 +30,6 @@ HANDSHAKE_TIMEOUT_MS = 5000
 # an unauthenticated connection that has answered with a challenge keeps its place this long
 TAKEOVER_GRACE_MS = 1000
 MIN_MAX_BODY = 16 * 1024
-REPLIES_TO_BOARD = ("host_result", "error")
 
 
 def engine_name():
@@ -325,7 +325,7 @@ class Board:
             return None, False
         answer = None
         for msg in inbox:
-            if answer is None and msg["id"] == wanted and msg["t"] in REPLIES_TO_BOARD:
+            if answer is None and msg["id"] == wanted and is_reply(msg["t"], GATEWAY):
                 answer = msg
             else:
                 self._pending.append(msg)

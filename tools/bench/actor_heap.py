@@ -70,10 +70,14 @@ def modules(folder: Path, names: list[str]) -> dict[str, Path]:
     return found
 
 
+def measure_env() -> dict[str, str]:
+    """The environment the board's MicroPython runs the measurements in."""
+    return {"MICROPYPATH": ":".join(str(p) for p in (ROOT / "firmware", ROOT / "shared"))}
+
+
 def measure(binary: Path, module: Path, how: str, call: tuple[str, bytes]) -> dict[str, int]:
-    env = {"MICROPYPATH": ":".join(str(p) for p in (ROOT / "firmware", ROOT / "shared"))}
     done = subprocess.run([str(binary), "-X", "heapsize=" + HEAP, str(HERE / "mp_actor_heap.py"),
-                           str(module), how, call[0], call[1].hex()], env=env,
+                           str(module), how, call[0], call[1].hex()], env=measure_env(),
                           capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise SystemExit("%s (%s): %s" % (module.name, how, (done.stdout + done.stderr).strip()))

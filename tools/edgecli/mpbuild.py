@@ -268,6 +268,11 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     return binary
 
 
+def board_build() -> Path:
+    """The build that stands in for the board: 32-bit, as an ESP32 is."""
+    return ensure_built(bits32=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgecli.mpbuild", description=__doc__)
     parser.add_argument("--output", type=Path)

@@ -28,7 +28,7 @@ from edgegate import lifeline
 
 ROOT = Path(__file__).resolve().parents[2]
 # each runtime: its build, and what goes on its path before firmware/ and shared/
-RUNTIMES = {"micropython": (mpbuild.ensure_built, ()),
+RUNTIMES = {"micropython": (mpbuild.board_build, ()),
             "circuitpython": (cpbuild.ensure_built, (cpbuild.STAND_INS,))}
 HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
 START = "import main\nmain.main(recheck_ms=100)\n"

@@ -1,6 +1,6 @@
 """Heap an actor takes on the board, measured on the 32-bit build of its MicroPython.
 
-    .venv/bin/python tools/bench/actor_heap.py [--actors NAME,...] [--64bit]
+    .venv/bin/python tools/bench/actor_heap.py [--actors NAME,...] [--64bit] [--compile-all]
 
 For the project's own actors and the Rust-shaped ones (17 pages, `wasmbus` imports, modules of
 0.1-2 MB: rust_code_* are mostly code, as real Rust actors are; rust_greeter_1800k is
@@ -8,7 +8,8 @@ rust_greeter grown by a custom section), each in a fresh interpreter: the heap h
 WapcHost after instantiation and after a first call, the module mapped from its file
 (wasm3.map_file, as the board runs modules in place) and read into RAM. The engine's cost is
 what a mapped actor holds after its first call beyond its linear memory; edgemodule.fit's
-constants come from these figures (docs/PERFORMANCE.md).
+constants come from these figures (docs/PERFORMANCE.md). With --compile-all, each rust_code_*
+actor then runs every one of its functions once, so wasm3 has compiled all of its code.
 
 Ends with `engine_bytes_per_code_byte=<slope of the engine's cost over the code section>`.
 """
@@ -75,9 +76,11 @@ def measure_env() -> dict[str, str]:
     return {"MICROPYPATH": ":".join(str(p) for p in (ROOT / "firmware", ROOT / "shared"))}
 
 
-def measure(binary: Path, module: Path, how: str, call: tuple[str, bytes]) -> dict[str, int]:
+def measure(binary: Path, module: Path, how: str, call: tuple[str, bytes],
+            functions: int = 0) -> dict[str, int]:
     done = subprocess.run([str(binary), "-X", "heapsize=" + HEAP, str(HERE / "mp_actor_heap.py"),
-                           str(module), how, call[0], call[1].hex()], env=measure_env(),
+                           str(module), how, call[0], call[1].hex(), str(functions)],
+                          env=measure_env(),
                           capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise SystemExit("%s (%s): %s" % (module.name, how, (done.stdout + done.stderr).strip()))
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated actors to measure (default: all)")
     parser.add_argument("--64bit", dest="bits64", action="store_true",
                         help="measure on the 64-bit build instead (to compare)")
+    parser.add_argument("--compile-all", action="store_true",
+                        help="also the heap once every function of a rust_code_* actor ran")
     args = parser.parse_args(argv)
     names = [n for n in args.actors.split(",") if n]
     unknown = [n for n in names if n not in CALLS]
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print("%-19s %9s %5s %9s | %9s %9s | %9s %9s | %9s"
           % ("actor", "module", "pages", "code", "mapped", "1st call", "in RAM", "1st call",
              "engine"))
-    points = []
+    points, compiled = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for name, path in modules(Path(scratch), names).items():
             data = path.read_bytes()
@@ -121,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             print("%-19s %9d %5d %9d | %9d %9d | %9d %9d | %9d"
                   % (name, len(data), needs.pages, needs.code_bytes, mapped["instance"],
                      mapped["call"], read["instance"], read["call"], engine))
+            if args.compile_all and name.startswith("rust_code_"):
+                full = measure(binary, path, "mapped", CALLS[name], needs.functions)["all"]
+                compiled.append((needs.code_bytes, full - mapped["call"]))
+                print("%-19s every function run: %d bytes, %.2f bytes of compiled code per "
+                      "byte of code" % ("", full, compiled[-1][1] / needs.code_bytes))
     least = min(engine for _, engine in points)
     print("engine: at least %d bytes; the most over the code section's size: %d"
           % (least, max(engine - code for code, engine in points)))

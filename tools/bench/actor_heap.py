@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from edgecli import actorbuild, mpbuild
+from edgegate.wascap.modules import custom_section
 from edgelink.mpack import packb
 from edgemodule.fit import Needs
 from edgemodule.wasminspect import inspect_bytes
@@ -46,23 +47,12 @@ CALLS = {
 }
 
 
-def custom_section(name: bytes, payload: bytes) -> bytes:
-    body = bytes([len(name)]) + name + payload
-    size, leb = len(body), bytearray()
-    while True:
-        byte = size & 0x7F
-        size >>= 7
-        leb.append(byte | (0x80 if size else 0))
-        if not size:
-            return b"\x00" + bytes(leb) + body
-
-
 def modules(folder: Path, names: list[str]) -> dict[str, Path]:
     built = actorbuild.build_all()
     found = {}
     for name in names:
         if name == PADDED:
-            grown = built["rust_greeter"].read_bytes() + custom_section(b"padding",
+            grown = built["rust_greeter"].read_bytes() + custom_section("padding",
                                                                        bytes(1800 * 1024))
             found[name] = folder / (name + ".wasm")
             found[name].write_bytes(grown)

@@ -21,9 +21,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from actor_heap import custom_section, measure_env
+from actor_heap import measure_env
 
 from edgecli import actorbuild, mpbuild, profiles
+from edgegate.wascap.modules import custom_section
 
 HERE = Path(__file__).resolve().parent
 BLOCK = 16  # bytes in a block of the 32-bit port's heap
@@ -34,7 +35,7 @@ def pool_files(folder: Path) -> list[Path]:
     built = actorbuild.build_all()
     padded = folder / "rust_greeter_1m.wasm"
     padded.write_bytes(built["rust_greeter"].read_bytes()
-                       + custom_section(b"padding", bytes(1024 * 1024)))
+                       + custom_section("padding", bytes(1024 * 1024)))
     return [built[name] for name in POOL] + [padded]
 
 

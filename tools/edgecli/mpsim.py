@@ -1,7 +1,8 @@
 """`edgehost sim --micropython` / `--circuitpython`: the simulated board's firmware run by the
 board's MicroPython or CircuitPython.
 
-firmware/main.py runs under MicroPython's unix port with the wasm3 module (edgecli.mpbuild),
+firmware/main.py runs under MicroPython's unix port with the wasm3 module (edgecli.mpbuild,
+built 32-bit as an ESP32 is: the heap then holds what the board's would),
 or under CircuitPython's with its board stand-ins of tools/cpboard/ (edgecli.cpbuild), in the
 simulator's flash folder, listening on a loopback TCP port of its own. The simulator
 keeps its line (a pseudo-terminal or a TCP port, throttled with --baud) and relays the bytes

@@ -12,7 +12,7 @@ from support.gateway import WAIT, connect_tcp
 from support.keys import write_key_file
 from support.signing import SignedActor
 
-from edgecli.simulator import SimProcess
+from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap.modules import custom_section
 from edgelink.mpack import packb, unpackb
 from edgemodule.fit import Budget, Needs, refusal

@@ -348,10 +348,17 @@ static uint32_t arg_u32(const uint64_t *slot) {
     return *(const uint32_t *)slot;
 }
 
-// The `length` bytes at `ptr`, or a trap naming `what` if they run past linear memory.
-static uint8_t *guest_span(IM3Runtime rt, uint32_t ptr, uint32_t length, const char *what) {
+// The `length` bytes at `ptr`, or a trap naming `what` if they run past linear memory. As in
+// the Python exchange, a copy of nothing never traps; only a console line's span is checked
+// even when empty (`strict`).
+static uint8_t *guest_span(IM3Runtime rt, uint32_t ptr, uint32_t length, const char *what,
+    bool strict) {
+    static uint8_t nothing;
     uint32_t size = 0;
     uint8_t *mem = m3_GetMemory(rt, &size, 0);
+    if (length == 0 && !strict) {
+        return &nothing;
+    }
     if (!mem || (uint64_t)ptr + length > size) {
         vstr_t vstr;
         mp_print_t print;
@@ -370,7 +377,7 @@ static mp_obj_t take_bytes(exchange_obj_t *self, IM3Runtime rt, const uint64_t *
     const char *what) {
     uint32_t ptr = arg_u32(&args[0]);
     uint32_t length = arg_u32(&args[1]);
-    const uint8_t *data = guest_span(rt, ptr, length, what);
+    const uint8_t *data = guest_span(rt, ptr, length, what, false);
     if (length > self->max_payload) {
         self->oversize = length;
         return mp_const_empty_bytes;
@@ -378,15 +385,25 @@ static mp_obj_t take_bytes(exchange_obj_t *self, IM3Runtime rt, const uint64_t *
     return mp_obj_new_bytes(data, length);
 }
 
-static void put_bytes(IM3Runtime rt, uint32_t ptr, mp_obj_t data, const char *what) {
-    mp_buffer_info_t buf;
-    mp_get_buffer_raise(data, &buf, MP_BUFFER_READ);
-    memcpy(guest_span(rt, ptr, buf.len, what), buf.buf, buf.len);
+// The bytes of what the exchange holds (`what` names it): bytes, bytearray or memoryview.
+static void get_bytes(mp_obj_t data, mp_buffer_info_t *buf, qstr what) {
+    if (!mp_get_buffer(data, buf, MP_BUFFER_READ)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must be bytes, bytearray or memoryview, not %s"), what,
+            mp_obj_get_type_str(data));
+    }
 }
 
-static uint32_t bytes_len(mp_obj_t data) {
+static void put_bytes(IM3Runtime rt, uint32_t ptr, mp_obj_t data, qstr field,
+    const char *what) {
     mp_buffer_info_t buf;
-    mp_get_buffer_raise(data, &buf, MP_BUFFER_READ);
+    get_bytes(data, &buf, field);
+    memcpy(guest_span(rt, ptr, buf.len, what, false), buf.buf, buf.len);
+}
+
+static uint32_t bytes_len(mp_obj_t data, qstr what) {
+    mp_buffer_info_t buf;
+    get_bytes(data, &buf, what);
     return (uint32_t)buf.len;
 }
 
@@ -405,7 +422,7 @@ static bool is_utf8(const uint8_t *data, size_t length) {
 static void console_log(exchange_obj_t *self, IM3Runtime rt, const uint64_t *args) {
     uint32_t ptr = arg_u32(&args[0]);
     uint32_t length = arg_u32(&args[1]);
-    const uint8_t *data = guest_span(rt, ptr, length, "__console_log");
+    const uint8_t *data = guest_span(rt, ptr, length, "__console_log", true);
     if (self->on_log == mp_const_none) {
         return;
     }
@@ -454,12 +471,12 @@ static const void *exchange_serve(IM3Runtime rt, IM3ImportContext ctx, uint64_t 
     switch (what) {
         case SERVE_GUEST_REQUEST: {
             mp_buffer_info_t operation, payload;
-            mp_get_buffer_raise(self->operation, &operation, MP_BUFFER_READ);
-            mp_get_buffer_raise(self->payload, &payload, MP_BUFFER_READ);
+            get_bytes(self->operation, &operation, MP_QSTR_operation);
+            get_bytes(self->payload, &payload, MP_QSTR_payload);
             uint8_t *op_at = guest_span(rt, arg_u32(&sp[0]), operation.len,
-                "__guest_request operation");
+                "__guest_request operation", false);
             uint8_t *payload_at = guest_span(rt, arg_u32(&sp[1]), payload.len,
-                "__guest_request payload");
+                "__guest_request payload", false);
             memcpy(op_at, operation.buf, operation.len);
             memcpy(payload_at, payload.buf, payload.len);
             break;
@@ -471,16 +488,18 @@ static const void *exchange_serve(IM3Runtime rt, IM3ImportContext ctx, uint64_t 
             self->error = take_bytes(self, rt, sp, "__guest_error");
             break;
         case SERVE_HOST_RESPONSE_LEN:
-            *(uint32_t *)&sp[0] = bytes_len(self->host_response);
+            *(uint32_t *)&sp[0] = bytes_len(self->host_response, MP_QSTR_host_response);
             break;
         case SERVE_HOST_RESPONSE:
-            put_bytes(rt, arg_u32(&sp[0]), self->host_response, "__host_response");
+            put_bytes(rt, arg_u32(&sp[0]), self->host_response, MP_QSTR_host_response,
+                "__host_response");
             break;
         case SERVE_HOST_ERROR_LEN:
-            *(uint32_t *)&sp[0] = bytes_len(self->host_error);
+            *(uint32_t *)&sp[0] = bytes_len(self->host_error, MP_QSTR_host_error);
             break;
         case SERVE_HOST_ERROR:
-            put_bytes(rt, arg_u32(&sp[0]), self->host_error, "__host_error");
+            put_bytes(rt, arg_u32(&sp[0]), self->host_error, MP_QSTR_host_error,
+                "__host_error");
             break;
         default:
             console_log(self, rt, sp);
@@ -564,8 +583,8 @@ static mp_obj_t exchange_make_new(const mp_obj_type_t *type, size_t n_args, size
 // begin(operation, payload): the state of a new call (wapc.Exchange.begin)
 static mp_obj_t exchange_begin(mp_obj_t self_in, mp_obj_t operation, mp_obj_t payload) {
     exchange_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    bytes_len(operation);  // refused now rather than inside the guest
-    bytes_len(payload);
+    bytes_len(operation, MP_QSTR_operation);  // refused now rather than inside the guest
+    bytes_len(payload, MP_QSTR_payload);
     self->operation = operation;
     self->payload = payload;
     self->response = self->error = mp_const_none;
@@ -589,11 +608,14 @@ static void exchange_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             field = NULL;
     }
     if (dest[0] == MP_OBJ_SENTINEL) {  // store or delete
-        if (field && dest[1] != MP_OBJ_NULL) {
-            bytes_len(dest[1]);
-            *field = dest[1];
-            dest[0] = MP_OBJ_NULL;
+        if (!field || dest[1] == MP_OBJ_NULL) {
+            mp_raise_msg_varg(&mp_type_AttributeError,
+                MP_ERROR_TEXT("Exchange.%q is read-only (host_response and host_error are not)"),
+                attr);
         }
+        bytes_len(dest[1], attr);
+        *field = dest[1];
+        dest[0] = MP_OBJ_NULL;
         return;
     }
     if (dest[0] != MP_OBJ_NULL) {

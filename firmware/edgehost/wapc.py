@@ -118,6 +118,7 @@ class Exchange:
         self.response = None
         self.error = None
         self.oversize = 0
+        self.status = None
         self.host_response = b""
         self.host_error = b""
 
@@ -129,6 +130,17 @@ class Exchange:
         self.oversize = 0
         self.host_response = b""
         self.host_error = b""
+
+    def call(self, guest_call, operation, payload):
+        """One exchange: begin(), then guest_call(len(operation), len(payload)). The guest's
+        answer (b"" if it gave none) when it returned 1 within the limit; else None, and
+        `status`, `error` and `oversize` say why."""
+        self.begin(operation, payload)
+        status = self.status = guest_call(len(operation), len(payload))
+        if status == 1 and not self.oversize:
+            response = self.response
+            return b"" if response is None else response
+        return None
 
     def _span(self, mem, ptr, length, what):
         ptr = _u32(ptr)
@@ -317,6 +329,7 @@ class WapcInstance:
         self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
                                  limits.max_payload, limits.max_log, native)
         self._state = self.exchange.state
+        self._exchange_call = self._state.call
         try:
             self._prepare(inspection)
         except BaseException:
@@ -356,19 +369,17 @@ class WapcInstance:
         return TrapError(self.actor, operation, cause)
 
     def call(self, operation, payload):
-        state = self._state
-        state.begin(operation, payload)
         try:
-            status = self._guest_call(len(operation), len(payload))
+            response = self._exchange_call(self._guest_call, operation, payload)
         except Exception as exc:
             raise self._trap(operation, exc)
-        if status == 1 and not state.oversize:
-            response = state.response
-            return b"" if response is None else response
-        return self._failed(operation, status)
+        if response is None:
+            return self._failed(operation)
+        return response
 
-    def _failed(self, operation, status):
+    def _failed(self, operation):
         exchange = self._state
+        status = exchange.status
         operation = _text(operation)
         if exchange.oversize:
             raise PayloadTooLarge(
@@ -465,10 +476,11 @@ class WapcHost:
 
         Raises GuestError, TrapError, PayloadTooLarge or ActorFailed, each naming the actor.
         """
-        if isinstance(operation, str):
-            operation = operation.encode()
-        elif operation.__class__ is not bytes:
-            self._check_type("operation", operation, (bytes,))
+        if operation.__class__ is not bytes:
+            if isinstance(operation, str):
+                operation = operation.encode()
+            else:
+                self._check_type("operation", operation, (bytes,))
         if payload.__class__ is not bytes:
             self._check_type("payload", payload, (bytes, bytearray, memoryview))
         if len(payload) > self._max_payload:

@@ -337,6 +337,7 @@ typedef struct _exchange_obj_t {
     mp_obj_t host_response; // the last host call's outcome, set from Python
     mp_obj_t host_error;
     mp_obj_t on_log;        // callable(text) or None
+    mp_obj_t status;        // what __guest_call returned, kept by call()
     mp_uint_t max_payload;
     mp_uint_t max_log;
     mp_uint_t oversize;     // the length of an answer or error above max_payload, else 0
@@ -574,6 +575,7 @@ static mp_obj_t exchange_make_new(const mp_obj_type_t *type, size_t n_args, size
     self->response = self->error = mp_const_none;
     self->host_response = self->host_error = mp_const_empty_bytes;
     self->on_log = args[3];
+    self->status = mp_const_none;
     self->max_payload = (mp_uint_t)max_payload;
     self->max_log = (mp_uint_t)max_log;
     self->oversize = 0;
@@ -593,6 +595,24 @@ static mp_obj_t exchange_begin(mp_obj_t self_in, mp_obj_t operation, mp_obj_t pa
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(exchange_begin_obj, exchange_begin);
+
+// call(guest_call, operation, payload): one exchange (wapc.Exchange.call): begin(), then
+// guest_call(len(operation), len(payload)); the answer, or None when the call failed.
+static mp_obj_t exchange_call(size_t n_args, const mp_obj_t *args) {
+    exchange_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    mp_obj_t lengths[2] = {
+        mp_obj_new_int_from_uint(bytes_len(args[2], MP_QSTR_operation)),
+        mp_obj_new_int_from_uint(bytes_len(args[3], MP_QSTR_payload)),
+    };
+    exchange_begin(args[0], args[2], args[3]);
+    mp_obj_t status = mp_call_function_n_kw(args[1], 2, 0, lengths);
+    self->status = status;
+    if (status != MP_OBJ_NEW_SMALL_INT(1) || self->oversize) {
+        return mp_const_none;
+    }
+    return self->response == mp_const_none ? mp_const_empty_bytes : self->response;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(exchange_call_obj, 4, 4, exchange_call);
 
 static void exchange_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     exchange_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -631,6 +651,9 @@ static void exchange_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         case MP_QSTR_oversize:
             dest[0] = mp_obj_new_int_from_uint(self->oversize);
             break;
+        case MP_QSTR_status:
+            dest[0] = self->status;
+            break;
         case MP_QSTR_max_payload:
             dest[0] = mp_obj_new_int_from_uint(self->max_payload);
             break;
@@ -639,6 +662,10 @@ static void exchange_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             break;
         case MP_QSTR_begin:
             dest[0] = MP_OBJ_FROM_PTR(&exchange_begin_obj);
+            dest[1] = self_in;
+            break;
+        case MP_QSTR_call:
+            dest[0] = MP_OBJ_FROM_PTR(&exchange_call_obj);
             dest[1] = self_in;
             break;
         default:

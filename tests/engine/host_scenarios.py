@@ -334,6 +334,18 @@ def newer_features(out, load):
         attempt(out, operation, host.call, operation, payload)
 
 
+def refusals_shown(out):
+    """show(label, fn, *args): runs fn(*args) and prints "accepted" or the exception, one line."""
+    def show(label, fn, *args):
+        try:
+            fn(*args)
+            out("%s: accepted" % label)
+        except Exception as exc:
+            out("%s: %s %s" % (label, type(exc).__name__, exc))
+
+    return show
+
+
 @scenario
 def binding_misuse(out, load):
     """The wasm3 module's own refusals, each one line (board engine only)."""
@@ -344,12 +356,7 @@ def binding_misuse(out, load):
     module = env.parse_module(load("echo"))
     no_memory = env.parse_module(b"\x00asm\x01\x00\x00\x00")
 
-    def show(label, fn, *args):
-        try:
-            fn(*args)
-            out("%s: accepted" % label)
-        except Exception as exc:
-            out("%s: %s %s" % (label, type(exc).__name__, exc))
+    show = refusals_shown(out)
 
     show("stack", env.new_runtime, 16)
     show("stack above the heap", env.new_runtime, 1 << 30)
@@ -382,12 +389,7 @@ def exchange_misuse(out, load):
     runtime.load(module)
     exchange = wasm3.Exchange(runtime, 1024, 512, None)
 
-    def show(label, fn, *args):
-        try:
-            fn(*args)
-            out("%s: accepted" % label)
-        except Exception as exc:
-            out("%s: %s %s" % (label, type(exc).__name__, exc))
+    show = refusals_shown(out)
 
     def store(name, value):
         setattr(exchange, name, value)

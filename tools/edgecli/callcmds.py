@@ -13,6 +13,7 @@ from edgecli.boardcmds import decoded_answer, request_payload, write_raw
 from edgecli.commands import fail
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import keys_dir
+from edgecli.natsurl import NatsUrlError, check_nats_url
 from edgegate.config import CLUSTER_SEED_FILE, ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.jetstream.chunks import PayloadStore
@@ -86,6 +87,10 @@ async def invoke_actor(nc: nats.NATS, lattice: str, js_domain: str | None, clust
 
 async def invoke(config: LatticeConfig, cluster: KeyPair, actor: str, operation: str,
                  payload: bytes, timeout: float) -> bytes:
+    try:
+        await check_nats_url(config.rpc_url, timeout)
+    except NatsUrlError as exc:
+        raise CallError(str(exc)) from None
     nc = await connect_nats(config.rpc_url, config, "edgehost call", closing=lambda: True)
     try:
         return await invoke_actor(nc, config.lattice, config.js_domain, cluster, actor,

@@ -3,26 +3,13 @@ show them, call aliases where keys are asked, keys and counts refused before the
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from lattice_rig import signed_actor
-from test_ctl_cli import ctl, lab_gateway, ok
+from test_ctl_cli import ctl, ok
 
 from edgegate.wascap import KeyPair
 
 pytestmark = pytest.mark.nats
-
-
-@pytest.fixture
-def lab(nats_server, sim_boards, cluster_env, tmp_path):
-    """A gateway serving one board labelled room=lab, which loads file:// actors; the
-    lattice's URL, the variables for the command, and the host's id."""
-    env = {**cluster_env, "EDGEHOST_KEYS_DIR": str(tmp_path / "keys"),
-           "WASMCLOUD_ALLOW_FILE_LOAD": "true"}
-    with lab_gateway(nats_server.url, sim_boards, env, tmp_path):
-        [host] = json.loads(ok(ctl(nats_server.url, "get", "hosts", "--json", env=env)))
-        yield nats_server.url, env, host["id"]
 
 
 def one_line_error(result) -> str:
@@ -32,7 +19,7 @@ def one_line_error(result) -> str:
 
 
 def test_start_actor_says_why_no_host_would_take_it(lab, actors, tmp_path):
-    url, env, host_id = lab
+    url, env, host_id, _ = lab
     module = tmp_path / "echo.wasm"
     module.write_bytes(signed_actor(actors["echo"], "echo")[0])
 
@@ -50,7 +37,7 @@ def test_start_actor_says_why_no_host_would_take_it(lab, actors, tmp_path):
 
 
 def test_a_host_id_cut_short_names_its_host_and_an_unknown_one_says_so(lab, actors, tmp_path):
-    url, env, host_id = lab
+    url, env, host_id, _ = lab
     for short in (host_id[:12], host_id[:12] + "…", host_id[:12].lower()):
         inventory = ctl(url, "get", "inventory", short, env=env)
         assert inventory.returncode == 0, inventory.stderr
@@ -65,7 +52,7 @@ def test_a_host_id_cut_short_names_its_host_and_an_unknown_one_says_so(lab, acto
 
 
 def test_stop_and_scale_take_a_call_alias_and_a_board_runs_one_instance(lab, actors, tmp_path):
-    url, env, host_id = lab
+    url, env, host_id, _ = lab
     module = tmp_path / "echo.wasm"
     data, key = signed_actor(actors["echo"], "echo", call_alias="echo")
     module.write_bytes(data)
@@ -80,7 +67,7 @@ def test_stop_and_scale_take_a_call_alias_and_a_board_runs_one_instance(lab, act
 
 
 def test_a_link_to_an_invalid_provider_key_is_refused_and_not_stored(lab):
-    url, env, _ = lab
+    url, env, _, _ = lab
     actor = KeyPair.generate("module").public_key
     bad = one_line_error(ctl(url, "link", "put", actor, "VBAD", "wasmcloud:httpserver", env=env))
     assert bad.startswith("edgehost: provider VBAD: not a provider's public key")

@@ -132,8 +132,11 @@ def ping(args: argparse.Namespace) -> int:
         report(args, f"board {client.board_id} at {client.where} answers: firmware "
                      f"{summary['firmware']}, {len(summary['actors'])} actors "
                      f"(connected in {seconds * 1000:.0f} ms)",
-               {"board": client.board_id, "where": client.where, "firmware": summary["firmware"],
-                "actors": len(summary["actors"]), "connect_ms": round(seconds * 1000)})
+               {"board": client.board_id, "where": client.where,
+                # through a gateway: its host's whole id, which `where` shortens
+                **({"host_id": client.host_id} if getattr(client, "host_id", "") else {}),
+                "firmware": summary["firmware"], "actors": len(summary["actors"]),
+                "connect_ms": round(seconds * 1000)})
         return 0
 
     return _with_board(args, work)
@@ -389,13 +392,35 @@ def request_payload(args: argparse.Namespace) -> bytes:
         raise ValueError(f"call: {source} cannot be sent as msgpack ({exc})") from None
 
 
-def decoded_answer(answer: bytes) -> str:
+def _decoded(answer: bytes) -> Any:
     try:
         value = msgpack.unpackb(answer, raw=False, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
         reason = str(exc) or type(exc).__name__
         raise ValueError(f"the answer ({len(answer)} bytes) is not msgpack ({reason})") from None
-    return json.dumps(_as_json(value))
+    return _as_json(value)
+
+
+def show_answer(args: argparse.Namespace, actor: str, answer: bytes) -> None:
+    """An actor's answer on stdout: its bytes as they came, as JSON from msgpack with
+    --msgpack-json, or with --json one JSON document (the answer as text, base64 when it is
+    not text). ValueError when --msgpack-json meets an answer that is not msgpack."""
+    if args.json:
+        document: dict[str, Any] = {"actor": actor, "operation": args.operation}
+        if args.msgpack_json:
+            document["answer"] = _decoded(answer)
+        else:
+            try:
+                document["answer"] = answer.decode()
+            except UnicodeDecodeError:
+                document["answer_base64"] = base64.b64encode(answer).decode()
+        print(json.dumps(document))
+    elif args.msgpack_json:
+        print(json.dumps(_decoded(answer)))
+    else:
+        write_raw(answer)
+        if sys.stdout.isatty() and not answer.endswith(b"\n"):
+            print()
 
 
 def write_raw(answer: bytes) -> None:
@@ -432,13 +457,10 @@ def call(args: argparse.Namespace) -> int:
                                        deadline=started + args.timeout)
         except BoardRefused as exc:
             return fail(f"{_board(client)}: {args.actor} {args.operation}: {_refusal(exc)}")
-        if args.msgpack_json:
-            try:
-                print(decoded_answer(answer))
-            except ValueError as exc:
-                return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
-        else:
-            write_raw(answer)
+        try:
+            show_answer(args, args.actor, answer)
+        except ValueError as exc:
+            return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
         return 0
 
     return _with_board(args, work)

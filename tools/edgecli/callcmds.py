@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 
 import nats
 
-from edgecli.boardcmds import decoded_answer, request_payload, write_raw
+from edgecli.boardcmds import request_payload, show_answer
 from edgecli.commands import fail
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import keys_dir
@@ -115,13 +114,8 @@ def call(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
-    if args.msgpack_json:
-        try:
-            print(decoded_answer(answer))
-        except ValueError as exc:
-            return fail(f"{args.actor} {args.operation}: {exc}")
-        return 0
-    write_raw(answer)
-    if sys.stdout.isatty() and not answer.endswith(b"\n"):
-        print()
+    try:
+        show_answer(args, args.actor, answer)
+    except ValueError as exc:
+        return fail(f"{args.actor} {args.operation}: {exc}")
     return 0

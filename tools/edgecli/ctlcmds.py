@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgecli.boardcmds import decoded_answer, request_payload, write_raw
+from edgecli.boardcmds import request_payload, show_answer
 from edgecli.callcmds import CallError, calling_key, invoke_actor, resolve
 from edgecli.commands import fail, working
 from edgecli.ctlapply import apply_to_host, show_outcomes
@@ -375,13 +375,10 @@ async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
                                     args.operation, payload, args.timeout)
     except CallError as exc:
         raise CtlError(f"call: {exc}") from None
-    if args.msgpack_json:
-        try:
-            print(decoded_answer(answer))
-        except ValueError as exc:
-            raise CtlError(f"actor {args.actor_id} {args.operation}: {exc}") from None
-    else:
-        write_raw(answer)
+    try:
+        show_answer(args, args.actor_id, answer)
+    except ValueError as exc:
+        raise CtlError(f"actor {args.actor_id} {args.operation}: {exc}") from None
     return 0
 
 

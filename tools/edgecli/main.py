@@ -253,12 +253,13 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
 
     for action in actions.choices.values():
         _add_board_link(action, argparse.SUPPRESS)
-        if action not in (info, logs, call):
+        if action not in (info, logs):
             _add_json(action)
 
 
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+def _add_json(parser: argparse.ArgumentParser, what: str = "one JSON object") -> None:
+    """--json means one thing everywhere: a JSON document on stdout and nothing else."""
+    parser.add_argument("--json", action="store_true", help=f"print {what}")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -307,8 +308,9 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call.add_argument("operation", help="e.g. Greet or HttpServer.HandleRequest")
     call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
     call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--json", dest="msgpack_json", action="store_true",
+    call.add_argument("--msgpack-json", action="store_true",
                       help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_json(call, "the answer in one JSON object")
     call.add_argument("--timeout", type=float, default=ANSWER_TIMEOUT_S,
                       help=f"seconds to wait for the answer (default {ANSWER_TIMEOUT_S:g})")
     add_lattice_options(call)
@@ -462,6 +464,7 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
                            "WASMCLOUD_OCI_ALLOWED_INSECURE)")
     push.add_argument("--user", help="registry user name (or WASH_REG_USER)")
     push.add_argument("--password", help="registry password (or WASH_REG_PASSWORD)")
+    _add_json(push)
     push.set_defaults(run=pushcmds.push)
 
 

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, Transf
 from edgecli import fitreport
 from edgecli.claimcmds import check_caps
 from edgecli.commands import fail, note, report
-from edgecli.keycmds import stored_key
+from edgecli.keycmds import signing_account, stored_key
 from edgecli.profiles import ProfileError, all_profiles, profile
 from edgegate.boardclient import (
     BoardClient,
@@ -37,8 +37,6 @@ from edgegate.devices.remote import RemoteBoard
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
 from edgelink import messages
-
-DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
 
 Board = BoardClient | RemoteBoard  # a board reached directly, or through its gateway
 Work = Callable[[Board], Awaitable[int]]
@@ -202,8 +200,8 @@ def info(args: argparse.Namespace) -> int:
 
 
 def _dev_signed(path: Path, data: bytes, caps: list[str]) -> bytes:
-    """The module signed by the development account, with a module key named for the file."""
-    issuer = stored_key(DEV_ACCOUNT, "account")
+    """The module signed by the user's account, with a module key named for the file."""
+    issuer = signing_account()
     subject = stored_key(path.stem, "module")
     signed = sign_module(data, issuer, subject, ActorMetadata(path.stem, caps=caps))
     note(f"signed {path} on the fly as {subject.public_key} (development key; for anything "

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edgecli.commands import fail, report
-from edgecli.keycmds import keys_dir, load_key, missing_folder, stored_key
+from edgecli.keycmds import ACCOUNT, keys_dir, load_key, missing_folder, signing_account, stored_key
 from edgegate.wascap import (
     ActorMetadata,
     InvalidKeyError,
@@ -231,7 +231,7 @@ def claims_inspect(args: argparse.Namespace) -> int:
 
 def signing_key(value: str | None, name: str, kind: str, option: str):
     if value is None:
-        return stored_key(name, kind)
+        return signing_account() if kind == "account" else stored_key(name, kind)
     try:
         return load_key(value)
     except InvalidKeyError as exc:
@@ -287,7 +287,7 @@ def claims_sign(args: argparse.Namespace) -> int:
             subject = _stored_subject(before["sub"])
         else:
             subject = signing_key(args.subject, path.stem, "module", "--subject")
-        issuer = signing_key(args.issuer, "default", "account", "--issuer")
+        issuer = signing_key(args.issuer, ACCOUNT, "account", "--issuer")
         name = args.name or _meta(before).get("name") or path.stem
         metadata = ActorMetadata(name, args.cap, args.tag, args.rev, args.ver, args.call_alias)
         signed = sign_module(data, issuer, subject, metadata, expires_in, not_before)

@@ -20,7 +20,7 @@ from edgecli import actorbuild
 from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
 from edgecli.gatewaycmds import lattice_config
-from edgecli.keycmds import stored_key
+from edgecli.keycmds import signing_account, stored_key
 from edgecli.simulator import SimError, SimProcess
 from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig
@@ -31,7 +31,7 @@ from edgegate.manifests import HostManifest, ManifestError, load_manifest
 from edgegate.natsserver import EmbeddedNatsServer, NatsServerError
 from edgegate.vhost.host import BoardHost
 from edgegate.vhost.install import install_on_board
-from edgegate.wascap import ActorMetadata, ClaimsError, sign_module
+from edgegate.wascap import ActorMetadata, ClaimsError, SignedModule, sign_module
 
 DEFAULT_NATS_PORT = 4222
 DEMO_ACTOR = "greeter"
@@ -165,11 +165,8 @@ class Up:
             module = actorbuild.build_actor(source).read_bytes()
         except actorbuild.ActorBuildError as exc:
             raise UpError(f"the demo actor did not build: {exc}") from None
-        issuer = stored_key("dev", "account")
-        subject = stored_key(DEMO_ACTOR, "module")
-        signed = sign_module(module, issuer, subject,
-                             ActorMetadata(DEMO_ACTOR, DEMO_CAPS, call_alias=DEMO_ACTOR))
-        self.demo_key = subject.public_key
+        signed = self._signed_demo(module)
+        self.demo_key = SignedModule(signed).claims["sub"]
         for host in self.gateway.hosts.values():
             try:
                 # a board that kept it on flash from the last run is not sent it again
@@ -177,6 +174,27 @@ class Up:
             except (BoardError, ClaimsError, ValueError) as exc:
                 raise UpError(f"board {host.entry.board_id} did not take the demo actor: "
                               f"{exc}") from None
+
+    def _signed_demo(self, module: bytes) -> bytes:
+        """The greeter as signed on an earlier run while the module and the keys are the same
+        (so a board that kept it is not sent it again), else signed now and kept."""
+        issuer, subject = signing_account(), stored_key(DEMO_ACTOR, "module")
+        kept = self.state / f"{DEMO_ACTOR}_s.wasm"
+        try:
+            earlier = SignedModule(kept.read_bytes())
+            claims = earlier.verify()
+            meta = claims.get("wascap") or {}
+            if (claims["iss"], claims["sub"], earlier.hash, meta.get("caps"),
+                    meta.get("call_alias")) == (issuer.public_key, subject.public_key,
+                                                SignedModule(module).hash, DEMO_CAPS, DEMO_ACTOR):
+                return kept.read_bytes()
+        except (OSError, ClaimsError, ValueError):
+            pass  # none kept yet, or not a module any more: sign it afresh
+        signed = sign_module(module, issuer, subject,
+                             ActorMetadata(DEMO_ACTOR, DEMO_CAPS, call_alias=DEMO_ACTOR))
+        self.state.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(signed)
+        return signed
 
     async def apply_manifest(self) -> None:
         """--manifest on every board's host, through the Python host API; outcomes printed."""

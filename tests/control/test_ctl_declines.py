@@ -4,7 +4,7 @@ show them, call aliases where keys are asked, keys and counts refused before the
 from __future__ import annotations
 
 import pytest
-from lattice_rig import signed_actor
+from lattice_rig import edgehost, signed_actor
 from test_ctl_cli import ctl, ok
 
 from edgegate.wascap import KeyPair
@@ -75,3 +75,14 @@ def test_a_link_to_an_invalid_provider_key_is_refused_and_not_stored(lab):
                                     env=env))
     assert "this is the key of a module, not of a provider" in wrong_kind
     assert "no links" in ok(ctl(url, "get", "links", env=env))
+
+
+def test_a_mistyped_call_alias_gets_the_close_one(lab, actors, tmp_path):
+    url, env, host_id, _ = lab
+    module = tmp_path / "echo.wasm"
+    module.write_bytes(signed_actor(actors["echo"], "echo", call_alias="echo")[0])
+    ok(ctl(url, "start", "actor", f"file://{module}", "--host-id", host_id, env=env))
+    for caller in (["call", "--nats", url], ["ctl", "call", "--nats", url]):
+        got = edgehost(*caller, "ecoh", "Echo", "hi", env=env)
+        assert got.returncode == 1 and got.stderr.endswith(
+            "(give its public key, M…, or a call alias); did you mean 'echo'?\n"), got.stderr

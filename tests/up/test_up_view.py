@@ -9,7 +9,6 @@ import os
 import pty
 import re
 import select
-import signal
 import struct
 import subprocess
 import termios
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.nats
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
 
-class UpOnTerminal:
+class UpOnTerminal(UpProcess):
     """`edgehost up` with a pseudo-terminal for its output, COLS columns wide."""
 
     def __init__(self, env: dict[str, str], cols: int, *args: str):
@@ -60,12 +59,9 @@ class UpOnTerminal:
         raise AssertionError(f"no such view; the terminal shows:\n{ANSI.sub('', self.text)}")
 
     def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(30)
+            return super().interrupt()
         finally:
-            if self.process.poll() is None:
-                self.process.kill()
             os.close(self.master)
 
 

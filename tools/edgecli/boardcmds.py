@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, Transf
 
 from edgecli import fitreport
 from edgecli.claimcmds import check_caps
-from edgecli.commands import fail, note, report
+from edgecli.commands import did_you_mean, fail, note, report
 from edgecli.keycmds import signing_account, stored_key
 from edgecli.profiles import ProfileError, all_profiles, profile
 from edgegate.boardclient import (
@@ -115,6 +115,10 @@ def _resolve(client: Board, actor: str) -> str:
         if len(found) > 1:
             raise BoardError(f"{_board(client)}: {len(found)} actors have the {field} {actor!r} "
                              f"({', '.join(found)}); give the key of one")
+    names = [d[field] for d in client.actors.values() for field in ("alias", "name") if d[field]]
+    hint = did_you_mean(actor, names)
+    if hint:
+        raise BoardError(f"{_board(client)} has no actor {actor!r}{hint}")
     return actor  # unknown: the board says so
 
 
@@ -365,7 +369,9 @@ def request_payload(args: argparse.Namespace) -> bytes:
     """The payload bytes from PAYLOAD or --file, msgpack-encoded JSON with --msgpack-json."""
     if args.payload is not None and args.file is not None:
         raise ValueError("call: give PAYLOAD or --file, not both")
-    if args.file is not None:
+    if args.file == "-":
+        raw = sys.stdin.buffer.read()  # `… | edgehost call ACTOR OP --file -`
+    elif args.file is not None:
         try:
             raw = Path(args.file).read_bytes()
         except OSError as exc:

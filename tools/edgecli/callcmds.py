@@ -9,7 +9,7 @@ import os
 import nats
 
 from edgecli.boardcmds import request_payload, show_answer
-from edgecli.commands import fail
+from edgecli.commands import did_you_mean, fail
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import keys_dir
 from edgecli.natsurl import NatsUrlError, check_nats_url
@@ -37,11 +37,13 @@ async def resolve(nc: nats.NATS, lattice: str, js_domain: str | None, actor: str
         raise CallError(f"cannot read the lattice's claims to find {actor!r}: {exc}") from None
     try:
         key = metadata.actor_for_alias(actor)
+        aliases = [str(record.get("call_alias")) for record in metadata.claims.values()
+                   if record.get("call_alias")]
     finally:
         await metadata.stop()
     if key is None:
         raise CallError(f"no actor with call alias {actor!r} on lattice {lattice!r} "
-                        f"(give its public key, M…, or a call alias)")
+                        f"(give its public key, M…, or a call alias){did_you_mean(actor, aliases)}")
     return key
 
 

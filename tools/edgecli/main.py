@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from importlib.metadata import version
 
@@ -26,11 +27,23 @@ from edgecli import (
 )
 from edgegate.wascap import KINDS
 
+INVALID_CHOICE = re.compile(r"argument (?P<name>[^:]+): invalid choice: '(?P<given>.*)' "
+                            r"\(choose from (?P<choices>.*)\)")
+
 
 class CommandLineParser(argparse.ArgumentParser):
     """Usage mistakes: one line on stderr and exit status 2, as argparse has it."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        actions = self._subparsers._group_actions[0] if self._subparsers is not None else None
+        if actions is not None and message.startswith("the following arguments are required"):
+            message = f"give one of {', '.join(actions.choices)}"  # what this command can do
+        mistyped = INVALID_CHOICE.fullmatch(message)
+        if mistyped is not None:
+            given = mistyped["given"]
+            hint = commands.did_you_mean(given, re.findall(r"'([^']*)'", mistyped["choices"]))
+            if hint:
+                message = f"argument {mistyped['name']}: no such choice as {given!r}{hint}"
         self.exit(commands.USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
@@ -232,10 +245,7 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
     call = actions.add_parser("call", help="invoke an operation of an actor on the board")
     call.add_argument("actor", help="the actor's public key or call alias")
     call.add_argument("operation", help="e.g. Echo or HttpServer.HandleRequest")
-    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
-    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--msgpack-json", action="store_true",
-                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_payload(call)
     call.set_defaults(run=boardcmds.call)
 
     logs = actions.add_parser("logs", help="follow the board's log lines")
@@ -255,6 +265,15 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
         _add_board_link(action, argparse.SUPPRESS)
         if action not in (info, logs):
             _add_json(action)
+
+
+def _add_payload(call: argparse.ArgumentParser) -> None:
+    """What every call command sends, and how it shows the answer."""
+    call.add_argument("payload", nargs="?", metavar="PAYLOAD", help="the payload (UTF-8 text)")
+    call.add_argument("--file", metavar="FILE",
+                      help="read the payload from this file (- reads stdin)")
+    call.add_argument("--msgpack-json", action="store_true",
+                      help="the payload is JSON to send as msgpack; print the answer as JSON")
 
 
 def _add_json(parser: argparse.ArgumentParser, what: str = "one JSON object") -> None:
@@ -306,10 +325,7 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call = sub.add_parser("call", help="invoke an actor through the lattice")
     call.add_argument("actor", help="the actor's public key (M…) or call alias")
     call.add_argument("operation", help="e.g. Greet or HttpServer.HandleRequest")
-    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
-    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--msgpack-json", action="store_true",
-                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_payload(call)
     _add_json(call, "the answer in one JSON object")
     call.add_argument("--timeout", type=float, default=ANSWER_TIMEOUT_S,
                       help=f"seconds to wait for the answer (default {ANSWER_TIMEOUT_S:g})")
@@ -448,10 +464,7 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
                            "cluster seed (WASMCLOUD_CLUSTER_SEED)")
     call.add_argument("actor_id", metavar="ACTOR_ID")
     call.add_argument("operation", metavar="OPERATION")
-    call.add_argument("payload", nargs="?", metavar="PAYLOAD", help="the payload (UTF-8 text)")
-    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--msgpack-json", action="store_true",
-                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_payload(call)
     call.set_defaults(run=ctlcmds.call)
 
 
@@ -533,6 +546,9 @@ def _run(argv: list[str]) -> int:
         return commands.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
                               f"UTF-8 (a binary payload goes in a file: --file)")
     parser = build_parser()
+    if not argv:  # `edgehost` alone: what it can do
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     commands.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)

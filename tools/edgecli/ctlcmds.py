@@ -14,7 +14,7 @@ from typing import Any
 
 from edgecli.boardcmds import request_payload, show_answer
 from edgecli.callcmds import CallError, calling_key, invoke_actor, resolve
-from edgecli.commands import fail, working
+from edgecli.commands import fail, note, working
 from edgecli.ctlapply import apply_to_host, show_outcomes
 from edgecli.ctlclient import CtlClient, CtlError, start_outcome
 from edgecli.gatewaycmds import lattice_config
@@ -382,6 +382,30 @@ async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- watch
+
+EVENT_DETAILS = ("public_key", "image_ref", "actor_ref", "provider_ref", "link_name",
+                 "contract_id", "actor_id", "provider_id", "error")
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    """One line per CloudEvent: its time, kind and host, and the data a person looks for."""
+    kind = str(event.get("type", "?")).rsplit(".", 1)[-1]
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    details = " ".join(f"{name}={data[name]}" for name in EVENT_DETAILS if data.get(name))
+    when = str(event.get("time", ""))[11:19] or "--:--:--"
+    return f"{when}  {kind:<24} {str(event.get('source', '?'))[:12]}…  {details}".rstrip()
+
+
+async def _watch(ctl: CtlClient, args: argparse.Namespace) -> int:
+    """The lattice's events as they come, until Ctrl-C: a line each, or each as JSON."""
+    events = await ctl.events()
+    note(f"following the events of lattice {ctl.lattice!r}; Ctrl-C stops")
+    while True:
+        event = await events.get()
+        print(json.dumps(event) if args.json else _event_line(event), flush=True)
+
+
 # -- apply
 
 
@@ -418,3 +442,4 @@ link_put = _command(_link_put)
 link_del = _command(_link_del)
 registry_put = _command(_registry_put)
 call = _command(_call)
+watch = _command(_watch)

@@ -466,6 +466,14 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
     call.add_argument("operation", metavar="OPERATION")
     _add_payload(call)
     call.set_defaults(run=ctlcmds.call)
+    _add_watch(what, common)
+
+
+def _add_watch(what: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    watch = what.add_parser("watch", parents=[common],
+                            help="follow the lattice's events (hosts, actors, providers, links) "
+                                 "until Ctrl-C; --json prints each as one JSON object a line")
+    watch.set_defaults(run=ctlcmds.watch)
 
 
 def _add_push(sub: argparse._SubParsersAction) -> None:

@@ -23,6 +23,7 @@ from edgecli import (
     proxycmds,
     pushcmds,
     simcmds,
+    statecmds,
     upcmds,
 )
 from edgegate.wascap import KINDS
@@ -517,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a host manifest (YAML or JSON) to apply to every board's host")
     up.set_defaults(run=upcmds.up)
 
+    statecmds.add_parsers(sub, _add_json)
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")
     build.add_argument("--out", help="output folder (default build/actors)")
     _add_json(build)

@@ -8,6 +8,8 @@ import pytest
 from lattice_rig import edgehost, signed_actor
 from test_ctl_cli import ctl, ok
 
+from edgegate.wascap import KeyPair
+
 pytestmark = pytest.mark.nats
 
 
@@ -67,3 +69,15 @@ def test_push_reports_in_json(oci_registry, actors, tmp_path):
     pushed = document(edgehost("push", ref, module, "--insecure", "--json", env={}))
     assert (pushed["actor"], pushed["ref"], pushed["bytes"]) == (key, ref, len(data))
     assert pushed["digest"].startswith("sha256:")
+
+
+def test_ctl_commands_that_change_the_lattice_report_in_json(echo_on_lab):
+    url, env, host_id, _, key = echo_on_lab
+    provider = KeyPair.generate("provider").public_key
+    put = document(ctl(url, "link", "put", "echo", provider, "wasmcloud:httpserver", "PORT=80",
+                       "--json", env=env))
+    assert (put["result"], put["actor_id"], put["values"]) == ("put", key, {"PORT": "80"})
+    deleted = document(ctl(url, "link", "del", key, "wasmcloud:httpserver", "--json", env=env))
+    assert deleted["result"] == "deleted"
+    stopped = document(ctl(url, "stop", "actor", host_id[:8], "echo", "--json", env=env))
+    assert stopped == {"result": "stopped", "actor": key, "host_id": host_id}

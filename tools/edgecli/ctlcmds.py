@@ -14,7 +14,7 @@ from typing import Any
 
 from edgecli.boardcmds import request_payload, show_answer
 from edgecli.callcmds import CallError, calling_key, invoke_actor, resolve
-from edgecli.commands import fail, note, working
+from edgecli.commands import fail, note, report, working
 from edgecli.ctlapply import apply_to_host, show_outcomes
 from edgecli.ctlclient import CtlClient, CtlError, start_outcome
 from edgecli.gatewaycmds import lattice_config
@@ -258,7 +258,8 @@ async def _stop_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     host_id = await ctl.host_id(args.host_id)
     actor = await _actor_key(ctl, args.actor_id)
     await ctl.command("cmd", host_id, "sa", body={"actor_ref": actor, "count": args.count})
-    print(f"actor {actor} stopped on host {host_id}")
+    report(args, f"actor {actor} stopped on host {host_id}",
+           {"result": "stopped", "actor": actor, "host_id": host_id})
     return 0
 
 
@@ -268,7 +269,8 @@ async def _scale_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     await ctl.command("cmd", host_id, "scale",
                       body={"actor_id": actor, "actor_ref": args.actor_ref,
                             "count": args.count, "host_id": host_id})
-    print(f"actor {actor} on host {host_id}: scaling to {args.count}")
+    report(args, f"actor {actor} on host {host_id}: scaling to {args.count}",
+           {"result": "scaling", "actor": actor, "host_id": host_id, "count": args.count})
     return 0
 
 
@@ -280,7 +282,9 @@ async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
         await ctl.command("cmd", host_id, "upd",
                           body={"actor_id": actor, "new_actor_ref": args.new_actor_ref,
                                 "host_id": host_id})
-    print(f"actor {actor} on host {host_id} updated to {args.new_actor_ref}")
+    report(args, f"actor {actor} on host {host_id} updated to {args.new_actor_ref}",
+           {"result": "updated", "actor": actor, "host_id": host_id,
+            "actor_ref": args.new_actor_ref})
     return 0
 
 
@@ -314,7 +318,9 @@ async def _stop_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
     host_id = await ctl.host_id(args.host_id)
     await ctl.command("cmd", host_id, "sp",
                       body={"provider_ref": args.provider_id, "link_name": args.link_name})
-    print(f"provider {args.provider_id} ({args.link_name}) stopping on host {host_id}")
+    report(args, f"provider {args.provider_id} ({args.link_name}) stopping on host {host_id}",
+           {"result": "stopping", "provider": args.provider_id, "link_name": args.link_name,
+            "host_id": host_id})
     return 0
 
 
@@ -339,7 +345,9 @@ async def _link_put(ctl: CtlClient, args: argparse.Namespace) -> int:
     await ctl.command("linkdefs", "put", body={
         "actor_id": actor, "provider_id": provider, "contract_id": args.contract_id,
         "link_name": args.link_name, "values": values})
-    print(f"link {actor} -> {provider} ({args.contract_id}, {args.link_name}) put")
+    report(args, f"link {actor} -> {provider} ({args.contract_id}, {args.link_name}) put",
+           {"result": "put", "actor_id": actor, "provider_id": provider,
+            "contract_id": args.contract_id, "link_name": args.link_name, "values": values})
     return 0
 
 
@@ -347,7 +355,9 @@ async def _link_del(ctl: CtlClient, args: argparse.Namespace) -> int:
     actor = await _actor_key(ctl, args.actor_id)
     await ctl.command("linkdefs", "del", body={
         "actor_id": actor, "contract_id": args.contract_id, "link_name": args.link_name})
-    print(f"link of {actor} for {args.contract_id} ({args.link_name}) deleted")
+    report(args, f"link of {actor} for {args.contract_id} ({args.link_name}) deleted",
+           {"result": "deleted", "actor_id": actor, "contract_id": args.contract_id,
+            "link_name": args.link_name})
     return 0
 
 
@@ -358,7 +368,8 @@ async def _registry_put(ctl: CtlClient, args: argparse.Namespace) -> int:
     if args.token:
         credential["token"] = args.token
     await ctl.command("registries", "put", body={args.registry: credential})
-    print(f"credentials for {args.registry} given to the lattice's hosts")
+    report(args, f"credentials for {args.registry} given to the lattice's hosts",
+           {"result": "put", "registry": args.registry})
     return 0
 
 

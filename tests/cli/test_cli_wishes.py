@@ -19,7 +19,7 @@ def test_a_command_without_its_action_names_the_actions(edgehost):
     got = edgehost("ctl")
     assert got.code == 2
     assert got.err == ("edgehost ctl: give one of get, start, stop, scale, update, link, "
-                       "registry, apply, call (see edgehost ctl --help)\n")
+                       "registry, apply, call, watch (see edgehost ctl --help)\n")
 
 
 def test_a_mistyped_command_or_choice_gets_the_close_one(edgehost):

@@ -22,8 +22,9 @@ def free_port() -> int:
 class UpProcess:
     """`edgehost up --no-status ARGS…`; `summary()` reads what it prints until "Ctrl-C …"."""
 
-    def __init__(self, env: dict[str, str], *args: str):
-        self.process = subprocess.Popen([EDGEHOST, "up", "--no-status", *args], env=env,
+    def __init__(self, env: dict[str, str], *args: str, command: str = EDGEHOST,
+                 cwd: Path | None = None):
+        self.process = subprocess.Popen([command, "up", "--no-status", *args], env=env, cwd=cwd,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, stdin=subprocess.DEVNULL)
 

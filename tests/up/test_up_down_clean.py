@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from support.up import EDGEHOST, UpProcess, free_port
 
-from edgecli.simulator import SimProcess
+from edgegate.devices.simprocess import SimProcess
 
 pytestmark = pytest.mark.nats
 

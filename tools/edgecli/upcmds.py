@@ -21,11 +21,13 @@ from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import signing_account, stored_key
-from edgecli.simulator import SimError, SimProcess
 from edgecli.upview import CallCounts, live_hints, status_view
-from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
+from edgegate.devices.session import BoardError
+from edgegate.devices.simprocess import SimError, SimProcess
+from edgegate.devices.transports import parse_tcp_address
 from edgegate.gateway import Gateway, GatewayError
 from edgegate.hostapi import Host, HostError
 from edgegate.manifests import HostManifest, ManifestError, load_manifest

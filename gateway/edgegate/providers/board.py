@@ -26,7 +26,7 @@ from edgegate.jetstream.entries import claims_record
 from edgegate.jetstream.metadata import LatticeMetadata
 from edgegate.lattice import Lattice
 from edgegate.rpc.invocation import Invocation
-from edgegate.rpc.serving import InvocationServer, Refused
+from edgegate.rpc.serving import InvocationServer, NotServed
 from edgegate.wascap import KeyPair, Token
 from edgegate.wascap.archives import provider_token
 
@@ -62,20 +62,20 @@ class BoardProvider:
         return {"public_key": self.key, "link_name": LINK_NAME, "contract_id": self.contract_id}
 
     def admit(self, inv: Invocation) -> None:
-        """Refused unless an actor linked to this provider, holding its contract, calls."""
+        """Raise NotServed unless an actor linked to this provider, holding its contract, calls."""
         target, origin = inv.target, inv.origin
         if target.public_key != self.key or target.contract_id != self.contract_id:
-            raise Refused(f"provider {self.key} serves {self.contract_id}, not "
+            raise NotServed(f"provider {self.key} serves {self.contract_id}, not "
                           f"{target.contract_id or 'an empty contract id'}")
         if not origin.is_actor:
-            raise Refused(f"only actors call the board's contracts, not {origin.public_key}")
+            raise NotServed(f"only actors call the board's contracts, not {origin.public_key}")
         link = self._metadata.find_link(origin.public_key, self.contract_id, target.link_name)
         if link is None or link.provider_id != self.key:
-            raise Refused(f"actor {origin.public_key} is not linked to provider {self.key} "
+            raise NotServed(f"actor {origin.public_key} is not linked to provider {self.key} "
                           f"({self.contract_id}, link name {target.link_name!r})")
         caps = (self._metadata.claims.get(origin.public_key) or {}).get("caps", "")
         if self.contract_id not in caps.split(","):
-            raise Refused(f"actor {origin.public_key} does not hold capability "
+            raise NotServed(f"actor {origin.public_key} does not hold capability "
                           f"{self.contract_id} in its claims")
 
 
@@ -169,7 +169,7 @@ class BoardProviders:
                                            "op": inv.operation}, payload,
                                           timeout=BOARD_CALL_SECONDS)
         except BoardRefused as exc:
-            raise Refused(exc.message) from None
+            raise NotServed(exc.message) from None
         except (BoardError, OSError) as exc:  # the board is away
-            raise Refused(f"board {self.board_id}: {exc}") from None
+            raise NotServed(f"board {self.board_id}: {exc}") from None
         return bytes(reply.get("body") or b"")

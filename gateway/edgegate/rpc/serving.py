@@ -22,7 +22,7 @@ from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationRespons
 log = logging.getLogger(__name__)
 
 
-class Refused(Exception):
+class NotServed(Exception):
     """An invocation that is not served; the message is the error its caller reads."""
 
 
@@ -33,17 +33,17 @@ class Target(Protocol):
     def instance_id(self) -> str: ...
 
     def admit(self, inv: Invocation) -> None:
-        """Refused unless the invocation's caller may make this call."""
+        """Raise NotServed unless the invocation's caller may make this call."""
 
 
 T = TypeVar("T", bound=Target)
 
 
 class InvocationServer(Generic[T]):
-    """Serves the invocations of one subscription kind of a board host.
+    """Serves a board host's invocations of one kind: to its actors, or to one of its contracts.
 
-    `find(inv)` is the target an invocation names (Refused when there is none here);
-    `call(target, inv, payload)` has the board answer it (Refused with the reason it did not).
+    `find(inv)` is the target an invocation names (NotServed when there is none here);
+    `call(target, inv, payload)` has the board answer it (NotServed with the reason it did not).
     `name` says whose invocations these are in a log line; `counts`, when given, has "ok" and
     "failed" counted up.
     """
@@ -94,7 +94,7 @@ class InvocationServer(Generic[T]):
             if not payload and inv.size:
                 payload = await self.lattice.payloads.take(inv.id)
             result = await self._call(target, inv, payload)
-        except (antiforgery.ForgeryError, Refused, ChunkError, OSError) as exc:
+        except (antiforgery.ForgeryError, NotServed, ChunkError, OSError) as exc:
             answer.error = str(exc)
             return answer, inv
         if len(result) > RESPONSE_CHUNK_THRESHOLD:

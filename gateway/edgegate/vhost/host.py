@@ -25,7 +25,7 @@ from edgegate.providers.board import BoardProviders
 from edgegate.providers.hostproviders import HostProviders
 from edgegate.rpc.invocation import Invocation
 from edgegate.rpc.router import RouteError, Router
-from edgegate.rpc.serving import InvocationServer, Refused
+from edgegate.rpc.serving import InvocationServer, NotServed
 from edgegate.vhost.heartbeat import Heartbeat
 from edgegate.vhost.labels import board_labels, uptime_human
 from edgegate.wascap import ClaimsError, KeyPair
@@ -56,10 +56,10 @@ class ActorOnBoard:
         self.instance_id = ""
 
     def admit(self, inv: Invocation) -> None:
-        """Refused unless the caller is an actor, or a provider of a contract this actor holds."""
+        """Raise NotServed unless the caller is an actor or a provider of a contract it holds."""
         contract = inv.origin.contract_id
         if contract and not inv.origin.is_actor and contract not in self.caps:
-            raise Refused(f"actor {self.key} does not hold capability {contract}, so "
+            raise NotServed(f"actor {self.key} does not hold capability {contract}, so "
                           f"provider {inv.origin.public_key} may not invoke it")
 
 
@@ -286,23 +286,23 @@ class BoardHost:
     def _find_actor(self, inv: Invocation) -> ActorOnBoard:
         actor = self.actors.get(inv.target.public_key)
         if actor is None:
-            raise Refused(f"actor {inv.target.public_key} is not running on host {self.id}")
+            raise NotServed(f"actor {inv.target.public_key} is not running on host {self.id}")
         return actor
 
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
         try:
             session = await self.reach_board()
         except BoardError as exc:
-            raise Refused(str(exc)) from None
+            raise NotServed(str(exc)) from None
         self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
             reply = await session.request(_invoke_message(actor.key, inv), payload,
                                           timeout=BOARD_CALL_SECONDS)
         except BoardRefused as exc:
-            raise Refused(exc.message) from None
+            raise NotServed(exc.message) from None
         except BoardError as exc:
-            raise Refused(f"board {self.entry.board_id} did not answer {inv.operation} of "
+            raise NotServed(f"board {self.entry.board_id} did not answer {inv.operation} of "
                           f"{actor.key}: {str(exc).split(': ', 1)[-1]}") from None
         finally:
             self._traces.pop(actor.key, None)

@@ -20,6 +20,7 @@ from edgecli.ctlclient import CtlClient, CtlError, start_outcome
 from edgecli.gatewaycmds import lattice_config
 from edgecli.natsurl import NatsUrlError, check_nats_url
 from edgegate.config import ConfigError, LatticeConfig
+from edgegate.control.auctions import labels_match
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.manifests import ManifestError, load_manifest
 from edgegate.registries import OciReference
@@ -228,8 +229,7 @@ async def _why_no_bid(ctl: CtlClient, ref: str, constraints: dict[str, str]) -> 
     hosts = [h for h in await ctl.gather("ping.hosts") if isinstance(h, dict)]
     if not hosts:
         return f"no host answers on lattice {ctl.lattice!r}"
-    matching = [h for h in hosts if all((h.get("labels") or {}).get(k) == v
-                                        for k, v in constraints.items())]
+    matching = [h for h in hosts if labels_match(h.get("labels") or {}, constraints)]
     if not matching:
         seen = "; ".join(f"{str(h.get('id'))[:12]}…: " + _labels(
             {k: (h.get("labels") or {}).get(k, "(unset)") for k in constraints}) for h in hosts)

@@ -1,0 +1,33 @@
+"""The project's parts the pytest plugin stands on, imported in this one place.
+
+The gateway's modules are being moved about; the plugin reaches them only through the names
+below, so a move is fixed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from edgecli import mpbuild
+from edgecli.linkfaults import FaultError, Rates
+from edgecli.linkproxy import LinkProxy, ProxyError
+from edgecli.simulator import SimError, SimProcess
+from edgegate import Host, HostError
+from edgegate.boardclient import BoardClient, BoardError, BoardKey, BoardRefused
+from edgegate.config import ConfigError, LatticeConfig
+from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
+from edgegate.gateway import Gateway, GatewayError
+from edgegate.natsserver import EmbeddedNatsServer
+from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
+
+__all__ = ["ActorMetadata", "BoardClient", "BoardEntry", "BoardError", "BoardKey",
+           "BoardRefused", "ConfigError", "EmbeddedNatsServer", "FaultError", "Gateway",
+           "GatewayError", "Host", "HostError", "KeyPair", "LatticeConfig", "LinkProxy",
+           "ProxyError", "Rates", "RegistryError", "SignedModule", "SimError", "SimProcess",
+           "load_registry", "micropython_built", "sign_module"]
+
+
+def micropython_built() -> bool:
+    """Whether the board's MicroPython with its wasm3 module is built and up to date (the
+    simulated board runs on it then; building it takes minutes, so a test run never does)."""
+    binary = mpbuild.OUTPUT / "micropython"
+    stamp = mpbuild.OUTPUT / "micropython.inputs"
+    return binary.exists() and stamp.exists() and stamp.read_text() == mpbuild.inputs_digest()

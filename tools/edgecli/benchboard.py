@@ -79,6 +79,34 @@ class DevSigner:
 DEV_SIGNER = DevSigner()
 
 
+def signed_module(source: str | os.PathLike[str] | bytes, dev_sign: bool = False,
+                  caps: list[str] | tuple[str, ...] = ()) -> tuple[bytes, SignedModule, str]:
+    """A module's bytes from its path or bytes, with its verified claims and its name; an
+    unsigned one signed for the session when `dev_sign`. BoardTestError says what is wrong."""
+    __tracebackhide__ = True
+    if isinstance(source, bytes | bytearray):
+        data, name = bytes(source), "actor"
+    else:
+        path = Path(source)
+        name = path.stem
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BoardTestError("install %s: cannot read it (%s)" % (path, exc.strerror)) \
+                from None
+    try:
+        module = SignedModule(data)
+        if module.token is None:
+            if not dev_sign:
+                raise BoardTestError("install %s: the module has no claims; sign it with "
+                                     "`edgehost claims sign` or pass dev_sign=True" % name)
+            module = SignedModule(data := DEV_SIGNER.sign(data, name, list(caps)))
+        module.verify()
+    except ValueError as exc:  # not wasm, bad claims
+        raise BoardTestError("install %s: %s" % (name, exc)) from None
+    return data, module, name
+
+
 class EdgehostBoard:
     """One board under test, reached over its link. Subclasses say where it is and how it
     restarts."""
@@ -185,26 +213,8 @@ class EdgehostBoard:
         An unsigned module is refused unless `dev_sign`: it is then signed with a key made for
         this test session, with the capabilities `caps`."""
         __tracebackhide__ = True  # the test's line is where it failed
-        if isinstance(source, bytes | bytearray):
-            data, name = bytes(source), "actor"
-        else:
-            path = Path(source)
-            name = path.stem
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise BoardTestError("install %s: cannot read it (%s)" % (path, exc.strerror)) \
-                    from None
-        try:
-            module = SignedModule(data)
-            if module.token is None:
-                if not dev_sign:
-                    raise BoardTestError("install %s: the module has no claims; sign it with "
-                                         "`edgehost claims sign` or pass dev_sign=True" % name)
-                module = SignedModule(data := DEV_SIGNER.sign(data, name, list(caps)))
-            actor = module.verify()["sub"]
-        except ValueError as exc:  # not wasm, bad claims
-            raise BoardTestError("install %s: %s" % (name, exc)) from None
+        data, module, name = signed_module(source, dev_sign, caps)
+        actor = module.claims["sub"]
         client = self.client
         try:
             self._bench.run(client.install(data, module.token.text, actor))

@@ -13,7 +13,7 @@ from typing import Any
 
 import nats
 
-from edgecli.benchboard import BenchLoop, BoardTestError, EdgehostBoard
+from edgecli.benchboard import BenchLoop, BoardTestError, EdgehostBoard, signed_module
 from edgecli.benchparts import (
     BoardEntry,
     ConfigError,
@@ -47,7 +47,12 @@ class LatticeHost:
             raise BoardTestError(self.board._failure("host " + self.host.id, str(exc))) \
                 from None
 
-    def start_actor(self, source: Any) -> str:
+    def start_actor(self, source: Any, dev_sign: bool = False,
+                    caps: list[str] | tuple[str, ...] = ()) -> str:
+        """Start an actor on this host from its module's path or bytes (signed for the session
+        with `dev_sign`) or an OCI reference; its public key."""
+        if dev_sign:
+            source = signed_module(source, dev_sign, caps)[0]
         return self._run(self.host.start_actor(source))
 
     def stop_actor(self, actor: str) -> None:
@@ -105,7 +110,7 @@ class EdgehostLattice:
     async def _start(self) -> None:
         self._arrived = asyncio.Condition()
         self._nc = await nats.connect(self.nats_url)
-        await self._nc.subscribe("wasmbus.evt.%s.>" % self.prefix, cb=self._event)
+        await self._nc.subscribe("wasmbus.evt.%s" % self.prefix, cb=self._event)
         try:
             await self.gateway.start()
         except GatewayError as exc:

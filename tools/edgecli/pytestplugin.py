@@ -27,9 +27,18 @@ from edgecli.benchmap import (
     load_bench_map,
     profile_labels,
 )
-from edgecli.benchparts import EmbeddedNatsServer, RegistryError, load_registry, micropython_built
+from edgecli.benchparts import (
+    ActorBuildError,
+    EmbeddedNatsServer,
+    RegistryError,
+    example_actor,
+    load_registry,
+    micropython_built,
+)
 
 BOARDS = pytest.StashKey[list[EdgehostBoard]]()
+BENCH = pytest.StashKey["tuple[list[BenchBoard], str] | None"]()
+NO_BOARD = pytest.StashKey[str]()
 MARKER = "edgehost_board"
 
 
@@ -70,6 +79,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--board-port and --board-tcp: give one of them")
     if config.getoption("--count") < 1:
         raise pytest.UsageError("--count %d: must be 1 or more" % config.getoption("--count"))
+    bench = _bench(config)
+    config.stash[BENCH] = bench
+    if bench is not None and bench[1] in ("--board-port", "--board-tcp"):
+        missing = bench[0][0].missing()
+        if missing:
+            config.stash[NO_BOARD] = ("%s (%s): plug it in, or leave %s out to run against "
+                                      "the simulated board" % (missing, bench[1], bench[1]))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A real board asked for and not there: its tests skip, said once per file."""
+    reason = config.stash.get(NO_BOARD, None)
+    if reason is None:
+        return
+    for item in items:
+        if any(name.startswith("edgehost_") for name in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _key_file(config: pytest.Config) -> Path | None:
@@ -127,7 +153,7 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
     marker = request.node.get_closest_marker(MARKER)
     wanted = dict(marker.kwargs) if marker else {}
     count = int(wanted.pop("count", config.getoption("--count")))
-    bench = _bench(config)
+    bench = config.stash[BENCH]
     boards: list[EdgehostBoard] = []
     request.node.stash[BOARDS] = boards
     try:
@@ -147,7 +173,7 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
             real, source = bench
             chosen = choose(real, count, wanted, source)
             if isinstance(chosen, str):
-                pytest.skip(_no_board_line(real, source, chosen))
+                pytest.skip(chosen)
             for place in chosen:
                 if place.key_file == Path():
                     raise BoardTestError("%s: the board at %s has no key file"
@@ -166,19 +192,25 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
             board.stop()
 
 
-def _no_board_line(real: list[BenchBoard], source: str, chosen: str) -> str:
-    """One line for a real board that is not there (say how to use the simulated one)."""
-    if source.startswith("--board-") and len(real) == 1 and real[0].missing():
-        return ("%s (%s): plug it in, or leave %s out to run against the simulated board"
-                % (real[0].missing(), source, source))
-    return chosen
-
-
 @pytest.fixture
 def edgehost_board(edgehost_boards: list[EdgehostBoard]) -> EdgehostBoard:
     """The board under test: simulated unless --board-port, --board-tcp, --boards or
     --hardware-map name real ones."""
     return edgehost_boards[0]
+
+
+@pytest.fixture(scope="session")
+def edgehost_actor() -> Any:
+    """edgehost_actor("echo"): the path of one of edgehost's example actors, built (with zig)
+    from the source edgehost carries."""
+
+    def build(name: str) -> Path:
+        try:
+            return example_actor(name)
+        except ActorBuildError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return build
 
 
 @pytest.fixture(scope="session")
@@ -206,9 +238,14 @@ def edgehost_lattice(edgehost_boards: list[EdgehostBoard], edgehost_bench: Bench
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """A failed test's report carries each board's log."""
+    """A failed test's report carries each board's log; the skips for a missing real board
+    are one line per file."""
     outcome = yield
     report = outcome.get_result()
+    reason = item.config.stash.get(NO_BOARD, None)
+    if report.skipped and reason is not None and report.longrepr[2].endswith(reason):
+        # folded with the file's other tests, whatever marks they carry: one line for them
+        report.longrepr = (str(item.path), None, reason)
     if report.when != "call" or not report.failed:
         return
     for board in item.stash.get(BOARDS, []):

@@ -7,7 +7,7 @@ import socket
 import textwrap
 import xml.etree.ElementTree as ElementTree
 
-from plugin_runs import run_pytest, summary
+from support.pytestruns import run_pytest, summary
 
 TWO_TESTS = textwrap.dedent('''
     def test_one(edgehost_board):

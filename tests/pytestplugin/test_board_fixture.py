@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from plugin_runs import run_pytest, summary
+from support.pytestruns import run_pytest, summary
 
 USER_TESTS = '''
 import pytest

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from plugin_runs import run_pytest, summary
+from support.pytestruns import run_pytest, summary
 
 
 def test_an_actor_on_one_board_calls_an_actor_on_another_across_the_lattice(tmp_path):

@@ -356,12 +356,14 @@ class SimulatedBoard(EdgehostBoard):
 class RealBoard(EdgehostBoard):
     """A provisioned board on a serial port (`port`) or on Wi-Fi (`tcp`, HOST:PORT)."""
 
-    def __init__(self, where: str, key_file: Path, profile: str | None, bench: BenchLoop,
+    def __init__(self, where: str, key: BoardKey | Path, profile: str | None, bench: BenchLoop,
                  baud: int = 921600, timeout: float = 10.0):
-        try:
-            key = BoardKey.load(key_file)
-        except BoardError as exc:
-            raise BoardTestError(str(exc)) from None
+        """`key` is the board's key, or its key file."""
+        if isinstance(key, Path):
+            try:
+                key = BoardKey.load(key)
+            except BoardError as exc:
+                raise BoardTestError(str(exc)) from None
         super().__init__(key, profile, bench, timeout)
         self.where, self.baud = where, baud
 

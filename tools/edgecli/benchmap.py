@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from edgecli.benchparts import BoardKey
 from edgecli.profiles import DEFAULT_PROFILE, ProfileError, profile_json
 
 SIMULATED = "simulated"
@@ -22,13 +23,15 @@ class BenchMapError(ValueError):
 
 @dataclass
 class BenchBoard:
-    """A real board of the bench: where it is (`port` or `tcp`), its profile, key file and
-    labels (its profile's facts included: `profile`, `psram`)."""
+    """A board of the bench: where it is (a port, tcp://HOST:PORT, or SIMULATED), its profile,
+    its key (or key file; None when not given) and labels (its profile's facts included:
+    `profile`, `psram`)."""
 
     where: str
     profile: str
-    key_file: Path
+    key: BoardKey | Path | None
     labels: dict[str, str] = field(default_factory=dict)
+    baud: int = 921600
 
     def missing(self) -> str | None:
         """Why the board cannot be reached now, or None (a simulated board is always there)."""

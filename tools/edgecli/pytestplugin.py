@@ -29,12 +29,15 @@ from edgecli.benchmap import (
 )
 from edgecli.benchparts import (
     ActorBuildError,
+    BoardKey,
     EmbeddedNatsServer,
     RegistryError,
     example_actor,
     load_registry,
     micropython_built,
 )
+
+__all__ = ["BoardTestError", "EdgehostBoard", "EdgehostLattice"]  # what a user's test may import
 
 BOARDS = pytest.StashKey[list[EdgehostBoard]]()
 BENCH = pytest.StashKey["tuple[list[BenchBoard], str] | None"]()
@@ -116,8 +119,7 @@ def _bench(config: pytest.Config) -> tuple[list[BenchBoard], str] | None:
         if board_missing(where) is None and not (profile and key_file):
             raise pytest.UsageError("%s needs --board-profile NAME and --board-key-file FILE "
                                     "(from edgehost provision --key-file)" % option)
-        return ([BenchBoard(where, profile or "", key_file or Path(),
-                            profile_labels(profile))], option)
+        return [BenchBoard(where, profile or "", key_file, profile_labels(profile))], option
     if config.getoption("--hardware-map"):
         path = Path(config.getoption("--hardware-map"))
         try:
@@ -130,8 +132,13 @@ def _bench(config: pytest.Config) -> tuple[list[BenchBoard], str] | None:
             entries = load_registry(path)
         except (RegistryError, OSError) as exc:
             raise pytest.UsageError("--boards %s: %s" % (path, exc)) from None
+        listening = [e.board_id for e in entries if e.how == "listen"]
+        if listening:
+            raise pytest.UsageError("--boards %s: board %s waits for its gateway (listen); the "
+                                    "tests dial their boards: give its port or tcp address"
+                                    % (path, listening[0]))
         return ([BenchBoard(e.address if e.how == "port" else "tcp://" + e.address, "",
-                            Path(), {**e.labels, "board_id": e.board_id}, )
+                            BoardKey(e.board_id, e.pairing_key), e.labels, e.baud)
                  for e in entries], "--boards %s" % path)
     return None
 
@@ -159,7 +166,7 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
     try:
         if bench is None:
             profile = config.getoption("--board-profile")
-            chosen = choose([BenchBoard(SIMULATED, profile or "", Path(),
+            chosen = choose([BenchBoard(SIMULATED, profile or "", None,
                                         profile_labels(profile))], 1, wanted, "simulated")
             if isinstance(chosen, str):
                 pytest.skip(chosen)
@@ -175,11 +182,10 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
             if isinstance(chosen, str):
                 pytest.skip(chosen)
             for place in chosen:
-                if place.key_file == Path():
-                    raise BoardTestError("%s: the board at %s has no key file"
-                                         % (source, place.where))
-                board = RealBoard(place.where, place.key_file, place.profile or None,
-                                  edgehost_bench, config.getoption("--board-baud"))
+                assert place.key is not None  # a real board without one is a usage error
+                board = RealBoard(place.where, place.key, place.profile or None, edgehost_bench,
+                                  config.getoption("--board-baud") if source.startswith(
+                                      "--board-") else place.baud)
                 board.labels = place.labels
                 boards.append(board)
         for number, board in enumerate(boards, 1):

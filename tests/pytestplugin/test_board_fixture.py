@@ -75,3 +75,20 @@ def test_calls_go_through_when_the_line_drops_and_duplicates_frames(tmp_path):
     '''))
     done = run_pytest(tmp_path)
     assert summary(done) == "1 passed", done.stdout + done.stderr
+
+
+def test_an_asyncio_test_awaits_the_board(tmp_path):
+    (tmp_path / "test_user.py").write_text(textwrap.dedent('''
+        import asyncio
+
+        async def exchange(board, actor_path):
+            key = await board.ainstall(actor_path, dev_sign=True)
+            answers = await asyncio.gather(*(board.acall(key, "Echo", b"%d" % n)
+                                             for n in range(5)))
+            assert answers == [b"%d" % n for n in range(5)]
+
+        def test_async(edgehost_board, edgehost_actor):
+            asyncio.run(exchange(edgehost_board, edgehost_actor("echo")))
+    '''))
+    done = run_pytest(tmp_path)
+    assert summary(done) == "1 passed", done.stdout + done.stderr

@@ -55,7 +55,20 @@ class BenchLoop:
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        __tracebackhide__ = True
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        except BoardTestError as exc:
+            # the test's line is where it failed, not the loop's
+            raise exc.with_traceback(None) from None
+
+    async def wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """The coroutine's result, awaited from another event loop (an asyncio test's)."""
+        __tracebackhide__ = True
+        try:
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        except BoardTestError as exc:
+            raise exc.with_traceback(None) from None
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -189,6 +202,7 @@ class EdgehostBoard:
 
     @property
     def client(self) -> BoardClient:
+        """The board's link, connected first when it is not."""
         return self.connect()._client  # type: ignore[return-value]
 
     def _run(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
@@ -213,11 +227,24 @@ class EdgehostBoard:
         An unsigned module is refused unless `dev_sign`: it is then signed with a key made for
         this test session, with the capabilities `caps`."""
         __tracebackhide__ = True  # the test's line is where it failed
-        data, module, name = signed_module(source, dev_sign, caps)
+        module = signed_module(source, dev_sign, caps)
+        return self._bench.run(self.connect()._install(module))
+
+    async def ainstall(self, source: str | os.PathLike[str] | bytes, dev_sign: bool = False,
+                       caps: list[str] | tuple[str, ...] = ()) -> str:
+        """`install` for an asyncio test."""
+        __tracebackhide__ = True
+        module = signed_module(source, dev_sign, caps)
+        return await self._bench.wait(self.connect()._install(module))
+
+    # _install and _call run on the bench's loop, connected already (connecting waits on it)
+
+    async def _install(self, signed: tuple[bytes, SignedModule, str]) -> str:
+        data, module, name = signed
         actor = module.claims["sub"]
-        client = self.client
+        assert self._client is not None
         try:
-            self._bench.run(client.install(data, module.token.text, actor))
+            await self._client.install(data, module.token.text, actor)
         except BoardError as exc:
             raise BoardTestError(self._failure("install %s (%s)" % (name, actor), str(exc))) \
                 from None
@@ -228,10 +255,19 @@ class EdgehostBoard:
         """Invoke an operation of an actor (its key, call alias or name); the answer's bytes.
         BoardTestError names the board, the actor, the board's reason and its last log lines."""
         __tracebackhide__ = True  # the test's line is where it failed
-        client = self.client
+        return self._bench.run(self.connect()._call(actor, operation, payload))
+
+    async def acall(self, actor: str, operation: str, payload: bytes = b"") -> bytes:
+        """`call` for an asyncio test."""
+        __tracebackhide__ = True
+        return await self._bench.wait(self.connect()._call(actor, operation, payload))
+
+    async def _call(self, actor: str, operation: str, payload: bytes) -> bytes:
+        client = self._client
+        assert client is not None
         key = self._names.get(actor) or client.resolve(actor)
         try:
-            return self._bench.run(client.call(key, operation, payload))
+            return await client.call(key, operation, payload)
         except BoardError as exc:
             reason = exc.message if isinstance(exc, BoardRefused) else str(exc)
             label = actor if key == actor else "%s (%s)" % (key, actor)

@@ -92,3 +92,15 @@ def test_an_asyncio_test_awaits_the_board(tmp_path):
     '''))
     done = run_pytest(tmp_path)
     assert summary(done) == "1 passed", done.stdout + done.stderr
+
+
+def test_an_actor_source_that_is_not_there_fails_the_test_in_one_line(tmp_path):
+    (tmp_path / "test_user.py").write_text(textwrap.dedent('''
+        def test_mine(edgehost_board, edgehost_actor):
+            edgehost_board.install(edgehost_actor("actor/mine.c"), dev_sign=True)
+    '''))
+    done = run_pytest(tmp_path)
+    assert summary(done) == "1 failed", done.stdout + done.stderr
+    reason = "%s: no such actor source" % (tmp_path / "actor" / "mine.c")
+    assert reason in done.stdout.splitlines(), done.stdout  # the whole failure, one line
+    assert "Traceback" not in done.stdout

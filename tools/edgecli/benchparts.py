@@ -25,7 +25,8 @@ __all__ = ["ActorBuildError", "ActorMetadata", "BoardClient", "BoardEntry", "Boa
            "BoardKey", "BoardRefused", "ConfigError", "EmbeddedNatsServer", "FaultError",
            "Gateway", "GatewayError", "Host", "HostError", "KeyPair", "LatticeConfig",
            "LinkProxy", "ProxyError", "Rates", "RegistryError", "SignedModule", "SimError",
-           "SimProcess", "example_actor", "load_registry", "micropython_built", "sign_module"]
+           "SimProcess", "example_actor", "load_registry", "micropython_built", "own_actor",
+           "sign_module"]
 
 
 def micropython_built() -> bool:
@@ -43,3 +44,18 @@ def example_actor(name: str) -> Path:
         names = sorted(p.stem for p in actorbuild.SOURCES.glob("*.c"))
         raise ActorBuildError("no example actor %r; edgehost has %s" % (name, ", ".join(names)))
     return actorbuild.build_actor(source)
+
+
+def own_actor(source: Path, out_dir: Path) -> Path:
+    """A user's C actor built into `out_dir` as edgehost builds its own, against edgehost's
+    waPC guest header (`#include "wapc.h"`) unless the source's folder has one."""
+    if not source.is_file():
+        raise ActorBuildError("%s: no such actor source" % source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the build reads its includes beside the source: a copy with the header beside it
+    copy = out_dir / source.name
+    copy.write_bytes(source.read_bytes())
+    header = source.parent / "wapc.h"
+    (out_dir / "wapc.h").write_bytes((header if header.is_file() else
+                                      actorbuild.SOURCES / "wapc.h").read_bytes())
+    return actorbuild.build_actor(copy, out_dir)

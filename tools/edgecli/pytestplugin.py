@@ -35,6 +35,7 @@ from edgecli.benchparts import (
     example_actor,
     load_registry,
     micropython_built,
+    own_actor,
 )
 
 __all__ = ["BoardTestError", "EdgehostBoard", "EdgehostLattice"]  # what a user's test may import
@@ -206,17 +207,30 @@ def edgehost_board(edgehost_boards: list[EdgehostBoard]) -> EdgehostBoard:
 
 
 @pytest.fixture(scope="session")
-def edgehost_actor() -> Any:
-    """edgehost_actor("echo"): the path of one of edgehost's example actors, built (with zig)
-    from the source edgehost carries."""
+def edgehost_actor(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """edgehost_actor("echo"): the path of one of edgehost's example actors;
+    edgehost_actor("src/my_actor.c"): your own C actor; each built (with zig) as edgehost
+    builds its own."""
+    out_dir = tmp_path_factory.mktemp("actors")
 
-    def build(name: str) -> Path:
+    def build(name_or_source: str | Path) -> Path:
         try:
-            return example_actor(name)
+            if str(name_or_source).endswith(".c"):
+                return own_actor(Path(name_or_source).resolve(), out_dir)
+            return example_actor(str(name_or_source))
         except ActorBuildError as exc:
             pytest.fail(str(exc), pytrace=False)
 
     return build
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    bench = config.stash.get(BENCH, None)
+    if bench is not None:
+        return "edgehost: the boards of %s" % bench[1]
+    runtime = config.getoption("--board-runtime") or (
+        "micropython" if micropython_built() else "cpython")
+    return "edgehost: simulated boards on %s" % runtime
 
 
 @pytest.fixture(scope="session")

@@ -104,3 +104,19 @@ def test_an_actor_source_that_is_not_there_fails_the_test_in_one_line(tmp_path):
     reason = "%s: no such actor source" % (tmp_path / "actor" / "mine.c")
     assert reason in done.stdout.splitlines(), done.stdout  # the whole failure, one line
     assert "Traceback" not in done.stdout
+
+
+def test_a_conftest_runs_each_test_on_several_simulated_runtimes(tmp_path):
+    (tmp_path / "conftest.py").write_text(textwrap.dedent('''
+        import pytest
+
+        @pytest.fixture(params=["cpython", "micropython"])
+        def edgehost_runtime(request):
+            return request.param
+    '''))
+    (tmp_path / "test_user.py").write_text(textwrap.dedent('''
+        def test_runs_there(edgehost_board, edgehost_runtime):
+            assert edgehost_board.facts()["os"].startswith(edgehost_runtime + " ")
+    '''))
+    done = run_pytest(tmp_path)
+    assert summary(done) == "2 passed", done.stdout + done.stderr

@@ -152,9 +152,21 @@ def edgehost_bench() -> Any:
     bench.close()
 
 
+def _runtime(config: pytest.Config) -> str:
+    return config.getoption("--board-runtime") or (
+        "micropython" if micropython_built() else "cpython")
+
+
+@pytest.fixture
+def edgehost_runtime(request: pytest.FixtureRequest) -> str:
+    """The simulated boards' interpreter (--board-runtime); a conftest may override it, or
+    parametrize it to run each test on several."""
+    return _runtime(request.config)
+
+
 @pytest.fixture
 def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
-                    tmp_path_factory: pytest.TempPathFactory) -> Any:
+                    edgehost_runtime: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The boards of the test: as many as its edgehost_board marker's count (or --count), with
     the marker's labels; skipped in one line when the bench has not got them."""
     config = request.config
@@ -171,11 +183,9 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
                                         profile_labels(profile))], 1, wanted, "simulated")
             if isinstance(chosen, str):
                 pytest.skip(chosen)
-            runtime = config.getoption("--board-runtime") or (
-                "micropython" if micropython_built() else "cpython")
             folder = tmp_path_factory.mktemp("board")
             for number in range(count):
-                boards.append(SimulatedBoard(folder / str(number), runtime, profile,
+                boards.append(SimulatedBoard(folder / str(number), edgehost_runtime, profile,
                                              edgehost_bench, "sim%d" % (number + 1)))
         else:
             real, source = bench
@@ -228,9 +238,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     bench = config.stash.get(BENCH, None)
     if bench is not None:
         return "edgehost: the boards of %s" % bench[1]
-    runtime = config.getoption("--board-runtime") or (
-        "micropython" if micropython_built() else "cpython")
-    return "edgehost: simulated boards on %s" % runtime
+    return "edgehost: simulated boards on %s" % _runtime(config)
 
 
 @pytest.fixture(scope="session")

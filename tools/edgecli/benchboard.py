@@ -16,6 +16,7 @@ from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+from edgecli.benchmap import RUNTIMES
 from edgecli.benchparts import (
     ActorMetadata,
     BoardClient,
@@ -33,7 +34,6 @@ from edgecli.benchparts import (
     sign_module,
 )
 
-RUNTIMES = ("cpython", "micropython", "circuitpython")
 LOG_TAIL = 8  # the log lines a failure message shows
 SIM_START_S = 30.0  # the board's MicroPython boots and restores its actors first
 RESET_PULSE_S = 0.1

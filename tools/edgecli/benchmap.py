@@ -7,14 +7,18 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from edgecli.benchparts import BoardKey
+from edgecli import mpbuild
 from edgecli.profiles import DEFAULT_PROFILE, ProfileError, profile_json
 
+if TYPE_CHECKING:
+    from edgecli.benchparts import BoardKey
+
 SIMULATED = "simulated"
+RUNTIMES = ("cpython", "micropython", "circuitpython")  # a simulated board's interpreters
 
 
 class BenchMapError(ValueError):
@@ -112,3 +116,11 @@ def choose(boards: list[BenchBoard], count: int, wanted: dict[str, Any],
     what = " with " + ", ".join("%s=%s" % kv for kv in sorted(asked.items())) if asked else ""
     return ("the bench (%s) has %d board%s%s attached; this test needs %d"
             % (source, len(attached), "" if len(attached) == 1 else "s", what, count))
+
+
+def micropython_built() -> bool:
+    """Whether the board's MicroPython with its wasm3 module is built and up to date (the
+    simulated board runs on it then; building it takes minutes, so a test run never does)."""
+    binary = mpbuild.OUTPUT / "micropython"
+    stamp = mpbuild.OUTPUT / "micropython.inputs"
+    return binary.exists() and stamp.exists() and stamp.read_text() == mpbuild.inputs_digest()

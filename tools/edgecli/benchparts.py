@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgecli import actorbuild, mpbuild
+from edgecli import actorbuild
 from edgecli.actorbuild import ActorBuildError
 from edgecli.linkfaults import FaultError, Rates
 from edgecli.linkproxy import LinkProxy, ProxyError
@@ -25,16 +25,8 @@ __all__ = ["ActorBuildError", "ActorMetadata", "BoardClient", "BoardEntry", "Boa
            "BoardKey", "BoardRefused", "ConfigError", "EmbeddedNatsServer", "FaultError",
            "Gateway", "GatewayError", "Host", "HostError", "KeyPair", "LatticeConfig",
            "LinkProxy", "ProxyError", "Rates", "RegistryError", "SignedModule", "SimError",
-           "SimProcess", "example_actor", "load_registry", "micropython_built", "own_actor",
+           "SimProcess", "example_actor", "load_registry", "own_actor",
            "sign_module"]
-
-
-def micropython_built() -> bool:
-    """Whether the board's MicroPython with its wasm3 module is built and up to date (the
-    simulated board runs on it then; building it takes minutes, so a test run never does)."""
-    binary = mpbuild.OUTPUT / "micropython"
-    stamp = mpbuild.OUTPUT / "micropython.inputs"
-    return binary.exists() and stamp.exists() and stamp.read_text() == mpbuild.inputs_digest()
 
 
 def example_actor(name: str) -> Path:

@@ -5,42 +5,37 @@ report."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from edgecli.benchboard import (
-    RUNTIMES,
-    BenchLoop,
-    BoardTestError,
-    EdgehostBoard,
-    RealBoard,
-    SimulatedBoard,
-)
-from edgecli.benchlattice import EdgehostLattice
 from edgecli.benchmap import (
+    RUNTIMES,
     SIMULATED,
     BenchBoard,
     BenchMapError,
     board_missing,
     choose,
     load_bench_map,
+    micropython_built,
     profile_labels,
 )
-from edgecli.benchparts import (
-    ActorBuildError,
-    BoardKey,
-    EmbeddedNatsServer,
-    RegistryError,
-    example_actor,
-    load_registry,
-    micropython_built,
-    own_actor,
-)
 
-__all__ = ["BoardTestError", "EdgehostBoard", "EdgehostLattice"]  # what a user's test may import
+# The board, the lattice and the gateway are imported by the fixtures that use them: pytest
+# loads this plugin in every run of an environment that has edgehost, tests of boards or not.
+if TYPE_CHECKING:
+    from edgecli.benchboard import BenchLoop, EdgehostBoard
 
-BOARDS = pytest.StashKey[list[EdgehostBoard]]()
+
+
+def __getattr__(name: str) -> Any:
+    # what a user's test may import from here: `from edgecli.pytestplugin import BoardTestError`
+    if name in ("BoardTestError", "EdgehostBoard"):
+        from edgecli import benchboard
+        return getattr(benchboard, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+BOARDS = pytest.StashKey["list[EdgehostBoard]"]()
 BENCH = pytest.StashKey["tuple[list[BenchBoard], str] | None"]()
 NO_BOARD = pytest.StashKey[str]()
 MARKER = "edgehost_board"
@@ -129,6 +124,8 @@ def _bench(config: pytest.Config) -> tuple[list[BenchBoard], str] | None:
             raise pytest.UsageError(str(exc)) from None
     if config.getoption("--boards"):
         path = Path(config.getoption("--boards"))
+        from edgecli.benchparts import BoardKey, RegistryError, load_registry
+
         try:
             entries = load_registry(path)
         except (RegistryError, OSError) as exc:
@@ -147,6 +144,8 @@ def _bench(config: pytest.Config) -> tuple[list[BenchBoard], str] | None:
 @pytest.fixture(scope="session")
 def edgehost_bench() -> Any:
     """The event loop the boards' links run on, for the session."""
+    from edgecli.benchboard import BenchLoop
+
     bench = BenchLoop()
     yield bench
     bench.close()
@@ -169,6 +168,8 @@ def edgehost_boards(request: pytest.FixtureRequest, edgehost_bench: BenchLoop,
                     edgehost_runtime: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The boards of the test: as many as its edgehost_board marker's count (or --count), with
     the marker's labels; skipped in one line when the bench has not got them."""
+    from edgecli.benchboard import RealBoard, SimulatedBoard
+
     config = request.config
     marker = request.node.get_closest_marker(MARKER)
     wanted = dict(marker.kwargs) if marker else {}
@@ -221,6 +222,8 @@ def edgehost_actor(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """edgehost_actor("echo"): the path of one of edgehost's example actors;
     edgehost_actor("src/my_actor.c"): your own C actor; each built (with zig) as edgehost
     builds its own."""
+    from edgecli.benchparts import ActorBuildError, example_actor, own_actor
+
     out_dir = tmp_path_factory.mktemp("actors")
 
     def build(name_or_source: str | Path) -> Path:
@@ -249,6 +252,8 @@ def edgehost_nats_url(request: pytest.FixtureRequest,
     if given:
         yield given
         return
+    from edgecli.benchparts import EmbeddedNatsServer
+
     server = EmbeddedNatsServer(tmp_path_factory.mktemp("nats"), ends_with_us=True).start()
     yield server.url
     server.stop()
@@ -258,6 +263,8 @@ def edgehost_nats_url(request: pytest.FixtureRequest,
 def edgehost_lattice(edgehost_boards: list[EdgehostBoard], edgehost_bench: BenchLoop,
                      edgehost_nats_url: str, tmp_path: Path) -> Any:
     """The test's boards as hosts on a lattice of their own; `hosts[i]` is board i's."""
+    from edgecli.benchlattice import EdgehostLattice
+
     lattice = EdgehostLattice(edgehost_nats_url, edgehost_boards, edgehost_bench,
                               tmp_path / "keys")
     yield lattice

@@ -131,3 +131,13 @@ def test_the_junit_report_carries_the_board_facts_and_a_failed_tests_log(tmp_pat
     assert passed["board.os"].startswith("cpython ")
     assert "board sim1 log" not in passed
     assert "installed actor" in cases["test_fails"]["board sim1 log"]
+
+
+def test_a_boards_registry_that_breaks_a_rule_is_one_line_naming_it(tmp_path):
+    (tmp_path / "boards.json").write_text('{"boards": [{"board_id": "b1", "tcp": "h:1"}]}')
+    (tmp_path / "test_user.py").write_text(TWO_TESTS)
+    done = run_pytest(tmp_path, "--boards", "boards.json")
+    assert done.returncode == 4
+    assert done.stderr.strip() == (
+        "ERROR: --boards: board registry boards.json, board 'b1': pairing_key must be 64 hex "
+        "digits (32 bytes), or give key_file")

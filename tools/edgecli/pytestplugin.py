@@ -4,6 +4,7 @@ report."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,13 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--board-port and --board-tcp: give one of them")
     if config.getoption("--count") < 1:
         raise pytest.UsageError("--count %d: must be 1 or more" % config.getoption("--count"))
-    bench = _bench(config)
-    config.stash[BENCH] = bench
-    if bench is not None and bench[1] in ("--board-port", "--board-tcp"):
-        missing = bench[0][0].missing()
-        if missing:
-            config.stash[NO_BOARD] = ("%s (%s): plug it in, or leave %s out to run against "
-                                      "the simulated board" % (missing, bench[1], bench[1]))
+    config.stash[BENCH] = _bench(config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,21 +93,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _key_file(config: pytest.Config) -> Path | None:
-    import os
-
     given = config.getoption("--board-key-file") or os.environ.get("EDGEHOST_KEY_FILE")
     return Path(given) if given else None
 
 
 def _bench(config: pytest.Config) -> tuple[list[BenchBoard], str] | None:
-    """The real boards the options name (and what names them), or None: simulated boards."""
+    """The real boards the options name (and what names them), or None: simulated boards. A
+    board named by --board-port or --board-tcp that is not there is noted: its tests skip."""
     port, tcp = config.getoption("--board-port"), config.getoption("--board-tcp")
     profile = config.getoption("--board-profile")
     if port or tcp:
         where = port or "tcp://" + tcp
         option = "--board-port" if port else "--board-tcp"
         key_file = _key_file(config)
-        if board_missing(where) is None and not (profile and key_file):
+        missing = board_missing(where)
+        if missing:
+            config.stash[NO_BOARD] = ("%s (%s): plug it in, or leave %s out to run against "
+                                      "the simulated board" % (missing, option, option))
+        elif not (profile and key_file):
             raise pytest.UsageError("%s needs --board-profile NAME and --board-key-file FILE "
                                     "(from edgehost provision --key-file)" % option)
         return [BenchBoard(where, profile or "", key_file, profile_labels(profile))], option
@@ -129,7 +127,7 @@ def _bench(config: pytest.Config) -> tuple[list[BenchBoard], str] | None:
         try:
             entries = load_registry(path)
         except (RegistryError, OSError) as exc:
-            raise pytest.UsageError("--boards %s: %s" % (path, exc)) from None
+            raise pytest.UsageError("--boards: %s" % exc) from None
         listening = [e.board_id for e in entries if e.how == "listen"]
         if listening:
             raise pytest.UsageError("--boards %s: board %s waits for its gateway (listen); the "

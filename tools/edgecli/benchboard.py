@@ -126,6 +126,7 @@ class EdgehostBoard:
 
     simulated = False
     runtime = "micropython"
+    baud = 921600  # a serial line's speed
 
     def __init__(self, key: BoardKey, profile: str | None, bench: BenchLoop,
                  timeout: float = 10.0):
@@ -185,7 +186,7 @@ class EdgehostBoard:
             host, _, port = address.removeprefix("tcp://").rpartition(":")
             client = await BoardClient.connect_tcp(host, int(port), self.key, self.timeout)
         else:
-            client = await BoardClient.connect_serial(address, self.key, timeout=self.timeout)
+            client = await BoardClient.connect_serial(address, self.key, self.baud, self.timeout)
         self._log_task = asyncio.get_running_loop().create_task(self._gather_logs(client))
         return client
 

@@ -164,7 +164,7 @@ class EdgehostLattice:
         limit = self.timeout if timeout is None else timeout
         try:
             return self._bench.run(asyncio.wait_for(wait(), limit))
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin one before Python 3.11
             seen = sorted({str(e.get("type", "?")).removeprefix(EVENT_TYPE)
                            for e in self._events})
             raise BoardTestError("no %s event %s within %g s on lattice %s (seen: %s)"

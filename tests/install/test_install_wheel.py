@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from support.commands import COMMAND_TIMEOUT
+from support.pytestruns import run_pytest, summary
+from support.readmeexample import pytest_example
 from support.unixboard import UnixBoard
 from support.up import UpProcess, free_port
 
@@ -60,6 +62,15 @@ def installed(tmp_path_factory) -> Installed:
     subprocess.run([str(venv / "bin" / "python"), *pip[1:], "install", str(wheel)], check=True,
                    timeout=INSTALL_TIMEOUT, capture_output=True)
     return Installed(venv, home)
+
+
+@pytest.fixture(scope="module")
+def with_pytest(installed) -> Installed:
+    """The fresh virtualenv with pytest beside edgehost, as a user adds it to test actors."""
+    python = str(Path(installed.edgehost).with_name("python"))
+    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "-q", "install",
+                    "pytest==9.2.0"], check=True, timeout=INSTALL_TIMEOUT, capture_output=True)
+    return installed
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +144,12 @@ def test_up_runs_the_demo_actor_and_call_reaches_it(installed):
         assert done.stdout.rstrip().endswith("world!")
     finally:
         up.interrupt()  # its exit status on Ctrl-C is tests/up's concern
+
+
+def test_the_readmes_pytest_example_passes_on_the_simulated_board(with_pytest, tmp_path):
+    folder = with_pytest.folder / "my-actor-tests"
+    folder.mkdir()
+    (folder / "test_on_board.py").write_text(pytest_example())
+    python = str(Path(with_pytest.edgehost).with_name("python"))
+    done = run_pytest(folder, python=python, env=with_pytest.env)
+    assert summary(done) == "5 passed", done.stdout + done.stderr

@@ -488,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")
+    up.add_argument("--state-dir", metavar="DIR",
+                    help="where up keeps its NATS data, board key and simulated flash, one up "
+                         "at a time (default EDGEHOST_STATE_DIR, else ~/.local/state/edgehost)")
     up.add_argument("--no-status", action="store_true", help="no live status view")
     up.add_argument("--manifest", metavar="FILE",
                     help="a host manifest (YAML or JSON) to apply to every board's host")

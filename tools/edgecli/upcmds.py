@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from rich.console import Console
 from rich.live import Live
@@ -19,6 +20,7 @@ from rich.table import Table
 from edgecli import actorbuild
 from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
+from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import stored_key
 from edgecli.simulator import SimError, SimProcess
@@ -44,8 +46,15 @@ class UpError(Exception):
     """What stopped `edgehost up` from coming up; one line with what to do."""
 
 
-def state_dir() -> Path:
-    """$EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else ~/.local/state/edgehost."""
+STATE_LOCK = ".edgehost-up.lock"
+STATE_CHOICE = "--state-dir DIR (or EDGEHOST_STATE_DIR)"
+
+
+def state_dir(given: str | None = None) -> Path:
+    """--state-dir, else $EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else
+    ~/.local/state/edgehost."""
+    if given:
+        return Path(given)
     if os.environ.get("EDGEHOST_STATE_DIR"):
         return Path(os.environ["EDGEHOST_STATE_DIR"])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -66,6 +75,8 @@ def command_name() -> str:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # as nats-server binds: a port whose last connections linger in TIME_WAIT is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -86,9 +97,22 @@ class Up:
         self.key_file: Path | None = None
         self.demo_key = ""
         self.manifest: HostManifest | None = None
+        self._state_lock: IO[str] | None = None
         self._counted: dict[str, tuple[float, int]] = {}  # host → (when, calls) last shown
 
     # -- coming up
+
+    def lock_state(self) -> None:
+        """One `up` per state folder: its NATS data, board key and simulated flash."""
+        try:
+            self._state_lock = lock_folder(self.state, STATE_LOCK)
+        except FolderInUse as exc:
+            raise UpError(f"the state folder {self.state} is in use by another edgehost up "
+                          f"(pid {exc.holder}): stop that one, or give this one its own "
+                          f"with {STATE_CHOICE}") from None
+        except OSError as exc:
+            raise UpError(f"the state folder {self.state} cannot be used ({exc.strerror}): "
+                          f"choose another with {STATE_CHOICE}") from None
 
     def start_nats(self) -> None:
         if self.args.nats:
@@ -96,7 +120,8 @@ class Up:
         port = self.args.nats_port
         if not _port_free(port):
             raise UpError(f"port {port} is in use (another nats-server?): join it with --nats "
-                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
+                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N "
+                          f"and {STATE_CHOICE}")
         try:
             self.nats = EmbeddedNatsServer(self.state / "nats", port=port,
                                            ends_with_us=True).start()
@@ -242,6 +267,9 @@ class Up:
             self.sim.stop()
         if self.nats is not None:
             self.nats.stop()
+        if self._state_lock is not None:
+            self._state_lock.close()
+            self._state_lock = None
 
 
 def up(args: argparse.Namespace) -> int:
@@ -258,7 +286,7 @@ def up(args: argparse.Namespace) -> int:
     config.allow_file_load = True  # our own local lattice: file:// actors are allowed
     if config.seed_note:
         print(f"edgehost: {config.seed_note}", file=sys.stderr)
-    state = state_dir()
+    state = state_dir(args.state_dir)
     run = Up(args, config, state)
     run.manifest = manifest
     console = Console(stderr=False)
@@ -269,6 +297,7 @@ def up(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
         try:
+            run.lock_state()
             run.start_nats()
             boards = run.boards()
             await run.start_gateway(boards)

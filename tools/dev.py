@@ -13,6 +13,7 @@ Python 3. The environment is reused while pyproject.toml is unchanged.
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -80,8 +81,23 @@ def main(argv: list[str]) -> int:
     elif job != "edgehost":
         print(f"edgehost: unknown job {job!r}; expected up, test or edgehost", file=sys.stderr)
         return 2
-    return subprocess.run([str(BIN / "edgehost"), *rest]).returncode  # in the caller's folder
+    return run_child([str(BIN / "edgehost"), *rest])  # in the caller's folder
+
+
+def run_child(cmd: list[str]) -> int:
+    """Run `cmd` to its end. The terminal's Ctrl-C reaches it as well as us: it stops in its
+    own way and its exit status is ours (130 for Ctrl-C), with no traceback of ours."""
+    child = subprocess.Popen(cmd)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C while .venv/ was being set up
+        print("edgehost: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections import defaultdict
@@ -158,7 +159,8 @@ class Gateway:
                 try:
                     await nc.drain()
                 except Exception:  # already closed, or NATS is away
-                    await nc.close()
+                    with contextlib.suppress(Exception):  # its last flush fails the same way
+                        await nc.close()
 
     async def _nats_back(self) -> None:
         # what changed in the metadata while NATS was away (and a bucket lost with it)

@@ -97,7 +97,7 @@ def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_en
             return code
 
         code = asyncio.run(watch_and_interrupt())
-        assert code == 0
+        assert code == 130
         assert any(e["type"] == "com.wasmcloud.lattice.host_stopped" for e in stopped)
         assert nobody_listens(port) and nobody_listens(sim_port)
         assert processes_mentioning(str(tmp_path / "state")) == []
@@ -217,7 +217,7 @@ def test_up_on_a_circuitpython_board_serves_its_signed_demo_actor(up_env):
         assert (summary["os"], summary["os_version"], summary["engine"]) == \
             ("circuitpython", cpbuild.VERSION, "wasm3")
     finally:
-        assert up.interrupt() == 0
+        assert up.interrupt() == 130
 
 
 def test_a_board_runtime_beside_a_real_board_is_one_line(up_env, tmp_path):

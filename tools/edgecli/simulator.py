@@ -412,8 +412,10 @@ class SimProcess:
         self.stderr_path = stderr_path
         command = [sys.executable, "-m", "edgecli.main", "sim", "--stop-with-stdin", *args]
         with stderr_path.open("wb") as err:
+            # a session of its own: the terminal's Ctrl-C is for this process, which stops
+            # the simulator in its turn
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err,
-                                            stdin=subprocess.PIPE)
+                                            stdin=subprocess.PIPE, start_new_session=True)
         try:
             self.where = self._ready(start_timeout)
         except BaseException:

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import sys
 import time
@@ -24,6 +23,7 @@ from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import stored_key
 from edgecli.simulator import SimError, SimProcess
+from edgecli.stopsignals import StopSignals
 from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
@@ -292,10 +292,7 @@ def up(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
 
     async def serve() -> int:
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
+        stopping = StopSignals()
         try:
             run.lock_state()
             run.start_nats()
@@ -310,16 +307,13 @@ def up(args: argparse.Namespace) -> int:
             print(line, flush=True)
         if sys.stdout.isatty() and not args.no_status:
             with Live(run.status(), console=console, refresh_per_second=2) as live:
-                while not stopping.is_set():
-                    try:
-                        await asyncio.wait_for(stopping.wait(), STATUS_SECONDS)
-                    except TimeoutError:
-                        live.update(run.status())
+                while not await stopping.wait(STATUS_SECONDS):
+                    live.update(run.status())
         else:
             await stopping.wait()
         print("edgehost: stopping", file=sys.stderr, flush=True)
         await run.stop()
-        return 0
+        return stopping.code
 
     try:
         return asyncio.run(serve())

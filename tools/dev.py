@@ -23,10 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".edgehost-installed"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+# setuptools looks up the packages of an editable install after sys.path, where a folder of the
+# same name without __init__.py (the clone `edgehost` seen from its parent, with its own
+# `hardware/`) would be imported first as a namespace package; this .pth line, read after
+# setuptools' own, looks up ours first, as they are in an installed wheel
+EDITABLE_FIRST_PTH = "edgehost-editable-first.pth"
+EDITABLE_FIRST = ("import sys; sys.meta_path.sort(key=lambda finder: not getattr(finder, "
+                  "'__module__', '').startswith('__editable___edgehost'))\n")
 
 
 def _wanted_stamp() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    # an environment set up before the .pth line was added is set up again
+    made = (ROOT / "pyproject.toml").read_bytes() + EDITABLE_FIRST.encode()
+    return hashlib.sha256(made).hexdigest()
 
 
 def ensure_venv() -> None:
@@ -40,6 +49,10 @@ def ensure_venv() -> None:
           file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(pip + ["install", "-e", f"{ROOT}[test,build]"], check=True)
+    site = subprocess.run([str(BIN / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / EDITABLE_FIRST_PTH).write_text(EDITABLE_FIRST)
     STAMP.write_text(_wanted_stamp())
 
 

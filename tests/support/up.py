@@ -24,8 +24,9 @@ class UpProcess:
     """`edgehost up --no-status ARGS…` (or `command` up …) as the foreground job of a terminal
     of its own; `summary()` reads what it prints until "Ctrl-C …"."""
 
-    def __init__(self, env: dict[str, str], *args: str, command: tuple[str, ...] = (EDGEHOST,)):
-        self.process = subprocess.Popen([*command, "up", "--no-status", *args], env=env,
+    def __init__(self, env: dict[str, str], *args: str, command: tuple[str, ...] = (EDGEHOST,),
+                 cwd: Path | None = None):
+        self.process = subprocess.Popen([*command, "up", "--no-status", *args], env=env, cwd=cwd,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, stdin=subprocess.DEVNULL,
                                         start_new_session=True)

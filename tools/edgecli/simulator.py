@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgecli.commands import EDGEHOST_CHILD
 from edgecli.engineprocess import ProcessEngine
 from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
@@ -410,7 +411,7 @@ class SimProcess:
 
     def __init__(self, args: list[str], stderr_path: Path, start_timeout: float = 15.0):
         self.stderr_path = stderr_path
-        command = [sys.executable, "-m", "edgecli.main", "sim", "--stop-with-stdin", *args]
+        command = [*EDGEHOST_CHILD, "sim", "--stop-with-stdin", *args]
         with stderr_path.open("wb") as err:
             # a session of its own: the terminal's Ctrl-C is for this process, which stops
             # the simulator in its turn

@@ -29,7 +29,7 @@ def _progress() -> Progress:
 
 def deploy(args: argparse.Namespace) -> int:
     try:
-        with BoardFiles(args.port, args.baud) as board:
+        with BoardFiles(args.port, args.baud, waiting=note) as board:
             facts = board.facts()
             if facts.frozen_host and not args.force:
                 report(args, "the host code is frozen into the firmware on %s: nothing to "
@@ -143,7 +143,7 @@ def provision(args: argparse.Namespace) -> int:
     except registry.RegistryError as exc:
         return fail("provision: %s; nothing was written" % exc)
     try:
-        with BoardFiles(args.port, args.baud) as board:
+        with BoardFiles(args.port, args.baud, waiting=note) as board:
             old = board.read(boardfiles.CONFIG)
             files = {boardfiles.CONFIG: (json.dumps(config) + "\n").encode(),
                      **boardfiles.profile_files([profile.name])}

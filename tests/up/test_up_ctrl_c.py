@@ -3,13 +3,16 @@ with the exit status the README gives and no traceback; a reader gone away is 14
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.commands import COMMAND_TIMEOUT
 from support.up import EDGEHOST, UpProcess, descendants, free_port, still_running
 
 pytestmark = pytest.mark.nats
@@ -59,4 +62,24 @@ def test_ctrl_c_of_up_on_an_existing_lattice_is_130(up_env, nats_server):
     finally:
         code = up.interrupt()
     assert code == 130
+    assert "Traceback" not in up.process.stderr.read()
+
+
+def test_ctrl_c_while_up_waits_for_its_board_stops_it_there_with_130(up_env, tmp_path):
+    key = tmp_path / "board.key"
+    key.write_text(json.dumps({"board_id": "desk", "pairing_key": "ab" * 32}))
+    with socket.socket() as silent:  # a board that takes the connection and never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        up = UpProcess(up_env, "--nats-port", str(free_port()), "--tcp",
+                       "127.0.0.1:%d" % silent.getsockname()[1], "--key-file", str(key))
+        try:
+            silent.settimeout(COMMAND_TIMEOUT)
+            silent.accept()[0].close()  # the gateway has dialled: up now waits for the board
+            started = descendants(up.process.pid)
+            code = up.interrupt()
+        finally:
+            if up.process.poll() is None:
+                up.process.kill()
+    assert (code, still_running(started)) == (130, [])
     assert "Traceback" not in up.process.stderr.read()

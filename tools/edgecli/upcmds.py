@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -291,15 +292,29 @@ def up(args: argparse.Namespace) -> int:
     run.manifest = manifest
     console = Console(stderr=False)
 
+    async def come_up() -> None:
+        run.lock_state()
+        run.start_nats()
+        boards = run.boards()
+        await run.start_gateway(boards)
+        await run.start_demo()
+        await run.apply_manifest()
+
     async def serve() -> int:
         stopping = StopSignals()
+        coming = asyncio.create_task(come_up())
+        told = asyncio.create_task(stopping.wait())
+        # Ctrl-C while up waits for its board (up to BOARD_WAIT_SECONDS) stops it there
+        await asyncio.wait({coming, told}, return_when=asyncio.FIRST_COMPLETED)
+        told.cancel()
+        if not coming.done():
+            coming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await coming
+            await run.stop()
+            return stopping.code
         try:
-            run.lock_state()
-            run.start_nats()
-            boards = run.boards()
-            await run.start_gateway(boards)
-            await run.start_demo()
-            await run.apply_manifest()
+            coming.result()
         except (UpError, GatewayError, RegistryError, BoardError, ValueError, HostError) as exc:
             await run.stop()
             return fail(str(exc))

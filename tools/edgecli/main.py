@@ -13,6 +13,7 @@ from edgecli import (
     callcmds,
     claimcmds,
     commands,
+    completioncmds,
     ctlcmds,
     deploycmds,
     firmwarecmds,
@@ -513,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     parcmds.add_par(sub, _add_json)
     firmwarecmds.add_parsers(sub)
     deploycmds.add_parsers(sub)
+    completioncmds.add_parser(sub)
     _add_output_options(parser)
     return parser
 
@@ -533,6 +535,7 @@ def _run(argv: list[str]) -> int:
         return commands.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
                               f"UTF-8 (a binary payload goes in a file: --file)")
     parser = build_parser()
+    completioncmds.complete(parser)
     args = parser.parse_args(argv)
     commands.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)

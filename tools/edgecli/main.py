@@ -22,6 +22,7 @@ from edgecli import (
     parcmds,
     proxycmds,
     pushcmds,
+    serialports,
     simcmds,
     upcmds,
 )
@@ -165,7 +166,8 @@ BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_N
 def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
     """Where the board is and how to talk to it; given before or after the action."""
     parser.add_argument("--port", metavar="PATH|URL", default=default,
-                        help="serial device, pty or pyserial URL (or EDGEHOST_PORT)")
+                        help="serial device, pty or pyserial URL, or auto: the one board "
+                             "plugged in (or EDGEHOST_PORT)")
     parser.add_argument("--tcp", metavar="HOST:PORT", default=default,
                         help="a board (or simulator) on TCP (or EDGEHOST_TCP)")
     parser.add_argument("--nats", metavar="URL", default=default,
@@ -477,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run NATS, the gateway and a (simulated) board on this machine")
     board = up.add_mutually_exclusive_group()
     board.add_argument("--port", metavar="PATH|URL",
-                       help="a real board on this serial port or pyserial URL")
+                       help="a real board on this serial port or pyserial URL (auto: the one "
+                            "board plugged in)")
     board.add_argument("--tcp", metavar="HOST:PORT", help="a real board on Wi-Fi at this address")
     board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
     up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
@@ -545,6 +548,12 @@ def _run(argv: list[str]) -> int:
         problem = board_target(args, required=args.action != "fit")
         if problem is not None:
             return commands.usage(problem)
+    if getattr(args, "port", None) == serialports.AUTO:
+        try:
+            args.port = serialports.find_board_port()
+        except serialports.NoSingleBoard as exc:
+            return commands.fail(str(exc))
+        commands.note(f"--port auto: {args.port}, the one board plugged in")
     return args.run(args)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 
+import pytest
 from support.commands import EDGEHOST
 from test_boardcli_board import Follower
 
@@ -22,31 +23,21 @@ class Holder(Follower):
         assert self.finish()[0] == 130
 
 
-def test_a_board_on_tcp_held_by_board_logs_answers_busy_at_once(start_sim, board, key_file):
-    sim = start_sim()
-    follower = Holder(sim, key_file)
+@pytest.mark.parametrize("tcp, said", [
+    (True, "busy with another connection (a gateway, or another edgehost board command); try "
+           "again once that one has ended"),
+    (False, "cannot open the port (busy with another connection; a gateway, another edgehost "
+            "board command or a serial monitor holds it)"),
+], ids=["tcp", "serial"])
+def test_a_board_held_by_board_logs_answers_busy_at_once(start_sim, board, key_file, tcp, said):
+    sim = start_sim(tcp=tcp)
+    holder = Holder(sim, key_file)
     try:
         done = board(sim, "info")
-        assert (done.code, done.out) == (1, "")
-        assert done.err == (f"edgehost: board at {sim.where}: busy with another connection (a "
-                            f"gateway, or another edgehost board command); try again once that "
-                            f"one has ended\n")
-        assert follower.line_with("turned away another connection")  # the holder serves on
+        assert (done.code, done.out, done.err) == (1, "", f"edgehost: board at {sim.where}: "
+                                                          f"{said}\n")
+        if tcp:  # the board told the holder whom it turned away, and serves it on
+            assert holder.line_with("turned away another connection")
     finally:
-        follower.stop()
+        holder.stop()
     assert board(sim, "info").code == 0  # free again once the holder has gone
-
-
-def test_a_board_on_a_serial_line_held_by_board_logs_answers_busy_at_once(start_sim, board,
-                                                                           key_file):
-    sim = start_sim(tcp=False)
-    follower = Holder(sim, key_file)
-    try:
-        done = board(sim, "info")
-        assert (done.code, done.out) == (1, "")
-        assert done.err == (f"edgehost: board at {sim.where}: cannot open the port (busy with "
-                            f"another connection; a gateway, another edgehost board command or "
-                            f"a serial monitor holds it)\n")
-    finally:
-        follower.stop()
-    assert board(sim, "info").code == 0

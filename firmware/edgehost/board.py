@@ -277,7 +277,11 @@ class Board:
                     port.ticks_diff(port.ticks_ms(), checked) >= BUSY_CHECK_MS:
                 checked = port.ticks_ms()
                 if self._waiting():
-                    self._turn_away()
+                    # a gateway that hung up to come back at once is not a second one: read
+                    # its hang-up first, and the next accept takes its new connection
+                    self.poll()
+                    if self._lost is None:
+                        self._turn_away()
             if self._hold_ms:
                 if port.ticks_diff(port.ticks_ms(), self._hold_from) < self._hold_ms:
                     port.sleep_ms(10)

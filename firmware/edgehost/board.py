@@ -15,6 +15,7 @@ from edgehost.store import ActorStore
 from edgelink import boardio
 from edgelink.boardio import PortClosed
 from edgelink.link import GATEWAY_MIN_FRAME, MIN_FRAME, LinkError, board_link
+from edgelink.messages import GATEWAY, is_reply
 from edgelink.mpack import packb
 from edgelink.session import GATEWAY_PROOF_MISMATCH
 from edgemodule.region import extent
@@ -31,7 +32,6 @@ TAKEOVER_GRACE_MS = 1000
 # how often a served board looks for another connection to turn away
 BUSY_CHECK_MS = 200
 MIN_MAX_BODY = 16 * 1024
-REPLIES_TO_BOARD = ("host_result", "error")
 
 
 def engine_name():
@@ -68,6 +68,16 @@ class Board:
         self.store = ActorStore(flash_root, self.limits["module_flash_bytes"],
                                 self._reload_moved)
         self.reports = Reports(self, console)
+        # a modules partition smaller than the profile's region (a partition table made for
+        # another profile): fits and installs count the flash the board has
+        capacity = self.store.region.capacity()
+        if capacity < self.limits["module_flash_bytes"]:
+            self.reports.console(
+                "[warn] the modules partition holds %d KiB for modules, less than the %d KiB "
+                "of the profile's limits.module_flash_bytes; the board offers what it holds"
+                % (capacity // 1024, self.limits["module_flash_bytes"] // 1024))
+            self.limits = dict(self.limits)
+            self.limits["module_flash_bytes"] = capacity
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
@@ -326,7 +336,7 @@ class Board:
             return None, False
         answer = None
         for msg in inbox:
-            if answer is None and msg["id"] == wanted and msg["t"] in REPLIES_TO_BOARD:
+            if answer is None and msg["id"] == wanted and is_reply(msg["t"], GATEWAY):
                 answer = msg
             else:
                 self._pending.append(msg)

@@ -300,13 +300,14 @@ SIMULATES_MAPPING = IMPLEMENTATION == "cpython"
 
 
 def open_region(root, size):
-    """The module region: the board's "modules" partition on an ESP32, else a file of
-    `size` bytes under `root` (mapped where the wasm3 module can map files)."""
+    """The module region: `size` bytes of the board's "modules" partition on an ESP32 (fewer
+    where the partition is smaller), else a file of `size` bytes under `root` (mapped where
+    the wasm3 module can map files)."""
     if sys.platform == "esp32":
         from edgemodule.region import PARTITION
 
         try:
-            return PartitionFlash(PARTITION)
+            return PartitionFlash(PARTITION, size)
         except OSError:
             pass  # a firmware without the partition (stock MicroPython): a file, not mapped
     return FileFlash(root + "/modules.region", size)
@@ -363,9 +364,15 @@ class FileFlash:
 
 
 class PartitionFlash:
-    """An ESP32 flash partition, written through esp32.Partition, mapped by wasm3."""
+    """The first `size` bytes of an ESP32 flash partition (all of it where it is smaller),
+    written through esp32.Partition, mapped by wasm3.
 
-    def __init__(self, label):
+    A partition table need not be the one the firmware build made for the board's profile: a
+    larger partition is used (and mapped) only as far as the profile's region, which the
+    profile checks the chip can map; a smaller one is used whole, and the board offers only
+    that much flash for modules."""
+
+    def __init__(self, label, size):
         import esp32
 
         found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
@@ -373,7 +380,7 @@ class PartitionFlash:
             raise OSError("no %s partition" % label)
         self.label = label
         self._part = found[0]
-        self.size = self._part.ioctl(4, 0) * self._part.ioctl(5, 0)  # blocks * block size
+        self.size = min(size, self._part.ioctl(4, 0) * self._part.ioctl(5, 0))  # blocks * size
 
     def readinto(self, offset, buf):
         self._part.readblocks(offset // 4096, buf, offset % 4096)
@@ -396,7 +403,7 @@ class PartitionFlash:
     def mapped(self, offset, length):
         from wasm3 import map_partition
 
-        return map_partition(self.label, offset, length)
+        return map_partition(self.label, offset, length, self.size)
 
     def close(self):
         pass

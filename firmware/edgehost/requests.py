@@ -8,18 +8,28 @@ from edgehost.builtins import BuiltinError
 from edgehost.store import StagedModule, StoreError
 from edgehost.wapc import ActorFailed, GuestError, PayloadTooLarge, TrapError, WapcError
 from edgelink.link import BodyRefused
+from edgelink.messages import (
+    BOARD,
+    FAILED,
+    GUEST_ERROR,
+    REFUSED,
+    REQUEST,
+    SESSION,
+    STORE,
+    TOO_LARGE,
+    TOO_LARGE_TO_KEEP,
+    TRAP,
+    UNKNOWN_ACTOR,
+    UNKNOWN_TYPE,
+    answered_once,
+    role,
+    sender,
+)
 from edgemodule.region import extent
 
-REFUSED = "refused"
-UNKNOWN_ACTOR = "unknown_actor"
-STORE = "store"
 UPLOADS = ("install", "swap")
-# requests with an effect: one sent again (the gateway does after a new session) is answered
-# from what the board remembers of it for the link it names, never run twice
-REMEMBERED = ("invoke", "install", "swap", "remove")
 OUTCOMES = 16  # replies remembered (a gateway never has more than the window in flight)
 OUTCOME_BYTES = 8192  # of reply bodies, all told
-TOO_LARGE_TO_KEEP = "too_large_to_keep"
 
 
 class Outcomes:
@@ -93,17 +103,19 @@ class Requests:
             "swap": self._on_swap,
             "remove": self._on_remove,
             "invoke": self._on_invoke,
+            "contract_call": self._on_contract_call,
             "get_claims": self._on_get_claims,
-            "hello": self._for_gateway,
-            "host_call": self._for_gateway,
+            "error": self._on_error,
         }
 
     def handle(self, msg):
         t = msg["t"]
         handler = self._handlers.get(t)
         self._link = msg.get("link")
-        # a request that names no link cannot be told from another link's of the same id
-        self._remember = t in REMEMBERED and self._link is not None
+        # a request with an effect sent again (the gateway does after a new session) is
+        # answered from what the board remembers of it for the link it names, never run
+        # twice; a request that names no link cannot be told from another link's of that id
+        self._remember = answered_once(t) and self._link is not None
         if self._remember:
             known = self.outcomes.get(self._link, msg["id"])
             if known is not None:
@@ -114,9 +126,9 @@ class Requests:
                 return self._board.reply(dict(known[0]), known[1])
         if handler is not None:
             handler(msg)
-        elif t == "error":
-            self._board.reports.console("[warn] gateway reported %s: %s"
-                                        % (msg["code"], msg["message"]))
+        elif sender(t) == BOARD and role(t) in (REQUEST, SESSION):
+            # what waits for an answer gets one; the board's own replies and reports do not
+            self._error(msg, UNKNOWN_TYPE, "%s is sent by a board, not to one" % t)
 
     def _reply(self, msg, body=None):
         if self._link is not None:
@@ -284,37 +296,36 @@ class Requests:
 
     def _on_invoke(self, msg):
         board = self._board
-        if board.hardware.serves(msg["actor"]):
-            return self._on_hardware_call(msg)
         actor = board.table.find(msg["actor"])
         if actor is None:
             return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
-        contract = provider_contract(msg["origin"])
-        if contract is not None and contract not in actor.caps:
+        contract = msg.get("origin_contract")
+        if contract and contract not in actor.caps:
+            caller = msg["origin"] + "/" + contract if msg["origin"] else contract
             return self._error(msg, REFUSED, "actor %s does not hold capability %s, so %s "
-                               "may not invoke it" % (actor.key, contract, msg["origin"]))
+                               "may not invoke it" % (actor.key, contract, caller))
         operation = msg["op"]
         try:
             result = actor.host.call(operation, msg.get("body") or b"")
         except GuestError as exc:
-            return self._error(msg, "guest_error", exc.detail)
+            return self._error(msg, GUEST_ERROR, exc.detail)
         except TrapError as exc:
             board.reports.log("error", str(exc), actor.key)
             board.reports.event("actor_trapped", {"actor": actor.key, "op": operation,
                                                   "message": str(exc), "rebuilt": exc.rebuilt})
-            return self._error(msg, "trap", str(exc))
+            return self._error(msg, TRAP, str(exc))
         except ActorFailed as exc:
-            return self._error(msg, "failed", str(exc))
+            return self._error(msg, FAILED, str(exc))
         except PayloadTooLarge as exc:
-            return self._error(msg, "too_large", str(exc))
+            return self._error(msg, TOO_LARGE, str(exc))
         except WapcError as exc:
-            return self._error(msg, "failed", str(exc))
+            return self._error(msg, FAILED, str(exc))
         self._reply({"t": "invoke_result", "id": msg["id"]}, result)
 
-    def _on_hardware_call(self, msg):
+    def _on_contract_call(self, msg):
         # the gateway has checked the caller's link, claims and signature already
         try:
-            result = self._board.hardware.call(msg["actor"], msg["op"], msg.get("body") or b"")
+            result = self._board.hardware.call(msg["contract"], msg["op"], msg.get("body") or b"")
         except BuiltinError as exc:
             return self._error(msg, REFUSED, str(exc))
         self._reply({"t": "invoke_result", "id": msg["id"]}, result)
@@ -326,21 +337,11 @@ class Requests:
         token = actor.token or ""
         self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
 
-    def _for_gateway(self, msg):
-        self._error(msg, "unknown_type", "%s is sent by a board, not to one" % msg["t"])
+    def _on_error(self, msg):
+        self._board.reports.console("[warn] gateway reported %s: %s"
+                                    % (msg["code"], msg["message"]))
 
 
 def _hex(digest):
     return str(binascii.hexlify(digest), "ascii")
-
-
-def provider_contract(origin):
-    """The contract id a provider origin speaks for, or None for the CLI ("") or an actor.
-
-    A provider origin is its contract id (`wasmcloud:httpserver`), optionally after the
-    provider's key and a slash (`V.../wasmcloud:httpserver`).
-    """
-    if ":" not in origin:
-        return None
-    return origin.rsplit("/", 1)[-1]
 

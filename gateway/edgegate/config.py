@@ -14,6 +14,7 @@ DEFAULT_RPC_TIMEOUT_MS = 2000  # the OTP host's default for WASMCLOUD_RPC_TIMEOU
 HEARTBEAT_SECONDS = 30
 PROVIDER_HEALTH_SECONDS = 30.0  # the OTP host's interval between provider health checks
 CLUSTER_SEED_FILE = "cluster.nk"
+KEYS_DIR_ENV = "EDGEHOST_KEYS_DIR"
 
 
 class ConfigError(ValueError):
@@ -78,6 +79,12 @@ class LatticeConfig:
                                   f"public key (56 characters starting with C)")
             config.cluster_issuers.append(issuer)
         return config
+
+
+def keys_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where generated seeds are kept: $EDGEHOST_KEYS_DIR, else ~/.edgehost/keys."""
+    configured = (os.environ if env is None else env).get(KEYS_DIR_ENV)
+    return Path(configured) if configured else Path.home() / ".edgehost" / "keys"
 
 
 def host_labels(env: Mapping[str, str]) -> dict[str, str]:

@@ -17,13 +17,13 @@ from edgegate.config import LatticeConfig
 from edgegate.control import ControlInterface
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardSession
+from edgegate.devices.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgegate.events import EventPublisher
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.jetstream.metadata import LatticeMetadata
 from edgegate.lattice import Lattice
 from edgegate.linkdefs.announce import LinkAnnouncer
 from edgegate.rpc.router import Router
-from edgegate.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgegate.vhost.boardaccess import BoardAccess
 from edgegate.vhost.host import BoardHost
 
@@ -127,7 +127,7 @@ class Gateway:
         self.control = ControlInterface(self.lattice, lambda: list(self.hosts.values()),
                                         self.env)
         await self.control.start()
-        self.access = BoardAccess(self.lattice, self)
+        self.access = BoardAccess(self.lattice, self.host_for)
         await self.access.start([entry for entry in self.boards])
         listening: dict[str, list[BoardEntry]] = defaultdict(list)
         for entry in self.boards:

@@ -1,7 +1,8 @@
-"""The message catalogue: one msgpack map per purpose, each with a type `t` and request id `id`.
+"""The message catalogue: who sends each message of the link, what it is, what it carries.
 
-A message that carries bulk bytes (a module, a payload) has them in `body`, or, when too large
-for one frame, announces `size` and `sha256` and the bytes follow in `chunk` messages.
+Every message is one msgpack map with a type `t` and a request id `id`. A message that carries
+bulk bytes (a module, a payload) has them in `body`, or, when too large for one frame, announces
+`size` and `sha256` and the bytes follow in `chunk` messages.
 """
 
 from edgelink.mpack import MpackError, unpackb
@@ -13,43 +14,23 @@ BIN = "bin"
 MAP = "map"
 LIST = "list"
 
-# t -> required fields; `True` after them marks a message that carries a body
-CATALOGUE = {
-    # board -> gateway, first message of a session; the gateway answers with ready
-    "hello": ((("board", STR), ("firmware", STR), ("engine", STR), ("profile", STR),
-               ("max_frame", INT), ("window", INT), ("free_mem", INT), ("free_flash", INT),
-               ("actors", MAP)), False),
-    "ready": ((("host", STR), ("max_frame", INT), ("window", INT)), False),
-    # gateway -> board requests and the board's replies
-    "install": ((("actor", STR), ("sha256", BIN)), True),
-    "installed": ((("actor", STR), ("sha256", BIN)), False),
-    "remove": ((("actor", STR),), False),
-    "removed": ((("actor", STR),), False),
-    "swap": ((("actor", STR), ("sha256", BIN)), True),
-    "swapped": ((("actor", STR), ("sha256", BIN)), False),
-    "invoke": ((("actor", STR), ("op", STR), ("origin", STR)), True),
-    "invoke_result": ((), True),
-    "get_claims": ((("actor", STR),), False),
-    "claims": ((("actor", STR),), True),
-    # board -> gateway requests and the gateway's replies
-    "host_call": ((("actor", STR), ("binding", STR), ("namespace", STR), ("op", STR)), True),
-    "host_result": ((), True),
-    # board -> gateway reports, no reply
-    "health": ((("free_mem", INT), ("free_flash", INT), ("uptime_ms", INT),
-                ("actors", MAP)), False),
-    "log": ((("level", STR), ("text", STR)), False),
-    "event": ((("kind", STR), ("data", MAP)), False),
-    # either way
-    "ping": ((), False),
-    "pong": ((), False),
-    "error": ((("code", STR), ("message", STR)), False),
-    # chunked bodies, handled by the link itself
-    "chunk": ((("at", INT), ("data", BIN)), False),
-    "chunk_ack": ((("at", INT),), False),
-    "abort": ((("reason", STR),), False),
-}
+# who sends a message
+BOARD = "board"
+GATEWAY = "gateway"
+EITHER = "either"
 
-# error codes
+# what a message is
+REQUEST = "request"  # its sender waits for one reply with its id: the request's own, or error
+REPLY = "reply"
+REPORT = "report"  # nothing answers it
+SESSION = "session"  # hello and ready: each end's limits, at the start of every session
+LINK = "link"  # moves a body in chunks; the link handles it itself
+
+# what else a message is ("body", "once" or both, in its entry's flags)
+BODY = "body"  # it carries bytes (see above)
+ONCE = "once"  # a request with an effect: a repeat of one link's request is answered, not run
+
+# error codes the link itself replies with, to any message
 UNKNOWN_TYPE = "unknown_type"
 MALFORMED = "malformed"
 TOO_LARGE = "too_large"
@@ -57,6 +38,72 @@ DIGEST = "digest_mismatch"
 ABORTED = "aborted"
 BUSY = "busy"
 STORE = "store"
+# the board's
+REFUSED = "refused"
+UNKNOWN_ACTOR = "unknown_actor"
+GUEST_ERROR = "guest_error"
+TRAP = "trap"
+FAILED = "failed"
+TOO_LARGE_TO_KEEP = "too_large_to_keep"  # a ONCE request's reply too large to remember
+# the gateway's
+HOST_CALL = "host_call"  # the lattice could not serve the call
+NO_LATTICE = "no_lattice"  # a gateway without a lattice serves no host calls
+
+# t -> (sender, what it is, required fields, flags, error codes of its own)
+#
+# Spelled in literals, each one of the names above: a frozen module keeps a tuple of literals in
+# flash whole, where one that names a variable is built in RAM when the module is imported.
+CATALOGUE = {
+    # board -> gateway, first message of a session; the gateway answers with ready
+    "hello": ("board", "session", (("board", "str"), ("firmware", "str"), ("engine", "str"),
+                                   ("profile", "str"), ("max_frame", "int"), ("window", "int"),
+                                   ("free_mem", "int"), ("free_flash", "int"),
+                                   ("actors", "map")), "", ()),
+    "ready": ("gateway", "session", (("host", "str"), ("max_frame", "int"), ("window", "int")),
+              "", ()),
+    # gateway -> board requests and the board's replies
+    "install": ("gateway", "request", (("actor", "str"), ("sha256", "bin")), "body once",
+                ("refused", "store")),
+    "installed": ("board", "reply", (("actor", "str"), ("sha256", "bin")), "", ()),
+    "remove": ("gateway", "request", (("actor", "str"),), "once", ("unknown_actor",)),
+    "removed": ("board", "reply", (("actor", "str"),), "", ()),
+    "swap": ("gateway", "request", (("actor", "str"), ("sha256", "bin")), "body once",
+             ("unknown_actor", "refused", "store")),
+    "swapped": ("board", "reply", (("actor", "str"), ("sha256", "bin")), "", ()),
+    # an actor on the board; `origin` is the caller's key ("" for the command line), and a
+    # provider names the contract it calls for in `origin_contract`
+    "invoke": ("gateway", "request", (("actor", "str"), ("op", "str"), ("origin", "str")),
+               "body once",
+               ("unknown_actor", "refused", "guest_error", "trap", "failed", "too_large")),
+    # one of the board's own contracts, for an actor the gateway has checked
+    "contract_call": ("gateway", "request", (("contract", "str"), ("op", "str")), "body once",
+                      ("refused",)),
+    "invoke_result": ("board", "reply", (), "body", ()),
+    "get_claims": ("gateway", "request", (("actor", "str"),), "", ("unknown_actor",)),
+    "claims": ("board", "reply", (("actor", "str"),), "body", ()),
+    # board -> gateway requests and the gateway's replies
+    "host_call": ("board", "request", (("actor", "str"), ("binding", "str"),
+                                       ("namespace", "str"), ("op", "str")), "body",
+                  ("host_call", "no_lattice")),
+    "host_result": ("gateway", "reply", (), "body", ()),
+    # board -> gateway reports
+    "health": ("board", "report", (("free_mem", "int"), ("free_flash", "int"),
+                                   ("uptime_ms", "int"), ("actors", "map")), "", ()),
+    "log": ("board", "report", (("level", "str"), ("text", "str")), "", ()),
+    "event": ("board", "report", (("kind", "str"), ("data", "map")), "", ()),
+    # either way; the link answers a ping with pong, a keepalive (id 0) with its acknowledgement
+    "ping": ("either", "request", (), "", ()),
+    "pong": ("either", "reply", (), "", ()),
+    "error": ("either", "reply", (("code", "str"), ("message", "str")), "",
+              ("unknown_type", "malformed", "too_large", "digest_mismatch", "aborted", "busy",
+               "store")),
+    # chunked bodies, handled by the link itself
+    "chunk": ("either", "link", (("at", "int"), ("data", "bin")), "", ()),
+    "chunk_ack": ("either", "link", (("at", "int"),), "", ()),
+    "abort": ("either", "link", (("reason", "str"),), "", ()),
+}
+# fields any message may have, checked when present (sha256 apart: it has a length too)
+OPTIONAL = (("link", "str"), ("origin_contract", "str"))
 
 MAX_ID = 0x7FFFFFFF
 
@@ -83,9 +130,39 @@ def _type_ok(value, kind):
     return isinstance(value, list)
 
 
+def sender(t):
+    """Who sends messages of type t (BOARD, GATEWAY, EITHER); None for an unknown type."""
+    entry = CATALOGUE.get(t)
+    return entry and entry[0]
+
+
+def role(t):
+    """What a message of type t is (REQUEST, REPLY, REPORT, SESSION, LINK); None if unknown."""
+    entry = CATALOGUE.get(t)
+    return entry and entry[1]
+
+
+def is_reply(t, side):
+    """Whether t is a reply that `side` (BOARD or GATEWAY) sends to the other's request."""
+    entry = CATALOGUE.get(t)
+    return entry is not None and entry[1] == REPLY and entry[0] in (side, EITHER)
+
+
+def error_codes(t):
+    """The error codes of type t's own (the link's, in `error`'s entry, apply to any)."""
+    entry = CATALOGUE.get(t)
+    return entry[4] if entry is not None else ()
+
+
 def carries_body(t):
     entry = CATALOGUE.get(t)
-    return entry is not None and entry[1]
+    return entry is not None and BODY in entry[3]
+
+
+def answered_once(t):
+    """Whether a request of type t has an effect, so that a repeat must not run it again."""
+    entry = CATALOGUE.get(t)
+    return entry is not None and ONCE in entry[3]
 
 
 def check(msg):
@@ -100,11 +177,10 @@ def check(msg):
     entry = CATALOGUE.get(t) if isinstance(t, str) else None
     if entry is None:
         raise MessageError(UNKNOWN_TYPE, "unknown message type %s" % _short(t), request_id)
-    fields, has_body = entry
+    fields = entry[2]
+    has_body = BODY in entry[3]
     for name, kind in fields:
-        if not _type_ok(msg.get(name), kind):
-            raise MessageError(MALFORMED, "%s: field %r must be %s, got %s"
-                               % (t, name, kind, _short(msg.get(name))), request_id)
+        _check_field(msg, t, name, kind, request_id)
     if has_body and "body" not in msg:
         if not _type_ok(msg.get("size"), INT) or msg["size"] < 0:
             raise MessageError(MALFORMED, "%s: needs a body or a size" % t, request_id)
@@ -115,10 +191,16 @@ def check(msg):
         raise MessageError(MALFORMED, "%s: body must be bin" % t, request_id)
     if "sha256" in msg and not (_type_ok(msg["sha256"], BIN) and len(msg["sha256"]) == 32):
         raise MessageError(MALFORMED, "%s: sha256 must be 32 bytes" % t, request_id)
-    if "link" in msg and not _type_ok(msg["link"], STR):
-        raise MessageError(MALFORMED, "%s: field 'link' must be str, got %s"
-                           % (t, _short(msg["link"])), request_id)
+    for name, kind in OPTIONAL:
+        if name in msg:
+            _check_field(msg, t, name, kind, request_id)
     return msg
+
+
+def _check_field(msg, t, name, kind, request_id):
+    if not _type_ok(msg.get(name), kind):
+        raise MessageError(MALFORMED, "%s: field %r must be %s, got %s"
+                           % (t, name, kind, _short(msg.get(name))), request_id)
 
 
 def _short(value):

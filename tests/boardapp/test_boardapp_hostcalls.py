@@ -135,12 +135,14 @@ async def test_an_invocation_from_a_provider_needs_its_capability(board_thread, 
     try:
         await gw.request(plain.install(claims=False), plain.module)
         await gw.request(served.install(claims=False), served.module)
-        refused = await gw.invoke(plain.key, "Echo", b"x", origin="wasmcloud:httpserver")
+        refused = await gw.invoke(plain.key, "Echo", b"x",
+                                  origin_contract="wasmcloud:httpserver")
         assert refused["code"] == "refused"
         assert refused["message"] == (f"actor {plain.key} does not hold capability "
                                       "wasmcloud:httpserver, so wasmcloud:httpserver may not "
                                       "invoke it")
-        allowed = await gw.invoke(served.key, "Echo", b"x", origin="VPROVIDER/wasmcloud:httpserver")
+        allowed = await gw.invoke(served.key, "Echo", b"x", origin="VPROVIDER",
+                                  origin_contract="wasmcloud:httpserver")
         assert allowed["body"] == b"x"
         from_actor = await gw.invoke(plain.key, "Echo", b"y", origin=served.key)
         assert from_actor["body"] == b"y"

@@ -8,8 +8,8 @@ import socket
 
 from support.gateway import WAIT, connect_tcp
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import TcpTransport
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import TcpTransport
 from edgelink import frame, session
 
 WRONG_KEY = bytes(32)

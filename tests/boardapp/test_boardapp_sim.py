@@ -14,7 +14,8 @@ from support.gateway import WAIT, connect_pty, connect_tcp
 from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
 from support.sims import sim_command
 
-from edgecli.simulator import ThrottledPort, parse_ready_line
+from edgecli.simulator import ThrottledPort
+from edgegate.devices.simprocess import parse_ready_line
 from edgehost.store import ActorStore
 from edgemodule.region import extent
 

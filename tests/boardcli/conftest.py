@@ -11,7 +11,7 @@ from support.commands import COMMAND_TIMEOUT, EDGEHOST, Outcome
 from support.keys import write_key_file
 from support.signing import sign_to_file
 
-from edgecli.simulator import SimProcess
+from edgegate.devices.simprocess import SimProcess
 
 SIM_START_TIMEOUT = 15.0
 

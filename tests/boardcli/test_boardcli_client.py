@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from edgegate.boardclient import BoardClient, BoardKey, BoardRefused
+from edgegate.devices.boardclient import BoardClient, BoardRefused
+from edgegate.devices.boardkey import BoardKey
 from edgegate.wascap import SignedModule
 
 

@@ -95,3 +95,11 @@ def test_fit_counts_a_big_actor_in_the_flash_the_board_maps_not_in_its_ram(edgeh
     assert verdicts["esp32-wrover-e"] == (
         "refused: flash: the module of 1804 KiB is larger than the board's 1536 KiB module "
         "region, all the flash it maps for modules")
+
+
+def test_fit_with_no_profiles_to_judge_by_says_so_in_one_line(edgehost, unsigned, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.setenv("EDGEHOST_PROFILES_DIR", str(tmp_path))
+    shown = edgehost("board", "fit", unsigned("echo"))
+    assert shown.code == 1
+    assert shown.err == f"edgehost: fit no board profiles (NAME.json) in {tmp_path}\n"

@@ -13,7 +13,7 @@ import pytest
 from support.gateway import WAIT, connect_tcp
 from support.signing import SignedActor
 
-from edgecli import boardfiles, mpbuild
+from edgecli import boardfiles, mpbuild, packagedata
 from edgegate.devices.registry import load_registry
 
 PROFILE = "esp32-s3-devkitc-n8r8"
@@ -56,7 +56,7 @@ def test_deploy_copies_the_host_as_bytecode_for_the_boards_version(edgehost, uni
     names = set(boardfiles.host_sources())
     assert len(names) == int(done.out.split(": ")[1].split(" copied")[0]) - 4  # + 4 profiles
     assert sorted(p.name for p in (on_board / "profiles").iterdir()) == sorted(
-        p.name for p in mpbuild.ROOT.joinpath("hardware", "profiles").iterdir())
+        p.name for p in packagedata.profiles_dir().iterdir())
 
 
 def test_a_second_deploy_copies_only_what_changed_and_removes_stale_sources(
@@ -79,7 +79,7 @@ def test_deploy_as_source_copies_the_py_files(edgehost, unix_board):
     done = edgehost("deploy", "--port", board.port, "--source")
     assert done.code == 0, done
     assert (board.folder / "edgelink" / "frame.py").read_bytes() == \
-        (mpbuild.ROOT / "shared" / "edgelink" / "frame.py").read_bytes()
+        (packagedata.shared_dir() / "edgelink" / "frame.py").read_bytes()
 
 
 def test_deploy_to_firmware_with_the_host_frozen_in_copies_nothing(edgehost, unix_board):

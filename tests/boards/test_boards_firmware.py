@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from test_boards_flash import esp_image
 
-from edgecli import firmware, flashing, mpbuild, profiles
+from edgecli import firmware, flashing, mpbuild, portpatch, profiles
 
 PROFILE_NAMES = [p.name for p in profiles.all_profiles()]
 
@@ -57,7 +58,7 @@ def test_the_idf_command_builds_the_esp32_port_with_wasm3_and_the_frozen_host(mi
     args = plan.idf_args()
     defines = dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "-D")
     assert args[:2] == ["-C", str(micropython_tree / "ports" / "esp32")] and args[-1] == "build"
-    assert Path(defines["USER_C_MODULES"]) == (mpbuild.ROOT / "firmware" / "cmodules" / "wasm3"
+    assert Path(defines["USER_C_MODULES"]) == (mpbuild.CMODULES / "wasm3"
                                                / "micropython.cmake")
     assert Path(defines["USER_C_MODULES"]).is_file()
     assert defines["MICROPY_BOARD_DIR"] == str(plan.board_dir)
@@ -87,6 +88,78 @@ def test_the_dry_run_prints_the_files_and_the_commands(edgehost):
     assert build[0] == "idf.py" and build[-1] == "build"
     assert merge[:2] == ["python", firmware.plan("esp32-c3-devkitm-1").makeimg_args()[0]]
     assert any(name.endswith("sdkconfig.edgehost") for name in plan["files"])
+
+
+def test_the_dry_run_lists_the_pystack_set_up_it_patches_into_the_esp32_port(edgehost):
+    done = edgehost("firmware", "build", "--profile", "esp32-devkitc", "--dry-run")
+    assert done.code == 0, done
+    assert ("# patch ports/esp32/main.c (pystack), after the line "
+            "'mp_cstack_init_with_top((void *)sp, MICROPY_TASK_STACK_SIZE);':") in done.out
+    assert "    mp_pystack_init(edgehost_pystack, " in done.out
+    assert "#define MICROPY_ENABLE_PYSTACK (1)" in done.out.splitlines()
+    plan = json.loads(edgehost("firmware", "build", "--profile", "esp32-devkitc", "--dry-run",
+                               "--json").out)
+    assert [(p["name"], p["file"]) for p in plan["patches"]] == [("pystack",
+                                                                   "ports/esp32/main.c")]
+
+
+def esp32_port_copy(micropython_tree: Path, into: Path) -> Path:
+    """The pinned ESP32 port's main.c in a tree of its own, to patch."""
+    main = into / "ports" / "esp32" / "main.c"
+    main.parent.mkdir(parents=True)
+    shutil.copyfile(micropython_tree / "ports" / "esp32" / "main.c", main)
+    return main
+
+
+def test_the_pystack_is_set_up_in_the_pinned_esp32_ports_main_task_before_mp_init(
+        micropython_tree, tmp_path):
+    main = esp32_port_copy(micropython_tree, tmp_path)
+    firmware.patch_port(tmp_path)
+    patched = main.read_text()
+    task = patched[patched.index("void mp_task(void *pvParameter) {"):]
+    task = task[:task.index("\n}\n")]
+    # each soft reset starts the pystack afresh, before mp_init as py/mpconfig.h asks
+    assert (task.index("soft_reset:") < task.index("mp_pystack_init(")
+            < task.index("    mp_init();"))
+    assert patched.count("mp_pystack_init(") == 1
+    firmware.patch_port(tmp_path)  # a checkout reused by the next build keeps one copy
+    assert main.read_text() == patched
+    for name in PROFILE_NAMES:
+        plan = firmware.plan(name, micropython=micropython_tree)
+        header = plan.files[str(plan.board_dir / "mpconfigboard.h")].splitlines()
+        assert "#define MICROPY_ENABLE_PYSTACK (1)" in header
+        assert "#define EDGEHOST_PYSTACK_BYTES (%d)" % portpatch.PYSTACK_BYTES in header
+
+
+def test_the_pystack_set_up_compiles_against_the_pinned_micropython_headers(micropython_tree,
+                                                                           tmp_path):
+    """What can be checked here without ESP-IDF: the inserted C, with the board header's
+    defines, compiles against MicroPython 1.28's own headers (the unix port's configuration)."""
+    genhdr = sorted((micropython_tree / "ports" / "unix").glob("build-*/genhdr"))
+    source = tmp_path / "pystack.c"
+    source.write_text(portpatch.config_defines() + '#include "py/runtime.h"\n'
+                      "void edgehost_main_task(void) {\n" + portpatch.PYSTACK_SETUP.text + "}\n")
+    unix = micropython_tree / "ports" / "unix"
+    done = subprocess.run(["gcc", "-fsyntax-only", "-Wall", "-Werror", "-I", micropython_tree,
+                           "-I", unix, "-I", unix / "variants" / "standard",
+                           "-I", genhdr[0].parent, source], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_patch_that_no_longer_applies_is_one_line_naming_the_file(micropython_tree, tmp_path):
+    main = esp32_port_copy(micropython_tree, tmp_path)
+    main.write_text(main.read_text().replace("soft_reset:\n", "soft_restart:\n"))
+    with pytest.raises(firmware.FirmwareError) as caught:
+        firmware.patch_port(tmp_path)
+    assert str(caught.value) == (
+        "ports/esp32/main.c: the pystack patch no longer applies: the lines it goes after "
+        "(from 'soft_reset:') are there 0 times, not once; it is written for MicroPython "
+        "1.28.0's sources")
+    main.unlink()
+    with pytest.raises(firmware.FirmwareError) as caught:
+        firmware.patch_port(tmp_path)
+    assert str(caught.value) == ("ports/esp32/main.c: the pystack patch cannot read it: "
+                                 "No such file or directory")
 
 
 def test_without_esp_idf_or_a_container_runtime_the_build_says_what_to_get(edgehost, tmp_path):
@@ -219,3 +292,19 @@ def test_a_module_region_that_leaves_no_room_for_the_filesystem_is_one_line():
     assert str(caught.value) == (
         "profile esp32-devkitc: limits.module_flash_bytes 2031616 leaves 56 KiB of its 4 MiB of "
         "flash for the filesystem, less than 256 KiB")
+
+
+def test_a_module_region_that_does_not_fit_the_partition_table_is_refused_in_one_line(edgehost,
+                                                                                      tmp_path):
+    # the ESP32-C3 maps 6 MiB, so the profile itself allows a 3 MiB region; its 4 MiB of
+    # flash have 2 MiB after the app
+    data = json.loads(profiles.profile_file("esp32-c3-devkitm-1").read_text())
+    data["limits"]["module_flash_bytes"] = 3 * 2**20
+    (tmp_path / "esp32-c3-devkitm-1.json").write_text(json.dumps(data))
+    done = edgehost("firmware", "build", "--profile", "esp32-c3-devkitm-1", "--dry-run",
+                    env={"EDGEHOST_PROFILES_DIR": str(tmp_path)})
+    assert done.code != 0 and done.out == ""
+    assert done.err.strip() == (
+        "edgehost: profile esp32-c3-devkitm-1: limits.module_flash_bytes 3145728 needs a "
+        "module region of 3153920 bytes, which does not fit its partition table: 2097152 bytes "
+        "of its 4 MiB of flash follow the app (from 0x200000)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_paths import COMMAND_TIMEOUT, EDGEHOST
 
-from edgecli.simulator import SimProcess
+from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 
 

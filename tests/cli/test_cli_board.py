@@ -9,7 +9,7 @@ import time
 import pytest
 from cli_paths import COMMAND_TIMEOUT
 
-from edgecli.simulator import SimProcess
+from edgegate.devices.simprocess import SimProcess
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

@@ -84,3 +84,13 @@ def test_ctrl_c_during_the_build_ends_it_in_one_line(env, tmp_path):
     assert not list((tmp_path / "out").glob("*.inputs"))  # nothing counts as built
     with pytest.raises(ProcessLookupError):  # the compiler did not outlive the command
         os.killpg(build.pid, 0)
+
+
+def test_no_actor_sources_to_build_is_one_line_not_silence(tmp_path, monkeypatch, capsys):
+    from edgecli import actorbuild
+    from edgecli.main import main
+
+    monkeypatch.setattr(actorbuild, "SOURCES", tmp_path)  # an installation without them
+    assert main(["build-actors", "--out", str(tmp_path / "out")]) == 1
+    shown = capsys.readouterr()
+    assert (shown.out, shown.err) == ("", f"edgehost: no actor sources (NAME.c) in {tmp_path}\n")

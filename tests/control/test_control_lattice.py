@@ -185,7 +185,7 @@ async def test_a_full_board_does_not_bid_and_a_held_module_is_not_uploaded_again
     held.write_bytes(module)
     kitchen = gateway.hosts["kitchen"]
     await install_on_board(kitchen, module)
-    before = kitchen.session.transport.bytes_out
+    before = kitchen.session.device.bytes_out
     await ctl_request(nc, f"cmd.{kitchen.id}.la", {"actor_ref": f"file://{held}"})
     await events.wait("actors_started", public_key=key)
-    assert kitchen.session.transport.bytes_out - before < len(module)
+    assert kitchen.session.device.bytes_out - before < len(module)

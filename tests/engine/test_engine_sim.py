@@ -13,7 +13,7 @@ from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
 from support.signing import SignedActor
 
 from edgecli import cpbuild
-from edgecli.simulator import SimProcess
+from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap.modules import custom_section
 
 pytestmark = pytest.mark.micropython

@@ -17,9 +17,9 @@ import serial
 from support.gateway import Gateway, open_gateway
 
 from edgecli import profiles
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardKey
-from edgegate.transports import SerialTransport
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.simprocess import SimProcess
+from edgegate.devices.transports import SerialTransport
 
 SIM_START_TIMEOUT = 30.0  # the board's MicroPython boots and restores its actors first
 RESET_PULSE_S = 0.1

@@ -170,3 +170,17 @@ async def test_actors_from_a_registry_start_and_update_by_reference(nats_server,
         assert await host.actors() == []
         with pytest.raises(ActorError, match="the registry has no such manifest"):
             await host.start_actor(f"{registry.host}/echo:9.9.9")
+
+
+async def test_hosts_of_one_machine_share_its_cluster_seed_and_call_each_other(
+        nats_server, actors, tmp_path):
+    # no WASMCLOUD_CLUSTER_SEED: the seed is the machine's cluster.nk, as for `edgehost gateway`
+    keys = tmp_path / "keys"
+    env = {"EDGEHOST_KEYS_DIR": str(keys), "WASMCLOUD_LATTICE_PREFIX": "default"}
+    echo = signed(actors["echo"], "echo")
+    async with Host(nats_url=nats_server.url, env=env, state_dir=tmp_path / "a") as serving, \
+            Host(nats_url=nats_server.url, env=env, state_dir=tmp_path / "b") as calling:
+        actor = await serving.start_actor(echo)
+        assert await calling.call_actor(actor, "Echo", b"next door") == b"next door"
+    seed = (keys / "cluster.nk").read_text().strip()
+    assert KeyPair.from_seed(seed).kind == "cluster"

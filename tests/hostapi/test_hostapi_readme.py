@@ -3,6 +3,7 @@ as written, and its manifest example is a valid manifest."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shlex
@@ -49,3 +50,19 @@ def test_the_readme_manifest_is_a_valid_manifest(tmp_path):
     assert checked.labels == {"room": "lab", "floor": "1"}
     assert len(checked.actors) == 2 and len(checked.capabilities) == 1
     assert checked.links[0].values == {"PORT": "8080"}
+
+
+def test_the_readme_table_marks_each_coroutine_of_the_host_with_await():
+    from edgegate import Host
+
+    table = re.findall(r"^\| (.+?) \| .+ \|$", section(), re.M)
+    listed = {}
+    for cell in table[1:]:  # after the header
+        for member in re.findall(r"`([^`]+)`", cell):
+            named = re.match(r"(await )?(\w+)", member)
+            if named and named.group(2) != "async":
+                listed[named.group(2)] = bool(named.group(1))
+    coroutines = {name for name, member in vars(Host).items()
+                  if not name.startswith("_") and inspect.iscoroutinefunction(member)}
+    assert coroutines <= set(listed), coroutines - set(listed)
+    assert {name for name, awaited in listed.items() if awaited} == coroutines

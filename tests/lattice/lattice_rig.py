@@ -14,10 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardKey
 from edgegate.config import LatticeConfig
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import load_registry
+from edgegate.devices.simprocess import SimProcess
 from edgegate.gateway import Gateway
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 

@@ -15,12 +15,19 @@ from lattice_rig import EDGEHOST, GatewayProcess, edgehost, signed_actor, write_
 
 pytestmark = pytest.mark.nats
 
-async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
-        sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
+
+def through_a_gateway(sim_boards, run_gateway, tmp_path, nats_url: str) -> list[str]:
+    """The `edgehost board` arguments that reach a simulated board `kitchen` through the
+    `edgehost gateway` that holds its link."""
     board = sim_boards("kitchen")
     gw = run_gateway(write_registry(tmp_path / "boards.json", board.registry_entry()))
     gw.wait_for_line("board kitchen is host N")
-    via = ["board", "--nats", nats_server.url, "--key-file", board.key_file]
+    return ["board", "--nats", nats_url, "--key-file", board.key_file]
+
+
+async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
+        sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
+    via = through_a_gateway(sim_boards, run_gateway, tmp_path, nats_server.url)
     module, key = signed_actor(actors["echo"], "echo", call_alias="greeter")
     (tmp_path / "echo_s.wasm").write_bytes(module)
     # follow the logs while installing and calling: the gateway serves both at once
@@ -57,6 +64,21 @@ async def test_edgehost_board_works_through_the_gateway_that_holds_the_link(
         follower.wait(10)
     done = edgehost(*via, "remove", "greeter", env=gateway_env)
     assert done.returncode == 0, done.stderr
+
+
+async def test_board_info_through_the_gateway_is_the_board_now_not_at_its_hello(
+        sim_boards, actors, tmp_path, run_gateway, nats_server, gateway_env):
+    via = through_a_gateway(sim_boards, run_gateway, tmp_path, nats_server.url)
+    module, _ = signed_actor(actors["echo"], "echo")
+    (tmp_path / "echo_s.wasm").write_bytes(module)
+    done = edgehost(*via, "install", tmp_path / "echo_s.wasm", env=gateway_env)
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(edgehost(*via, "info", "--json", env=gateway_env).stdout)
+                     for _ in range(2))
+    budget = first["budget"]  # what the board said it has left when the actor came
+    assert first["free_mem"] == budget["ram_free"] < budget["ram"]
+    assert first["free_flash"] == budget["flash_free"] < budget["flash"]
+    assert second["uptime_ms"] > first["uptime_ms"]
 
 
 async def test_a_wrong_pairing_key_gets_no_service_through_the_gateway(

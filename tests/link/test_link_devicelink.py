@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from linkpair import BOARD_ID, PAIRING_KEY, hello_message
 
-from edgegate.devicelink import DeviceLink
+from edgegate.devices.devicelink import DeviceLink
 from edgelink.link import LinkClosed, LinkTimeout, board_link
 
 

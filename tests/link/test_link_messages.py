@@ -26,6 +26,8 @@ SAMPLES = {
     "swapped": ("board", {"t": "swapped", "actor": "MABC", "sha256": DIGEST}),
     "invoke": ("gateway", {"t": "invoke", "actor": "MABC", "op": "Echo", "origin": "MXYZ",
                            "body": b"\x01\x02"}),
+    "contract_call": ("gateway", {"t": "contract_call", "contract": "edgehost:gpio",
+                                  "op": "Gpio.Read", "body": b"\x81\xa3pin\x04"}),
     "invoke_result": ("board", {"t": "invoke_result", "body": b"\x01\x02"}),
     "get_claims": ("gateway", {"t": "get_claims", "actor": "MABC"}),
     "claims": ("board", {"t": "claims", "actor": "MABC", "body": b"a.b.c"}),
@@ -45,6 +47,25 @@ SAMPLES = {
 def test_every_catalogue_type_has_a_sample():
     link_internal = {"chunk", "chunk_ack", "abort"}
     assert set(SAMPLES) == set(messages.CATALOGUE) - link_internal
+
+
+def test_every_catalogue_entry_is_spelled_with_the_catalogues_own_names():
+    m = messages
+    codes = {m.UNKNOWN_TYPE, m.MALFORMED, m.TOO_LARGE, m.DIGEST, m.ABORTED, m.BUSY, m.STORE,
+             m.REFUSED, m.UNKNOWN_ACTOR, m.GUEST_ERROR, m.TRAP, m.FAILED, m.HOST_CALL,
+             m.NO_LATTICE}
+    for t, (sender, role, fields, flags, own_codes) in m.CATALOGUE.items():
+        assert sender in (m.BOARD, m.GATEWAY, m.EITHER), t
+        assert role in (m.REQUEST, m.REPLY, m.REPORT, m.SESSION, m.LINK), t
+        assert all(kind in (m.STR, m.INT, m.BIN, m.MAP, m.LIST) for _, kind in fields), t
+        assert set(flags.split()) <= {m.BODY, m.ONCE}, t
+        assert m.ONCE not in flags or (sender, role) == (m.GATEWAY, m.REQUEST), t
+        assert set(own_codes) <= codes, t
+
+
+def test_the_samples_come_from_the_end_the_catalogue_says_sends_them():
+    for t, (sender, _) in SAMPLES.items():
+        assert messages.sender(t) in (sender, messages.EITHER), t
 
 
 @pytest.mark.parametrize("t", sorted(SAMPLES))

@@ -14,8 +14,8 @@ import pytest
 import serial
 from linkpair import BOARD_ID, PAIRING_KEY
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import SerialTransport, TcpListener, TcpTransport, TransportError
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import SerialTransport, TcpListener, TcpTransport, TransportError
 from edgelink.boardio import FdPort, PortClosed, SocketPort, UartPort
 from edgelink.link import LinkClosed
 

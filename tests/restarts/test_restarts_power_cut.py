@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from edgegate.boardclient import BoardClient, BoardError
+from edgegate.devices.boardclient import BoardClient, BoardError
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 from edgegate.wascap.modules import custom_section
 from edgelink.link import LinkError

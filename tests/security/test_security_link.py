@@ -13,7 +13,8 @@ import pytest
 from lattice_rig import SimBoard, signed_actor
 from support.memory import resident_kb
 
-from edgegate.boardclient import BoardClient, BoardError, BoardKey
+from edgegate.devices.boardclient import BoardClient, BoardError
+from edgegate.devices.boardkey import BoardKey
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 from edgegate.wascap.modules import custom_section
 

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import SerialTransport, TcpTransport
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import SerialTransport, TcpTransport
 from edgelink.link import LinkClosed
 from support.keys import BOARD_ID, PAIRING_KEY
 
@@ -54,10 +54,12 @@ class Gateway:
         self.device.send({"t": "ready", "host": "NTESTGATEWAY", "max_frame": 16384,
                           "window": 8})
 
-    async def invoke(self, actor: str, op: str, payload: bytes = b"",
-                     origin: str = "") -> dict[str, Any]:
-        return await self.request({"t": "invoke", "actor": actor, "op": op, "origin": origin},
-                                  payload)
+    async def invoke(self, actor: str, op: str, payload: bytes = b"", origin: str = "",
+                     origin_contract: str = "") -> dict[str, Any]:
+        msg = {"t": "invoke", "actor": actor, "op": op, "origin": origin}
+        if origin_contract:
+            msg["origin_contract"] = origin_contract
+        return await self.request(msg, payload)
 
     async def close(self) -> None:
         with contextlib.suppress(asyncio.TimeoutError, OSError):

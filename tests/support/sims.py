@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgecli import simulator
 from edgecli.simulator import Simulator, sim_config
+from edgegate.devices import simprocess
 from support.gateway import WAIT
 from support.keys import BOARD_ID, PAIRING_KEY
 
@@ -33,7 +33,7 @@ def sim_command(*args: str) -> list[str]:
             "sys.exit(main(sys.argv[1:]))", "sim", *args]
 
 
-class SimProcess(simulator.SimProcess):
+class SimProcess(simprocess.SimProcess):
     """`edgehost sim ARGS…` as its own process; the address it prints is `where`."""
 
     def __init__(self, stderr_path: Path, *args: str):

@@ -24,9 +24,10 @@ class UpProcess:
     """`edgehost up --no-status ARGS…` (or `command` up …) as the foreground job of a terminal
     of its own; `summary()` reads what it prints until "Ctrl-C …"."""
 
-    def __init__(self, env: dict[str, str], *args: str, command: tuple[str, ...] = (EDGEHOST,),
-                 cwd: Path | None = None):
-        self.process = subprocess.Popen([*command, "up", "--no-status", *args], env=env, cwd=cwd,
+    def __init__(self, env: dict[str, str], *args: str,
+                 command: str | Path | tuple[str, ...] = EDGEHOST, cwd: Path | None = None):
+        program = list(command) if isinstance(command, tuple) else [str(command)]
+        self.process = subprocess.Popen([*program, "up", "--no-status", *args], env=env, cwd=cwd,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, stdin=subprocess.DEVNULL,
                                         start_new_session=True)

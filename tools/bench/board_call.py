@@ -25,8 +25,9 @@ from pathlib import Path
 from link_throughput import link_run, open_paced, ping_wire_bytes, raw_round_trip
 
 from edgecli import actorbuild
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 EDGEHOST = str(Path(sys.executable).parent / "edgehost")

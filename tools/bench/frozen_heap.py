@@ -43,8 +43,7 @@ def main() -> None:
         figures = {
             "frozen": heap_after_import(frozen, empty, None),
             ".mpy": heap_after_import(plain, deployed, None),
-            ".py": heap_after_import(plain, empty, "%s:%s" % (mpbuild.ROOT / "firmware",
-                                                              mpbuild.ROOT / "shared")),
+            ".py": heap_after_import(plain, empty, ":".join(map(str, mpbuild.FROZEN_DIRS))),
         }
     for name, value in figures.items():
         print("%-7s %7d bytes of heap" % (name, value))

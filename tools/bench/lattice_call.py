@@ -34,8 +34,9 @@ import nats
 from edgecli import actorbuild
 from edgecli.latticesoak import start_gateway
 from edgecli.latticesoak import wait_served as wait_served_one
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardError, BoardKey
+from edgegate.devices.boardclient import BoardClient, BoardError
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.simprocess import SimProcess
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import serial
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import SerialTransport
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import SerialTransport
 from edgelink.boardio import FdPort
 from edgelink.link import board_link, gateway_link
 

@@ -23,7 +23,7 @@ from board_call import simulated_boards
 from link_throughput import link_run
 
 from edgecli import actorbuild
-from edgegate.boardclient import BoardClient
+from edgegate.devices.boardclient import BoardClient
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 FRAME = 4096  # the ESP32-S3 N8R8 profile's

@@ -1,9 +1,9 @@
 """Build the project's own actors (tools/actors/*.c) to wasm32 with zig from PyPI.
 
-Each `NAME.c` becomes `build/actors/NAME.wasm`. The output is byte-for-byte reproducible
-(symbols stripped, no paths embedded), and a build is skipped when neither the source, the
-shared header, the flags nor the compiler changed. A source may add linker or compiler flags
-with a line `build-flags: ...` in its header comment.
+Each `NAME.c` becomes `NAME.wasm` in the build folder's `actors/` (edgecli.packagedata). The
+output is byte-for-byte reproducible (symbols stripped, no paths embedded), and a build is
+skipped when neither the source, the shared header, the flags nor the compiler changed. A
+source may add linker or compiler flags with a line `build-flags: ...` in its header comment.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ROOT / "tools" / "actors"
-OUTPUT = ROOT / "build" / "actors"
+from edgecli import packagedata
+
+SOURCES = packagedata.actors_dir()
+OUTPUT = packagedata.build_dir() / "actors"
 
 # mvp: only the core instruction set, which every wasm3 build (board and pywasm3) runs.
 # Small stack and one initial page keep the actors within a board's memory budget.
@@ -91,6 +92,8 @@ def build_all(out_dir: Path = OUTPUT,
     `on_actor(name, index, count)` is told before each actor is looked at (for progress).
     """
     sources = sorted(SOURCES.glob("*.c"))
+    if not sources:
+        raise ActorBuildError(f"no actor sources (NAME.c) in {SOURCES}")
     built = {}
     for index, src in enumerate(sources):
         if on_actor is not None:

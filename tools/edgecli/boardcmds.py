@@ -25,15 +25,11 @@ from edgecli.claimcmds import check_caps
 from edgecli.commands import fail, note, report
 from edgecli.keycmds import stored_key
 from edgecli.profiles import ProfileError, all_profiles, profile
-from edgegate.boardclient import (
-    BoardClient,
-    BoardError,
-    BoardKey,
-    BoardRefused,
-    parse_tcp_address,
-)
 from edgegate.config import LatticeConfig
+from edgegate.devices.boardclient import BoardClient, BoardError, BoardRefused
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.remote import RemoteBoard
+from edgegate.devices.transports import parse_tcp_address
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
 from edgelink import messages

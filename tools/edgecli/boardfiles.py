@@ -21,12 +21,13 @@ from pathlib import Path
 from mpremote.transport import TransportError
 from serial import SerialException
 
-ROOT = Path(__file__).resolve().parents[2]
+from edgecli import packagedata
+
 # What the host needs on a board whose firmware does not have it frozen: the same packages and
 # main.py as firmware/manifest.py freezes (a test keeps the two lists equal)
-PACKAGES = (("firmware", "edgehost"), ("shared", "edgelink"), ("shared", "edgemodule"),
-            ("shared", "edgeprofile"))
-MAIN = ROOT / "firmware" / "main.py"  # stays source: the board runs main.py, not main.mpy
+PACKAGES = ((packagedata.firmware_dir(), "edgehost"), (packagedata.shared_dir(), "edgelink"),
+            (packagedata.shared_dir(), "edgemodule"), (packagedata.shared_dir(), "edgeprofile"))
+MAIN = packagedata.firmware_dir() / "main.py"  # stays source: the board runs main.py, not .mpy
 PROFILES = "profiles"  # the board reads its profile beside config.json
 CONFIG = "config.json"
 READ_TIMEOUT_S = 1
@@ -209,9 +210,8 @@ def host_sources() -> dict[str, Path]:
     """Board path -> source file of the host code (packages and main.py)."""
     files = {"main.py": MAIN}
     for folder, package in PACKAGES:
-        base = ROOT / folder
-        for path in sorted((base / package).rglob("*.py")):
-            files[str(path.relative_to(base))] = path
+        for path in sorted((folder / package).rglob("*.py")):
+            files[str(path.relative_to(folder))] = path
     return files
 
 

@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from edgecli.commands import EDGEHOST_CHILD
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
 from edgecli.linksoak import START_TIMEOUT, signed_actor
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import CLOSE_SECONDS
+from edgegate.devices.simprocess import EDGEHOST_CHILD, SimProcess
 from edgegate.wascap import SignedModule
 
 ACTOR = "echo"

@@ -16,12 +16,6 @@ from edgecli import actorbuild
 USAGE = 2  # exit status of a usage mistake, as argparse has it; 1 is for bad input
 quiet = False  # --quiet: no notes on stderr, only errors and results
 
-# `edgehost` run as a child of this process, its arguments to follow. The caller's folder stays
-# off the child's import path (as `-m` would put it first), so that a folder there named like
-# one of our packages, such as the clone itself seen from its parent, is not imported instead.
-EDGEHOST_CHILD = [sys.executable, "-c",
-                  "import sys; del sys.path[0]; from edgecli.main import main; sys.exit(main())"]
-
 
 def fail(message: str) -> int:
     """Tell the user what went wrong in one line; the command's exit code is 1."""

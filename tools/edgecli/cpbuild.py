@@ -1,4 +1,5 @@
-"""Build CircuitPython's unix port with the board's wasm3 module into build/circuitpython/.
+"""Build CircuitPython's unix port with the board's wasm3 module into the build folder's
+circuitpython/ (edgecli.packagedata).
 
 The board's CircuitPython for the tests and `edgehost sim --circuitpython`: the pinned
 CircuitPython release's unix port (`standard` variant, no `_thread`, as on a board), with two
@@ -18,10 +19,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from edgecli import packagedata
 from edgecli.mpbuild import (
     CMODULES,
     MICROPYTHON,
-    ROOT,
     VENDOR,
     WASM3,
     MicroPythonBuildError,
@@ -33,9 +34,9 @@ from edgecli.mpbuild import (
     source_tree,
 )
 
-OUTPUT = ROOT / "build" / "circuitpython"
+OUTPUT = packagedata.build_dir() / "circuitpython"
 # what makes the unix port look like a CircuitPython board to the board's code: first on its path
-STAND_INS = ROOT / "tools" / "cpboard"
+STAND_INS = packagedata.cpboard_dir()
 VERSION = "10.2.1"
 CIRCUITPYTHON = PinnedSource(
     "circuitpython", "circuitpython-%s.tar.gz" % VERSION,
@@ -90,9 +91,8 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR) -> Path:
     modules = _user_modules(output, micropython)
     log = output / "build.log"
     log.write_text("")
-    shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
     print("edgehost: building CircuitPython with the wasm3 module into %s (about half a minute)"
-          % shown, file=sys.stderr)
+          % binary, file=sys.stderr)
     build = build_folder("build", MAKE_FLAGS)
     run_make(["-C", str(circuitpython / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
               "USER_C_MODULES=%s" % modules, "WASM3_DIR=%s" % wasm3], log,

@@ -17,7 +17,6 @@ from pathlib import Path
 from edgecli import cpbuild, mpbuild, profiles
 from edgecli.firmware import FirmwareError
 
-ROOT = mpbuild.ROOT
 # what CircuitPython builds its image as (ports/espressif/Makefile)
 IMAGE = "firmware.bin"
 
@@ -48,7 +47,7 @@ class CircuitPythonPlan:
     def frozen(self) -> list[Path]:
         """The folders whose Python files are frozen (firmware/'s boot.py and main.py come
         along as modules; the board runs those of its filesystem)."""
-        return [ROOT / "firmware", ROOT / "shared"]
+        return list(mpbuild.FROZEN_DIRS)
 
     @property
     def image(self) -> Path:

@@ -15,8 +15,8 @@ from edgecli import boardfiles, commands, profiles
 from edgecli.boardfiles import BoardFiles, BoardFilesError
 from edgecli.commands import fail, note, report, usage
 from edgecli.serialports import AUTO
-from edgegate.boardclient import parse_tcp_address
 from edgegate.devices import registry
+from edgegate.devices.transports import parse_tcp_address
 from edgehost.config import BoardConfig, ConfigError
 from edgelink import pairing
 

@@ -2,9 +2,10 @@
 
 `plan(profile)` composes everything ESP-IDF's build is given (a board folder of our own that
 takes MicroPython's generic board for the chip and adds an sdkconfig fragment for the profile,
-the freeze manifest, the `idf.py` command line); `build(...)` runs it in the active ESP-IDF
-environment or in ESP-IDF's official container image, and writes the image with a manifest
-beside it (profile, chip, versions, hashes of the inputs), which `edgehost flash` checks.
+the freeze manifest, the `idf.py` command line); `build(...)` makes the port's changes of
+edgecli.portpatch in the pinned sources, runs the build in the active ESP-IDF environment or in
+ESP-IDF's official container image, and writes the image with a manifest beside it (profile,
+chip, versions, hashes of the inputs), which `edgehost flash` checks.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgecli import mpbuild, profiles
+from edgecli import mpbuild, packagedata, portpatch, profiles
 from edgemodule.region import PARTITION
 
-ROOT = mpbuild.ROOT
-BUILD_ROOT = ROOT / "build" / "firmware"
+BUILD_ROOT = packagedata.build_dir() / "firmware"
 # MicroPython v1.28.0's ports/esp32/README.md recommends ESP-IDF v5.5.1 and supports these
 IDF_VERSION = "v5.5.1"
 IDF_SUPPORTED = ("v5.3", "v5.4", "v5.4.1", "v5.4.2", "v5.5.1")
@@ -135,11 +135,17 @@ def partition_table(profile: profiles.Profile) -> str:
     the board maps whole, after the app, and the filesystem after it."""
     region = profile.region_bytes()
     filesystem = profile.flash_bytes - APP_END - region
+    if filesystem < 0:
+        raise FirmwareError(
+            "profile %s: limits.module_flash_bytes %d needs a module region of %d bytes, which "
+            "does not fit its partition table: %d bytes of its %d MiB of flash follow the app "
+            "(from 0x%X)" % (profile.name, profile.limits["module_flash_bytes"], region,
+                             profile.flash_bytes - APP_END, profile.flash_bytes >> 20, APP_END))
     if filesystem < MIN_FILESYSTEM_BYTES:
         raise FirmwareError(
             "profile %s: limits.module_flash_bytes %d leaves %d KiB of its %d MiB of flash for "
             "the filesystem, less than %d KiB" % (
-                profile.name, profile.limits["module_flash_bytes"], max(0, filesystem) // 1024,
+                profile.name, profile.limits["module_flash_bytes"], filesystem // 1024,
                 profile.flash_bytes >> 20, MIN_FILESYSTEM_BYTES // 1024))
     return "\n".join([
         "# edgehost: profile %s; the filesystem (vfs) takes the flash after the last partition"
@@ -166,7 +172,8 @@ def board_files(plan: BuildPlan) -> dict[str, str]:
     table = plan.board_dir / "partitions-edgehost.csv"
     return {
         "mpconfigboard.cmake": "\n".join(cmake) + "\n",
-        "mpconfigboard.h": '#include "%s"\n' % (generic / "mpconfigboard.h"),
+        "mpconfigboard.h": '#include "%s"\n' % (generic / "mpconfigboard.h")
+        + portpatch.config_defines(),
         "sdkconfig.edgehost": sdkconfig_fragment(plan.profile)
         + 'CONFIG_PARTITION_TABLE_CUSTOM=y\nCONFIG_PARTITION_TABLE_CUSTOM_FILENAME="%s"\n' % table,
         table.name: partition_table(plan.profile),
@@ -204,11 +211,12 @@ def inputs(plan: BuildPlan) -> dict[str, str]:
              "wasm3": mpbuild.WASM3.commit}
     digest = hashlib.sha256()
     for path in mpbuild.frozen_files():
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+        digest.update(mpbuild.frozen_name(path).encode() + b"\0" + path.read_bytes())
     found["frozen_code"] = digest.hexdigest()
     found["wasm3_module"] = mpbuild.inputs_digest()
     found["generated"] = hashlib.sha256(json.dumps(plan.files, sort_keys=True).encode()
                                         ).hexdigest()
+    found["port_patches"] = portpatch.digest()
     return found
 
 
@@ -247,9 +255,12 @@ def idf_runner(plan: BuildPlan, environ: dict[str, str] | None = None) -> IdfRun
     for runtime in CONTAINER_RUNTIMES:
         found = shutil.which(runtime, path=path)
         if found and container_runtime_answers(found):
-            return IdfRunner([found, "run", "--rm", "-v", "%s:%s" % (ROOT, ROOT),
+            # the container sees the build folder and what it reads, at the same paths
+            mounts = [packagedata.build_dir(), *mpbuild.FROZEN_DIRS]
+            return IdfRunner([found, "run", "--rm",
+                              *(arg for m in mounts for arg in ("-v", "%s:%s" % (m, m))),
                               "-u", "%d:%d" % (os.getuid(), os.getgid()), "-e", "HOME=/tmp",
-                              "-w", str(ROOT), IDF_IMAGE], "idf.py",
+                              "-w", str(packagedata.build_dir()), IDF_IMAGE], "idf.py",
                              "%s image %s" % (runtime, IDF_IMAGE))
         if found:
             silent.append(runtime)
@@ -309,6 +320,14 @@ def _sources(plan: BuildPlan, runner: IdfRunner, log: Path) -> None:
             raise FirmwareError(str(exc)) from None
 
 
+def patch_port(micropython: Path) -> None:
+    """Make edgecli.portpatch's changes in the checkout (again: a reused one has them)."""
+    try:
+        portpatch.apply(micropython)
+    except portpatch.PatchError as exc:
+        raise FirmwareError(str(exc)) from None
+
+
 def write_files(plan: BuildPlan) -> None:
     for name, text in plan.files.items():
         Path(name).parent.mkdir(parents=True, exist_ok=True)
@@ -331,6 +350,7 @@ def build(name: str, output: Path | None = None,
          % (name, runner.what, log))
     write_files(the_plan)
     _sources(the_plan, runner, log)
+    patch_port(the_plan.micropython)
     _run(runner.idf(the_plan.idf_args()), log, "idf.py build")
     _run(runner.python(the_plan.makeimg_args()), log, "makeimg.py")
     built = the_plan.build_dir / "firmware.bin"

@@ -6,7 +6,16 @@ import argparse
 import shlex
 from pathlib import Path
 
-from edgecli import cpbuild, cpfirmware, firmware, flashing, mpbuild, profiles, serialports
+from edgecli import (
+    cpbuild,
+    cpfirmware,
+    firmware,
+    flashing,
+    mpbuild,
+    portpatch,
+    profiles,
+    serialports,
+)
 from edgecli.commands import fail, note, report
 
 
@@ -54,11 +63,16 @@ def firmware_build(args: argparse.Namespace) -> int:
                 " variant " + plan.variant if plan.variant else "", plan.profile.chip)]
             for name, text in plan.files.items():
                 lines.append("# %s\n%s" % (name, text.rstrip()))
+            patches = portpatch.listing()
+            for patch in patches:
+                lines.append("# patch %s (%s), after the line %r:\n%s" % (
+                    patch["file"], patch["name"], patch["after"].rstrip().splitlines()[-1].strip(),
+                    patch["text"].rstrip()))
             lines.extend(" ".join(command) for command in commands)
             report(args, "\n".join(lines),
                    {"profile": plan.profile.name, "board": plan.board, "variant": plan.variant,
-                    "files": plan.files, "commands": commands, "idf": runner.what,
-                    "image": str(plan.image)})
+                    "files": plan.files, "patches": patches, "commands": commands,
+                    "idf": runner.what, "image": str(plan.image)})
             return 0
         image, manifest = firmware.build(args.profile, plan.image)
     except firmware.FirmwareError as exc:

@@ -7,15 +7,8 @@ import os
 from pathlib import Path
 
 from edgecli.commands import fail, note, report
+from edgegate.config import KEYS_DIR_ENV, keys_dir
 from edgegate.wascap import InvalidKeyError, KeyPair
-
-KEYS_DIR_ENV = "EDGEHOST_KEYS_DIR"
-
-
-def keys_dir() -> Path:
-    """Where generated seeds are kept: $EDGEHOST_KEYS_DIR, else ~/.edgehost/keys."""
-    configured = os.environ.get(KEYS_DIR_ENV)
-    return Path(configured) if configured else Path.home() / ".edgehost" / "keys"
 
 
 def missing_folder(path: Path) -> str | None:

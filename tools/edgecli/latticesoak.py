@@ -27,8 +27,9 @@ from nats.aio.msg import Msg
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
 from edgecli.linksoak import START_TIMEOUT, ClearError, Silence, SoakResult, drive, signed_actor
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardKey
+from edgegate.devices.boardclient import BoardClient
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.simprocess import SimProcess
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse

@@ -18,8 +18,9 @@ from pathlib import Path
 from edgecli import actorbuild
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
-from edgecli.simulator import SimProcess
-from edgegate.boardclient import BoardClient, BoardError, BoardKey
+from edgegate.devices.boardclient import BoardClient, BoardError
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.simprocess import SimProcess
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 START_TIMEOUT = 30.0

@@ -501,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(run=upcmds.up)
 
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")
-    build.add_argument("--out", help="output folder (default build/actors)")
+    build.add_argument("--out", help="output folder (default: actors/ in the build folder, "
+                       "build/ of a clone, ~/.cache/edgehost/build when installed)")
     _add_json(build)
     build.set_defaults(run=commands.build_actors)
 

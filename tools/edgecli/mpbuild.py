@@ -1,15 +1,17 @@
-"""Build MicroPython's unix port with the board's wasm3 module (firmware/cmodules/) into build/.
+"""Build MicroPython's unix port with the board's wasm3 module (firmware/cmodules/) into the
+build folder (edgecli.packagedata).
 
-The sources are the pinned MicroPython and wasm3 releases: the archives in ../shared/vendor/
-when they are there (their SHA-256 checked), otherwise a git fetch of upstream at the pinned
-commit. The binary is rebuilt only when an input changed (the pins, the module's files, the
-make flags); a warm run only hashes the module's files.
+The sources are the pinned MicroPython and wasm3 releases: the archives in the vendor folder
+(../shared/vendor/ beside a clone, or $EDGEHOST_VENDOR_DIR) when they are there (their SHA-256
+checked), otherwise a git fetch of upstream at the pinned commit. The binary is rebuilt only
+when an input changed (the pins, the module's files, the make flags); a warm run only hashes
+the module's files.
 
     python -m edgecli.mpbuild [--output DIR] [--vendor DIR] [--frozen]   prints the binary's path
 
 With --frozen (`ensure_built(frozen=True)`), the host code of firmware/ and shared/ is frozen
 into the binary through firmware/manifest.py, as on a flashed board; that binary goes to
-build/micropython-frozen/ and is rebuilt when a frozen file changes.
+micropython-frozen/ and is rebuilt when a frozen file changes.
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-ROOT = Path(__file__).resolve().parents[2]
-VENDOR = ROOT.parent / "shared" / "vendor"
-OUTPUT = ROOT / "build" / "micropython"
-FROZEN_OUTPUT = ROOT / "build" / "micropython-frozen"
-HOST_MANIFEST = ROOT / "firmware" / "manifest.py"
-FROZEN_DIRS = (ROOT / "firmware", ROOT / "shared")  # what the host manifest freezes from
-CMODULES = ROOT / "firmware" / "cmodules"
+from edgecli import packagedata
+
+VENDOR = packagedata.vendor_dir()
+OUTPUT = packagedata.build_dir() / "micropython"
+FROZEN_OUTPUT = packagedata.build_dir() / "micropython-frozen"
+HOST_MANIFEST = packagedata.firmware_dir() / "manifest.py"
+# what the host manifest freezes from, and what paths in the build's inputs are relative to
+FROZEN_DIRS = (packagedata.firmware_dir(), packagedata.shared_dir())
+CMODULES = packagedata.firmware_dir() / "cmodules"
 RECIPE = "1"  # bump when the steps below change in a way the inputs do not show
 
 # What the unix port leaves out: each needs a git submodule the pinned sources do not carry.
@@ -84,10 +88,16 @@ def frozen_manifest() -> str:
 
 
 def frozen_files() -> list[Path]:
-    """The files a frozen build reads from this checkout (the host manifest and what it can
-    freeze)."""
+    """The files a frozen build reads (the host manifest and what it can freeze)."""
     return sorted(p for folder in FROZEN_DIRS for p in folder.rglob("*.py")
                   if "cmodules" not in p.parts)
+
+
+def frozen_name(path: Path) -> str:
+    """A frozen file's name in the build's inputs: its path from above its folder
+    (firmware/main.py), the same wherever edgehost is installed."""
+    folder = next(f for f in FROZEN_DIRS if path.is_relative_to(f))
+    return str(path.relative_to(folder.parent))
 
 
 def inputs_digest(frozen: bool = False) -> str:
@@ -96,7 +106,7 @@ def inputs_digest(frozen: bool = False) -> str:
     if frozen:
         digest.update(frozen_manifest().encode())
         for path in frozen_files():
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+            digest.update(frozen_name(path).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return hash_inputs(digest, SOURCES, MAKE_FLAGS + [MANIFEST, RECIPE])
 
@@ -240,8 +250,7 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     manifest.write_text(frozen_manifest() if frozen else MANIFEST)
     log = output / "build.log"
     log.write_text("")
-    shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
-    _say("building MicroPython with the wasm3 module into %s (about a minute)" % shown)
+    _say("building MicroPython with the wasm3 module into %s (about a minute)" % binary)
     run_make(["-C", str(mpy / "mpy-cross")], log, "mpy-cross (1 of 2)")
     build = build_folder("build-frozen" if frozen else "build")
     run_make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,

@@ -19,14 +19,12 @@ import socket
 import subprocess
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from edgecli import cpbuild, mpbuild
+from edgecli import cpbuild, mpbuild, packagedata
 from edgecli.simulator import SimError, Simulator
 from edgegate import lifeline
 
-ROOT = Path(__file__).resolve().parents[2]
 # each runtime: its build, and what goes on its path before firmware/ and shared/
 RUNTIMES = {"micropython": (mpbuild.ensure_built, ()),
             "circuitpython": (cpbuild.ensure_built, (cpbuild.STAND_INS,))}
@@ -67,9 +65,9 @@ class MicroPythonBoard:
         folder = sim.flash_dir
         (folder / "config.json").write_text(json.dumps(board_config(sim, self._port)))
         # the board reads its profile beside its config, as deploying puts it there
-        shutil.copytree(ROOT / "hardware" / "profiles", folder / "profiles", dirs_exist_ok=True)
+        shutil.copytree(packagedata.profiles_dir(), folder / "profiles", dirs_exist_ok=True)
         (folder / "start.py").write_text(START)
-        path = [*path_first, ROOT / "firmware", ROOT / "shared"]
+        path = [*path_first, packagedata.firmware_dir(), packagedata.shared_dir()]
         env = dict(os.environ, MICROPYPATH=":".join(map(str, path)))
         self._proc = subprocess.Popen([str(binary), "-X", "heapsize=" + HEAP, "start.py"],
                                       cwd=folder, env=env, stdin=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""The board profiles of this checkout (hardware/profiles/), read through edgeprofile."""
+"""The board profiles edgehost carries (hardware/profiles/), read through edgeprofile."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from edgecli import packagedata
 from edgeprofile import DEFAULT_PROFILE, Profile, ProfileError, load_profile, profile_names
 
-# $EDGEHOST_PROFILES_DIR: a folder of profiles of one's own (a board this checkout lacks)
-PROFILES_DIR = Path(os.environ.get("EDGEHOST_PROFILES_DIR")
-                    or Path(__file__).resolve().parents[2] / "hardware" / "profiles")
+# $EDGEHOST_PROFILES_DIR: a folder of profiles of one's own (a board edgehost lacks)
+PROFILES_DIR = Path(os.environ.get("EDGEHOST_PROFILES_DIR") or packagedata.profiles_dir())
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES_DIR", "Profile", "ProfileError", "all_profiles",
            "profile", "profile_file", "profile_json"]
@@ -23,7 +23,10 @@ def profile(name: str) -> Profile:
 
 
 def all_profiles() -> list[Profile]:
-    return [profile(name) for name in profile_names(str(PROFILES_DIR))]
+    names = profile_names(str(PROFILES_DIR))
+    if not names:
+        raise ProfileError(f"no board profiles (NAME.json) in {PROFILES_DIR}")
+    return [profile(name) for name in names]
 
 
 def profile_file(name: str) -> Path:

@@ -12,7 +12,7 @@ import sys
 from edgecli.commands import fail
 from edgecli.linkfaults import FRAME_FAULTS, FaultError, Rates
 from edgecli.linkproxy import READY_PREFIX, LinkProxy, ProxyError
-from edgegate.boardclient import parse_tcp_address
+from edgegate.devices.transports import parse_tcp_address
 
 
 def rates_from(args: argparse.Namespace) -> Rates:

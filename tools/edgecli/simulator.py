@@ -1,12 +1,7 @@
 """The simulated board: the firmware's Board behind a pseudo-terminal or a TCP port, on CPython.
 
-The first line the simulator prints on stdout says where it serves, in one of two forms:
-
-    edgehost sim: board <board id> on /dev/pts/7
-    edgehost sim: board <board id> on tcp://127.0.0.1:40123
-
-`parse_ready_line(line)` turns it into the pty path or "tcp://HOST:PORT" (None for any other
-line). Everything else the board says goes to stderr, one line each.
+The first line the simulator prints on stdout says where it serves (its form and its reader are
+in `edgegate.devices.simprocess`); everything else the board says goes to stderr, one line each.
 
 The board's side of the extra fields (see edgehost.board): `install` and `swap` may leave out
 `claims` when the module is signed; the board then checks the module against its own claims
@@ -20,9 +15,7 @@ import errno
 import os
 import select
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,30 +25,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgecli.commands import EDGEHOST_CHILD
 from edgecli.engineprocess import ProcessEngine
 from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
-from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.session import BoardError
+from edgegate.devices.simprocess import READY_PREFIX, SimError
+from edgegate.devices.transports import parse_tcp_address
 from edgehost.board import Board
 from edgehost.config import BoardConfig, ConfigError, load_config
 from edgelink import pairing
 from edgelink.boardio import SocketPort
 
-READY_PREFIX = "edgehost sim: board "
 DEFAULT_BOARD_ID = "sim"
 ACCEPT_POLL_S = 0.2
-
-
-class SimError(Exception):
-    """The simulator cannot start; the message says which input is wrong and why."""
-
-
-def parse_ready_line(line: str) -> str | None:
-    """The pty path or tcp:// URL in the simulator's first line, or None."""
-    if not line.startswith(READY_PREFIX) or " on " not in line:
-        return None
-    return line.rsplit(" on ", 1)[1].strip()
 
 
 def sim_config(board_id: str, pairing_key: bytes, transport: dict[str, Any],
@@ -398,72 +381,3 @@ def build(options: SimOptions) -> Simulator:
         flash.release()
         where = f"tcp://{hostport[0]}:{hostport[1]}" if hostport else "a pseudo-terminal"
         raise SimError(f"cannot serve on {where}: {exc.strerror or exc}") from None
-
-
-class SimProcess:
-    """`edgehost sim ARGS…` as a process of its own, for tests, benchmarks and `edgehost up`.
-
-    It waits (at most `start_timeout`) for the ready line and keeps its address in `where`;
-    what the simulator writes to stderr goes to `stderr_path` and reads back as `stderr`.
-    `stop()` sends SIGTERM, then kills what is still running. The simulator holds a pipe from
-    this process and stops when it closes: it does not outlive this process, even killed.
-    """
-
-    def __init__(self, args: list[str], stderr_path: Path, start_timeout: float = 15.0):
-        self.stderr_path = stderr_path
-        command = [*EDGEHOST_CHILD, "sim", "--stop-with-stdin", *args]
-        with stderr_path.open("wb") as err:
-            # a session of its own: the terminal's Ctrl-C is for this process, which stops
-            # the simulator in its turn
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err,
-                                            stdin=subprocess.PIPE, start_new_session=True)
-        try:
-            self.where = self._ready(start_timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _ready(self, timeout: float) -> str:
-        # byte by byte under select: a simulator that hangs must not hang its caller
-        deadline = time.monotonic() + timeout
-        fd = self.process.stdout.fileno()
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise SimError(f"edgehost sim printed no ready line within {timeout:g} s; "
-                               f"stderr: {self.stderr}")
-            byte = os.read(fd, 1)
-            if not byte:
-                raise SimError(f"edgehost sim exited before it was ready; stderr: {self.stderr}")
-            line += byte
-        where = parse_ready_line(line.decode())
-        if where is None:
-            raise SimError(f"edgehost sim printed {line!r} first; stderr: {self.stderr}")
-        return where
-
-    @property
-    def stderr(self) -> str:
-        try:
-            return self.stderr_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    @property
-    def board_args(self) -> list[str]:
-        """The `edgehost board` options that reach this simulator."""
-        if self.where.startswith("tcp://"):
-            return ["--tcp", self.where.removeprefix("tcp://")]
-        return ["--port", self.where]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe is not None:
-                pipe.close()

@@ -23,11 +23,13 @@ from edgecli.ctlapply import show_outcomes
 from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import stored_key
-from edgecli.simulator import SimError, SimProcess
 from edgecli.stopsignals import StopSignals
-from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
 from edgegate.config import ConfigError, LatticeConfig
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
+from edgegate.devices.session import BoardError
+from edgegate.devices.simprocess import SimError, SimProcess
+from edgegate.devices.transports import parse_tcp_address
 from edgegate.gateway import Gateway, GatewayError
 from edgegate.hostapi import Host, HostError
 from edgegate.manifests import HostManifest, ManifestError, load_manifest

@@ -697,40 +697,54 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(wasm3_map_file_obj, 1, 3, wasm3_map_f
 
 #if defined(ESP_PLATFORM)
 #include "esp_partition.h"
+#include "py/mperrno.h"
 
 static const uint8_t *partition_base = NULL;
 static size_t partition_size = 0;
 static esp_partition_mmap_handle_t partition_handle;
 
-// map_partition(label, offset, length): `length` bytes from `offset` of the data partition
-// `label`, as a bytes object read in place from flash. The partition is mapped whole at the
-// first call and never unmapped (each mapping takes MMU pages; one for the board's life
-// keeps their number fixed); writes through esp32.Partition flush the cache over it.
-static mp_obj_t wasm3_map_partition(mp_obj_t label_in, mp_obj_t offset_in, mp_obj_t length_in) {
+// map_partition(label, offset, length[, size]): `length` bytes from `offset` of the data
+// partition `label`, as a bytes object read in place from flash. The first `size` bytes of
+// the partition (all of it without `size`, or where it is smaller) are mapped at the first
+// call and never unmapped (each mapping takes MMU pages; one for the board's life keeps their
+// number fixed); writes through esp32.Partition flush the cache over it. `size` keeps a
+// partition larger than the board's module region from taking more of the chip's mappable
+// flash than the profile allows.
+static mp_obj_t wasm3_map_partition(size_t n_args, const mp_obj_t *args) {
     if (partition_base == NULL) {
-        const char *label = mp_obj_str_get_str(label_in);
+        const char *label = mp_obj_str_get_str(args[0]);
         const esp_partition_t *part = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
             ESP_PARTITION_SUBTYPE_ANY, label);
         if (part == NULL) {
             mp_raise_OSError(MP_ENOENT);
         }
+        size_t size = part->size;
+        if (n_args > 3) {
+            mp_int_t wanted = mp_obj_get_int(args[3]);
+            if (wanted < 0) {
+                mp_raise_ValueError(MP_ERROR_TEXT("size must not be negative"));
+            }
+            if ((size_t)wanted < size) {
+                size = (size_t)wanted;
+            }
+        }
         const void *base;
-        esp_err_t err = esp_partition_mmap(part, 0, part->size, ESP_PARTITION_MMAP_DATA, &base,
+        esp_err_t err = esp_partition_mmap(part, 0, size, ESP_PARTITION_MMAP_DATA, &base,
             &partition_handle);
         if (err != ESP_OK) {
             mp_raise_msg_varg(&mp_type_OSError,
                 MP_ERROR_TEXT("cannot map partition %s (%d bytes): esp_partition_mmap error %d"),
-                label, (int)part->size, (int)err);
+                label, (int)size, (int)err);
         }
         partition_base = base;
-        partition_size = part->size;
+        partition_size = size;
     }
-    mp_int_t offset = mp_obj_get_int(offset_in);
-    mp_int_t length = mp_obj_get_int(length_in);
+    mp_int_t offset = mp_obj_get_int(args[1]);
+    mp_int_t length = mp_obj_get_int(args[2]);
     check_span(offset, length, partition_size);
     return mapped_bytes(partition_base + offset, (size_t)length);
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(wasm3_map_partition_obj, wasm3_map_partition);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(wasm3_map_partition_obj, 3, 4, wasm3_map_partition);
 #endif
 
 // ---- the module

@@ -85,7 +85,7 @@ class HostCommands:
             if actor_ref:
                 await self.lattice.metadata.put_refmap(actor_ref, installed.actor)
         except FAILURES as exc:
-            error = _one_line(exc)
+            error = one_line(exc)
             log.warning("host %s: actor %s not started: %s", host.id, actor_ref or "(bytes)",
                         error)
             await events.publish("actor_start_failed", host.id,
@@ -128,7 +128,7 @@ class HostCommands:
         try:
             await remove_from_board(host, actor)
         except BoardError as exc:
-            raise ControlError(f"actor {actor}: {_one_line(exc)}") from None
+            raise ControlError(f"actor {actor}: {one_line(exc)}") from None
         self.records.forget(host, actor)
         await self.lattice.events.publish("actors_stopped", host.id, {
             "public_key": actor, "count": 1, "remaining": 0, "annotations": annotations or {},
@@ -183,12 +183,12 @@ class HostCommands:
             try:
                 module = (await self.fetcher.fetch(new_ref)).module
             except RegistryError as exc:
-                raise ControlError(_one_line(exc)) from None
+                raise ControlError(one_line(exc)) from None
         if actor_id is None:
             try:
                 actor_id = str(SignedModule(module).claims["sub"])
             except ClaimsError as exc:
-                raise ControlError(f"{new_ref}: {_one_line(exc)}") from None
+                raise ControlError(f"{new_ref}: {one_line(exc)}") from None
         running = host.actors.get(actor_id)
         if running is None:
             raise ControlError(f"actor {actor_id} is not running on host {host.id}")
@@ -197,7 +197,7 @@ class HostCommands:
             if new_ref:
                 await self.lattice.metadata.put_refmap(new_ref, actor_id)
         except FAILURES as exc:
-            reason = _one_line(exc)
+            reason = one_line(exc)
             await self.lattice.events.publish("actor_update_failed", host.id, {
                 "public_key": actor_id, "revision": running.revision,
                 "instance_id": running.instance_id, "reason": reason})
@@ -286,5 +286,5 @@ class HostCommands:
                                f"host {host.id}")
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgegate.boardclient import BoardError, BoardKey, parse_tcp_address
+from edgegate.devices.boardkey import BoardKey
+from edgegate.devices.session import BoardError
+from edgegate.devices.transports import parse_tcp_address
 
 DEFAULT_BAUD = 921600
 PLACES = ("port", "tcp", "listen")

@@ -13,8 +13,9 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from edgegate.boardclient import MAX_NOTES, BoardKey, BoardView
 from edgegate.devices import access
+from edgegate.devices.boardclient import MAX_NOTES, BoardView
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import MIN_WAIT_SECONDS, BoardError, BoardRefused
 from edgegate.jetstream.chunks import PayloadStore
 from edgegate.lattice import flushed

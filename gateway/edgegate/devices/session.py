@@ -12,10 +12,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from edgegate.devicelink import DeviceLink
-from edgegate.transports import Transport
+from edgegate.devices.devicelink import DeviceLink
+from edgegate.devices.transports import Transport
 from edgelink.frame import LINE_NOISE
 from edgelink.link import LinkClosed, LinkError, LinkTimeout
+from edgelink.messages import ABORTED
 from edgelink.session import DROP_UNKNOWN_BOARD
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ UNANSWERED_CHALLENGES = 3
 HANDSHAKE_SECONDS = 2.0
 CLOSE_SECONDS = 2.0
 MIN_WAIT_SECONDS = 0.1  # what a request is given at least, however little its deadline leaves
+UPLOAD_POLL_SECONDS = 0.1  # how often an upload's progress is looked at
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+Closed = Callable[[], Awaitable[None] | None]
 
 
 class BoardError(Exception):
@@ -47,45 +50,21 @@ class BoardRefused(BoardError):
         self.message = message
 
 
-class MeteredTransport:
-    """A transport that counts the bytes going each way.
-
-    Bytes in tell a silent board from one that refuses the handshake; bytes out show how far
-    a module upload has gone (the link has no public progress of its own).
-    """
-
-    def __init__(self, inner: Transport):
-        self.inner = inner
-        self.name = inner.name
-        self.bytes_in = 0
-        self.bytes_out = 0
-
-    async def read(self) -> bytes:
-        data = await self.inner.read()
-        self.bytes_in += len(data)
-        return data
-
-    async def write(self, data: bytes) -> None:
-        await self.inner.write(data)
-        self.bytes_out += len(data)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 class BoardSession:
     """A board over one transport: greeted, then serving requests both ways.
 
     `open()` waits for the board's session and hello (answering it with `ready` naming
     `host_name`); every later hello (the board rebooted, or opened a new session) is
     answered the same way and reported to `on_hello`. Whatever else the board sends on its
-    own (host calls, logs, events, health) goes to `on_message`; when DeviceLink says the
-    link has ended (LinkClosed), `on_message` gets {"t": "closed"} as the last message.
+    own (host calls, logs, events, health) goes to the handler `handlers` has for its type;
+    a type without one is let go. When DeviceLink says the link has ended (LinkClosed),
+    `on_closed` is called, after every message that came before.
     """
 
     def __init__(self, transport: Transport, keys: Mapping[str, bytes], where: str,
                  host_name: str | Callable[[str], str], timeout: float = 10.0,
-                 on_message: Handler | None = None, on_hello: Handler | None = None,
+                 handlers: Mapping[str, Handler] | None = None,
+                 on_hello: Handler | None = None, on_closed: Closed | None = None,
                  max_body: int = 4 * 1024 * 1024):
         self.where = where
         self.keys = dict(keys)
@@ -94,9 +73,11 @@ class BoardSession:
         self.host_name = host_name
         self.timeout = timeout
         self.hello: dict[str, Any] = {}
-        self.on_message = on_message
+        self.hello_at = 0.0  # when the hello came (monotonic), from which its uptime counts on
+        self.handlers: Mapping[str, Handler] = handlers or {}
         self.on_hello = on_hello
-        self.transport = MeteredTransport(transport)
+        self.on_closed = on_closed
+        self.transport = transport
         self.device = DeviceLink(self.transport,
                                  {board.encode(): key for board, key in self.keys.items()},
                                  max_frame=GATEWAY_MAX_FRAME, window=GATEWAY_WINDOW,
@@ -136,7 +117,7 @@ class BoardSession:
                     break
                 if self._key_refused(started):
                     break
-                heard = self.transport.bytes_in
+                heard = self.device.bytes_in
                 # an open session whose hello is still on its way (a slow line) keeps going
                 if not self.device.opened.is_set() or heard == last_heard:
                     self.device.ask_to_open()
@@ -173,7 +154,7 @@ class BoardSession:
                     f"failed: unknown board); check --key-file")
         if self.device.opened.is_set():
             return f"board at {self.where}: no hello within {self.timeout:g} s of the handshake"
-        received = self.transport.bytes_in
+        received = self.device.bytes_in
         if received and not self.device.link.records:
             # bytes, but not one frame of the link: something else listens there
             if drops and set(drops) <= set(LINE_NOISE):
@@ -195,40 +176,57 @@ class BoardSession:
             try:
                 msg = await self.device.receive()
             except LinkClosed:
-                msg = {"t": "closed", "id": 0}
-            t = msg["t"]
-            if t == "hello":
-                self.hello = msg
-                host = self.host_name
-                if callable(host):
-                    host = host(str(msg.get("board", "")))
-                self.device.send({"t": "ready", "host": host,
-                                  "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
-                self.greeted.set()
-                await self._call(self.on_hello, msg)
-                continue
-            if t == "closed":
+                # the link's end is an event of this end, not a message: nothing on the wire
+                # may claim it
                 self.closed.set()
-            await self._call(self.on_message, msg)
-            if t == "closed":
+                await self._call(self.on_closed)
                 return
+            if msg["t"] == "hello":
+                await self._greet(msg)
+            else:
+                await self._call(self.handlers.get(msg["t"]), msg)
 
-    async def _call(self, handler: Handler | None, msg: dict[str, Any]) -> None:
+    async def _greet(self, msg: dict[str, Any]) -> None:
+        self.hello, self.hello_at = msg, time.monotonic()
+        host = self.host_name
+        if callable(host):
+            host = host(str(msg.get("board", "")))
+        self.device.send({"t": "ready", "host": host,
+                          "max_frame": GATEWAY_MAX_FRAME, "window": GATEWAY_WINDOW})
+        self.greeted.set()
+        await self._call(self.on_hello, msg)
+
+    async def _call(self, handler: Callable[..., Awaitable[None] | None] | None,
+                    *args: dict[str, Any]) -> None:
         if handler is None:
             return
         try:
-            result = handler(msg)
+            result = handler(*args)
             if asyncio.iscoroutine(result):
                 await result
         except Exception:  # one bad message must not end the board's service
-            log.exception("%s: handling %s failed", self.where, msg.get("t"))
+            log.exception("%s: handling %s failed", self.where,
+                          args[0].get("t") if args else "the link's end")
+
+    def now(self) -> dict[str, Any]:
+        """The board's hello as it would say it now: its uptime counted on from the hello, and
+        the free memory and flash of its latest budget (each install, swap and removal brings
+        one; a hello's free figures are its budget's)."""
+        now = dict(self.hello)
+        if isinstance(now.get("uptime_ms"), int):
+            now["uptime_ms"] += int((time.monotonic() - self.hello_at) * 1000)
+        budget = now.get("budget")
+        if isinstance(budget, dict):
+            now["free_mem"] = budget.get("ram_free", now.get("free_mem"))
+            now["free_flash"] = budget.get("flash_free", now.get("free_flash"))
+        return now
 
     # -- requests
 
     @property
     def wire_bytes(self) -> tuple[int, int]:
         """Bytes written to and read from the board so far, framing included."""
-        return self.transport.bytes_out, self.transport.bytes_in
+        return self.device.bytes_out, self.device.bytes_in
 
     def send(self, msg: dict[str, Any], body: bytes | None = None) -> None:
         """A message that needs no reply; quietly nothing when the session went away."""
@@ -253,6 +251,42 @@ class BoardSession:
         except LinkError as exc:
             # a deadline's wait is what was left of the session's timeout: name the timeout
             raise self.link_failed(what, exc, wait if deadline is None else None) from None
+        return checked(reply)
+
+    async def upload(self, msg: dict[str, Any], body: bytes,
+                     progress: Callable[[int], None] | None = None,
+                     timeout: float | None = None) -> dict[str, Any]:
+        """Send a request whose body is a module and return its reply; BoardRefused for an
+        `error` reply.
+
+        While the body moves the wait goes on: `timeout` (the session's when None) counts from
+        the last byte put on the wire, and `progress` is called with the bytes put on the wire
+        so far (the link itself gives up on a transfer the board stops acknowledging, and
+        that is a broken line, not the board saying no).
+        """
+        what = msg["t"]
+        wait = self.timeout if timeout is None else timeout
+        start = self.device.bytes_out
+        request = asyncio.create_task(self.device.request(msg, body, timeout=None))
+        sent, last_move = 0, time.monotonic()
+        try:
+            while not request.done():
+                await asyncio.wait({request}, timeout=UPLOAD_POLL_SECONDS)
+                now_sent = self.device.bytes_out - start
+                if now_sent != sent:
+                    sent, last_move = now_sent, time.monotonic()
+                    if progress is not None:
+                        progress(sent)
+                elif time.monotonic() - last_move > wait:
+                    raise BoardError(f"board at {self.where}: no answer to {what} within "
+                                     f"{wait:g} s")
+            reply = request.result()
+        except LinkError as exc:
+            raise self.link_failed(what, exc) from None
+        finally:
+            request.cancel()
+        if reply["t"] == "error" and reply.get("code") == ABORTED:
+            raise BoardError(f"board at {self.where}: the upload stopped: {reply.get('message')}")
         return checked(reply)
 
     def link_failed(self, what: str, exc: LinkError, timeout: float | None = None) -> BoardError:

@@ -1,43 +1,52 @@
-"""A Host as the target of a manifest: each entry through the Host's own operations."""
+"""A Host as the target of a manifest: each entry through the Host's public operations."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgegate.hostapi.errors import HostError
+from edgegate.hostapi.sources import ActorSource, provider_reference
 from edgegate.manifests import ALREADY, APPLIED, EntryFailed
 
 if TYPE_CHECKING:
-    from edgegate.hostapi.host import Host
     from edgegate.manifests import ActorEntry, CapabilityEntry, LinkEntry
 
 
+class ManagedHost(Protocol):
+    """The operations of `edgegate.Host` a manifest is applied through."""
+
+    async def labels(self) -> dict[str, str]: ...
+    async def add_labels(self, labels: Mapping[str, str]) -> None: ...
+    async def actors(self) -> list[str]: ...
+    async def start_actor(self, source: ActorSource) -> str: ...
+    async def providers(self) -> list[dict[str, Any]]: ...
+    async def start_provider(self, source: str, link_name: str) -> str: ...
+    async def links(self) -> list[dict[str, Any]]: ...
+    async def set_link(self, actor: str, contract_id: str, provider_id: str, link_name: str,
+                       values: Mapping[str, str]) -> None: ...
+
+
 class HostTarget:
-    def __init__(self, host: Host):
+    def __init__(self, host: ManagedHost):
         self.host = host
 
     async def apply_labels(self, labels: dict[str, str]) -> tuple[str, str]:
-        host = self.host
-        have = await host.labels()
+        have = await self.host.labels()
         if all(have.get(k) == v for k, v in labels.items()):
             return ALREADY, ""
-        if not host.on_lattice:
-            host._labels.update(labels)
-            return APPLIED, ""
-        board = host._board_host()
-        board.entry.labels.update(labels)  # what its labels are made from
-        # the lattice hears of them now, not at the next heartbeat
-        await board.lattice.events.publish("host_heartbeat", board.id, board.heartbeat())
+        await self.host.add_labels(labels)
         return APPLIED, ""
 
     async def apply_actor(self, actor: ActorEntry) -> tuple[str, str]:
         source = actor.path if actor.path is not None else actor.text
         try:
-            installed = await self.host._start_actor(source)
+            running = await self.host.actors()
+            key = await self.host.start_actor(source)
         except HostError as exc:
             raise EntryFailed(str(exc)) from None
-        return (ALREADY if installed.what == "held" else APPLIED), installed.actor
+        # starting an actor that runs with these very bytes changes nothing
+        return (ALREADY if key in running else APPLIED), key
 
     async def apply_capability(self, capability: CapabilityEntry) -> tuple[str, str]:
         ref = provider_reference(capability.image_ref)
@@ -64,13 +73,3 @@ class HostTarget:
         except HostError as exc:
             raise EntryFailed(str(exc)) from None
         return APPLIED, ""
-
-
-def provider_reference(source: str | Path) -> str:
-    """An OCI reference as given; a path (or file:// URL) as the file:// URL of its absolute
-    path, so one archive has one reference however it was named."""
-    ref = str(source)
-    path = Path(ref[len("file://"):]) if ref.startswith("file://") else Path(ref)
-    if isinstance(source, Path) or ref.startswith("file://") or path.is_file():
-        return path.resolve().as_uri()
-    return ref

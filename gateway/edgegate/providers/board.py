@@ -14,22 +14,21 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgpack
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from edgegate.devices.session import BoardError, BoardRefused
-from edgegate.jetstream.chunks import ChunkError
+from edgegate.devices.session import BoardError, BoardRefused, BoardSession
 from edgegate.jetstream.entries import claims_record
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
+from edgegate.jetstream.metadata import LatticeMetadata
+from edgegate.lattice import Lattice
+from edgegate.rpc.invocation import Invocation
+from edgegate.rpc.serving import InvocationServer, NotServed
 from edgegate.wascap import KeyPair, Token
 from edgegate.wascap.archives import provider_token
-
-if TYPE_CHECKING:
-    from edgegate.vhost.host import BoardHost
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +46,8 @@ def derived_key(kind: str, cluster: KeyPair, *parts: str) -> KeyPair:
 class BoardProvider:
     """One contract of one board on the lattice."""
 
-    def __init__(self, host: BoardHost, contract: str):
-        cluster = host.lattice.config.cluster
-        board_id = host.entry.board_id
+    def __init__(self, cluster: KeyPair, board_id: str, contract: str,
+                 metadata: LatticeMetadata):
         self.contract_id = contract
         subject = derived_key("provider", cluster, board_id, contract)
         self.key = subject.public_key
@@ -58,18 +56,47 @@ class BoardProvider:
         self.token = provider_token(self.account, subject, self.name, contract, "edgehost", {})
         self.claims = Token(self.token).claims
         self.instance_id = str(uuid.uuid4())
+        self._metadata = metadata
 
     def identity(self) -> dict[str, str]:
         return {"public_key": self.key, "link_name": LINK_NAME, "contract_id": self.contract_id}
 
+    def admit(self, inv: Invocation) -> None:
+        """Raise NotServed unless an actor linked to this provider, holding its contract, calls."""
+        target, origin = inv.target, inv.origin
+        if target.public_key != self.key or target.contract_id != self.contract_id:
+            raise NotServed(f"provider {self.key} serves {self.contract_id}, not "
+                          f"{target.contract_id or 'an empty contract id'}")
+        if not origin.is_actor:
+            raise NotServed(f"only actors call the board's contracts, not {origin.public_key}")
+        link = self._metadata.find_link(origin.public_key, self.contract_id, target.link_name)
+        if link is None or link.provider_id != self.key:
+            raise NotServed(f"actor {origin.public_key} is not linked to provider {self.key} "
+                          f"({self.contract_id}, link name {target.link_name!r})")
+        caps = (self._metadata.claims.get(origin.public_key) or {}).get("caps", "")
+        if self.contract_id not in caps.split(","):
+            raise NotServed(f"actor {origin.public_key} does not hold capability "
+                          f"{self.contract_id} in its claims")
+
 
 class BoardProviders:
-    """The board host's own providers: subscribed while the host runs."""
+    """The board host's own providers: subscribed while the host runs.
 
-    def __init__(self, host: BoardHost):
-        self.host = host
-        self.lattice = host.lattice
-        self.providers = [BoardProvider(host, contract) for contract in CONTRACTS]
+    `reach_board()` is the board's session (BoardError while it is away), `connected()`
+    whether the board is there now.
+    """
+
+    def __init__(self, lattice: Lattice, host_id: str, board_id: str,
+                 reach_board: Callable[[], Awaitable[BoardSession]],
+                 connected: Callable[[], bool]):
+        self.lattice = lattice
+        self.host_id = host_id
+        self.board_id = board_id
+        self._reach_board = reach_board
+        self._connected = connected
+        cluster = lattice.config.cluster
+        self.providers = [BoardProvider(cluster, board_id, contract, lattice.metadata)
+                          for contract in CONTRACTS]
         self._subs: list[Subscription] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -87,7 +114,7 @@ class BoardProviders:
                 await self.lattice.metadata.put_claims(claims_record(provider.claims))
             except Exception as exc:  # it serves; the lattice learns its claims later
                 log.warning("provider %s: claims not published: %s", provider.key, exc)
-            await self.lattice.events.publish("provider_started", self.host.id, {
+            await self.lattice.events.publish("provider_started", self.host_id, {
                 **provider.identity(), "image_ref": "", "instance_id": provider.instance_id,
                 "annotations": {}, "claims": {"issuer": provider.account.public_key,
                                               "tags": [], "name": provider.name,
@@ -103,7 +130,7 @@ class BoardProviders:
         if not started:
             return
         for provider in self.providers:
-            await self.lattice.events.publish("provider_stopped", self.host.id, {
+            await self.lattice.events.publish("provider_stopped", self.host_id, {
                 **provider.identity(), "instance_id": provider.instance_id,
                 "annotations": {}, "reason": "host stopped"})
 
@@ -118,80 +145,31 @@ class BoardProviders:
     # -- serving
 
     async def _on_health(self, msg: Msg) -> None:
-        healthy = self.host.session is not None
-        message = "" if healthy else f"board {self.host.entry.board_id} is not connected"
+        healthy = self._connected()
+        message = "" if healthy else f"board {self.board_id} is not connected"
         if msg.reply:
             await self.lattice.rpc.publish(msg.reply, msgpack.packb({"healthy": healthy,
                                                                     "message": message}))
 
     def _receiver(self, provider: BoardProvider):
+        server = InvocationServer(self.lattice, self.host_id, f"provider {provider.key}",
+                                  lambda inv: provider, self._call_board)
+
         async def receive(msg: Msg) -> None:
-            task = asyncio.create_task(self._serve(provider, msg))
+            task = asyncio.create_task(server.serve(msg))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return receive
 
-    async def _serve(self, provider: BoardProvider, msg: Msg) -> None:
-        response, inv = await self._invoke(provider, msg.data)
-        if msg.reply:
-            try:
-                await self.lattice.rpc.publish(msg.reply, response.pack())
-            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
-                log.warning("provider %s: cannot answer an invocation: %s", provider.key, exc)
-        if inv is not None:
-            await self.lattice.events.invocation(
-                response.error is None, self.host.id, inv.origin.to_wire(),
-                inv.target.to_wire(), inv.operation, inv.size, response.error)
-
-    async def _invoke(self, provider: BoardProvider, data: bytes
-                      ) -> tuple[InvocationResponse, Invocation | None]:
+    async def _call_board(self, provider: BoardProvider, inv: Invocation,
+                          payload: bytes) -> bytes:
         try:
-            inv = Invocation.unpack(data)
-        except EnvelopeError as exc:
-            return InvocationResponse("", error=f"invalid invocation: {exc}"), None
-        answer = InvocationResponse(inv.id, instance_id=provider.instance_id,
-                                    trace_context=inv.trace_context)
-        try:
-            antiforgery.validate(inv, self.lattice.config.issuers)
-            self._check_caller(provider, inv)
-        except (antiforgery.ForgeryError, CallRefused) as exc:
-            answer.error = str(exc)
-            return answer, inv
-        try:
-            payload = inv.msg
-            if not payload and inv.size:
-                payload = await self.lattice.payloads.take(inv.id)
-            session = await self.host.reach_board()
-            reply = await session.request({"t": "invoke", "actor": provider.contract_id,
-                                           "op": inv.operation, "origin": inv.origin.label()},
-                                          payload, timeout=BOARD_CALL_SECONDS)
+            session = await self._reach_board()
+            reply = await session.request({"t": "contract_call", "contract": provider.contract_id,
+                                           "op": inv.operation}, payload,
+                                          timeout=BOARD_CALL_SECONDS)
         except BoardRefused as exc:
-            answer.error = exc.message
-        except (BoardError, ChunkError, OSError) as exc:  # the board is away, or NATS
-            answer.error = f"board {self.host.entry.board_id}: {exc}"
-        else:
-            answer.msg = bytes(reply.get("body") or b"")
-        return answer, inv
-
-    def _check_caller(self, provider: BoardProvider, inv: Invocation) -> None:
-        target, origin = inv.target, inv.origin
-        if target.public_key != provider.key or target.contract_id != provider.contract_id:
-            raise CallRefused(f"provider {provider.key} serves {provider.contract_id}, not "
-                              f"{target.contract_id or 'an empty contract id'}")
-        if not origin.is_actor:
-            raise CallRefused(f"only actors call the board's contracts, not "
-                              f"{origin.public_key}")
-        metadata = self.lattice.metadata
-        link = metadata.find_link(origin.public_key, provider.contract_id, target.link_name)
-        if link is None or link.provider_id != provider.key:
-            raise CallRefused(f"actor {origin.public_key} is not linked to provider "
-                              f"{provider.key} ({provider.contract_id}, link name "
-                              f"{target.link_name!r})")
-        caps = (metadata.claims.get(origin.public_key) or {}).get("caps", "")
-        if provider.contract_id not in caps.split(","):
-            raise CallRefused(f"actor {origin.public_key} does not hold capability "
-                              f"{provider.contract_id} in its claims")
-
-
-class CallRefused(Exception):
-    """An invocation this provider does not serve; the message says why."""
+            raise NotServed(exc.message) from None
+        except (BoardError, OSError) as exc:  # the board is away
+            raise NotServed(f"board {self.board_id}: {exc}") from None
+        return bytes(reply.get("body") or b"")

@@ -52,12 +52,6 @@ class Entity:
             raise EnvelopeError(f"invocation {what}.public_key: missing or empty")
         return cls(**fields)
 
-    def label(self) -> str:
-        """How the board names a caller: an actor key, or `V…/contract` for a provider."""
-        if self.is_actor or not self.contract_id:
-            return self.public_key
-        return f"{self.public_key}/{self.contract_id}"
-
 
 def _kind(value: Any) -> str:
     # str fields arrive as bytes (read raw): to the sender either was a string

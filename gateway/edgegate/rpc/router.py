@@ -8,14 +8,19 @@ know → that actor.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from edgegate.lattice import Lattice
 from edgegate.rpc.invocation import Entity, Invocation
 from edgegate.rpc.sending import NoAnswer, NoResponder, Refused, SendError, send_invocation
 
-if TYPE_CHECKING:
-    from edgegate.vhost.host import ActorOnBoard, BoardHost
+
+class Caller(Protocol):
+    """The board actor that makes a host call: its key and the capabilities its claims hold."""
+
+    key: str
+    caps: list[str]
+
 
 class RouteError(Exception):
     """A host call that could not be served; the message is the host error the actor reads."""
@@ -29,7 +34,7 @@ class Router:
     def __init__(self, lattice: Lattice):
         self.lattice = lattice
 
-    def resolve(self, actor: ActorOnBoard, binding: str, namespace: str) -> Entity:
+    def resolve(self, actor: Caller, binding: str, namespace: str) -> Entity:
         """The target of a host call, or RouteError saying why there is none."""
         metadata = self.lattice.metadata
         link = metadata.find_link(actor.key, namespace, binding)
@@ -49,12 +54,13 @@ class Router:
         raise RouteError(f"no actor with call alias {namespace!r} on lattice "
                          f"{self.lattice.prefix}")
 
-    async def call(self, host: BoardHost, actor: ActorOnBoard, binding: str, namespace: str,
+    async def call(self, host_id: str, actor: Caller, binding: str, namespace: str,
                    operation: str, payload: bytes, trace: dict[str, str]) -> bytes:
-        """Invoke the target of a host call and return its answer; RouteError on failure."""
+        """Invoke the target of a host call from host `host_id` and return its answer;
+        RouteError on failure."""
         target = self.resolve(actor, binding, namespace)
         inv = Invocation(origin=Entity.actor(actor.key), target=target, operation=operation,
-                         msg=payload, host_id=host.id, trace_context=dict(trace))
+                         msg=payload, host_id=host_id, trace_context=dict(trace))
         lattice = self.lattice
         timeout = lattice.config.rpc_timeout_ms / 1000
         what = f"{target.public_key} {operation}"
@@ -70,9 +76,9 @@ class Router:
                 why = f"{what} failed: {exc.error}"
             else:
                 why = f"{what}: {exc}"
-            await lattice.events.invocation(False, host.id, inv.origin.to_wire(),
+            await lattice.events.invocation(False, host_id, inv.origin.to_wire(),
                                             target.to_wire(), operation, len(payload), why)
             raise RouteError(why) from None
-        await lattice.events.invocation(True, host.id, inv.origin.to_wire(), target.to_wire(),
+        await lattice.events.invocation(True, host_id, inv.origin.to_wire(), target.to_wire(),
                                         operation, len(payload))
         return answer

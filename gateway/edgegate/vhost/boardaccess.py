@@ -8,7 +8,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -17,11 +17,9 @@ from edgegate.devices import access
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused
 from edgegate.lattice import Lattice
+from edgegate.vhost.host import BoardHost
 from edgegate.vhost.install import install_on_board, remove_from_board
 from edgegate.wascap import ClaimsError
-
-if TYPE_CHECKING:
-    from edgegate.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +28,12 @@ BOARD_REQUEST_SECONDS = 60.0
 
 
 class BoardAccess:
-    """Serves `edgehost board --nats` for every board of the registry."""
+    """Serves `edgehost board --nats` for every board of the registry; `host_for` finds the
+    lattice host that serves a board now (None while it has none)."""
 
-    def __init__(self, lattice: Lattice, gateway: Gateway):
+    def __init__(self, lattice: Lattice, host_for: Callable[[str], BoardHost | None]):
         self.lattice = lattice
-        self.gateway = gateway
+        self.host_for = host_for
         self._subs: list[Subscription] = []
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -110,14 +109,14 @@ class BoardAccess:
         return nonce
 
     async def _act(self, entry: BoardEntry, request: dict[str, Any]) -> Any:
-        host = self.gateway.host_for(entry.board_id)
+        host = self.host_for(entry.board_id)
         if host is None or host.session is None:
             raise BoardError(f"board {entry.board_id} is not connected to the gateway")
         session = host.session
         action, args = request.get("action"), request.get("args") or {}
         body = request.get("body")
         if action == "info":
-            return {"hello": session.hello, "host_id": host.id}
+            return {"hello": session.now(), "host_id": host.id}
         if action == "call":
             reply = await session.request({"t": "invoke", "actor": str(args.get("actor")),
                                            "op": str(args.get("op")), "origin": ""},
@@ -129,13 +128,11 @@ class BoardAccess:
             return await self._install(host, args, body)
         raise ValueError(f"unknown action {action!r} (info, install, remove, call)")
 
-    async def _install(self, host: Any, args: dict[str, Any], body: Any) -> dict[str, Any]:
+    async def _install(self, host: BoardHost, args: dict[str, Any], body: Any) -> dict[str, Any]:
         if body is None and isinstance(args.get("object"), str):
             body = await self.lattice.payloads.take(args["object"])
         module = bytes(body or b"")
         if hashlib.sha256(module).digest() != args.get("sha256"):
             raise ValueError("the module does not match the sha256 of the request")
         installed = await install_on_board(host, module)
-        # a board that held these bytes already was not asked: it has them installed
-        return {"t": "installed" if installed.what == "held" else installed.what,
-                "actor": installed.actor}
+        return {"t": installed.answer, "actor": installed.actor}

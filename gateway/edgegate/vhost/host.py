@@ -8,7 +8,6 @@ Only when the board stays away longer than the grace period does the host stop.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -18,20 +17,20 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from edgegate.config import HEARTBEAT_SECONDS
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
-from edgegate.jetstream.chunks import RESPONSE_CHUNK_THRESHOLD, ChunkError
 from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import VERSION, Lattice, flushed
 from edgegate.providers.board import BoardProviders
 from edgegate.providers.hostproviders import HostProviders
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import EnvelopeError, Invocation, InvocationResponse
+from edgegate.rpc.invocation import Invocation
 from edgegate.rpc.router import RouteError, Router
+from edgegate.rpc.serving import InvocationServer, NotServed
+from edgegate.vhost.heartbeat import Heartbeat
 from edgegate.vhost.labels import board_labels, uptime_human
 from edgegate.wascap import ClaimsError, KeyPair
 from edgegate.wascap.tokens import Token
+from edgelink.messages import HOST_CALL
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,13 @@ class ActorOnBoard:
         self.revision = wascap.get("rev") or 0
         self.subscription: Subscription | None = None
         self.instance_id = ""
+
+    def admit(self, inv: Invocation) -> None:
+        """Raise NotServed unless the caller is an actor or a provider of a contract it holds."""
+        contract = inv.origin.contract_id
+        if contract and not inv.origin.is_actor and contract not in self.caps:
+            raise NotServed(f"actor {self.key} does not hold capability {contract}, so "
+                          f"provider {inv.origin.public_key} may not invoke it")
 
 
 class BoardHost:
@@ -81,11 +87,18 @@ class BoardHost:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._subs: list[Subscription] = []
         self._grace: asyncio.Task[None] | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        self.beats = Heartbeat(lattice, self.id, self.heartbeat)
         self._traces: dict[str, dict[str, str]] = {}  # actor → trace context of its current call
         self.providers = HostProviders(lattice, self.id)  # native ones, on the gateway's machine
-        self.board_providers = BoardProviders(self)  # the board's own contracts
+        # the board's own contracts
+        self.board_providers = BoardProviders(lattice, self.id, entry.board_id,
+                                              self.reach_board, self._connected)
+        self._serving = InvocationServer(lattice, self.id, f"board {entry.board_id}",
+                                         self._find_actor, self._call_board, self.invocations)
         self.stopped = False
+        # what the board sends on its own, by type
+        self._handlers = {"host_call": self._on_host_call, "health": self._on_health,
+                          "log": self._on_note, "event": self._on_note}
 
     @property
     def labels(self) -> dict[str, str]:
@@ -116,13 +129,12 @@ class BoardHost:
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
-        session.on_message = self._on_board_message
+        session.handlers = self._handlers
         session.on_hello = self._on_hello
         if first:
             await self._start_host()
         await self.sync_actors()
-        if self._heartbeat is None:
-            self._heartbeat = asyncio.create_task(self._heartbeats())  # the first with actors
+        self.beats.start()  # the first with actors
         self._attached.set()
 
     def detach(self, session: BoardSession) -> None:
@@ -144,8 +156,7 @@ class BoardHost:
 
     async def _start_host(self) -> None:
         nc = self.lattice.ctl
-        self._subs.append(await nc.subscribe(self.lattice.ctl_subject("ping", "hosts"),
-                                             cb=self._on_ping))
+        self._subs.append(await self.beats.answer_pings())
         try:
             await flushed(nc)  # answering pings before anyone hears the host started
         except Exception as exc:  # NATS is away: the subscription goes out on reconnect
@@ -161,9 +172,9 @@ class BoardHost:
         if self.stopped:
             return
         self.stopped = True
-        for task in (self._grace, self._heartbeat):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
+        if self._grace is not None and self._grace is not asyncio.current_task():
+            self._grace.cancel()
+        self.beats.stop()
         started = bool(self._subs)  # a board never reached had no host on the lattice
         for actor in self.actors.values():
             await _unsubscribe(actor.subscription)
@@ -264,7 +275,7 @@ class BoardHost:
 
     async def _on_invocation_message(self, msg: Msg) -> None:
         # each invocation in its own task: a slow board call must not hold up the next one
-        self._spawn(self._serve_invocation(msg))
+        self._spawn(self._serving.serve(msg))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -272,77 +283,33 @@ class BoardHost:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _serve_invocation(self, msg: Msg) -> None:
-        response, inv = await self._invoke(msg.data, msg.headers or {})
-        if msg.reply:  # the caller first, the event after
-            try:
-                await self.lattice.rpc.publish(msg.reply, response.pack())
-            except Exception as exc:  # the caller's inbox may be gone, NATS may be away
-                log.warning("board %s: cannot answer an invocation: %s", self.entry.board_id,
-                            exc)
-        if inv is not None:
-            failed = response.error is not None
-            self.invocations["failed" if failed else "ok"] += 1
-            await self.lattice.events.invocation(
-                not failed, self.id, inv.origin.to_wire(), inv.target.to_wire(),
-                inv.operation, inv.size, response.error)
-
-    async def _invoke(self, data: bytes, headers: dict[str, str]
-                      ) -> tuple[InvocationResponse, Invocation | None]:
-        """Check an invocation and have the board serve it; the response to send back."""
-        try:
-            inv = Invocation.unpack(data)
-        except EnvelopeError as exc:
-            return InvocationResponse("", error=f"invalid invocation: {exc}"), None
-        if "traceparent" in headers:  # W3C trace context travels as a NATS header too
-            inv.trace_context.setdefault("traceparent", headers["traceparent"])
-        answer = InvocationResponse(inv.id, trace_context=inv.trace_context)
-        try:
-            antiforgery.validate(inv, self.lattice.config.issuers)
-        except antiforgery.ForgeryError as exc:
-            answer.error = str(exc)
-            return answer, inv
+    def _find_actor(self, inv: Invocation) -> ActorOnBoard:
         actor = self.actors.get(inv.target.public_key)
         if actor is None:
-            answer.error = f"actor {inv.target.public_key} is not running on host {self.id}"
-            return answer, inv
-        answer.instance_id = actor.instance_id
-        contract = inv.origin.contract_id
-        if contract and not inv.origin.is_actor and contract not in actor.caps:
-            answer.error = (f"actor {actor.key} does not hold capability {contract}, so "
-                            f"provider {inv.origin.public_key} may not invoke it")
-            return answer, inv
-        try:
-            payload = inv.msg
-            if not payload and inv.size:
-                payload = await self.lattice.payloads.take(inv.id)
-            result = await self._call_board(actor, inv, payload)
-        except (BoardError, ChunkError, OSError) as exc:
-            answer.error = str(exc)
-            return answer, inv
-        if len(result) > RESPONSE_CHUNK_THRESHOLD:
-            await self.lattice.payloads.put(f"{inv.id}-r", result)
-            answer.content_length = len(result)
-        else:
-            answer.msg = result
-        return answer, inv
+            raise NotServed(f"actor {inv.target.public_key} is not running on host {self.id}")
+        return actor
 
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
-        session = await self.reach_board()
+        try:
+            session = await self.reach_board()
+        except BoardError as exc:
+            raise NotServed(str(exc)) from None
         self.invocations["to_board"] += 1
         self._traces[actor.key] = inv.trace_context
         try:
-            reply = await session.request({"t": "invoke", "actor": actor.key,
-                                           "op": inv.operation, "origin": inv.origin.label()},
-                                          payload, timeout=BOARD_CALL_SECONDS)
+            reply = await session.request(_invoke_message(actor.key, inv), payload,
+                                          timeout=BOARD_CALL_SECONDS)
         except BoardRefused as exc:
-            raise BoardError(exc.message) from None
+            raise NotServed(exc.message) from None
         except BoardError as exc:
-            raise BoardError(f"board {self.entry.board_id} did not answer {inv.operation} of "
-                             f"{actor.key}: {str(exc).split(': ', 1)[-1]}") from None
+            raise NotServed(f"board {self.entry.board_id} did not answer {inv.operation} of "
+                          f"{actor.key}: {str(exc).split(': ', 1)[-1]}") from None
         finally:
             self._traces.pop(actor.key, None)
         return bytes(reply.get("body") or b"")
+
+    def _connected(self) -> bool:
+        return self.session is not None
 
     async def reach_board(self) -> BoardSession:
         """The board's session, waiting a moment for a board that is away; BoardError if not."""
@@ -364,15 +331,14 @@ class BoardHost:
 
     # -- what the board sends on its own
 
-    async def _on_board_message(self, msg: dict[str, Any]) -> None:
-        t = msg["t"]
-        if t == "host_call":
-            self._spawn(self._serve_host_call(msg))
-        elif t == "health":
-            self.health = msg
-        elif t == "closed":
-            return
-        if self.on_note is not None and t in ("log", "event"):
+    def _on_host_call(self, msg: dict[str, Any]) -> None:
+        self._spawn(self._serve_host_call(msg))
+
+    def _on_health(self, msg: dict[str, Any]) -> None:
+        self.health = msg
+
+    def _on_note(self, msg: dict[str, Any]) -> None:
+        if self.on_note is not None:
             self.on_note(msg)
 
     async def _serve_host_call(self, msg: dict[str, Any]) -> None:
@@ -385,29 +351,16 @@ class BoardHost:
                 raise RouteError(f"actor {msg.get('actor')} is not served on the lattice by "
                                  f"this host")
             answer = await self.router.call(
-                self, actor, str(msg.get("binding", "")), str(msg.get("namespace", "")),
+                self.id, actor, str(msg.get("binding", "")), str(msg.get("namespace", "")),
                 str(msg.get("op", "")), bytes(msg.get("body") or b""),
                 self._traces.get(actor.key, {}))
         except RouteError as exc:
-            session.send({"t": "error", "id": msg["id"], "code": "host_call",
+            session.send({"t": "error", "id": msg["id"], "code": HOST_CALL,
                           "message": str(exc)})
             return
         session.send({"t": "host_result", "id": msg["id"]}, answer)
 
-    # -- heartbeat and ping
-
-    def description(self) -> dict[str, Any]:
-        """The Host JSON a ping gets."""
-        config = self.lattice.config
-        return {
-            "id": self.id, "issuer": config.cluster.public_key, "labels": self.labels,
-            "friendly_name": self.friendly_name, "uptime_seconds": int(self.uptime),
-            "uptime_human": uptime_human(self.uptime), "version": VERSION,
-            "cluster_issuers": ",".join(sorted(config.issuers)),
-            "js_domain": config.js_domain, "ctl_host": config.ctl_url,
-            "prov_rpc_host": config.rpc_url, "rpc_host": config.rpc_url,
-            "lattice_prefix": config.lattice,
-        }
+    # -- what the host says of itself
 
     def heartbeat(self) -> dict[str, Any]:
         figures = self.health or self.hello
@@ -421,15 +374,13 @@ class BoardHost:
                       "free_flash": figures.get("free_flash", -1)},
         }
 
-    async def _heartbeats(self) -> None:
-        while True:
-            await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
-            await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    async def _on_ping(self, msg: Msg) -> None:
-        if msg.reply:
-            await self.lattice.ctl.publish(msg.reply, json.dumps(self.description()).encode())
-        await self.lattice.events.publish("host_heartbeat", self.id, self.heartbeat())
+def _invoke_message(actor: str, inv: Invocation) -> dict[str, Any]:
+    """The board's `invoke` of an actor for a lattice invocation."""
+    msg = {"t": "invoke", "actor": actor, "op": inv.operation, "origin": inv.origin.public_key}
+    if not inv.origin.is_actor and inv.origin.contract_id:
+        msg["origin_contract"] = inv.origin.contract_id  # what the board checks its claims for
+    return msg
 
 
 def _instance_id() -> str:

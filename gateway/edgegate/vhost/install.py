@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,14 +24,23 @@ class Installed:
     sha256: bytes = b""
     token: str = ""  # the claims JWT
 
+    @property
+    def answer(self) -> str:
+        """As the board answers: "installed" or "swapped" (a board that held these bytes
+        already was not asked: it has them installed)."""
+        return "installed" if self.what == "held" else self.what
+
 
 async def put_on_board(session: BoardSession, host_id: str, module: bytes, mode: str = "any",
-                       expect_actor: str | None = None) -> Installed:
+                       expect_actor: str | None = None,
+                       progress: Callable[[int], None] | None = None,
+                       timeout: float = BOARD_INSTALL_SECONDS) -> Installed:
     """Check `module`'s claims fully (signature, times, hash) and upload it to the board of
     `session` unless the board holds these very bytes; the board's hello is kept up to date.
 
     `mode`: "any" installs or swaps; "start" refuses to replace another module of a running
     actor; "update" needs the actor running. `expect_actor`: the module must be that actor's.
+    `progress` and `timeout` are the upload's (`BoardSession.upload`).
     ClaimsError, BoardError or ValueError say what was refused (`host_id` names the host)."""
     signed = SignedModule(module)
     claims = signed.verify()
@@ -49,7 +59,7 @@ async def put_on_board(session: BoardSession, host_id: str, module: bytes, mode:
         what = "held"
     else:
         msg = {"t": "swap" if held is not None else "install", "actor": actor, "sha256": digest}
-        reply = await session.request(msg, module, timeout=BOARD_INSTALL_SECONDS)
+        reply = await session.upload(msg, module, progress, timeout)
         what = str(reply.get("t"))
         session.hello.setdefault("actors", {})[actor] = digest
         if isinstance(reply.get("budget"), dict):  # what the board has left now

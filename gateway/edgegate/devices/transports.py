@@ -180,3 +180,19 @@ class TcpListener:
     async def close(self) -> None:
         self._server.close()
         await self._server.wait_closed()
+
+
+def parse_tcp_address(text: str, listening: bool = False) -> tuple[str, int]:
+    """HOST:PORT (IPv6 hosts in brackets) as (host, port); ValueError says what is wrong.
+
+    A listening end may ask for port 0 (any free port); a connecting end may not.
+    """
+    host, sep, port_text = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    lowest = 0 if listening else 1
+    if not sep or not host or not port_text.isdigit() or not lowest <= int(port_text) < 65536:
+        raise ValueError(
+            f"--tcp {text!r}: expected HOST:PORT with a port from {lowest} to 65535"
+            + (" (0 picks a free port)" if listening else "")
+        )
+    return host, int(port_text)

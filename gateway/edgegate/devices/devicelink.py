@@ -8,14 +8,12 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from edgegate.transports import Transport, TransportError
+from edgegate.devices.transports import Transport, TransportError
+from edgelink import messages
 from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
 
 log = logging.getLogger(__name__)
 
-# replies the board sends to the gateway's requests, matched on request id
-REPLIES = frozenset({"installed", "removed", "swapped", "invoke_result", "claims", "pong",
-                     "error"})
 TICK_SECONDS = 0.05
 _ENDED = {"t": "", "id": 0}  # put in the inbox when the link ends; receive() raises then
 
@@ -55,6 +53,10 @@ class DeviceLink:
         self._slots = asyncio.Condition()
         self._in_flight = 0
         self._closed = False
+        # bytes each way, framing included: bytes in tell a silent board from one that refuses
+        # the handshake; bytes out show how far an upload has gone
+        self.bytes_in = 0
+        self.bytes_out = 0
 
     def _log_drop(self, line: str) -> None:
         log.warning("%s: %s", self.transport.name, line)
@@ -95,11 +97,13 @@ class DeviceLink:
 
     def _deliver(self, inbox: list[dict[str, Any]]) -> None:
         for msg in inbox:
-            if msg["t"] in REPLIES and msg.get("link", self.epoch) != self.epoch:
+            # what the board sends in answer to a request is matched to it by id
+            reply = messages.is_reply(msg["t"], messages.BOARD)
+            if reply and msg.get("link", self.epoch) != self.epoch:
                 log.warning("%s: dropped a %s for request %d of another link (%s)",
                             self.transport.name, msg["t"], msg["id"], msg["link"])
                 continue
-            future = self._waiting.get(msg["id"]) if msg["t"] in REPLIES else None
+            future = self._waiting.get(msg["id"]) if reply else None
             if future is not None and not future.done():
                 future.set_result(msg)
             else:
@@ -116,6 +120,7 @@ class DeviceLink:
                 data = await self.transport.read()
                 if not data:
                     break
+                self.bytes_in += len(data)
                 self._deliver(self.link.feed(data))
         finally:
             self._closed = True
@@ -137,6 +142,7 @@ class DeviceLink:
             except TransportError as exc:
                 log.warning("%s", exc)
                 return
+            self.bytes_out += len(data)
 
     async def _tick_loop(self) -> None:
         while True:

@@ -63,6 +63,7 @@ def run_tests(args: list[str]) -> int:
     steps = [
         ("actor build", [str(BIN / "edgehost"), "build-actors"]),
         ("MicroPython build", [py, "-m", "edgecli.mpbuild"]),
+        ("32-bit MicroPython build", [py, "-m", "edgecli.mpbuild", "--32bit"]),
         ("CircuitPython build", [py, "-m", "edgecli.cpbuild"]),
         ("ruff", [str(BIN / "ruff"), "check", str(ROOT)]),
         ("pytest", [py, "-m", "pytest", *args]),

@@ -23,13 +23,22 @@ WASI_FUNCTIONS = {"fd_write": "i(iiii)"}
 HOST_FUNCTIONS = {"wapc": WAPC_FUNCTIONS, "wasmbus": WAPC_FUNCTIONS,
                   "wasi_snapshot_preview1": WASI_FUNCTIONS}
 
-# The engine's share of an actor's RAM, estimated.
-ENGINE_BASE_BYTES = 44 * 1024
-CODE_FACTOR = 2
-ENGINE_BASIS = ("wasm3: about 10 KB for the engine and 34 KB of runtime structures per "
-                "module (its documented figures), plus compiled code taken as %d x the code "
-                "section (wasm3 compiles each function on first call; an estimate, not a "
-                "measurement)" % CODE_FACTOR)
+# The engine's share of an actor's RAM, from the heap an actor holds through WapcHost on the
+# 32-bit build of the board's MicroPython (tools/bench/actor_heap.py; docs/PERFORMANCE.md has
+# the table). A mapped actor's module costs nothing; read into RAM it costs its size.
+# - wasm3's runtime, its 64 KiB stack and the host's objects: 82,224-87,872 bytes measured for
+#   actors of 1-3 KB after a first call;
+ENGINE_FIXED_BYTES = 88 * 1024
+# - wasm3's record of each function, made at load: 72.3-72.7 bytes a function measured;
+FUNCTION_BYTES = 76
+# - compiled code: wasm3 compiles a function on its first call, 2.7 bytes per byte of code
+#   when every function has run (measured); real actors reach a small part of theirs, and the
+#   model leaves room for compiling about a tenth of the code section: a byte per 4 of code.
+CODE_BYTES_PER_COMPILED_BYTE = 4
+ENGINE_BASIS = ("wasm3 on the board, measured on its 32-bit MicroPython: %d KiB for the "
+                "runtime and its stack, %d bytes per function, and room for compiled code of "
+                "a byte per %d bytes of code (tools/bench/actor_heap.py)"
+                % (ENGINE_FIXED_BYTES // 1024, FUNCTION_BYTES, CODE_BYTES_PER_COMPILED_BYTE))
 
 # the rules a verdict can name, in the order they are checked
 IMPORTS = "imports"
@@ -54,7 +63,9 @@ class Needs:
         self.module_bytes = module_bytes
         self.code_bytes = inspection.section_bytes.get(CODE_SECTION, 0)
         self.data_bytes = inspection.section_bytes.get(DATA_SECTION, 0)
-        self.engine_bytes = ENGINE_BASE_BYTES + CODE_FACTOR * self.code_bytes
+        self.functions = inspection.functions
+        self.engine_bytes = (ENGINE_FIXED_BYTES + FUNCTION_BYTES * self.functions
+                             + self.code_bytes // CODE_BYTES_PER_COMPILED_BYTE)
         # wasm3 keeps the module's bytes for as long as the instance lives: in RAM unless
         # the board runs it in place from mapped flash
         self.ram_bytes = self.memory_bytes + module_bytes + self.engine_bytes

@@ -4,6 +4,7 @@ from edgemodule.wasmsections import CUSTOM_SECTION, SectionReader, WasmFormatErr
 
 TYPE_SECTION = 1
 IMPORT_SECTION = 2
+FUNCTION_SECTION = 3
 MEMORY_SECTION = 5
 EXPORT_SECTION = 7
 CODE_SECTION = 10
@@ -120,6 +121,7 @@ class Inspection:
         self.custom_sections = []
         self.custom = {}
         self.section_bytes = {}  # section id -> payload bytes (custom sections summed)
+        self.functions = 0  # defined in the module, not imported
         self._max_name = max_name
         reader = SectionReader(stream, size)
         reader.read_header()
@@ -136,6 +138,8 @@ class Inspection:
                 types = self._types(_Payload(reader, payload_size, "type"))
             elif sid == IMPORT_SECTION:
                 self._imports(_Payload(reader, payload_size, "import"), types)
+            elif sid == FUNCTION_SECTION:
+                self.functions = _Payload(reader, payload_size, "function").uleb()
             elif sid == MEMORY_SECTION:
                 self._memory(_Payload(reader, payload_size, "memory"))
             elif sid == EXPORT_SECTION:

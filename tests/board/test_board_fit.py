@@ -79,7 +79,7 @@ def test_a_mapped_module_takes_flash_not_ram(actors):
     assert big.ram(True) == big.memory_bytes + big.engine_bytes
     # the module region of the classic ESP32's profile is all the flash it maps for modules
     assert refusal(big, Budget(wrover.limits, maps=wrover.maps_modules)) == (
-        "flash", "the module of 1804 KiB is larger than the board's 1536 KiB module region, "
+        "flash", "the module of 1804 KiB is larger than the board's 1768 KiB module region, "
                  "all the flash it maps for modules")
 
 

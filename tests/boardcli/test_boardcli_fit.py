@@ -55,17 +55,17 @@ def test_fit_against_a_live_board_uses_what_it_has_left(start_sim, board, signed
     sim = start_sim("--profile", "esp32-devkitc")
     module, _ = signed("echo")
     assert board(sim, "install", module).code == 0
-    # the one actor there takes 174 KiB of the 224 (its module runs from mapped flash): a
+    # the one actor there takes 217 KiB of the 224 (its module runs from mapped flash): a
     # second of its size no longer fits
     shown = board(sim, "fit", unsigned("echo"))
     assert shown.code == 1, shown
     assert shown.out.splitlines()[-1].startswith(
-        "board sim (profile esp32-devkitc): refused: ram: needs 174 KiB of RAM (linear memory "
-        "128 KiB + engine 46 KiB; the module's 2 KiB run from flash), the board has 224 KiB for "
+        "board sim (profile esp32-devkitc): refused: ram: needs 217 KiB of RAM (linear memory "
+        "128 KiB + engine 89 KiB; the module's 2 KiB run from flash), the board has 224 KiB for "
         "actors, ")
     installed = board(sim, "install", "--dev-sign", unsigned("echo"))
     assert installed.code == 1
-    assert "cannot take" in installed.err and ": ram: needs 174 KiB of RAM" in installed.err
+    assert "cannot take" in installed.err and ": ram: needs 217 KiB of RAM" in installed.err
 
 
 def test_board_actions_other_than_fit_say_what_they_need(edgehost, key_file):
@@ -88,12 +88,12 @@ def test_fit_counts_a_big_actor_in_the_flash_the_board_maps_not_in_its_ram(edgeh
     big.write_bytes(actors["rust_greeter"] + custom_section("padding", bytes(1800 * 1024)))
     shown = edgehost("board", "fit", big)
     lines = shown.out.splitlines()
-    assert lines[4] == ("RAM      2941 KiB (linear memory 1088 KiB + module 1804 KiB + engine 50 "
-                        "KiB); 1138 KiB where the board runs it from mapped flash")
+    assert lines[4] == ("RAM      2981 KiB (linear memory 1088 KiB + module 1804 KiB + engine 90 "
+                        "KiB); 1178 KiB where the board runs it from mapped flash")
     verdicts = {line.split()[0]: line.split("  ")[-1].strip() for line in lines[8:]}
     assert verdicts["esp32-s3-devkitc-n8r8"] == "fits"
     assert verdicts["esp32-wrover-e"] == (
-        "refused: flash: the module of 1804 KiB is larger than the board's 1536 KiB module "
+        "refused: flash: the module of 1804 KiB is larger than the board's 1768 KiB module "
         "region, all the flash it maps for modules")
 
 

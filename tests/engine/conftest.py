@@ -26,6 +26,13 @@ def board_micropython() -> Path:
 
 
 @pytest.fixture(scope="session")
+def sim_micropython() -> Path:
+    """The MicroPython `sim --micropython` runs: the board's, built 32-bit as an ESP32 is
+    (built on first use, then cached; before a simulator's start-up wait begins)."""
+    return _built(mpbuild.board_build)
+
+
+@pytest.fixture(scope="session")
 def board_circuitpython() -> Path:
     """The CircuitPython binary with the wasm3 module (built on first use, then cached)."""
     return _built(cpbuild.ensure_built)

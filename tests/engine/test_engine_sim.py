@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(params=["micropython", "circuitpython"])
-def mp_sim(request, board_micropython, tmp_path):
+def mp_sim(request, sim_micropython, tmp_path):
     """start(*args) -> `edgehost sim --RUNTIME ...`, on each of the board's interpreters."""
     if request.param == "circuitpython":
         cpbuild.ensure_built()  # before the simulator's start-up wait begins
@@ -84,7 +84,7 @@ def padded(module: bytes, sectors: int) -> bytes:
 
 @pytest.mark.parametrize("engine", ["cpython", "micropython", "circuitpython"])
 async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they_went(
-        engine, board_micropython, tmp_path, actors):
+        engine, sim_micropython, tmp_path, actors):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({
         "board_id": BOARD_ID, "pairing_key": PAIRING_KEY.hex(),
@@ -131,7 +131,7 @@ async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they
 
 @pytest.mark.parametrize("engine", ["cpython", "micropython"])
 async def test_a_swap_the_flash_cannot_keep_leaves_the_old_module_serving(engine, tmp_path,
-                                                                         board_micropython,
+                                                                         sim_micropython,
                                                                          actors):
     flash = tmp_path / "flash"
     args = ["--tcp", "127.0.0.1:0", "--key-file", str(write_key_file(tmp_path / "k")),

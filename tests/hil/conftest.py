@@ -17,7 +17,7 @@ from hil_rig import BoardUnderTest, RealBoard, SimulatedBoard, board_missing
 from support.commands import EDGEHOST
 from support.signing import SignedActor
 
-from edgecli import cpbuild
+from edgecli import cpbuild, mpbuild
 from edgecli.profiles import DEFAULT_PROFILE
 from edgegate.wascap import KeyPair
 
@@ -52,6 +52,8 @@ def board(request, tmp_path, board_runtime) -> BoardUnderTest:
     if port is None:
         if board_runtime == "circuitpython":
             cpbuild.ensure_built()  # before the simulator's start-up wait begins
+        else:
+            mpbuild.board_build()
         under_test: BoardUnderTest = SimulatedBoard(tmp_path / "sim", profile or DEFAULT_PROFILE,
                                                     board_runtime)
     else:

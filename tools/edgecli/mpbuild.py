@@ -7,11 +7,17 @@ checked), otherwise a git fetch of upstream at the pinned commit. The binary is 
 when an input changed (the pins, the module's files, the make flags); a warm run only hashes
 the module's files.
 
-    python -m edgecli.mpbuild [--output DIR] [--vendor DIR] [--frozen]   prints the binary's path
+    python -m edgecli.mpbuild [--output DIR] [--vendor DIR] [--frozen] [--32bit]
+                                                                    prints the binary's path
 
 With --frozen (`ensure_built(frozen=True)`), the host code of firmware/ and shared/ is frozen
 into the binary through firmware/manifest.py, as on a flashed board; that binary goes to
 micropython-frozen/ and is rebuilt when a frozen file changes.
+
+With --32bit (`ensure_built(bits32=True)`), the port is built as 32-bit code
+(MICROPY_FORCE_32BIT, which needs gcc's 32-bit libraries: Debian's gcc-multilib): an ESP32 is
+32-bit, and the 64-bit port's objects and pointers overstate what the board's heap holds. It
+goes to micropython-32/ (micropython-frozen-32/ with --frozen).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from edgecli import packagedata
 VENDOR = packagedata.vendor_dir()
 OUTPUT = packagedata.build_dir() / "micropython"
 FROZEN_OUTPUT = packagedata.build_dir() / "micropython-frozen"
+OUTPUT_32 = packagedata.build_dir() / "micropython-32"
+FROZEN_OUTPUT_32 = packagedata.build_dir() / "micropython-frozen-32"
 HOST_MANIFEST = packagedata.firmware_dir() / "manifest.py"
 # what the host manifest freezes from, and what paths in the build's inputs are relative to
 FROZEN_DIRS = (packagedata.firmware_dir(), packagedata.shared_dir())
@@ -46,6 +54,7 @@ RECIPE = "1"  # bump when the steps below change in a way the inputs do not show
 # heap made calls 5-10 times slower (docs/PERFORMANCE.md).
 MAKE_FLAGS = ["MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0", "MICROPY_PY_FFI=0",
               "CFLAGS_EXTRA=-DMICROPY_ENABLE_PYSTACK=1"]
+FORCE_32BIT = "MICROPY_FORCE_32BIT=1"
 MANIFEST = 'include("$(MPY_DIR)/extmod/asyncio")\n'
 JOBS = "-j2"
 BUILD_SUFFIXES = (".c", ".h", ".mk", ".cmake")  # the module's files that go into the build
@@ -93,6 +102,16 @@ def frozen_files() -> list[Path]:
                   if "cmodules" not in p.parts)
 
 
+def make_flags(bits32: bool = False) -> list[str]:
+    """The unix port's make flags, for 32-bit code with `bits32`."""
+    return MAKE_FLAGS + [FORCE_32BIT] if bits32 else MAKE_FLAGS
+
+
+def default_output(frozen: bool = False, bits32: bool = False) -> Path:
+    return {(False, False): OUTPUT, (True, False): FROZEN_OUTPUT,
+            (False, True): OUTPUT_32, (True, True): FROZEN_OUTPUT_32}[frozen, bits32]
+
+
 def frozen_name(path: Path) -> str:
     """A frozen file's name in the build's inputs: its path from above its folder
     (firmware/main.py), the same wherever edgehost is installed."""
@@ -100,7 +119,7 @@ def frozen_name(path: Path) -> str:
     return str(path.relative_to(folder.parent))
 
 
-def inputs_digest(frozen: bool = False) -> str:
+def inputs_digest(frozen: bool = False, bits32: bool = False) -> str:
     """A hash of everything the binary is built from."""
     digest = hashlib.sha256()
     if frozen:
@@ -108,7 +127,7 @@ def inputs_digest(frozen: bool = False) -> str:
         for path in frozen_files():
             digest.update(frozen_name(path).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return hash_inputs(digest, SOURCES, MAKE_FLAGS + [MANIFEST, RECIPE])
+    return hash_inputs(digest, SOURCES, make_flags(bits32) + [MANIFEST, RECIPE])
 
 
 def hash_inputs(digest, sources: tuple[PinnedSource, ...], settings: list[str]) -> str:
@@ -192,6 +211,18 @@ def check_tools(building: str = "MicroPython", also: tuple[str, ...] = ()) -> No
                    " ".join(["build-essential", *also])))
 
 
+def check_32bit_compiler() -> None:
+    """Raise MicroPythonBuildError when gcc cannot link a 32-bit program (no gcc-multilib)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(["gcc", "-m32", "-x", "c", "-", "-o", str(Path(scratch, "a"))],
+                              input="#include <stdio.h>\nint main(void) { return 0; }\n",
+                              capture_output=True, text=True)
+    if done.returncode != 0:
+        raise MicroPythonBuildError(
+            "the 32-bit MicroPython needs gcc's 32-bit libraries, and `gcc -m32` cannot build "
+            "a program here: install them (Debian: apt-get install gcc-multilib)")
+
+
 def run_make(args: list[str], log: Path, step: str) -> None:
     """make ARGS, what it prints kept in `log`. On a terminal a live line shows `step` and
     the file being compiled, as a count of the files done; elsewhere one line names the step."""
@@ -226,20 +257,24 @@ def build_folder(prefix: str, flags: list[str] = MAKE_FLAGS) -> str:
 
 
 def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
-                 frozen: bool = False) -> Path:
+                 frozen: bool = False, bits32: bool = False) -> Path:
     """Return the path of the built binary, building it first when an input changed; with
-    `frozen`, the host code is frozen in (firmware/manifest.py)."""
-    output = output or (FROZEN_OUTPUT if frozen else OUTPUT)
+    `frozen`, the host code is frozen in (firmware/manifest.py); with `bits32`, as 32-bit
+    code."""
+    output = output or default_output(frozen, bits32)
     binary = output / "micropython"
     stamp = output / "micropython.inputs"
-    wanted = inputs_digest(frozen)
+    wanted = inputs_digest(frozen, bits32)
     if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
         return binary
     check_tools()
+    if bits32:
+        check_32bit_compiler()
     output.mkdir(parents=True, exist_ok=True)
-    # the frozen build shares the plain one's sources (and mpy-cross); its port build folder
-    # is its own
-    src = (OUTPUT if output == FROZEN_OUTPUT else output) / "src"
+    # the default builds share the plain one's sources (and mpy-cross); each has its own port
+    # build folder
+    defaults = (FROZEN_OUTPUT, OUTPUT_32, FROZEN_OUTPUT_32)
+    src = (OUTPUT if output in defaults else output) / "src"
     mpy = source_tree(MICROPYTHON, vendor, src)
     wasm3 = source_tree(WASM3, vendor, src)
     # The manifest step wants micropython-lib, a submodule the pinned sources do not carry.
@@ -250,15 +285,22 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     manifest.write_text(frozen_manifest() if frozen else MANIFEST)
     log = output / "build.log"
     log.write_text("")
-    _say("building MicroPython with the wasm3 module into %s (about a minute)" % binary)
+    _say("building %sMicroPython with the wasm3 module into %s (about a minute)"
+         % ("32-bit " if bits32 else "", binary))
     run_make(["-C", str(mpy / "mpy-cross")], log, "mpy-cross (1 of 2)")
-    build = build_folder("build-frozen" if frozen else "build")
-    run_make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
+    flags = make_flags(bits32)
+    build = build_folder("build-frozen" if frozen else "build", flags)
+    run_make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *flags,
            "FROZEN_MANIFEST=%s" % manifest, "USER_C_MODULES=%s" % CMODULES,
            "WASM3_DIR=%s" % wasm3], log, "the unix port with wasm3 (2 of 2)")
     shutil.copy2(mpy / "ports" / "unix" / build / "micropython", binary)
     stamp.write_text(wanted)
     return binary
+
+
+def board_build() -> Path:
+    """The build that stands in for the board: 32-bit, as an ESP32 is."""
+    return ensure_built(bits32=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,10 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vendor", type=Path, default=VENDOR)
     parser.add_argument("--frozen", action="store_true",
                         help="freeze the host code of firmware/ and shared/ into the binary")
+    parser.add_argument("--32bit", dest="bits32", action="store_true",
+                        help="build 32-bit code, as the board's (needs gcc-multilib)")
     args = parser.parse_args(argv)
     try:
         output = args.output.resolve() if args.output else None
-        print(ensure_built(output, args.vendor.resolve(), args.frozen))
+        print(ensure_built(output, args.vendor.resolve(), args.frozen, args.bits32))
     except MicroPythonBuildError as exc:
         _say(str(exc))
         return 1

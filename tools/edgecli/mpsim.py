@@ -1,7 +1,8 @@
 """`edgehost sim --micropython` / `--circuitpython`: the simulated board's firmware run by the
 board's MicroPython or CircuitPython.
 
-firmware/main.py runs under MicroPython's unix port with the wasm3 module (edgecli.mpbuild),
+firmware/main.py runs under MicroPython's unix port with the wasm3 module (edgecli.mpbuild,
+built 32-bit as an ESP32 is: the heap then holds what the board's would),
 or under CircuitPython's with its board stand-ins of tools/cpboard/ (edgecli.cpbuild), in the
 simulator's flash folder, listening on a loopback TCP port of its own. The simulator
 keeps its line (a pseudo-terminal or a TCP port, throttled with --baud) and relays the bytes
@@ -26,7 +27,7 @@ from edgecli.simulator import SimError, Simulator
 from edgegate import lifeline
 
 # each runtime: its build, and what goes on its path before firmware/ and shared/
-RUNTIMES = {"micropython": (mpbuild.ensure_built, ()),
+RUNTIMES = {"micropython": (mpbuild.board_build, ()),
             "circuitpython": (cpbuild.ensure_built, (cpbuild.STAND_INS,))}
 HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
 START = "import main\nmain.main(recheck_ms=100)\n"

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from edgecli.commands import fail, working
+from edgecli.commands import fail, report, working
 from edgegate.registries import OciClient, OciReference, RegistryError
 from edgegate.registries.fetch import RegistrySettings
 from edgegate.registries.oci import Credential
@@ -42,5 +42,6 @@ def push(args: argparse.Namespace) -> int:
             digest = OciClient(credentials, insecure).push(ref, module)
     except RegistryError as exc:
         return fail(str(exc))
-    print(f"pushed actor {claims['sub']} ({len(module)} bytes) to {ref} ({digest})")
+    report(args, f"pushed actor {claims['sub']} ({len(module)} bytes) to {ref} ({digest})",
+           {"actor": claims["sub"], "ref": str(ref), "bytes": len(module), "digest": digest})
     return 0

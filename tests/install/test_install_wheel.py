@@ -21,7 +21,7 @@ INSTALL_TIMEOUT = 300.0  # pip resolves from its cache, as tools/dev.py does
 NOT_SOURCE = shutil.ignore_patterns(".venv", "build", ".git", "__pycache__", "*.egg-info",
                                    ".pytest_cache", ".ruff_cache", ".hypothesis")
 # building and installing the wheel comes first, in the first test's time
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
 PROFILES = ["esp32-c3-devkitm-1", "esp32-devkitc", "esp32-s3-devkitc-n8r8", "esp32-wrover-e"]
 
 
@@ -65,7 +65,8 @@ def installed(tmp_path_factory) -> Installed:
 @pytest.fixture(scope="module")
 def echo(installed) -> Path:
     """echo.wasm built by the installed `build-actors` from the sources the wheel carries."""
-    done = installed.run("build-actors", "--out", "actors")
+    # every actor the wheel carries, the 1.8 MB Rust-shaped ones too: longer than one command
+    done = installed.run("build-actors", "--out", "actors", timeout=240.0)
     assert done.returncode == 0, done.stderr
     assert "greeter: " in done.stdout and "echo: " in done.stdout
     return installed.folder / "actors" / "echo.wasm"

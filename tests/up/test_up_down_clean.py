@@ -33,7 +33,7 @@ def test_clean_waits_for_down_then_removes_the_state_folder(up_env, tmp_path):
         stopped = edgehost("down", "--json", env=up_env)
         assert stopped.returncode == 0, stopped.stderr
         assert up.process.pid in json.loads(stopped.stdout)["stopped"]
-        assert up.process.wait(30) == 0  # up itself stopped everything it started
+        assert up.process.wait(30) == 143  # SIGTERM; up itself stopped everything it started
     finally:
         if up.process.poll() is None:
             up.process.kill()

@@ -92,7 +92,7 @@ def test_the_live_view_shows_actors_health_calls_and_hints_at_any_width(up_env):
         assert all(len(line) <= 60 for line in narrow), narrow
         assert any(line.startswith("try:") for line in narrow), narrow
     finally:
-        assert up.interrupt() == 0
+        assert up.interrupt() == 130
 
 
 def test_up_says_where_its_logs_are_and_a_restart_keeps_the_last_ones(up_env, tmp_path):
@@ -103,7 +103,7 @@ def test_up_says_where_its_logs_are_and_a_restart_keeps_the_last_ones(up_env, tm
         try:
             lines = up.summary()
         finally:
-            assert up.interrupt() == 0
+            assert up.interrupt() == 130
         [logs] = [line for line in lines if line.startswith("logs")]
         assert (f"gateway {state}/gateway.log, board {state}/sim.log, nats-server "
                 f"{state}/nats/nats-server.log") in logs

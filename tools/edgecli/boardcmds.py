@@ -57,10 +57,10 @@ def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[B
                                               timeout=args.timeout)
 
 
-def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) -> int:
+def _with_board(args: argparse.Namespace, work: Work) -> int:
     """Connect as the arguments say, run `work`, hang up; BoardError is one line, exit 1.
 
-    Ctrl-C ends quietly with exit status `interrupted`.
+    Ctrl-C ends quietly with exit status 130.
     """
     try:
         if not (args.port or args.tcp or args.nats):
@@ -93,7 +93,7 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
     except (BoardError, GatewayError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
-        return interrupted
+        return 130
 
 
 def _board(client: Board) -> str:
@@ -424,12 +424,9 @@ def show_answer(args: argparse.Namespace, actor: str, answer: bytes) -> None:
 
 
 def write_raw(answer: bytes) -> None:
-    try:
-        sys.stdout.buffer.write(answer)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # the reader has gone (`| head -c 10`): the rest is not wanted; say nothing at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    """The answer as it came; a reader gone away (`| head -c 10`) ends the command with 141."""
+    sys.stdout.buffer.write(answer)
+    sys.stdout.flush()
 
 
 def _refusal(exc: BoardRefused) -> str:
@@ -484,4 +481,4 @@ def logs(args: argparse.Namespace) -> int:
             print(_log_line(client, msg), flush=True)
         return fail(f"board at {client.where}: the connection closed")
 
-    return _with_board(args, work, interrupted=0)
+    return _with_board(args, work)

@@ -14,6 +14,7 @@ from edgecli import (
     callcmds,
     claimcmds,
     commands,
+    completioncmds,
     ctlcmds,
     deploycmds,
     firmwarecmds,
@@ -22,6 +23,7 @@ from edgecli import (
     parcmds,
     proxycmds,
     pushcmds,
+    serialports,
     simcmds,
     statecmds,
     upcmds,
@@ -178,7 +180,8 @@ BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_N
 def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
     """Where the board is and how to talk to it; given before or after the action."""
     parser.add_argument("--port", metavar="PATH|URL", default=default,
-                        help="serial device, pty or pyserial URL (or EDGEHOST_PORT)")
+                        help="serial device, pty or pyserial URL, or auto: the one board "
+                             "plugged in (or EDGEHOST_PORT)")
     parser.add_argument("--tcp", metavar="HOST:PORT", default=default,
                         help="a board (or simulator) on TCP (or EDGEHOST_TCP)")
     parser.add_argument("--nats", metavar="URL", default=default,
@@ -501,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run NATS, the gateway and a (simulated) board on this machine")
     board = up.add_mutually_exclusive_group()
     board.add_argument("--port", metavar="PATH|URL",
-                       help="a real board on this serial port or pyserial URL")
+                       help="a real board on this serial port or pyserial URL (auto: the one "
+                            "board plugged in)")
     board.add_argument("--tcp", metavar="HOST:PORT", help="a real board on Wi-Fi at this address")
     board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
     up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
@@ -513,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")
+    up.add_argument("--state-dir", metavar="DIR",
+                    help="where up keeps its NATS data, board key and simulated flash, one up "
+                         "at a time (default EDGEHOST_STATE_DIR, else ~/.local/state/edgehost)")
     up.add_argument("--no-status", action="store_true", help="no live status view")
     up.add_argument("--manifest", metavar="FILE",
                     help="a host manifest (YAML or JSON) to apply to every board's host")
@@ -537,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     parcmds.add_par(sub, _add_json)
     firmwarecmds.add_parsers(sub)
     deploycmds.add_parsers(sub)
+    completioncmds.add_parser(sub)
     _add_output_options(parser)
     return parser
 
@@ -557,6 +565,7 @@ def _run(argv: list[str]) -> int:
         return commands.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
                               f"UTF-8 (a binary payload goes in a file: --file)")
     parser = build_parser()
+    completioncmds.complete(parser)
     if not argv:  # `edgehost` alone: what it can do
         parser.print_help()
         return 0
@@ -569,6 +578,12 @@ def _run(argv: list[str]) -> int:
         problem = board_target(args, required=args.action != "fit")
         if problem is not None:
             return commands.usage(problem)
+    if getattr(args, "port", None) == serialports.AUTO:
+        try:
+            args.port = serialports.find_board_port()
+        except serialports.NoSingleBoard as exc:
+            return commands.fail(str(exc))
+        commands.note(f"--port auto: {args.port}, the one board plugged in")
     return args.run(args)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -19,8 +20,10 @@ from rich.live import Live
 from edgecli import actorbuild
 from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
+from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import signing_account, stored_key
+from edgecli.stopsignals import StopSignals
 from edgecli.upview import CallCounts, live_hints, status_view
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.devices.boardkey import BoardKey
@@ -82,8 +85,15 @@ class UpError(Exception):
     """What stopped `edgehost up` from coming up; one line with what to do."""
 
 
-def state_dir() -> Path:
-    """$EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else ~/.local/state/edgehost."""
+STATE_LOCK = ".edgehost-up.lock"
+STATE_CHOICE = "--state-dir DIR (or EDGEHOST_STATE_DIR)"
+
+
+def state_dir(given: str | None = None) -> Path:
+    """--state-dir, else $EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else
+    ~/.local/state/edgehost."""
+    if given:
+        return Path(given)
     if os.environ.get("EDGEHOST_STATE_DIR"):
         return Path(os.environ["EDGEHOST_STATE_DIR"])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -104,6 +114,8 @@ def command_name() -> str:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # as nats-server binds: a port whose last connections linger in TIME_WAIT is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -124,9 +136,22 @@ class Up:
         self.key_file: Path | None = None
         self.demo_key = ""
         self.manifest: HostManifest | None = None
+        self._state_lock: IO[str] | None = None
         self.calls = CallCounts()
 
     # -- coming up
+
+    def lock_state(self) -> None:
+        """One `up` per state folder: its NATS data, board key and simulated flash."""
+        try:
+            self._state_lock = lock_folder(self.state, STATE_LOCK)
+        except FolderInUse as exc:
+            raise UpError(f"the state folder {self.state} is in use by another edgehost up "
+                          f"(pid {exc.holder}): stop that one, or give this one its own "
+                          f"with {STATE_CHOICE}") from None
+        except OSError as exc:
+            raise UpError(f"the state folder {self.state} cannot be used ({exc.strerror}): "
+                          f"choose another with {STATE_CHOICE}") from None
 
     def start_nats(self) -> None:
         if self.args.nats:
@@ -134,7 +159,8 @@ class Up:
         port = self.args.nats_port
         if not _port_free(port):
             raise UpError(f"port {port} is in use (another nats-server?): join it with --nats "
-                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
+                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N "
+                          f"and {STATE_CHOICE}")
         try:
             self.nats = EmbeddedNatsServer(self.state / "nats", port=port,
                                            ends_with_us=True).start()
@@ -292,6 +318,9 @@ class Up:
             self.sim.stop()
         if self.nats is not None:
             self.nats.stop()
+        if self._state_lock is not None:
+            self._state_lock.close()
+            self._state_lock = None
 
 
 def up(args: argparse.Namespace) -> int:
@@ -308,7 +337,7 @@ def up(args: argparse.Namespace) -> int:
     config.allow_file_load = True  # our own local lattice: file:// actors are allowed
     if config.seed_note:
         print(f"edgehost: {config.seed_note}", file=sys.stderr)
-    state = state_dir()
+    state = state_dir(args.state_dir)
     try:
         gateway_log = log_gateway(state)
     except OSError as exc:
@@ -317,17 +346,29 @@ def up(args: argparse.Namespace) -> int:
     run.manifest = manifest
     console = Console(stderr=False)
 
+    async def come_up() -> None:
+        run.lock_state()
+        run.start_nats()
+        boards = run.boards()
+        await run.start_gateway(boards)
+        await run.start_demo()
+        await run.apply_manifest()
+
     async def serve() -> int:
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
+        stopping = StopSignals()
+        coming = asyncio.create_task(come_up())
+        told = asyncio.create_task(stopping.wait())
+        # Ctrl-C while up waits for its board (up to BOARD_WAIT_SECONDS) stops it there
+        await asyncio.wait({coming, told}, return_when=asyncio.FIRST_COMPLETED)
+        told.cancel()
+        if not coming.done():
+            coming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await coming
+            await run.stop()
+            return stopping.code
         try:
-            run.start_nats()
-            boards = run.boards()
-            await run.start_gateway(boards)
-            await run.start_demo()
-            await run.apply_manifest()
+            coming.result()
         except (UpError, GatewayError, RegistryError, BoardError, ValueError, HostError) as exc:
             await run.stop()
             return fail(str(exc))
@@ -339,16 +380,13 @@ def up(args: argparse.Namespace) -> int:
             await run.follow_calls()
             with Live(run.status(hints, console.width), console=console,
                       refresh_per_second=2) as view:
-                while not stopping.is_set():
-                    try:
-                        await asyncio.wait_for(stopping.wait(), STATUS_SECONDS)
-                    except TimeoutError:
-                        view.update(run.status(hints, console.width))
+                while not await stopping.wait(STATUS_SECONDS):
+                    view.update(run.status(hints, console.width))
         else:
             await stopping.wait()
         print("edgehost: stopping", file=sys.stderr, flush=True)
         await run.stop()
-        return 0
+        return stopping.code
 
     try:
         return asyncio.run(serve())

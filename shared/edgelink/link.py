@@ -160,6 +160,13 @@ class Link:
         """True while bodies are still going out in chunks, or frames are unacknowledged."""
         return bool(self._outgoing) or self.delivery.pending
 
+    @property
+    def quiet(self):
+        """True when tick() has nothing to do but the keepalive, seconds away: the session
+        is open and no frame, acknowledgement or body is on its way either way."""
+        return (self.session.is_open and not self._outgoing and not self._incoming
+                and not self._queued and self.delivery.quiet)
+
     def send(self, msg, body=None):
         """Send msg with an optional body; return its request id.
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.controlrig import OciRegistry
-from support.latticerig import signed_actor, write_registry
-from test_gateway_cli import GatewayProcess, edgehost
+from support.latticerig import GatewayProcess, edgehost, signed_actor, write_registry
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 

@@ -90,6 +90,7 @@ class ActorTable:
         self._host_call = host_call
         self._on_log = on_log
         self._engine = engine
+        self.has_engine = engine is not False
         self.actors = {}
         self._loading = None  # (key, caps) of the actor whose module is being loaded
 
@@ -143,7 +144,7 @@ class ActorTable:
         return actor.caps if actor is not None else ()
 
     def _new_host(self, key, module, claims):
-        if self._engine is False:
+        if not self.has_engine:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
         table = self
 
@@ -209,7 +210,7 @@ class ActorTable:
         claims, token = check_claims(key, module, token)
         self._check_alias(key, claims)
         needs = self.check_fits(key, module, budget or self.budget(), new_slot=False)
-        if self._engine is False:
+        if not self.has_engine:
             raise ActorRefused("actor %s: engine: this board has no wasm engine" % key)
         self._loading = (key, _caps(claims))  # the new module's start functions run first
         try:

@@ -7,9 +7,9 @@ from edgehost import port
 from edgehost.actors import ActorRefused, ActorTable
 from edgehost.builtins import Builtins
 from edgehost.dispatch import Dispatcher
-from edgehost.gatewaycalls import GatewayCalls
+from edgehost.gatewaycalls import STOPPING, GatewayCalls
 from edgehost.hardware import Hardware, pin_bank
-from edgehost.reports import Reports
+from edgehost.reports import Reports, health_status
 from edgehost.requests import Requests
 from edgehost.store import ActorStore
 from edgelink import boardio
@@ -67,7 +67,7 @@ class Board:
         self.engine = engine or engine_name()
         self.store = ActorStore(flash_root, self.limits["module_flash_bytes"],
                                 self._reload_moved)
-        self.reports = Reports(self, console)
+        self.reports = Reports(console, self.send_report, self.health)
         # a modules partition smaller than the profile's region (a partition table made for
         # another profile): fits and installs count the flash the board has
         capacity = self.store.region.capacity()
@@ -84,9 +84,11 @@ class Board:
                                 False if self.engine == "none" else engine_module,
                                 config.maps_modules and (self.store.in_place
                                                          or port.SIMULATES_MAPPING))
-        self.calls = GatewayCalls(self, config.host_call_timeout_ms)
+        self.calls = GatewayCalls(config.host_call_timeout_ms, self._send_request, self._turn,
+                                  self._session_now, self._idle)
         self.dispatcher = Dispatcher(self.table, self.builtins, self.calls.ask)
-        self.requests = Requests(self)
+        self.requests = Requests(self.table, self.store, self.reply, self.reports, self.budget,
+                                 self.calls, self.hardware, self._on_ready)
         self.watchdog = port.Watchdog(watchdog_ms)
         self.started = port.ticks_ms()
         self.running = True
@@ -185,6 +187,16 @@ class Board:
                 "free_mem": free_mem, "free_flash": free_flash,
                 "budget": self.budget().report(), "actors": actors, "actor_info": info,
                 "uptime_ms": self.uptime_ms()}
+
+    def health(self):
+        """Call every actor's health operation; the health report for the gateway."""
+        statuses = {}
+        for key, actor in list(self.table.actors.items()):
+            statuses[key] = health_status(actor.host)
+        gc.collect()
+        free_mem, free_flash = self.free_figures()
+        return {"t": "health", "free_mem": free_mem, "free_flash": free_flash,
+                "uptime_ms": self.uptime_ms(), "actors": statuses}
 
     def _fitted(self, hello):
         """The hello cut down to one frame: without actor_info and budget, then with fewer
@@ -416,6 +428,27 @@ class Board:
             self.link.send(msg, body)
         except (LinkError, OSError) as exc:
             self._lose("warn", "cannot send %s: %s; reconnecting" % (msg["t"], exc))
+
+    def _on_ready(self, msg):
+        self.gateway_host = msg["host"]
+        self.log("info", "session %d open with gateway %s" % (self.sessions, msg["host"]))
+
+    # --- what a host call to the gateway waits on
+
+    def _send_request(self, msg, body):
+        return self.link.send(msg, body)
+
+    def _turn(self, wanted):
+        self.watchdog.feed()
+        return self.poll(wanted)
+
+    def _session_now(self):
+        if not self.connected():
+            return None
+        return self.sessions if self.running else STOPPING
+
+    def _idle(self):
+        boardio.wait(self.port, 1)
 
     def _host_call(self, actor, binding, namespace, operation, payload):
         return self.dispatcher.host_call(actor, binding, namespace, operation, payload)

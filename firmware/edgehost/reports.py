@@ -1,7 +1,5 @@
 """What the board tells its gateway unasked: log lines, events and health, kept while offline."""
 
-import gc
-
 from edgehost import port
 from edgehost.wapc import ActorFailed, WapcError
 
@@ -10,12 +8,14 @@ class Reports:
     """The board's log, events and health reports.
 
     `console(line)` shows a line on the board (its REPL output, stderr in the simulator);
-    `board` gives the link (`send_report`), the actor table and the budget figures.
+    `send(msg)` sends a report if a session is open (False when it could not go);
+    `health()` makes the health report.
     """
 
-    def __init__(self, board, console):
-        self._board = board
+    def __init__(self, console, send, health):
         self._console = console
+        self._send = send
+        self._health = health
         self._queued = []  # events (and late warnings) waiting for a session
         self._last_health = None
 
@@ -27,7 +27,7 @@ class Reports:
         msg = {"t": "log", "level": level, "text": text}
         if actor is not None:
             msg["actor"] = actor
-        self._board.send_report(msg)
+        self._send(msg)
 
     def actor_console(self, actor, text):
         self.log("info", "%s: %s" % (actor[:8], text), actor)
@@ -40,7 +40,7 @@ class Reports:
 
     def later(self, msg, now=False):
         """Send msg at once when `now` and a session is open; else with the next session."""
-        if not (now and self._board.send_report(msg)):
+        if not (now and self._send(msg)):
             self._queued.append(msg)
 
     def session_opened(self):
@@ -48,7 +48,7 @@ class Reports:
         queued = self._queued
         self._queued = []
         for msg in queued:
-            self._board.send_report(msg)
+            self._send(msg)
 
     def health_tick(self, period_ms):
         if self._last_health is None:
@@ -57,18 +57,7 @@ class Reports:
         if port.ticks_diff(now, self._last_health) < period_ms:
             return
         self._last_health = now
-        self._board.send_report(self.health())
-
-    def health(self):
-        """Call every actor's health operation; the health report for the gateway."""
-        board = self._board
-        statuses = {}
-        for key, actor in list(board.table.actors.items()):
-            statuses[key] = health_status(actor.host)
-        gc.collect()
-        free_mem, free_flash = board.free_figures()
-        return {"t": "health", "free_mem": free_mem, "free_flash": free_flash,
-                "uptime_ms": board.uptime_ms(), "actors": statuses}
+        self._send(self._health())
 
 
 def health_status(host):

@@ -90,10 +90,21 @@ class Requests:
     Modules come in through `body_sink`: each install or swap body is written to flash as its
     chunks arrive (RAM bounded by the chunk window, not by the module's size), and checked
     before a byte of it is taken against what the board has left for it.
+
+    It holds the parts it serves from: the actor `table`, the flash `store`, `reply(msg,
+    body)` that sends an answer, `reports`, `budget(held)` (see Board.budget), the gateway
+    `calls`, the `hardware`, and `on_ready(msg)` for the gateway's ready.
     """
 
-    def __init__(self, board):
-        self._board = board
+    def __init__(self, table, store, reply, reports, budget, calls, hardware, on_ready):
+        self._table = table
+        self._store = store
+        self._reply_out = reply
+        self._reports = reports
+        self._budget = budget
+        self._calls = calls  # an actor waiting on the gateway keeps flash from compacting
+        self._hardware = hardware
+        self._on_ready = on_ready
         self.outcomes = Outcomes()
         self._link = None  # the link the request being served names (its reply names it too)
         self._remember = False
@@ -123,7 +134,7 @@ class Requests:
                 if isinstance(body, StagedModule):
                     body.discard()
                 self.outcomes.repeats += 1
-                return self._board.reply(dict(known[0]), known[1])
+                return self._reply_out(dict(known[0]), known[1])
         if handler is not None:
             handler(msg)
         elif sender(t) == BOARD and role(t) in (REQUEST, SESSION):
@@ -135,7 +146,7 @@ class Requests:
             msg["link"] = self._link  # so that no other link's gateway takes it for its own
         if self._remember:
             self.outcomes.keep(self._link, dict(msg), None if body is None else bytes(body))
-        self._board.reply(msg, body)
+        self._reply_out(msg, body)
 
     def _error(self, msg, code, text):
         self._reply({"t": "error", "id": msg["id"], "code": code, "message": text})
@@ -146,16 +157,15 @@ class Requests:
         """Where the link puts a chunked body: flash for a module, RAM (None) for the rest."""
         if msg["t"] not in UPLOADS:
             return None
-        board = self._board
         key = msg["actor"]
-        if msg["t"] == "swap" and board.table.find(key) is None:
+        if msg["t"] == "swap" and self._table.find(key) is None:
             raise BodyRefused(UNKNOWN_ACTOR, "no actor %s on this board" % key)
         reason = None
-        if board.engine == "none":
+        if not self._table.has_engine:
             reason = "actor %s: engine: this board has no wasm engine" % key
         else:
-            budget = board.budget()
-            held = board.table.actors.get(key)
+            budget = self._budget()
+            held = self._table.actors.get(key)
             if msg["t"] == "install" and held is None and budget.slots_free <= 0:
                 reason = ("actor %s: slots: the board holds %d actors, its limit"
                           % (key, budget.slots))
@@ -163,10 +173,10 @@ class Requests:
                 reason = ("actor %s: flash: the module of %d bytes does not fit the %d bytes "
                           "of flash free for modules" % (key, msg["size"], budget.flash_free))
         if reason is not None:
-            board.reports.log("warn", "%s refused before upload: %s" % (msg["t"], reason))
+            self._reports.log("warn", "%s refused before upload: %s" % (msg["t"], reason))
             raise BodyRefused(REFUSED, reason)
         try:
-            return board.store.stage(msg["size"], not board.calls.waiting)
+            return self._store.stage(msg["size"], not self._calls.waiting)
         except StoreError as exc:
             raise BodyRefused(STORE, str(exc))
 
@@ -175,7 +185,7 @@ class Requests:
         body = msg.pop("body")
         if isinstance(body, StagedModule):
             return body
-        staged = self._board.store.stage(len(body), not self._board.calls.waiting)
+        staged = self._store.stage(len(body), not self._calls.waiting)
         try:
             staged.write(body)
             staged.close()
@@ -201,37 +211,35 @@ class Requests:
             return None
 
     def _on_install(self, msg):
-        board = self._board
         key = msg["actor"]
         upload = self._upload(msg)
         if upload is None:
             return
         staged, module = upload
         try:
-            actor, added = board.table.install(key, module, msg.get("claims"), msg["sha256"],
-                                               budget=board.budget(staged.reserved))
+            actor, added = self._table.install(key, module, msg.get("claims"), msg["sha256"],
+                                               budget=self._budget(staged.reserved))
         except ActorRefused as exc:
             staged.discard()
-            board.reports.log("warn", "install refused: %s" % exc)
+            self._reports.log("warn", "install refused: %s" % exc)
             return self._error(msg, REFUSED, str(exc))
         module = None
         if added:
             try:
-                board.store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
+                self._store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
             except StoreError as exc:
-                board.table.remove(key)
+                self._table.remove(key)
                 return self._error(msg, STORE, str(exc))
-            board.reports.log("info", "installed actor %s (%s)" % (key, actor.name or "unnamed"))
+            self._reports.log("info", "installed actor %s (%s)" % (key, actor.name or "unnamed"))
         else:
             staged.discard()
         gc.collect()
         self._reply({"t": "installed", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
-                     "budget": self._board.budget().report()})
+                     "budget": self._budget().report()})
 
     def _on_swap(self, msg):
-        board = self._board
         key = msg["actor"]
-        if board.table.find(key) is None:
+        if self._table.find(key) is None:
             body = msg.pop("body", None)
             if isinstance(body, StagedModule):
                 body.discard()
@@ -240,63 +248,54 @@ class Requests:
         if upload is None:
             return
         staged, module = upload
-        old = board.table.find(key)
+        old = self._table.find(key)
         try:
-            actor = board.table.swap(key, module, msg.get("claims"), msg["sha256"],
-                                     budget=board.budget(staged.reserved))
+            actor = self._table.swap(key, module, msg.get("claims"), msg["sha256"],
+                                     budget=self._budget(staged.reserved))
         except UnknownActor as exc:
             staged.discard()
             return self._error(msg, UNKNOWN_ACTOR, str(exc))
         except ActorRefused as exc:
             staged.discard()
-            board.reports.log("warn", "swap refused, the old module keeps serving: %s" % exc)
+            self._reports.log("warn", "swap refused, the old module keeps serving: %s" % exc)
             return self._error(msg, REFUSED, str(exc))
         module = None
         try:
-            board.store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
+            self._store.commit(key, staged, _hex(msg["sha256"]), {"claims": actor.token})
         except StoreError as exc:
             # the new module is not kept, and where modules run in place its flash is free
             # again: the old one, still stored, serves
             self._swap_back(old)
-            board.reports.log("warn", "swap of actor %s not stored, the old module serves "
+            self._reports.log("warn", "swap of actor %s not stored, the old module serves "
                               "again: %s" % (key, exc))
             return self._error(msg, STORE, str(exc))
         gc.collect()
-        board.reports.log("info", "swapped actor %s" % key)
+        self._reports.log("info", "swapped actor %s" % key)
         self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
-                     "budget": self._board.budget().report()})
+                     "budget": self._budget().report()})
 
     def _swap_back(self, old):
         """Run actor `old` (as it was before a swap) from its stored module again."""
-        board = self._board
         try:
-            board.table.swap(old.key, board.store.module_of(old.sha256), old.token, old.sha256)
+            self._table.swap(old.key, self._store.module_of(old.sha256), old.token, old.sha256)
         except (ActorRefused, OSError) as exc:  # no module of its own to run: it stops
-            board.table.remove(old.key)
-            board.reports.log("error", "actor %s removed: %s" % (old.key, exc))
+            self._table.remove(old.key)
+            self._reports.log("error", "actor %s removed: %s" % (old.key, exc))
 
     # --- the rest
 
-    def _on_ready(self, msg):
-        board = self._board
-        board.gateway_host = msg["host"]
-        board.reports.log("info", "session %d open with gateway %s"
-                          % (board.sessions, msg["host"]))
-
     def _on_remove(self, msg):
-        board = self._board
         try:
-            actor = board.table.remove(msg["actor"])
+            actor = self._table.remove(msg["actor"])
         except UnknownActor as exc:
             return self._error(msg, UNKNOWN_ACTOR, str(exc))
-        board.store.remove(actor.key)
-        board.reports.log("info", "removed actor %s" % actor.key)
+        self._store.remove(actor.key)
+        self._reports.log("info", "removed actor %s" % actor.key)
         self._reply({"t": "removed", "id": msg["id"], "actor": actor.key,
-                     "budget": self._board.budget().report()})
+                     "budget": self._budget().report()})
 
     def _on_invoke(self, msg):
-        board = self._board
-        actor = board.table.find(msg["actor"])
+        actor = self._table.find(msg["actor"])
         if actor is None:
             return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
         contract = msg.get("origin_contract")
@@ -310,8 +309,8 @@ class Requests:
         except GuestError as exc:
             return self._error(msg, GUEST_ERROR, exc.detail)
         except TrapError as exc:
-            board.reports.log("error", str(exc), actor.key)
-            board.reports.event("actor_trapped", {"actor": actor.key, "op": operation,
+            self._reports.log("error", str(exc), actor.key)
+            self._reports.event("actor_trapped", {"actor": actor.key, "op": operation,
                                                   "message": str(exc), "rebuilt": exc.rebuilt})
             return self._error(msg, TRAP, str(exc))
         except ActorFailed as exc:
@@ -325,20 +324,20 @@ class Requests:
     def _on_contract_call(self, msg):
         # the gateway has checked the caller's link, claims and signature already
         try:
-            result = self._board.hardware.call(msg["contract"], msg["op"], msg.get("body") or b"")
+            result = self._hardware.call(msg["contract"], msg["op"], msg.get("body") or b"")
         except BuiltinError as exc:
             return self._error(msg, REFUSED, str(exc))
         self._reply({"t": "invoke_result", "id": msg["id"]}, result)
 
     def _on_get_claims(self, msg):
-        actor = self._board.table.find(msg["actor"])
+        actor = self._table.find(msg["actor"])
         if actor is None:
             return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
         token = actor.token or ""
         self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
 
     def _on_error(self, msg):
-        self._board.reports.console("[warn] gateway reported %s: %s"
+        self._self._reports.console("[warn] gateway reported %s: %s"
                                     % (msg["code"], msg["message"]))
 
 

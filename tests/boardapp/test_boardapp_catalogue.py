@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from support.gateway import connect_tcp
+from support.gateway import tcp_gateway
 
 from edgelink import messages
 
@@ -34,22 +34,18 @@ def test_every_request_type_the_gateway_sends_is_tried_here():
 
 async def test_a_refused_request_gets_an_error_code_the_catalogue_names_for_it(board_thread):
     board = board_thread()
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         for t, (msg, body) in REFUSED.items():
             reply = await gw.request(dict(msg), body)
             assert reply["t"] == "error", (t, reply)
             assert reply["code"] in messages.error_codes(t), (t, reply)
-    finally:
-        await gw.close()
 
 
 async def test_a_served_request_gets_a_reply_the_catalogue_says_the_board_sends(board_thread,
                                                                                sign):
     board = board_thread()
     echo = sign("echo")
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         replies = [await gw.request(echo.install(), echo.module),
                    await gw.invoke(echo.key, "Echo", b"x"),
                    await gw.request({"t": "get_claims", "actor": echo.key}),
@@ -57,5 +53,3 @@ async def test_a_served_request_gets_a_reply_the_catalogue_says_the_board_sends(
         assert [reply["t"] for reply in replies] == ["installed", "invoke_result", "claims",
                                                      "removed"]
         assert all(messages.is_reply(reply["t"], messages.BOARD) for reply in replies)
-    finally:
-        await gw.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from support.gateway import connect_tcp
+from support.gateway import tcp_gateway
 
 from edgecli.profiles import DEFAULT_PROFILE, profile
 from edgehost.actors import ActorTable
@@ -17,8 +17,7 @@ from edgelink import mpack
 async def test_a_host_call_the_board_cannot_serve_goes_to_the_gateway(board_thread, sign):
     board = board_thread()
     relay = sign("hostcall", caps=["example:relay"])
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(relay.install(), relay.module)
         pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"ping"))
         call = await gw.receive("host_call")
@@ -26,15 +25,12 @@ async def test_a_host_call_the_board_cannot_serve_goes_to_the_gateway(board_thre
             == (relay.key, "default", "example:relay", "Relay.Forward", b"ping")
         gw.device.send({"t": "host_result", "id": call["id"]}, b"pong from the lattice")
         assert (await pending)["body"] == b"pong from the lattice"
-    finally:
-        await gw.close()
 
 
 async def test_the_gateways_error_becomes_the_guests_host_error(board_thread, sign):
     board = board_thread()
     relay = sign("hostcall", caps=["example:relay"])
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(relay.install(), relay.module)
         pending = asyncio.create_task(gw.invoke(relay.key, "Relay", b"x"))
         call = await gw.receive("host_call")
@@ -45,15 +41,12 @@ async def test_the_gateways_error_becomes_the_guests_host_error(board_thread, si
         assert reply["code"] == "guest_error"
         assert reply["message"] == ("host call failed: no lattice connected: edgehost board "
                                     "talks to the board alone")
-    finally:
-        await gw.close()
 
 
 async def test_a_host_call_never_answered_ends_in_a_timeout_error(board_thread, sign):
     board = board_thread(host_call_timeout_ms=300)
     relay = sign("hostcall", caps=["example:relay"])
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(relay.install(), relay.module)
         reply = await gw.invoke(relay.key, "Relay", b"x")
         assert reply["code"] == "guest_error"
@@ -62,16 +55,13 @@ async def test_a_host_call_never_answered_ends_in_a_timeout_error(board_thread, 
         await gw.receive("host_call")  # it was asked, and nobody answered
         echo = sign("echo")
         assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
-    finally:
-        await gw.close()
 
 
 async def test_requests_arriving_during_a_host_call_are_served_after_it(board_thread, sign):
     board = board_thread()
     relay = sign("hostcall", caps=["example:relay"])
     echo = sign("echo")
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(relay.install(), relay.module)
         await gw.request(echo.install(), echo.module)
         done: list[str] = []
@@ -90,8 +80,6 @@ async def test_requests_arriving_during_a_host_call_are_served_after_it(board_th
         assert (await relayed)["body"] == b"answer"
         assert (await echoed)["body"] == b"echo"
         assert done == ["relay", "echo"]
-    finally:
-        await gw.close()
 
 
 async def test_a_call_to_an_actor_on_the_board_is_served_there_by_call_alias(board_thread,
@@ -100,39 +88,32 @@ async def test_a_call_to_an_actor_on_the_board_is_served_there_by_call_alias(boa
     relay = sign("hostcall")  # calling an actor needs no capability
     # the relay actor calls the namespace example:relay: here, an actor's call alias
     target = sign("echo", call_alias="example:relay")
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(relay.install(), relay.module)
         await gw.request(target.install(), target.module)
         reply = await gw.invoke(relay.key, "Relay", b"x")
         assert reply["message"] == (f"host call failed: actor {target.key}: Relay.Forward "
                                     "failed: unknown operation: Relay.Forward")
         assert board.board.sessions == 1
-    finally:
-        await gw.close()
 
 
 async def test_a_host_call_to_a_contract_the_actor_does_not_hold_never_leaves_the_board(
         board_thread, sign):
     board = board_thread()
     relay = sign("hostcall")
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(relay.install(), relay.module)
         reply = await gw.invoke(relay.key, "Relay", b"x")
         assert reply["message"] == (f"host call failed: actor {relay.key} is not allowed to "
                                     "call example:relay: its claims lack that capability")
         assert "host_call" not in await gw.received()
-    finally:
-        await gw.close()
 
 
 async def test_an_invocation_from_a_provider_needs_its_capability(board_thread, sign):
     board = board_thread()
     plain = sign("echo")
     served = sign("echo", caps=["wasmcloud:httpserver"])
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         await gw.request(plain.install(claims=False), plain.module)
         await gw.request(served.install(claims=False), served.module)
         refused = await gw.invoke(plain.key, "Echo", b"x",
@@ -146,8 +127,6 @@ async def test_an_invocation_from_a_provider_needs_its_capability(board_thread, 
         assert allowed["body"] == b"x"
         from_actor = await gw.invoke(plain.key, "Echo", b"y", origin=served.key)
         assert from_actor["body"] == b"y"
-    finally:
-        await gw.close()
 
 
 class _Caller:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 
-from support.gateway import WAIT, connect_tcp
+from support.gateway import WAIT, connect_tcp, tcp_gateway
 
 from edgegate.devices.devicelink import DeviceLink
 from edgegate.devices.transports import TcpTransport
@@ -28,8 +28,7 @@ async def test_a_link_dropped_during_a_host_call_is_reopened_and_serves_again(bo
     await gw.close()  # the gateway goes away while the actor waits for its answer
     pending.cancel()
 
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         assert set(gw.hello["actors"]) == {relay.key, echo.key}
         assert (await gw.invoke(echo.key, "Echo", b"back"))["body"] == b"back"
         call = asyncio.create_task(gw.invoke(relay.key, "Relay", b"again"))
@@ -39,8 +38,6 @@ async def test_a_link_dropped_during_a_host_call_is_reopened_and_serves_again(bo
         assert board.board.sessions == 2
         assert any(line.startswith("[info] the gateway closed the connection")
                    for line in board.console)
-    finally:
-        await gw.close()
 
 
 async def test_a_gateway_with_another_pairing_key_is_refused_and_named_on_the_console(
@@ -63,11 +60,8 @@ async def test_a_gateway_with_another_pairing_key_is_refused_and_named_on_the_co
     finally:
         await transport.close()
         runner.cancel()
-    gw = await connect_tcp(board.url)  # the right gateway still gets in afterwards
-    try:
+    async with tcp_gateway(board.url) as gw:  # the right gateway still gets in afterwards
         assert gw.hello["board"] == "bench-3"
-    finally:
-        await gw.close()
 
 
 async def test_an_actor_that_cannot_start_without_the_gateway_is_dropped_at_boot(board_thread,
@@ -84,16 +78,13 @@ async def test_an_actor_that_cannot_start_without_the_gateway_is_dropped_at_boot
     first.stop()
 
     again = board_thread(flash="shared-flash")  # boots on the same flash, no gateway yet
-    gw = await connect_tcp(again.url)
-    try:
+    async with tcp_gateway(again.url) as gw:
         assert gw.hello["actors"] == {echo.key: echo.sha256}  # the gateway re-uploads the other
         event = await gw.receive("event")
         assert event["kind"] == "actor_dropped" and event["data"]["actor"] == fragile.key
         # its start function's host call found no gateway, and it trapped on the refusal
         assert event["data"]["reason"] == (f"actor {fragile.key}: trapped in wapc_init: "
                                            "unreachable executed")
-    finally:
-        await gw.close()
 
 
 async def test_junk_challenges_are_not_taken_for_a_wrong_key_and_hold_nobody_back(board_thread):
@@ -105,12 +96,9 @@ async def test_junk_challenges_are_not_taken_for_a_wrong_key_and_hold_nobody_bac
         assert stranger.recv(256)  # the board's OPEN
         for _ in range(12):
             stranger.sendall(bytes(writer.encode(bytes([session.CHALLENGE]), os.urandom(48))))
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         assert gw.hello["board"] == "bench-3"
         assert not any("pairing key mismatch" in line for line in board.console)
-    finally:
-        await gw.close()
 
 
 def count(key: str, request_id: int | None = None, payload: bytes = b"x") -> dict:
@@ -123,8 +111,7 @@ def count(key: str, request_id: int | None = None, payload: bytes = b"x") -> dic
 async def test_a_request_sent_again_is_answered_from_memory_and_runs_once(board_thread, sign):
     board = board_thread()
     counter = sign("counter")
-    gw = await connect_tcp(board.url)
-    try:
+    async with tcp_gateway(board.url) as gw:
         installed = await gw.request(counter.install(), counter.module)
         again = await gw.request(dict(counter.install(), id=installed["id"]), counter.module)
         assert again == installed
@@ -133,8 +120,6 @@ async def test_a_request_sent_again_is_answered_from_memory_and_runs_once(board_
         assert first["body"] == repeat["body"] == b"1:a"
         assert (await gw.invoke(counter.key, "Total"))["body"] == b"1"
         assert board.board.requests.outcomes.repeats == 2
-    finally:
-        await gw.close()
 
 
 async def counter_board(board_thread, sign):
@@ -165,11 +150,8 @@ async def test_the_next_gateway_s_requests_are_not_taken_for_the_last_one_s(boar
     board, counter, gw = await counter_board(board_thread, sign)
     assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
     await gw.close()
-    gw = await connect_tcp(board.url)  # its ids start again; the same id is another request
-    try:
+    async with tcp_gateway(board.url) as gw:  # its ids start again; the same id is another request
         assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"2:a"
-    finally:
-        await gw.close()
 
 
 def echo_call(key: str, request_id: int) -> dict:
@@ -194,16 +176,13 @@ async def test_a_request_ahead_of_its_gateway_s_ready_is_not_answered_from_the_l
     await gw.close()
     # the next connection numbers its requests from the same start; its ready comes after
     # its first request (late, lost on the line, or overtaken by a request sent again)
-    gw = await connect_tcp(board.url, ready=False)
-    try:
+    async with tcp_gateway(board.url, ready=False) as gw:
         second = await gw.request(echo_call(echo.key, 1000), b"call 16")
         gw.ready()
         third = await gw.request(echo_call(echo.key, 1002), b"call 17")
         assert [first["body"], second["body"], third["body"]] == [b"call 15", b"call 16",
                                                                   b"call 17"]
         assert board.board.requests.outcomes.repeats == 0
-    finally:
-        await gw.close()
 
 
 async def test_a_request_of_a_gateway_whose_ready_never_came_runs_and_is_remembered(
@@ -211,14 +190,11 @@ async def test_a_request_of_a_gateway_whose_ready_never_came_runs_and_is_remembe
     board, counter, gw = await counter_board(board_thread, sign)
     assert (await gw.request(count(counter.key, 1000), b"a"))["body"] == b"1:a"
     await gw.close()
-    gw = await connect_tcp(board.url, ready=False)
-    try:
+    async with tcp_gateway(board.url, ready=False) as gw:
         assert (await gw.request(count(counter.key, 1000), b"b"))["body"] == b"2:b"
         again = await gw.request(count(counter.key, 1000), b"b")  # sent again: not run twice
         assert again["body"] == b"2:b"
         assert (await gw.invoke(counter.key, "Total"))["body"] == b"2"
-    finally:
-        await gw.close()
 
 
 async def test_a_request_that_names_no_link_runs_each_time_and_is_never_answered_from_memory(

@@ -3,7 +3,6 @@ the board's CircuitPython (with its wasm3 engine and board stand-ins)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -14,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from support.gateway import WAIT, connect_tcp
+from support.gateway import WAIT, connect_when_listening, tcp_gateway
 from support.keys import BOARD_ID, PAIRING_KEY
 
 from edgecli import cpbuild
@@ -97,15 +96,6 @@ def micropython_board(request, tmp_path):
         board.stop()
 
 
-async def connect_when_listening(url: str):
-    for _ in range(int(WAIT / 0.05)):
-        try:
-            return await connect_tcp(url)
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing listens on {url}")
-
-
 async def test_the_board_boots_on_each_interpreter_and_reports_itself(micropython_board,
                                                                      tmp_path, sign):
     port = free_port()
@@ -147,12 +137,9 @@ async def test_under_micropython_a_request_ahead_of_ready_is_not_answered_from_t
         first = await gw.request({"t": "remove", "actor": "MFIRST", "id": 1000})
     finally:
         await gw.close()
-    gw = await connect_tcp(f"tcp://127.0.0.1:{port}", ready=False)
-    try:
+    async with tcp_gateway(f"tcp://127.0.0.1:{port}", ready=False) as gw:
         second = await gw.request({"t": "remove", "actor": "MSECOND", "id": 1000})
         gw.ready()
-    finally:
-        await gw.close()
     assert [first["message"], second["message"]] == ["no actor MFIRST on this board",
                                                      "no actor MSECOND on this board"]
 

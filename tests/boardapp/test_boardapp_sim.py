@@ -10,7 +10,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from support.gateway import WAIT, connect_pty, connect_tcp
+from support.gateway import WAIT, connect_pty, connect_tcp, tcp_gateway
 from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
 from support.sims import sim_command
 
@@ -44,12 +44,9 @@ async def test_a_missing_key_file_is_made_with_a_fresh_key_for_board_sim(sim_pro
     saved = json.loads(path.read_text())
     assert saved["board_id"] == "sim" and len(bytes.fromhex(saved["pairing_key"])) == 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    gw = await connect_tcp(sim.where, "sim", bytes.fromhex(saved["pairing_key"]))
-    try:
+    async with tcp_gateway(sim.where, "sim", bytes.fromhex(saved["pairing_key"])) as gw:
         assert gw.hello["board"] == "sim"
         assert f"made key file {path}" in "".join(sim.stderr_lines)
-    finally:
-        await gw.close()
 
 
 async def test_a_restarted_sim_keeps_its_actors_and_says_so_in_its_hello(sim_process, sign,
@@ -65,15 +62,12 @@ async def test_a_restarted_sim_keeps_its_actors_and_says_so_in_its_hello(sim_pro
     first.stop()
 
     second = sim_process(*args)
-    gw = await connect_tcp(second.where)
-    try:
+    async with tcp_gateway(second.where) as gw:
         assert gw.hello["actors"] == {echo.key: echo.sha256}  # nothing to upload again
         assert gw.hello["actor_info"][echo.key]["alias"] == "echoer"
         event = await gw.receive("event")
         assert (event["kind"], event["data"]) == ("actors_restored", {"actors": [echo.key]})
         assert (await gw.invoke("echoer", "Echo", b"remembered"))["body"] == b"remembered"
-    finally:
-        await gw.close()
 
 
 async def test_a_module_cut_off_on_flash_is_dropped_at_boot_not_run(sim_process, sign,
@@ -93,14 +87,11 @@ async def test_a_module_cut_off_on_flash_is_dropped_at_boot_not_run(sim_process,
         region.write(b"\xff" * 4000)
 
     second = sim_process(*args)
-    gw = await connect_tcp(second.where)
-    try:
+    async with tcp_gateway(second.where) as gw:
         assert gw.hello["actors"] == {}
         event = await gw.receive("event")
         assert event["kind"] == "actor_dropped"
         assert event["data"] == {"actor": echo.key, "reason": "module cut off or corrupt"}
-    finally:
-        await gw.close()
 
 
 async def test_several_sims_run_side_by_side(sim_process, tmp_path):
@@ -109,11 +100,8 @@ async def test_several_sims_run_side_by_side(sim_process, tmp_path):
             for n in range(3)]
     assert len({sim.where for sim in sims}) == 3
     for n, sim in enumerate(sims):
-        gw = await connect_tcp(sim.where, f"board-{n}")
-        try:
+        async with tcp_gateway(sim.where, f"board-{n}") as gw:
             assert gw.hello["board"] == f"board-{n}"
-        finally:
-            await gw.close()
 
 
 def run_sim(*args: str) -> subprocess.CompletedProcess:
@@ -196,8 +184,7 @@ async def test_the_sim_models_its_profile_and_names_its_board(sim_process, tmp_p
                       "--profile", "esp32-wrover-e")
     assert json.loads(keys.read_text())["board_id"] == "kitchen"
     key = bytes.fromhex(json.loads(keys.read_text())["pairing_key"])
-    gw = await connect_tcp(sim.where, "kitchen", key)
-    try:
+    async with tcp_gateway(sim.where, "kitchen", key) as gw:
         assert "[kitchen] [info] profile esp32-wrover-e (ESP32-WROVER-E module (ESP32-DevKitC-" \
                "VE), 4 MiB flash): 3072 KiB of RAM for actors, 32 pages per actor, 4 actor " \
                "slots, 1768 KiB of flash for modules\n" in sim.stderr_lines
@@ -208,15 +195,10 @@ async def test_the_sim_models_its_profile_and_names_its_board(sim_process, tmp_p
         assert gw.hello["budget"]["pages"] == 32
         greeter = sign("rust_greeter")
         assert (await gw.request(greeter.install(), greeter.module))["t"] == "installed"
-    finally:
-        await gw.close()
-    gw = await connect_tcp(sim.where, "kitchen", key)
-    try:
+    async with tcp_gateway(sim.where, "kitchen", key) as gw:
         taken = 3 * 2**20 - gw.hello["free_mem"]
         assert 17 * 65536 + len(greeter.module) < taken < 17 * 65536 + 128 * 1024
         assert gw.hello["free_flash"] == 1768 * 1024 - extent(len(greeter.module))  # whole sectors
-    finally:
-        await gw.close()
 
 
 async def test_a_gateway_that_hangs_up_cleanly_is_logged_once_at_info(sim_process, tmp_path):
@@ -276,11 +258,8 @@ async def test_the_sim_takes_a_boards_config_file_and_its_tcp_address(sim_proces
         "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}))
     sim = sim_process("--config", str(config))
     assert sim.where == f"tcp://127.0.0.1:{port}"
-    gw = await connect_tcp(sim.where, "configured")
-    try:
+    async with tcp_gateway(sim.where, "configured") as gw:
         assert (gw.hello["board"], gw.hello["profile"]) == ("configured", "esp32-s3-devkitc-n8r8")
-    finally:
-        await gw.close()
 
 
 class _Wire:

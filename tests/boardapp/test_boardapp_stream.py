@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.gateway import WAIT, connect_tcp
+from support.gateway import WAIT, tcp_gateway
 from support.keys import PAIRING_KEY
 
 from edgehost.store import ActorStore
@@ -97,13 +97,10 @@ async def test_a_1_mib_install_stays_within_a_few_frames_of_board_ram(tmp_path):
     try:
         assert proc.stdout.readline().strip() == "listening"
         module = os.urandom(MODULE_SIZE)
-        gw = await connect_tcp(f"tcp://127.0.0.1:{port}", BOARD, PAIRING_KEY)
-        try:
+        async with tcp_gateway(f"tcp://127.0.0.1:{port}", BOARD, PAIRING_KEY) as gw:
             reply = await gw.device.request(
                 {"t": "install", "actor": "MSTREAM", "sha256": hashlib.sha256(module).digest()},
                 module, timeout=60)
-        finally:
-            await gw.close()
         assert reply["t"] == "installed", reply
         out, _ = await asyncio.to_thread(proc.communicate, timeout=WAIT)
     finally:

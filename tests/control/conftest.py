@@ -1,25 +1,14 @@
-"""Fixtures for the control-interface tests: a real OCI registry, and the lattice fixtures."""
+"""Fixtures for the control-interface tests: a real OCI registry, the lattice fixtures, and a
+gateway serving a board labelled room=lab."""
 
-from __future__ import annotations
-
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from support.controlrig import oci_registry
+from support.latticefixtures import cluster_env, sim_boards
+from support.latticerig import GatewayProcess, edgehost, write_registry
 
-LATTICE_TESTS = Path(__file__).resolve().parent.parent / "lattice"
-# the lattice tests' rig and fixtures (simulated boards, a shared cluster seed) serve here too
-sys.path.insert(0, str(LATTICE_TESTS))
-_spec = importlib.util.spec_from_file_location("lattice_fixtures", LATTICE_TESTS / "conftest.py")
-_lattice = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_lattice)
-sim_boards = _lattice.sim_boards
-cluster_env = _lattice.cluster_env
-
-from control_rig import OciRegistry  # noqa: E402 - needs the path above
-from lattice_rig import GatewayProcess, edgehost, write_registry  # noqa: E402 - needs the path above
+__all__ = ["cluster_env", "lab", "oci_registry", "sim_boards"]
 
 
 @pytest.fixture
@@ -38,24 +27,3 @@ def lab(nats_server, sim_boards, cluster_env, tmp_path):
         yield nats_server.url, env, host["id"], board
     finally:
         gateway.stop()
-
-
-@pytest.fixture
-def oci_registry(tmp_path):
-    """Start Debian's docker-registry: `oci_registry()` open, `oci_registry(user, password)`
-    with basic auth, `oci_registry(user, password, tokens=True)` with token auth; each on its
-    own loopback port and storage; stopped afterwards."""
-    started: list[OciRegistry] = []
-
-    def start(user: str | None = None, password: str | None = None,
-              tokens: bool = False) -> OciRegistry:
-        registry = OciRegistry(tmp_path / f"registry{len(started)}", user, password,
-                               tokens).start()
-        started.append(registry)
-        return registry
-
-    try:
-        yield start
-    finally:
-        for registry in started:
-            registry.stop()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import nats
 import pytest
-from control_rig import EventLog, ctl_gather, ctl_request
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.controlrig import EventLog, ctl_gather, ctl_request
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.responses import read_response
 
 from edgegate.gateway import Gateway

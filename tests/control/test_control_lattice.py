@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import nats
 import pytest
-from control_rig import EventLog, ctl_gather, ctl_request
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.controlrig import EventLog, ctl_gather, ctl_request
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 from edgegate.registries import OciClient, OciReference
 from edgegate.registries.oci import Credential

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from control_rig import OciRegistry
-from lattice_rig import signed_actor, write_registry
-from test_gateway_cli import GatewayProcess, edgehost
+from support.controlrig import OciRegistry
+from support.latticerig import GatewayProcess, edgehost, signed_actor, write_registry
 
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 

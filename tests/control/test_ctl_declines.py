@@ -4,7 +4,7 @@ show them, call aliases where keys are asked, keys and counts refused before the
 from __future__ import annotations
 
 import pytest
-from lattice_rig import edgehost, signed_actor
+from support.latticerig import edgehost, signed_actor
 from test_ctl_cli import ctl, ok
 
 from edgegate.wascap import KeyPair

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from lattice_rig import EDGEHOST
+from support.commands import EDGEHOST
 from test_ctl_cli import ctl, ok
 
 from edgegate.wascap import KeyPair

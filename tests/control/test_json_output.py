@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from lattice_rig import edgehost, signed_actor
+from support.latticerig import edgehost, signed_actor
 from test_ctl_cli import ctl, ok
 
 from edgegate.wascap import KeyPair

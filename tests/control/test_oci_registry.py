@@ -6,8 +6,8 @@ import hashlib
 import json
 
 import pytest
-from control_rig import OciRegistry
-from lattice_rig import signed_actor
+from support.controlrig import OciRegistry
+from support.latticerig import signed_actor
 
 from edgegate.registries import ActorFetcher, OciClient, OciReference, RegistryError
 from edgegate.registries.fetch import RegistrySettings, parse_credentials

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from boardcode import BOARD_ENGINES, HEAP, ROOT, BoardPython, board_python
-from support.gateway import WAIT, connect_tcp
+from support.gateway import WAIT, connect_when_listening
 from support.keys import BOARD_ID, PAIRING_KEY
 from support.signing import SignedActor
 from support.sims import BoardInThread
@@ -29,16 +29,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-async def connect_when_listening(url: str, board: EngineBoard | None = None):
-    """connect_tcp once the board listens; if it never does, fail with what it printed."""
-    for _ in range(int(WAIT / 0.05)):
-        try:
-            return await connect_tcp(url)
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url}: the board never listened: {board and board.lines}")
 
 
 class EngineBoard:

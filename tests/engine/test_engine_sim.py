@@ -8,7 +8,7 @@ import json
 import socket
 
 import pytest
-from support.gateway import WAIT, connect_pty, connect_tcp
+from support.gateway import WAIT, connect_pty, tcp_gateway
 from support.keys import BOARD_ID, PAIRING_KEY, write_key_file
 from support.signing import SignedActor
 
@@ -54,16 +54,10 @@ async def install_and_call(gw, actors, runtime: str) -> bytes:
 
 async def test_sim_over_tcp_runs_the_board_on_its_own_interpreter_and_engine(mp_sim, actors):
     sim = mp_sim("--tcp", "127.0.0.1:0")
-    gw = await connect_tcp(sim.where)
-    try:
+    async with tcp_gateway(sim.where) as gw:
         assert await install_and_call(gw, actors, mp_sim.runtime) == b"through the simulator's line"
-    finally:
-        await gw.close()
-    gw = await connect_tcp(sim.where)  # a second gateway connection reaches the same board
-    try:
+    async with tcp_gateway(sim.where) as gw:  # a second gateway connection reaches the same board
         assert len(gw.hello["actors"]) == 1
-    finally:
-        await gw.close()
     assert "session 1 open" in sim.stderr
 
 
@@ -101,8 +95,7 @@ async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they
     last = SignedActor(padded(actors["echo"], 7), "last")
     sim = SimProcess(args, tmp_path / "sim.err", WAIT)
     try:
-        gw = await connect_tcp(sim.where)
-        try:
+        async with tcp_gateway(sim.where) as gw:
             for actor in (first, second, third):
                 reply = await gw.request(actor.install(), actor.module)
                 assert reply["t"] == "installed", reply
@@ -113,18 +106,13 @@ async def test_a_compaction_moves_running_actors_and_they_answer_from_where_they
             assert installed["budget"]["flash_free"] == 0
             for actor in (second, third, last):
                 assert (await gw.invoke(actor.key, "Echo", b"moved"))["body"] == b"moved"
-        finally:
-            await gw.close()
     finally:
         sim.stop()
     sim = SimProcess(args, tmp_path / "again.err", WAIT)  # a reboot: nothing is uploaded again
     try:
-        gw = await connect_tcp(sim.where)
-        try:
+        async with tcp_gateway(sim.where) as gw:
             assert set(gw.hello["actors"]) == {second.key, third.key, last.key}
             assert (await gw.invoke(second.key, "Echo", b"again"))["body"] == b"again"
-        finally:
-            await gw.close()
     finally:
         sim.stop()
 
@@ -145,8 +133,7 @@ async def test_a_swap_the_flash_cannot_keep_leaves_the_old_module_serving(engine
     records = flash / "actors" if engine == "cpython" else flash / "actors" / "actors"
     sim = SimProcess(args, tmp_path / "sim.err", WAIT)
     try:
-        gw = await connect_tcp(sim.where)
-        try:
+        async with tcp_gateway(sim.where) as gw:
             assert (await gw.request(echo.install(), echo.module))["t"] == "installed"
             # the swap's record cannot be written: a folder is where its file would go
             (records / f"{echo.key}.json.tmp").mkdir()
@@ -159,7 +146,5 @@ async def test_a_swap_the_flash_cannot_keep_leaves_the_old_module_serving(engine
             (records / f"{echo.key}.json.tmp").rmdir()
             assert (await gw.request(shout.install(t="swap"), shout.module))["t"] == "swapped"
             assert (await gw.invoke(echo.key, "Echo", b"loud"))["body"] == b"LOUD"
-        finally:
-            await gw.close()
     finally:
         sim.stop()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from support import latticefixtures
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "fuzz"))
-globals().update(latticefixtures.load())
+
+from latticekit.fixtures import nats_cluster
+from support.latticefixtures import cluster_env, gateway_env, run_gateway, sim_boards
+
+__all__ = ["cluster_env", "gateway_env", "nats_cluster", "run_gateway", "sim_boards"]

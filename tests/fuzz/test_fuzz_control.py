@@ -12,7 +12,7 @@ import nats
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lattice_rig import write_registry
+from support.latticerig import write_registry
 
 pytestmark = pytest.mark.nats
 

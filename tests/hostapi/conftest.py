@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from support.controlrig import oci_registry
 
 from edgegate.wascap import KeyPair
+
+__all__ = ["oci_registry"]
 
 
 @pytest.fixture
@@ -13,7 +16,3 @@ def host_env(tmp_path):
     return {"WASMCLOUD_CLUSTER_SEED": KeyPair.generate("cluster").seed,
             "WASMCLOUD_LATTICE_PREFIX": "default", "HOST_site": "lab", "ECHO_NAME": "echo"}
 
-
-from support.borrowed import control_fixtures  # noqa: E402
-
-oci_registry = control_fixtures().oci_registry

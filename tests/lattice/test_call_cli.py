@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from lattice_rig import edgehost, signed_actor, write_registry
+from support.latticerig import edgehost, signed_actor, write_registry
 
 pytestmark = pytest.mark.nats
 

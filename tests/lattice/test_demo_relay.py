@@ -6,7 +6,7 @@ import re
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.responses import read_response
 
 from edgegate.rpc import antiforgery

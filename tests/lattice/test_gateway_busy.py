@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from lattice_rig import edgehost, write_registry
 from support.commands import COMMAND_TIMEOUT
+from support.latticerig import edgehost, write_registry
 
 pytestmark = pytest.mark.nats
 

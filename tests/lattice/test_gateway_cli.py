@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from lattice_rig import EDGEHOST, GatewayProcess, edgehost, signed_actor, write_registry
+from support.latticerig import EDGEHOST, GatewayProcess, edgehost, signed_actor, write_registry
 
 pytestmark = pytest.mark.nats
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 from edgegate.jetstream.entries import LinkDefinition
 

@@ -8,8 +8,14 @@ import time
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
-from test_lattice_calls import invoke
+from support.latticerig import (
+    invoke,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 
 from edgegate.wascap import KeyPair
 

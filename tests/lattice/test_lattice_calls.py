@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
-from support.responses import read_response
-from test_lattice_host import ping_hosts
+from support.latticerig import (
+    invoke,
+    ping_hosts,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
 from edgegate.wascap import KeyPair
 
 pytestmark = pytest.mark.nats
-
-
-async def invoke(nc, cluster: KeyPair, actor: str, operation: str, msg: bytes,
-                 timeout: float = 10.0) -> InvocationResponse:
-    inv = Invocation(Entity.actor("M" + "T" * 55), Entity.actor(actor), operation, msg,
-                     host_id=cluster.public_key)
-    antiforgery.sign(inv, cluster)
-    reply = await nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=timeout)
-    return read_response(reply.data)
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import nats
 import pytest
-from lattice_rig import signed_actor, start_gateway, write_registry
+from support.latticerig import ping_hosts, signed_actor, start_gateway, write_registry
 from support.responses import read_response
 
 from edgegate.rpc import antiforgery
@@ -15,22 +14,6 @@ from edgegate.rpc.invocation import Entity, Invocation
 from edgegate.wascap import KeyPair
 
 pytestmark = pytest.mark.nats
-
-
-async def ping_hosts(nc, lattice="default", wait=1.0) -> list[dict]:
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
-    await nc.publish(f"wasmbus.ctl.{lattice}.ping.hosts", b"", reply=inbox)
-    hosts = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=wait)
-            if msg.data:  # an empty one is the server's "no responders" status
-                hosts.append(json.loads(msg.data))
-    except nats.errors.TimeoutError:
-        pass
-    await sub.unsubscribe()
-    return hosts
 
 
 async def test_a_board_answers_a_ping_and_a_signed_invocation(nats_server, sim_boards, actors,

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
-from test_lattice_calls import invoke
-from test_lattice_host import ping_hosts
+from support.latticerig import (
+    invoke,
+    ping_hosts,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.wascap import KeyPair

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import nats
 import pytest
-from lattice_rig import (
+from latticekit.antiforgery import FORGERIES
+from support.latticerig import (
     lattice_events,
     serving,
     signed_actor,
@@ -13,7 +14,6 @@ from lattice_rig import (
     wait_for,
     write_registry,
 )
-from latticekit.antiforgery import FORGERIES
 
 pytestmark = pytest.mark.nats
 

@@ -10,8 +10,10 @@ import socket
 import msgpack
 import nats
 import pytest
-from lattice_rig import (
+from support.latticerig import (
+    invoke,
     lattice_events,
+    ping_hosts,
     serving,
     signed_actor,
     start_gateway,
@@ -19,8 +21,6 @@ from lattice_rig import (
     write_registry,
 )
 from support.responses import read_response
-from test_lattice_calls import invoke
-from test_lattice_host import ping_hosts
 
 from edgegate.devices.access import request_subject
 from edgegate.wascap import KeyPair

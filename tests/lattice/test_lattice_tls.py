@@ -9,8 +9,14 @@ import time
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
-from test_lattice_host import ping_hosts
+from support.latticerig import (
+    ping_hosts,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 
 from edgegate.natsserver import find_nats_server
 

@@ -7,9 +7,15 @@ import asyncio
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.latticerig import (
+    ping_hosts,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 from support.responses import read_response
-from test_lattice_host import ping_hosts
 
 from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse

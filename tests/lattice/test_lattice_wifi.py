@@ -13,9 +13,15 @@ from pathlib import Path
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
-from test_lattice_calls import invoke
-from test_lattice_host import ping_hosts
+from support.latticerig import (
+    invoke,
+    ping_hosts,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 
 from edgecli import mpbuild
 from edgegate.vhost.install import install_on_board

@@ -1,5 +1,5 @@
-"""Fixtures for the manifest tests: a real OCI registry (from the control tests' rig)."""
+"""Fixtures for the manifest tests: a real OCI registry."""
 
-from support.borrowed import control_fixtures
+from support.controlrig import oci_registry
 
-oci_registry = control_fixtures().oci_registry
+__all__ = ["oci_registry"]

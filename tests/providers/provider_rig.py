@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgpack
 import nats
-from control_rig import EventLog, ctl_gather, ctl_request
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.controlrig import EventLog, ctl_gather, ctl_request
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.providers import HEALTH_SECONDS, KV_CONTRACT, kv_binary, kv_par, write_par  # noqa: F401
 from support.responses import read_response
 

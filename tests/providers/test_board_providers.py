@@ -7,9 +7,9 @@ from __future__ import annotations
 import msgpack
 import nats
 import pytest
-from control_rig import EventLog, ctl_request
-from lattice_rig import start_gateway, wait_for, write_registry
+from support.controlrig import EventLog, ctl_request
 from support.keys import BOARD_ID, PAIRING_KEY
+from support.latticerig import start_gateway, wait_for, write_registry
 from support.responses import read_response
 from support.signing import SignedActor
 from support.sims import BoardInThread

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import msgpack
 import pytest
-from control_rig import ctl_request
 from latticekit.antiforgery import FORGERIES, forge
 from latticekit.invocations import actor_entity, build_invocation, provider_entity
 from latticekit.nkeypairs import NKey
 from provider_rig import KV_CONTRACT, kv_par, make_rig
+from support.controlrig import ctl_request
 
 pytestmark = pytest.mark.nats
 

@@ -10,8 +10,8 @@ import signal
 
 import msgpack
 import pytest
-from control_rig import ctl_request
 from provider_rig import KV_CONTRACT, kv_binary, kv_par, make_rig, provider_pids, write_par
+from support.controlrig import ctl_request
 from test_kv_provider import ask, invocation
 
 from edgegate.providers.archive import platform_target
@@ -191,7 +191,7 @@ async def test_a_second_lp_of_the_same_provider_and_link_is_refused(rig, tmp_pat
 
 
 async def test_a_provider_bid_is_withheld_where_it_already_runs(rig, tmp_path):
-    from control_rig import ctl_gather
+    from support.controlrig import ctl_gather
     ref, key = kv_par(tmp_path)
     asked = {"provider_ref": ref, "link_name": "default", "constraints": {}}
     assert [b["host_id"] for b in await ctl_gather(rig.nc, "auction.provider", asked)] == [

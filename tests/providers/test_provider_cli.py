@@ -9,8 +9,8 @@ import signal
 import time
 
 import pytest
-from lattice_rig import GatewayProcess, edgehost, write_registry
 from provider_rig import kv_par, provider_pids, write_par
+from support.latticerig import GatewayProcess, edgehost, write_registry
 
 from edgegate.providers.archive import platform_target
 

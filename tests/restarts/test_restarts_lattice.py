@@ -11,9 +11,15 @@ import signal
 
 import nats
 import pytest
-from lattice_rig import serving, signed_actor, start_gateway, wait_for, write_registry
+from support.latticerig import (
+    ping_hosts,
+    serving,
+    signed_actor,
+    start_gateway,
+    wait_for,
+    write_registry,
+)
 from support.responses import read_response
-from test_lattice_host import ping_hosts
 
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.rpc import antiforgery

@@ -1,8 +1,7 @@
 """The lattice fixtures (a real nats-server, simulated boards, gateway processes) for the
 security cases."""
 
-from __future__ import annotations
+from latticekit.fixtures import nats_cluster
+from support.latticefixtures import cluster_env, gateway_env, run_gateway, sim_boards
 
-from support import latticefixtures
-
-globals().update(latticefixtures.load())
+__all__ = ["cluster_env", "gateway_env", "nats_cluster", "run_gateway", "sim_boards"]

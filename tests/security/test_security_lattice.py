@@ -12,10 +12,10 @@ import asyncio
 import msgpack
 import nats
 import pytest
-from lattice_rig import lattice_events, signed_actor, wait_for, write_registry
 from latticekit.antiforgery import FORGERIES, forge
 from latticekit.invocations import actor_entity, pack
 from latticekit.nkeypairs import NKey
+from support.latticerig import lattice_events, signed_actor, wait_for, write_registry
 from support.memory import resident_kb
 from support.responses import read_response
 

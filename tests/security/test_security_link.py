@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from lattice_rig import SimBoard, signed_actor
+from support.latticerig import SimBoard, signed_actor
 from support.memory import resident_kb
 
 from edgegate.devices.boardclient import BoardClient, BoardError

@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
+from edgecli.main import main
+
 EDGEHOST = str(Path(sys.executable).parent / "edgehost")
 COMMAND_TIMEOUT = 30.0  # a command that takes longer has hung; no test waits on a clock
 
@@ -20,3 +24,19 @@ class Outcome:
 
     def __repr__(self) -> str:
         return f"Outcome(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+
+@pytest.fixture
+def edgehost(capsys):
+    """Run `edgehost ARGS…` in this process; returns its exit code, stdout and stderr."""
+
+    def run(*argv) -> Outcome:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from edgegate.devices.devicelink import DeviceLink
@@ -89,6 +90,28 @@ async def connect_tcp(url: str, board_id: str = BOARD_ID, key: bytes = PAIRING_K
     host, port = url.removeprefix("tcp://").rsplit(":", 1)
     transport = await TcpTransport.connect(host, int(port))
     return await open_gateway(transport, board_id, key, ready)
+
+
+async def connect_when_listening(url: str, board: Any = None) -> Gateway:
+    """connect_tcp once the board listens; if it never does, fail with what `board` (one
+    with `lines`, if given) printed."""
+    for _ in range(int(WAIT / 0.05)):
+        try:
+            return await connect_tcp(url)
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url}: the board never listened: {board and board.lines}")
+
+
+@contextlib.asynccontextmanager
+async def tcp_gateway(url: str, board_id: str = BOARD_ID, key: bytes = PAIRING_KEY,
+                      ready: bool = True) -> AsyncIterator[Gateway]:
+    """connect_tcp for the length of an `async with`, closed however the block ends."""
+    gateway = await connect_tcp(url, board_id, key, ready)
+    try:
+        yield gateway
+    finally:
+        await gateway.close()
 
 
 async def connect_pty(path: str, board_id: str = BOARD_ID, key: bytes = PAIRING_KEY) -> Gateway:

@@ -6,11 +6,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-EDGEHOST = str(Path(sys.executable).parent / "edgehost")
+from support.commands import EDGEHOST
+
 UP_TIMEOUT = 60.0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,48 +18,23 @@ from nats.aio.subscription import Subscription
 
 from edgegate.devices.registry import BoardEntry
 from edgegate.devices.session import BoardError, BoardRefused, BoardSession
-from edgegate.jetstream.entries import claims_record
 from edgegate.lattice import VERSION, Lattice, flushed
 from edgegate.providers.board import BoardProviders
 from edgegate.providers.hostproviders import HostProviders
 from edgegate.rpc.invocation import Invocation
-from edgegate.rpc.router import RouteError, Router
+from edgegate.rpc.router import Router
 from edgegate.rpc.serving import InvocationServer, NotServed
+from edgegate.vhost.actors import ActorOnBoard, ActorsOnLattice, unsubscribe
 from edgegate.vhost.heartbeat import Heartbeat
+from edgegate.vhost.hostcalls import HostCalls
 from edgegate.vhost.labels import board_labels, uptime_human
-from edgegate.wascap import ClaimsError, KeyPair
-from edgegate.wascap.tokens import Token
-from edgelink.messages import HOST_CALL
+from edgegate.wascap import KeyPair
 
 log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 60.0  # a board back within this keeps its host key and subscriptions
 WAIT_FOR_BOARD_SECONDS = 5.0  # how long an invocation waits for a board that is away
 BOARD_CALL_SECONDS = 30.0  # a board invocation's own limit (slow lines, big payloads)
-
-
-class ActorOnBoard:
-    """What the host knows of one actor on its board: claims, and its lattice subscription."""
-
-    def __init__(self, key: str, sha256: str, token: str, claims: dict[str, Any]):
-        self.key = key
-        self.sha256 = sha256
-        self.token = token
-        self.claims = claims
-        wascap = claims.get("wascap") or {}
-        self.caps: list[str] = [c for c in wascap.get("caps") or [] if isinstance(c, str)]
-        self.name = wascap.get("name") or ""
-        self.alias = wascap.get("call_alias") or ""
-        self.revision = wascap.get("rev") or 0
-        self.subscription: Subscription | None = None
-        self.instance_id = ""
-
-    def admit(self, inv: Invocation) -> None:
-        """Raise NotServed unless the caller is an actor or a provider of a contract it holds."""
-        contract = inv.origin.contract_id
-        if contract and not inv.origin.is_actor and contract not in self.caps:
-            raise NotServed(f"actor {self.key} does not hold capability {contract}, so "
-                          f"provider {inv.origin.public_key} may not invoke it")
 
 
 class BoardHost:
@@ -77,7 +51,10 @@ class BoardHost:
         self.session: BoardSession | None = None
         self.hello: dict[str, Any] = {}
         self.health: dict[str, Any] = {}
-        self.actors: dict[str, ActorOnBoard] = {}
+        self.served = ActorsOnLattice(lattice, self.id, entry.board_id, self._read_claims,
+                                      self._on_invocation_message)
+        self.actors = self.served.by_key
+        self.host_calls = HostCalls(router, self.id, self.actors, lambda: self.session)
         self.invocations = {"ok": 0, "failed": 0, "to_board": 0}
         self.lost_at: float | None = None
         self._on_stopped = on_stopped
@@ -88,13 +65,12 @@ class BoardHost:
         self._subs: list[Subscription] = []
         self._grace: asyncio.Task[None] | None = None
         self.beats = Heartbeat(lattice, self.id, self.heartbeat)
-        self._traces: dict[str, dict[str, str]] = {}  # actor → trace context of its current call
         self.providers = HostProviders(lattice, self.id)  # native ones, on the gateway's machine
         # the board's own contracts
         self.board_providers = BoardProviders(lattice, self.id, entry.board_id,
                                               self.reach_board, self._connected)
         self._serving = InvocationServer(lattice, self.id, f"board {entry.board_id}",
-                                         self._find_actor, self._call_board, self.invocations)
+                                         self.served.find, self._call_board, self.invocations)
         self.stopped = False
         # what the board sends on its own, by type
         self._handlers = {"host_call": self._on_host_call, "health": self._on_health,
@@ -176,10 +152,9 @@ class BoardHost:
             self._grace.cancel()
         self.beats.stop()
         started = bool(self._subs)  # a board never reached had no host on the lattice
-        for actor in self.actors.values():
-            await _unsubscribe(actor.subscription)
+        await self.served.unsubscribe_all()
         for sub in self._subs:
-            await _unsubscribe(sub)
+            await unsubscribe(sub)
         self._subs.clear()
         await self.providers.stop_all()
         await self.board_providers.stop()
@@ -194,82 +169,19 @@ class BoardHost:
         self.hello = msg
         await self.sync_actors()
 
+    # the install path and the gateway (after NATS lost its state) ask the host for these
     async def sync_actors(self) -> None:
-        """Subscribe the actors the board's hello lists, unsubscribe those it no longer has."""
-        listed = {key: bytes(digest).hex() for key, digest in (self.hello.get("actors") or {})
-                  .items()}
-        for key in list(self.actors):
-            if key not in listed:
-                await self._forget_actor(key)
-        for key, digest in listed.items():
-            known = self.actors.get(key)
-            if known is not None and known.sha256 == digest:
-                continue
-            await self.add_actor(key, digest)
+        await self.served.sync(self.hello)
 
     async def republish_claims(self) -> None:
-        """Put the claims of this host's actors in the lattice metadata again: a NATS that
-        came back without its JetStream state has lost them, and other hosts look call
-        aliases up there."""
-        for actor in list(self.actors.values()):
-            await self.lattice.metadata.put_claims(claims_record(actor.claims))
+        await self.served.republish_claims()
 
     async def add_actor(self, key: str, digest: str, token: str | None = None) -> None:
-        """Serve one actor of the board on the lattice (its claims read from the board)."""
-        if token is None:
-            try:
-                reply = await self._board().request({"t": "get_claims", "actor": key})
-                token = bytes(reply.get("body") or b"").decode()
-            except BoardError as exc:
-                log.warning("board %s: cannot read the claims of %s: %s", self.entry.board_id,
-                            key, exc)
-                return
-        try:
-            claims = Token(token).verify()
-        except ClaimsError as exc:
-            log.warning("board %s: actor %s is not served on the lattice: its claims fail "
-                        "(%s)", self.entry.board_id, key, exc)
-            return
-        old = self.actors.get(key)
-        actor = ActorOnBoard(key, digest, token, claims)
-        actor.instance_id = old.instance_id if old else _instance_id()
-        if old is not None:
-            actor.subscription = old.subscription
-        else:
-            subject = self.lattice.rpc_subject(key)
-            # the queue group is the subject itself, as on every wasmCloud host: a call to an
-            # actor that runs on several hosts reaches exactly one of them
-            actor.subscription = await self.lattice.rpc.subscribe(
-                subject, queue=subject, cb=self._on_invocation_message)
-        self.actors[key] = actor
-        if old is None:
-            try:
-                await flushed(self.lattice.rpc)  # subscribed before anyone hears it started
-            except Exception as exc:  # NATS is away: the subscription goes out on reconnect
-                log.debug("flush after subscribing %s: %s", key, exc)
-        try:
-            await self.lattice.metadata.put_claims(claims_record(claims))
-        except Exception as exc:  # the actor serves; other hosts learn its alias later
-            log.warning("board %s: CLAIMS_%s not published: %s", self.entry.board_id, key, exc)
-        if old is None:
-            await self.lattice.events.publish("actor_started", self.id, {
-                "public_key": key, "image_ref": "", "api_version": 0,
-                "instance_id": actor.instance_id, "annotations": {},
-                "claims": {"call_alias": actor.alias, "caps": actor.caps,
-                           "issuer": claims.get("iss", ""),
-                           "tags": (claims.get("wascap") or {}).get("tags") or [],
-                           "name": actor.name, "version": (claims.get("wascap") or {})
-                           .get("ver") or "", "revision": actor.revision,
-                           "not_before_human": "", "expires_human": ""}})
+        await self.served.add(key, digest, token)
 
-    async def _forget_actor(self, key: str) -> None:
-        actor = self.actors.pop(key, None)
-        if actor is None:
-            return
-        await _unsubscribe(actor.subscription)
-        await self.lattice.events.publish("actor_stopped", self.id, {
-            "public_key": key, "instance_id": actor.instance_id, "annotations": {},
-            "host_id": self.id})
+    async def _read_claims(self, key: str) -> str:
+        reply = await self._board().request({"t": "get_claims", "actor": key})
+        return bytes(reply.get("body") or b"").decode()
 
     # -- invocations in
 
@@ -283,19 +195,13 @@ class BoardHost:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _find_actor(self, inv: Invocation) -> ActorOnBoard:
-        actor = self.actors.get(inv.target.public_key)
-        if actor is None:
-            raise NotServed(f"actor {inv.target.public_key} is not running on host {self.id}")
-        return actor
-
     async def _call_board(self, actor: ActorOnBoard, inv: Invocation, payload: bytes) -> bytes:
         try:
             session = await self.reach_board()
         except BoardError as exc:
             raise NotServed(str(exc)) from None
         self.invocations["to_board"] += 1
-        self._traces[actor.key] = inv.trace_context
+        self.host_calls.traces[actor.key] = inv.trace_context
         try:
             reply = await session.request(_invoke_message(actor.key, inv), payload,
                                           timeout=BOARD_CALL_SECONDS)
@@ -305,7 +211,7 @@ class BoardHost:
             raise NotServed(f"board {self.entry.board_id} did not answer {inv.operation} of "
                           f"{actor.key}: {str(exc).split(': ', 1)[-1]}") from None
         finally:
-            self._traces.pop(actor.key, None)
+            self.host_calls.traces.pop(actor.key, None)
         return bytes(reply.get("body") or b"")
 
     def _connected(self) -> bool:
@@ -332,7 +238,7 @@ class BoardHost:
     # -- what the board sends on its own
 
     def _on_host_call(self, msg: dict[str, Any]) -> None:
-        self._spawn(self._serve_host_call(msg))
+        self._spawn(self.host_calls.serve(msg))
 
     def _on_health(self, msg: dict[str, Any]) -> None:
         self.health = msg
@@ -340,25 +246,6 @@ class BoardHost:
     def _on_note(self, msg: dict[str, Any]) -> None:
         if self.on_note is not None:
             self.on_note(msg)
-
-    async def _serve_host_call(self, msg: dict[str, Any]) -> None:
-        session = self.session
-        if session is None:
-            return
-        actor = self.actors.get(msg.get("actor", ""))
-        try:
-            if actor is None:
-                raise RouteError(f"actor {msg.get('actor')} is not served on the lattice by "
-                                 f"this host")
-            answer = await self.router.call(
-                self.id, actor, str(msg.get("binding", "")), str(msg.get("namespace", "")),
-                str(msg.get("op", "")), bytes(msg.get("body") or b""),
-                self._traces.get(actor.key, {}))
-        except RouteError as exc:
-            session.send({"t": "error", "id": msg["id"], "code": HOST_CALL,
-                          "message": str(exc)})
-            return
-        session.send({"t": "host_result", "id": msg["id"]}, answer)
 
     # -- what the host says of itself
 
@@ -381,16 +268,3 @@ def _invoke_message(actor: str, inv: Invocation) -> dict[str, Any]:
     if not inv.origin.is_actor and inv.origin.contract_id:
         msg["origin_contract"] = inv.origin.contract_id  # what the board checks its claims for
     return msg
-
-
-def _instance_id() -> str:
-    return str(uuid.uuid4())
-
-
-async def _unsubscribe(sub: Subscription | None) -> None:
-    if sub is None:
-        return
-    try:
-        await sub.unsubscribe()
-    except Exception:  # already gone with its connection
-        pass

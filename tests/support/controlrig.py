@@ -290,3 +290,24 @@ class TokenService:
     def registry_config(self) -> str:
         return (f"auth:\n  token:\n    realm: {self.realm}\n    service: {self.SERVICE}\n"
                 f"    issuer: {self.ISSUER}\n    rootcertbundle: {self.bundle}\n")
+
+
+@pytest.fixture
+def oci_registry(tmp_path):
+    """Start Debian's docker-registry: `oci_registry()` open, `oci_registry(user, password)`
+    with basic auth, `oci_registry(user, password, tokens=True)` with token auth; each on its
+    own loopback port and storage; stopped afterwards."""
+    started: list[OciRegistry] = []
+
+    def start(user: str | None = None, password: str | None = None,
+              tokens: bool = False) -> OciRegistry:
+        registry = OciRegistry(tmp_path / f"registry{len(started)}", user, password,
+                               tokens).start()
+        started.append(registry)
+        return registry
+
+    try:
+        yield start
+    finally:
+        for registry in started:
+            registry.stop()

@@ -29,7 +29,11 @@ from edgegate import lifeline
 # each runtime: its build, and what goes on its path before firmware/ and shared/
 RUNTIMES = {"micropython": (mpbuild.board_build, ()),
             "circuitpython": (cpbuild.ensure_built, (cpbuild.STAND_INS,))}
-HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
+# The heap holds the host, the install's buffers and wasm3's structures; actors' linear memory
+# is apart from it, held to the profile's RAM for actors by the wasm3 module. Filling the
+# default profile in random orders of install, swap and remove left at least 2.5 MB of 4 MB
+# free after every step (tools/bench/fill_heap.py --heap 4M; docs/PERFORMANCE.md).
+HEAP = "4M"
 START = "import main\nmain.main(recheck_ms=100)\n"
 CONNECT_WAIT_S = 10.0
 

@@ -435,7 +435,7 @@ def linear_memory(out, load):
     second = WapcHost("grow", load("grow"), limits=BIG)
     attempt(out, "past the limit", WapcHost, "echo", load("echo"))
     attempt(out, "growth past the limit", second.call, "Fill", u32(256 * 1024))
-    first = None
+    del first  # its runtime is garbage now: the finaliser frees its linear memory
     gc.collect()
     third = WapcHost("echo", load("echo"))
     out("after one is dropped: %r" % third.call("Echo", b"room again"))

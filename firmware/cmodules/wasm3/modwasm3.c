@@ -40,8 +40,8 @@ static const char trap_host_raised[] = "[trap] host function raised an exception
 // pieces (issue 28). vm/vm_env.c routes wasm3's one call that sizes linear memory
 // (ResizeMemory) here, to the system's allocator: the C library's malloc on the unix port
 // (glibc maps blocks this large on their own, so they leave no holes), and on the ESP32 the
-// IDF heap, PSRAM first. MicroPython 1.28's ESP32 port grows its split GC heap from that
-// same IDF heap (gc_get_max_new_split in ports/esp32/gccollect.c), so PSRAM is one pool
+// IDF heap, in PSRAM where the firmware has it. MicroPython 1.28's ESP32 port grows its split
+// GC heap from that same IDF heap (gc_get_max_new_split in ports/esp32/gccollect.c), so PSRAM is one pool
 // shared first come, first served: the limit below keeps actors' linear memory to the
 // profile's share of it, and the rest stays for the Python heap to grow into.
 //
@@ -51,6 +51,7 @@ static const char trap_host_raised[] = "[trap] host function raised an exception
 #define LINEAR_OUTSIDE_HEAP MICROPY_ENABLE_FINALISER
 
 #if LINEAR_OUTSIDE_HEAP && defined(ESP_PLATFORM)
+#include "sdkconfig.h"
 #include "esp_heap_caps.h"
 #if CONFIG_SPIRAM
 #define LINEAR_CAPS (MALLOC_CAP_SPIRAM | MALLOC_CAP_8BIT)

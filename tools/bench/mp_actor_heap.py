@@ -4,8 +4,8 @@ WapcHost, its module mapped (wasm3.map_file) or read into RAM.
     micropython mp_actor_heap.py PATH mapped|ram OPERATION PAYLOAD_HEX [FUNCTIONS]
 
 Prints `module=<bytes> instance=<bytes> call=<bytes>`: RAM held (gc.mem_alloc, collected, and
-the linear memory the wasm3 module keeps off the heap) after the module is mapped or read, after instantiation, and after a first call, each counted
-from the same start. With FUNCTIONS (a rust_code_* actor), Code.Run then runs each of them
+the linear memory the wasm3 module keeps off the heap) after the module is mapped or read,
+after instantiation, and after a first call, each counted from the same start. With FUNCTIONS (a rust_code_* actor), Code.Run then runs each of them
 once, so wasm3 has compiled them all, and `all=<bytes>` follows.
 """
 

@@ -5,8 +5,9 @@ WapcHost, its module mapped (wasm3.map_file) or read into RAM.
 
 Prints `module=<bytes> instance=<bytes> call=<bytes>`: RAM held (gc.mem_alloc, collected, and
 the linear memory the wasm3 module keeps off the heap) after the module is mapped or read,
-after instantiation, and after a first call, each counted from the same start. With FUNCTIONS (a rust_code_* actor), Code.Run then runs each of them
-once, so wasm3 has compiled them all, and `all=<bytes>` follows.
+after instantiation, and after a first call, each counted from the same start. With FUNCTIONS
+(a rust_code_* actor), Code.Run then runs each of them once, so wasm3 has compiled them all,
+and `all=<bytes>` follows.
 """
 
 import gc

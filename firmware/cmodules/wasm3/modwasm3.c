@@ -41,9 +41,9 @@ static const char trap_host_raised[] = "[trap] host function raised an exception
 // (ResizeMemory) here, to the system's allocator: the C library's malloc on the unix port
 // (glibc maps blocks this large on their own, so they leave no holes), and on the ESP32 the
 // IDF heap, in PSRAM where the firmware has it. MicroPython 1.28's ESP32 port grows its split
-// GC heap from that same IDF heap (gc_get_max_new_split in ports/esp32/gccollect.c), so PSRAM is one pool
-// shared first come, first served: the limit below keeps actors' linear memory to the
-// profile's share of it, and the rest stays for the Python heap to grow into.
+// GC heap from that same IDF heap (gc_get_max_new_split in ports/esp32/gccollect.c), so PSRAM
+// is one pool shared first come, first served: the limit below keeps actors' linear memory to
+// the profile's share of it, and the rest stays for the Python heap to grow into.
 //
 // Memory outside the heap is not collected: a runtime's finaliser frees it. Where the port
 // has no finalisers, linear memory stays on the heap.
@@ -902,7 +902,8 @@ static const mp_rom_map_elem_t wasm3_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Module), MP_ROM_PTR(&module_type) },
     { MP_ROM_QSTR(MP_QSTR_Function), MP_ROM_PTR(&function_type) },
     { MP_ROM_QSTR(MP_QSTR_M3_VERSION), MP_ROM_PTR(&version_obj) },
-    { MP_ROM_QSTR(MP_QSTR_set_linear_memory_limit), MP_ROM_PTR(&wasm3_set_linear_memory_limit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_linear_memory_limit),
+      MP_ROM_PTR(&wasm3_set_linear_memory_limit_obj) },
     { MP_ROM_QSTR(MP_QSTR_linear_memory_used), MP_ROM_PTR(&wasm3_linear_memory_used_obj) },
     #if defined(__unix__)
     { MP_ROM_QSTR(MP_QSTR_map_file), MP_ROM_PTR(&wasm3_map_file_obj) },

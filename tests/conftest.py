@@ -139,15 +139,3 @@ def actors() -> dict[str, bytes]:
     return {name: path.read_bytes() for name, path in built.items()}
 
 
-def pytest_addoption(parser):
-    """tests/hil/: a real board instead of the simulated one (see tests/hil/README.md)."""
-    group = parser.getgroup("hil", "hardware in the loop (tests/hil)")
-    group.addoption("--board-port", metavar="PATH|URL",
-                    help="run tests/hil against the real board on this serial port")
-    group.addoption("--board-profile", metavar="NAME",
-                    help="the real board's profile (hardware/profiles/NAME.json)")
-    group.addoption("--board-key-file", metavar="FILE",
-                    help="the real board's id and pairing key (edgehost provision --key-file; "
-                         "default EDGEHOST_KEY_FILE)")
-    group.addoption("--board-baud", type=int, default=921600,
-                    help="the real board's link speed (default 921600)")

@@ -13,6 +13,7 @@ Python 3. The environment is reused while pyproject.toml is unchanged.
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -22,10 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".edgehost-installed"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+# setuptools looks up the packages of an editable install after sys.path, where a folder of the
+# same name without __init__.py (the clone `edgehost` seen from its parent, with its own
+# `hardware/`) would be imported first as a namespace package; this .pth line, read after
+# setuptools' own, looks up ours first, as they are in an installed wheel
+EDITABLE_FIRST_PTH = "edgehost-editable-first.pth"
+EDITABLE_FIRST = ("import sys; sys.meta_path.sort(key=lambda finder: not getattr(finder, "
+                  "'__module__', '').startswith('__editable___edgehost'))\n")
 
 
 def _wanted_stamp() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    # an environment set up before the .pth line was added is set up again
+    made = (ROOT / "pyproject.toml").read_bytes() + EDITABLE_FIRST.encode()
+    return hashlib.sha256(made).hexdigest()
 
 
 def ensure_venv() -> None:
@@ -39,6 +49,10 @@ def ensure_venv() -> None:
           file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(pip + ["install", "-e", f"{ROOT}[test,build]"], check=True)
+    site = subprocess.run([str(BIN / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / EDITABLE_FIRST_PTH).write_text(EDITABLE_FIRST)
     STAMP.write_text(_wanted_stamp())
 
 
@@ -81,8 +95,23 @@ def main(argv: list[str]) -> int:
     elif job != "edgehost":
         print(f"edgehost: unknown job {job!r}; expected up, test or edgehost", file=sys.stderr)
         return 2
-    return subprocess.run([str(BIN / "edgehost"), *rest]).returncode  # in the caller's folder
+    return run_child([str(BIN / "edgehost"), *rest])  # in the caller's folder
+
+
+def run_child(cmd: list[str]) -> int:
+    """Run `cmd` to its end. The terminal's Ctrl-C reaches it as well as us: it stops in its
+    own way and its exit status is ours (130 for Ctrl-C), with no traceback of ours."""
+    child = subprocess.Popen(cmd)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C while .venv/ was being set up
+        print("edgehost: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -29,6 +29,8 @@ PROOF_FAILURES = 3  # failed gateway proofs in a row that mean a wrong pairing k
 HANDSHAKE_TIMEOUT_MS = 5000
 # an unauthenticated connection that has answered with a challenge keeps its place this long
 TAKEOVER_GRACE_MS = 1000
+# how often a served board looks for another connection to turn away
+BUSY_CHECK_MS = 200
 MIN_MAX_BODY = 16 * 1024
 
 
@@ -273,7 +275,7 @@ class Board:
         self._proof_failures = 0
         self._hold_ms = 0
         self.link.open()
-        accepted = port.ticks_ms()
+        accepted = checked = port.ticks_ms()
         period_ms = cfg.health_period_s * 1000
         while self.running and self._lost is None:
             self.watchdog.feed()
@@ -281,6 +283,15 @@ class Board:
                 self._check_unauthenticated(accepted)
                 if self._lost is not None:
                     break
+            elif self._waiting is not None and \
+                    port.ticks_diff(port.ticks_ms(), checked) >= BUSY_CHECK_MS:
+                checked = port.ticks_ms()
+                if self._waiting():
+                    # a gateway that hung up to come back at once is not a second one: read
+                    # its hang-up first, and the next accept takes its new connection
+                    self.poll()
+                    if self._lost is None:
+                        self._turn_away()
             if self._hold_ms:
                 if port.ticks_diff(port.ticks_ms(), self._hold_from) < self._hold_ms:
                     port.sleep_ms(10)
@@ -330,6 +341,25 @@ class Board:
             else:
                 self._pending.append(msg)
         return answer, bool(inbox)
+
+    def _turn_away(self):
+        # A second client (another gateway, `edgehost board`) would otherwise wait in the
+        # listen backlog until its own time-out and blame the board: tell it now.
+        try:
+            other = self._connect()
+            if other is None:
+                return
+        except OSError:
+            return
+        try:
+            other.write(self.link.writer.encode(self.link.session.busy_record()))
+        except OSError:
+            pass
+        try:
+            other.close()
+        except OSError:
+            pass
+        self.log("info", "turned away another connection: this one holds the board")
 
     def _lose(self, level, reason):
         if self._lost is None:

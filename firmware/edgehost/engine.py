@@ -143,6 +143,17 @@ class Instance:
         if self._release:
             self._held.append(fn)
 
+    def exchange(self, max_payload, max_log, on_log):
+        """The engine's own waPC exchange for this instance (the board's wasm3 module serves
+        every waPC host function but __host_call in C), or None where the engine has none
+        (pywasm3: edgehost.wapc.Exchange does it all in Python)."""
+        import wasm3
+
+        native = getattr(wasm3, "Exchange", None)
+        if native is None:
+            return None
+        return native(self._runtime, max_payload, max_log, on_log)
+
     def find_function(self, name):
         try:
             return self._runtime.find_function(name)

@@ -97,13 +97,20 @@ class Exchange:
     fetched on every entry because the guest may have grown it since. `begin()` resets the
     state at the start of each call. Pointers and lengths arrive as signed i32 and are
     checked against the memory before any copy.
+
+    Where the engine has its own exchange (`native`, the board's wasm3 module: the same
+    state, begin() and host functions in C), that one keeps the state and serves every host
+    function but __host_call, which stays here and stores its outcome there. `state` is
+    whichever keeps the state.
     """
 
     def __init__(self, get_memory, host_call=None, on_log=None, max_payload=128 * 1024,
-                 max_log=512):
+                 max_log=512, native=None):
         self._memory = get_memory
         self._host_call = host_call
         self._on_log = on_log
+        self._native = native
+        self.state = self if native is None else native
         self.max_payload = max_payload
         self.max_log = max_log
         self.operation = b""
@@ -111,6 +118,7 @@ class Exchange:
         self.response = None
         self.error = None
         self.oversize = 0
+        self.status = None
         self.host_response = b""
         self.host_error = b""
 
@@ -122,6 +130,17 @@ class Exchange:
         self.oversize = 0
         self.host_response = b""
         self.host_error = b""
+
+    def call(self, guest_call, operation, payload):
+        """One exchange: begin(), then guest_call(len(operation), len(payload)). The guest's
+        answer (b"" if it gave none) when it returned 1 within the limit; else None, and
+        `status`, `error` and `oversize` say why."""
+        self.begin(operation, payload)
+        status = self.status = guest_call(len(operation), len(payload))
+        if status == 1 and not self.oversize:
+            response = self.response
+            return b"" if response is None else response
+        return None
 
     def _span(self, mem, ptr, length, what):
         ptr = _u32(ptr)
@@ -203,8 +222,9 @@ class Exchange:
         namespace = self._read(mem, ns_ptr, ns_len, "__host_call namespace")
         operation = self._read(mem, op_ptr, op_len, "__host_call operation")
         self._span(mem, ptr, length, "__host_call payload")
-        self.host_response = b""
-        self.host_error = b""
+        state = self.state
+        state.host_response = b""
+        state.host_error = b""
         names = (_text(binding), _text(namespace), _text(operation))
         if None in names:
             return self._fail_host_call("binding, namespace and operation must be UTF-8")
@@ -229,11 +249,11 @@ class Exchange:
                 "host response of %d bytes is above the limit of %d"
                 % (len(result), self.max_payload)
             )
-        self.host_response = result
+        state.host_response = result
         return 1
 
     def _fail_host_call(self, message):
-        self.host_error = message.encode()
+        self.state.host_error = message.encode()
         return 0
 
     def host_response_len(self):
@@ -289,6 +309,10 @@ class Exchange:
             "__host_error": self.host_error_into,
             "__console_log": self.console_log,
         }
+        if self._native is not None:
+            for name in wapc:
+                if name != "__host_call":
+                    wapc[name] = self._native
         wasi = {"fd_write": self.fd_write}
         return {"wapc": wapc, "wasmbus": wapc, "wasi_snapshot_preview1": wasi}
 
@@ -301,8 +325,11 @@ class WapcInstance:
         self._engine = engine
         self.instance = engine.Instance(module_bytes, limits.stack_bytes, limits.memory_pages,
                                         limits.deadline_ms)
+        native = self.instance.exchange(limits.max_payload, limits.max_log, on_log)
         self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
-                                 limits.max_payload, limits.max_log)
+                                 limits.max_payload, limits.max_log, native)
+        self._state = self.exchange.state
+        self._exchange_call = self._state.call
         try:
             self._prepare(inspection)
         except BaseException:
@@ -322,7 +349,7 @@ class WapcInstance:
                 self._start(name)
 
     def _start(self, name):
-        self.exchange.begin(b"", b"")
+        self._state.begin(b"", b"")
         function = self.instance.find_function(name)
         try:
             return function()
@@ -342,24 +369,17 @@ class WapcInstance:
         return TrapError(self.actor, operation, cause)
 
     def call(self, operation, payload):
-        exchange = self.exchange
-        # Exchange.begin, inlined: this is the path every call takes.
-        exchange.operation = operation
-        exchange.payload = payload
-        exchange.response = exchange.error = None
-        exchange.oversize = 0
-        exchange.host_response = exchange.host_error = b""
         try:
-            status = self._guest_call(len(operation), len(payload))
+            response = self._exchange_call(self._guest_call, operation, payload)
         except Exception as exc:
             raise self._trap(operation, exc)
-        if status == 1 and not exchange.oversize:
-            response = exchange.response
-            return b"" if response is None else response
-        return self._failed(operation, status)
+        if response is None:
+            return self._failed(operation)
+        return response
 
-    def _failed(self, operation, status):
-        exchange = self.exchange
+    def _failed(self, operation):
+        exchange = self._state
+        status = exchange.status
         operation = _text(operation)
         if exchange.oversize:
             raise PayloadTooLarge(
@@ -456,10 +476,11 @@ class WapcHost:
 
         Raises GuestError, TrapError, PayloadTooLarge or ActorFailed, each naming the actor.
         """
-        if isinstance(operation, str):
-            operation = operation.encode()
-        elif operation.__class__ is not bytes:
-            self._check_type("operation", operation, (bytes,))
+        if operation.__class__ is not bytes:
+            if isinstance(operation, str):
+                operation = operation.encode()
+            else:
+                self._check_type("operation", operation, (bytes,))
         if payload.__class__ is not bytes:
             self._check_type("payload", payload, (bytes, bytearray, memoryview))
         if len(payload) > self._max_payload:

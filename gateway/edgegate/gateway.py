@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections import defaultdict
@@ -158,7 +159,8 @@ class Gateway:
                 try:
                     await nc.drain()
                 except Exception:  # already closed, or NATS is away
-                    await nc.close()
+                    with contextlib.suppress(Exception):  # its last flush fails the same way
+                        await nc.close()
 
     async def _nats_back(self) -> None:
         # what changed in the metadata while NATS was away (and a bucket lost with it)
@@ -211,13 +213,15 @@ class Gateway:
             session = BoardSession(transport, {entry.board_id: entry.pairing_key}, where,
                                    host.id, GREETING_SECONDS)
             try:
-                served = await self._serve(session, {entry.board_id: entry})
+                why = await self._serve(session, {entry.board_id: entry})
             except Exception:  # a fault of ours must not end the service of this board
                 log.exception("board %s: serving it failed", entry.board_id)
-                served = False
-            if served:
+                why = ""
+            if why is None:
                 wait, said = RETRY_FIRST_SECONDS, ""
             else:
+                # the same reason again (a board another gateway serves) is not news
+                said = _say_once(said, why) if why else ""
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, RETRY_MAX_SECONDS)
 
@@ -232,7 +236,9 @@ class Gateway:
 
             session = BoardSession(transport, {e.board_id: e.pairing_key for e in entries},
                                    transport.name, host_name, GREETING_SECONDS)
-            await self._serve(session, by_id)
+            why = await self._serve(session, by_id)
+            if why:
+                log.warning("%s", why)
 
         try:
             self._listeners.append(await TcpListener.start(host, port, board_dialled_in))
@@ -240,14 +246,15 @@ class Gateway:
             raise GatewayError(f"{exc}; is another gateway listening there?") from None
         log.info("listening for boards %s on %s", ", ".join(by_id), address)
 
-    async def _serve(self, session: BoardSession, entries: dict[str, BoardEntry]) -> bool:
-        """Greet the board and serve it as its host until its link ends; False if not greeted."""
+    async def _serve(self, session: BoardSession,
+                     entries: dict[str, BoardEntry]) -> str | None:
+        """Greet the board and serve it as its host until its link ends (None); or why it
+        was not greeted."""
         try:
             await session.open()
         except BoardError as exc:
-            log.warning("%s", exc)
             await session.close()
-            return False
+            return str(exc)
         entry = entries[session.board_id]
         host = self._host(entry)
         try:
@@ -259,7 +266,7 @@ class Gateway:
             host.detach(session)
             await session.close()
         log.warning("board %s: link lost", entry.board_id)
-        return True
+        return None
 
 
 def _say_once(said: str, line: str) -> str:

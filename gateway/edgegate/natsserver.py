@@ -59,6 +59,9 @@ class EmbeddedNatsServer:
             self.process = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 preexec_fn=lifeline.ends_with_this_process() if self.ends_with_us else None,
+                # the terminal's Ctrl-C is for our process, which stops this server last,
+                # after its own connections are drained
+                start_new_session=self.ends_with_us,
             )
         ports_file = ports_dir / f"{Path(cmd[0]).name}_{self.process.pid}.ports"
         deadline = time.monotonic() + timeout

@@ -67,6 +67,12 @@ class Delivery:
         """True while anything sent is not yet acknowledged (or not yet on the wire)."""
         return bool(self._unacked or self._backlog)
 
+    @property
+    def quiet(self):
+        """True when nothing is owed either way: no frame unacknowledged, no ack due."""
+        return not (self._unacked or self._backlog or self.session.ack_now
+                    or self._ack_since is not None)
+
     def send(self, body):
         """Send a message body now, or as soon as the window allows."""
         if self.room:

@@ -61,7 +61,7 @@ class LinkOptions:
                  max_body=DEFAULT_MAX_BODY, max_transfers=1, log=None, clock=ticks_ms,
                  random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES,
                  body_sink=None, collect=False, max_queued=None, max_backlog=DEFAULT_BACKLOG,
-                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS):
+                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, cobs=None):
         self.max_frame = max_frame
         self.window = window
         self.max_body = max_body
@@ -78,6 +78,8 @@ class LinkOptions:
         self.max_backlog = max_backlog  # messages waiting for the peer's window
         self.dead_ms = dead_ms  # nothing acknowledged this long: the peer is gone
         self.keepalive_ms = keepalive_ms  # heard nothing this long: make the peer answer
+        # (encode, decode) shaped as frame.cobs_encode/cobs_decode; None: frame's own
+        self.cobs = cobs
 
 
 class Link:
@@ -90,8 +92,9 @@ class Link:
                             % (max_frame, MIN_FRAME))
         self._write = write
         self.drops = frame.Drops(options.log)
-        self.reader = frame.FrameReader(max_frame, self.drops)
-        self.writer = frame.FrameWriter(max_frame)
+        encode, decode = options.cobs or (frame.cobs_encode, frame.cobs_decode)
+        self.reader = frame.FrameReader(max_frame, self.drops, decode)
+        self.writer = frame.FrameWriter(max_frame, encode)
         self.max_frame = max_frame
         self.window = options.window
         self.max_body = options.max_body
@@ -159,6 +162,13 @@ class Link:
     def busy(self):
         """True while bodies are still going out in chunks, or frames are unacknowledged."""
         return bool(self._outgoing) or self.delivery.pending
+
+    @property
+    def quiet(self):
+        """True when tick() has nothing to do but the keepalive, seconds away: the session
+        is open and no frame, acknowledgement or body is on its way either way."""
+        return (self.session.is_open and not self._outgoing and not self._incoming
+                and not self._queued and self.delivery.quiet)
 
     def send(self, msg, body=None):
         """Send msg with an optional body; return its request id.

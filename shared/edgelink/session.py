@@ -13,6 +13,7 @@ OPEN = 0x01       # board -> gateway: board id, board nonce
 CHALLENGE = 0x02  # gateway -> board: gateway nonce, gateway proof
 PROOF = 0x03      # board -> gateway: board proof
 ASK = 0x04        # gateway -> board: please open a session
+BUSY = 0x05       # board -> a second connection: board id; it serves another one, bye
 DATA = 0x10       # either way: seq, ack, body, truncated MAC
 ACK = 0x11        # either way: ack, truncated MAC
 NAK = 0x12        # either way: ack, truncated MAC; sent because a frame was missing or repeated
@@ -288,6 +289,11 @@ class BoardSession(Session):
     def is_opening(self):
         return self._nonce is not None
 
+    def busy_record(self):
+        """What a connection that comes while this one is served is told before it is
+        closed. Not authenticated, as ASK is not: it costs a forger no more than a reset."""
+        return bytes([BUSY, len(self.board_id)]) + self.board_id
+
     def _handshake(self, kind, record):
         if kind == ASK:
             # always a fresh nonce: the gateway may already have answered the pending OPEN,
@@ -343,6 +349,7 @@ class GatewaySession(Session):
         self._keys = pairing_keys
         self._pending = None
         self.unanswered = 0  # challenges sent since the last good proof
+        self.turned_away = False  # the board said it serves another connection
 
     def ask(self):
         """Ask the board to open a session (after the gateway restarted, say)."""
@@ -353,6 +360,8 @@ class GatewaySession(Session):
             self._on_open_request(record)
         elif kind == PROOF:
             self._on_proof(record)
+        elif kind == BUSY:
+            self.turned_away = True
         else:
             self.drops.add(DROP_UNEXPECTED, "record kind 0x%02x on the gateway" % kind)
 

@@ -73,7 +73,7 @@ def test_dev_sign_signs_with_a_development_key_kept_in_the_keys_folder(
     module = unsigned("echo")
     first = board(sim, "install", "--dev-sign", module)
     assert first.code == 0, first
-    account = keys_dir / "dev_account.nk"
+    account = keys_dir / "default_account.nk"  # the one account that signs for the user
     assert "generated a new account key A" in first.err and str(account) in first.err
     assert str(keys_dir / "echo_module.nk") in first.err
     key = KeyPair.from_seed((keys_dir / "echo_module.nk").read_text()).public_key

@@ -22,8 +22,9 @@ class Proxy:
         self.process = subprocess.Popen([sys.executable, "-m", "edgecli.main", "linkproxy",
                                          *args], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
-        ready = select.select([self.process.stdout], [], [], START)[0]
-        line = self.process.stdout.readline() if ready else ""
+        said = self.process.stderr if "--json" in args else self.process.stdout
+        ready = select.select([said], [], [], START)[0]
+        line = said.readline() if ready else ""
         assert line.startswith(READY_PREFIX), (line, self.stop())
         self.where = line.removeprefix(READY_PREFIX).strip()
 

@@ -68,3 +68,35 @@ def test_ports_prints_one_line_per_port_or_says_there_is_none(edgehost):
         assert done.out.startswith("no serial ports found: plug the board in")
     else:
         assert sorted(line.split()[0] for line in done.out.splitlines()) == sorted(devices)
+
+
+def test_port_auto_finds_the_one_board_plugged_in_among_other_ports():
+    listing = [usb_port("/dev/ttyS0", None, None), usb_port("/dev/ttyUSB0", 0x10C4, 0xEA60),
+               usb_port("/dev/ttyACM3", 0x2341, 0x0043)]
+    assert serialports.find_board_port(listing) == "/dev/ttyUSB0"
+
+
+@pytest.mark.parametrize("boards, said", [
+    ([], "--port auto: no board is plugged in (no ESP32 USB bridge or Espressif USB port; see "
+         "edgehost ports): plug one in, or give --port PATH"),
+    ([("/dev/ttyUSB0", 0x1A86, 0x7523), ("/dev/ttyACM0", 0x303A, 0x1001)],
+     "--port auto: 2 boards are plugged in (/dev/ttyACM0, /dev/ttyUSB0): give --port with "
+     "the one meant"),
+])
+def test_port_auto_with_no_board_or_several_says_which_and_what_to_give(boards, said):
+    listing = [usb_port("/dev/ttyS0", None, None), *(usb_port(*b) for b in boards)]
+    with pytest.raises(serialports.NoSingleBoard) as refused:
+        serialports.find_board_port(listing)
+    assert str(refused.value) == said
+
+
+@pytest.mark.parametrize("command", [["deploy"], ["flash", "--profile", "esp32-devkitc"],
+                                     ["board", "--port", "auto", "--key-file", "k", "info"]])
+def test_a_command_without_a_port_looks_for_the_one_board_plugged_in(edgehost, command):
+    if any(p.kind != "other" for p in serialports.list_serial_ports()):
+        pytest.skip("a board is plugged into this machine")
+    done = edgehost(*command)
+    assert (done.code, done.out) == (1, "")
+    assert done.err == ("edgehost: --port auto: no board is plugged in (no ESP32 USB bridge or "
+                        "Espressif USB port; see edgehost ports): plug one in, or give --port "
+                        "PATH\n")

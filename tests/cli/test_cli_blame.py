@@ -16,7 +16,7 @@ PAYLOADS = {"int over 64 bits": (str(2**64), "an integer msgpack cannot carry"),
             "deep nesting": (DEEP, "nests too deep")}
 CALLERS = {"board call": ["board", "--tcp", "127.0.0.1:1", "--key-file", "{key}", "call", "M",
                           "Op", "--msgpack-json"],
-           "call": ["call", "M", "Op", "--json", "--nats", "nats://127.0.0.1:1"]}
+           "call": ["call", "M", "Op", "--msgpack-json", "--nats", "nats://127.0.0.1:1"]}
 
 
 @pytest.mark.parametrize(("payload", "said"), PAYLOADS.values(), ids=PAYLOADS.keys())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -18,6 +19,25 @@ sim_boards = _lattice.sim_boards
 cluster_env = _lattice.cluster_env
 
 from control_rig import OciRegistry  # noqa: E402 - needs the path above
+from lattice_rig import GatewayProcess, edgehost, write_registry  # noqa: E402 - needs the path above
+
+
+@pytest.fixture
+def lab(nats_server, sim_boards, cluster_env, tmp_path):
+    """A gateway process serving one simulated board labelled room=lab, which loads file://
+    actors: the lattice's URL, the variables for the command, the host's id and the board."""
+    env = {**cluster_env, "EDGEHOST_KEYS_DIR": str(tmp_path / "keys"),
+           "WASMCLOUD_ALLOW_FILE_LOAD": "true"}
+    board = sim_boards("lab")
+    boards = write_registry(tmp_path / "boards.json", board.registry_entry(labels={"room": "lab"}))
+    gateway = GatewayProcess(boards, nats_server.url, env, tmp_path / "gateway.err")
+    try:
+        gateway.wait_for_line("board lab is host")
+        hosts = edgehost("ctl", "get", "hosts", "--json", "--nats", nats_server.url, env=env)
+        [host] = json.loads(hosts.stdout)
+        yield nats_server.url, env, host["id"], board
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture

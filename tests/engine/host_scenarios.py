@@ -130,6 +130,26 @@ def traps(out, load):
 
 
 @scenario
+def console_lines_and_host_errors(out, load):
+    """Console lines cut at max_log or not UTF-8, a failing log sink, copies of nothing, and a
+    host error written to a pointer outside memory."""
+    logs = []
+    host = WapcHost("faults", load("faults"), on_log=logs.append, limits=Limits(max_log=8))
+    for payload in (b"0123456789ABCDEF", b"\xffok", b"short", b""):
+        out(repr(host.call("Log", payload)))
+    out(repr(logs))
+
+    def broken(text):
+        raise RuntimeError("log sink gone")
+
+    host = WapcHost("faults", load("faults"), on_log=broken)
+    out(repr(host.call("Log", b"lost")))
+    out(repr(host.call("WildEmpty")))
+    trap = attempt(out, "WildHostError", host.call, "WildHostError", b"x")
+    out("rebuilt %s, then Count %r" % (trap.rebuilt, host.call("Count")))
+
+
+@scenario
 def big_payloads_and_growth(out, load):
     host = WapcHost("grow", load("grow"), limits=BIG)
     size = 1024 * 1024  # the actor starts with 2 pages and grows to about 18
@@ -314,6 +334,18 @@ def newer_features(out, load):
         attempt(out, operation, host.call, operation, payload)
 
 
+def refusals_shown(out):
+    """show(label, fn, *args): runs fn(*args) and prints "accepted" or the exception, one line."""
+    def show(label, fn, *args):
+        try:
+            fn(*args)
+            out("%s: accepted" % label)
+        except Exception as exc:
+            out("%s: %s %s" % (label, type(exc).__name__, exc))
+
+    return show
+
+
 @scenario
 def binding_misuse(out, load):
     """The wasm3 module's own refusals, each one line (board engine only)."""
@@ -324,12 +356,7 @@ def binding_misuse(out, load):
     module = env.parse_module(load("echo"))
     no_memory = env.parse_module(b"\x00asm\x01\x00\x00\x00")
 
-    def show(label, fn, *args):
-        try:
-            fn(*args)
-            out("%s: accepted" % label)
-        except Exception as exc:
-            out("%s: %s %s" % (label, type(exc).__name__, exc))
+    show = refusals_shown(out)
 
     show("stack", env.new_runtime, 16)
     show("stack above the heap", env.new_runtime, 1 << 30)
@@ -349,6 +376,58 @@ def binding_misuse(out, load):
     empty = env.new_runtime(1024)
     empty.load(no_memory)
     show("no memory", empty.get_memory, 0)
+
+
+@scenario
+def exchange_misuse(out, load):
+    """The wasm3 module's waPC exchange refuses misuse, one line each (board engine only)."""
+    import wasm3
+
+    env = wasm3.Environment()
+    runtime = env.new_runtime(64 * 1024)
+    module = env.parse_module(load("echo"))
+    runtime.load(module)
+    exchange = wasm3.Exchange(runtime, 1024, 512, None)
+
+    show = refusals_shown(out)
+
+    def store(name, value):
+        setattr(exchange, name, value)
+
+    show("no runtime", wasm3.Exchange, "runtime", 1024, 512, None)
+    show("negative limit", wasm3.Exchange, runtime, -1, 512, None)
+    show("link the host call", module.link_function, "wapc", "__host_call", "i(iiiiiiii)",
+         exchange)
+    show("link the wrong signature", module.link_function, "wapc", "__guest_error", "i(i)",
+         exchange)
+    show("begin with an int", exchange.begin, 42, b"")
+    show("host response of None", store, "host_response", None)
+    show("set the response", store, "response", b"forged")
+
+
+@scenario
+def heap_per_call(out, load):
+    """An echo call on the board allocates its answer and nothing else."""
+    import gc
+
+    host = WapcHost("echo", load("echo"))
+    payload = bytes(range(64))
+    view = memoryview(bytearray(payload))
+    host.call(b"Echo", payload)
+
+    def allocated(fn, times=100):
+        gc.collect()
+        gc.disable()
+        before = gc.mem_alloc()
+        for _ in range(times):
+            fn()
+        taken = gc.mem_alloc() - before
+        gc.enable()
+        return taken // times
+
+    answer = allocated(lambda: bytes(view))
+    call = allocated(lambda: host.call(b"Echo", payload))
+    out("an echo call allocates %d bytes beyond its answer" % (call - answer))
 
 
 # (func (export "swap") (param i64 f64) (result f64 i64) local.get 1 local.get 0)

@@ -78,6 +78,19 @@ def test_every_kind_of_trap_names_its_cause_and_the_instance_is_rebuilt(scenario
     ]
 
 
+def test_console_lines_empty_copies_and_a_wild_host_error_pointer_are_served_alike(scenario):
+    # the board serves these host functions in C, the simulator in Python: one outcome
+    assert scenario("console_lines_and_host_errors") == [
+        "b'logged'", "b'logged'", "b'logged'", "b'logged'",
+        "['01234567... (16 bytes)', \"b'\\\\xffok'\", 'short', '']",
+        "b'logged'",
+        "b''",
+        "WildHostError: TrapError actor faults: trapped in WildHostError: __host_error: 30 bytes "
+        "at 0xfffffff0 run past the end of linear memory (131072 bytes)",
+        "rebuilt True, then Count b'\\x01'",
+    ]
+
+
 def test_large_payloads_and_memory_grown_during_a_call(scenario):
     assert scenario("big_payloads_and_growth") == [
         "Fill True",

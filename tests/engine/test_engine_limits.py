@@ -1,5 +1,5 @@
-"""What only the board's engine enforces: the per-call deadline (a runaway actor is stopped and
-the board keeps serving) and the native-stack floor."""
+"""What only the board's engine enforces or has: the per-call deadline (a runaway actor is stopped
+and the board keeps serving), the native-stack floor, and its waPC exchange in C."""
 
 from __future__ import annotations
 
@@ -58,6 +58,25 @@ def test_linear_memory_is_off_the_heap_within_the_limit_and_dropping_an_actor_fr
         "the second still answers: True",
         "negative: ValueError linear memory limit must be 0 (none) or more bytes",
     ]
+
+
+def test_the_exchange_refuses_misuse_with_one_line_each(board_scenario):
+    assert board_scenario("exchange_misuse") == [
+        "no runtime: TypeError Exchange() takes a wasm3 Runtime",
+        "negative limit: ValueError max_payload and max_log must be 0 or more bytes",
+        "link the host call: ValueError the exchange does not serve __host_call",
+        "link the wrong signature: TypeError the exchange serves __guest_error as v(ii), not i(i)",
+        "begin with an int: TypeError operation must be bytes, bytearray or memoryview, not int",
+        "host response of None: TypeError host_response must be bytes, bytearray or memoryview,"
+        " not NoneType",
+        "set the response: AttributeError Exchange.response is read-only (host_response and"
+        " host_error are not)",
+    ]
+
+
+def test_an_echo_call_on_the_board_allocates_nothing_beyond_its_answer(board_scenario):
+    # the exchange's copies are done in C: no slices or views of linear memory per call
+    assert board_scenario("heap_per_call") == ["an echo call allocates 0 bytes beyond its answer"]
 
 
 def test_a_stored_module_is_read_in_place_without_a_copy_in_ram(board_scenario):

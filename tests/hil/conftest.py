@@ -1,5 +1,6 @@
-"""Fixtures for the hardware-in-the-loop scenarios: the board under test (simulated unless
---board-port is given), signed actors, and a real gateway on a real nats-server."""
+"""Fixtures for the hardware-in-the-loop scenarios, on edgehost's pytest plugin: the board under
+test (`edgehost_board`: simulated unless --board-port is given), signed actors, a raw session on
+its link, and a real gateway on a real nats-server."""
 
 from __future__ import annotations
 
@@ -11,60 +12,38 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hil_rig
 import pytest
-from hil_rig import BoardUnderTest, RealBoard, SimulatedBoard, board_missing
+from hil_rig import BoardUnderTest
 from support.commands import EDGEHOST
 from support.signing import SignedActor
 
-from edgecli import cpbuild, mpbuild
+from edgecli import cpbuild
 from edgecli.profiles import DEFAULT_PROFILE
 from edgegate.wascap import KeyPair
-
-
-def pytest_configure(config):
-    """With --board-port: no board there skips the scenarios (one line, hil_rig.NO_BOARD);
-    a board without its profile or key file is a usage mistake, said once."""
-    port = config.getoption("--board-port")
-    if port is None:
-        return
-    hil_rig.NO_BOARD = board_missing(port)
-    key_file = config.getoption("--board-key-file") or os.environ.get("EDGEHOST_KEY_FILE")
-    if hil_rig.NO_BOARD is None and not (config.getoption("--board-profile") and key_file):
-        raise pytest.UsageError("--board-port needs --board-profile NAME and --board-key-file "
-                                "FILE (from edgehost provision --key-file)")
 
 
 def pytest_generate_tests(metafunc):
     """The simulated board runs each scenario on the board's MicroPython and CircuitPython; a
     real board on the one it runs."""
-    if "board_runtime" in metafunc.fixturenames:
+    if "edgehost_runtime" in metafunc.fixturenames:
         simulated = metafunc.config.getoption("--board-port") is None
-        metafunc.parametrize("board_runtime",
+        metafunc.parametrize("edgehost_runtime",
                              ["micropython", "circuitpython"] if simulated else ["real"])
 
 
+@pytest.fixture(scope="session")
+def board_interpreters(request) -> None:
+    """The board's CircuitPython built before a simulator's start-up wait begins."""
+    if request.config.getoption("--board-port") is None:
+        cpbuild.ensure_built()
+
+
 @pytest.fixture
-def board(request, tmp_path, board_runtime) -> BoardUnderTest:
-    """The board under test, stopped (the simulated one) after the test."""
-    port = request.config.getoption("--board-port")
-    profile = request.config.getoption("--board-profile")
-    if port is None:
-        if board_runtime == "circuitpython":
-            cpbuild.ensure_built()  # before the simulator's start-up wait begins
-        else:
-            mpbuild.board_build()
-        under_test: BoardUnderTest = SimulatedBoard(tmp_path / "sim", profile or DEFAULT_PROFILE,
-                                                    board_runtime)
-    else:
-        if hil_rig.NO_BOARD:
-            pytest.skip(hil_rig.NO_BOARD)
-        key_file = request.config.getoption("--board-key-file") or os.environ[
-            "EDGEHOST_KEY_FILE"]
-        under_test = RealBoard(port, request.config.getoption("--board-baud"), Path(key_file),
-                               str(profile))
-    yield under_test
-    under_test.stop()
+def board(request, board_interpreters, edgehost_board, edgehost_runtime) -> BoardUnderTest:
+    profile = request.config.getoption("--board-profile") or DEFAULT_PROFILE
+    runtime = edgehost_runtime if edgehost_board.simulated else "micropython"
+    return BoardUnderTest(edgehost_board, profile, runtime,
+                          request.config.getoption("--board-baud"))
 
 
 @pytest.fixture

@@ -10,14 +10,9 @@ import random
 import re
 import subprocess
 
-import hil_rig
-import pytest
 from support.commands import EDGEHOST
 
 from edgehost.builtins import LOGGING, NUMBERGEN
-
-if hil_rig.NO_BOARD:  # a real board was asked for and is not there: one line for them all
-    pytest.skip(hil_rig.NO_BOARD, allow_module_level=True)
 
 GREETING = r"(Hello|Hi|Greetings|Howdy|Good day), %s!"
 
@@ -35,11 +30,10 @@ async def test_the_board_boots_and_greets_with_its_id_profile_and_engine(board, 
     assert hello["engine"] == "wasm3" and hello["os"] == board.runtime
 
 
-async def test_an_installed_actor_answers_its_calls(session, sign):
+def test_an_installed_actor_answers_its_calls(board, edgehost_board, sign):
     echo = sign("echo")
-    await install(session, echo)
-    answer = await session.invoke(echo.key, "Echo", b"in the loop")
-    assert (answer["t"], answer["body"]) == ("invoke_result", b"in the loop")
+    assert edgehost_board.install(echo.module) == echo.key
+    assert edgehost_board.call(echo.key, "Echo", b"in the loop") == b"in the loop"
 
 
 async def test_an_actor_calls_the_builtins_the_board_serves_itself(session, sign):
@@ -65,21 +59,14 @@ async def test_an_actor_calls_the_lattice_through_the_gateway(session, sign):
     assert (await pending)["body"] == b"pong from the lattice"
 
 
-async def test_after_a_reset_the_actors_are_back_and_nothing_is_uploaded_again(board, sign):
+def test_after_a_reset_the_actors_are_back_and_nothing_is_uploaded_again(board, edgehost_board,
+                                                                         sign):
     echo = sign("echo")
-    gw = await board.connect()
-    try:
-        await install(gw, echo)
-    finally:
-        await gw.close()
-    board.reset()
-    gw = await board.connect()
-    try:
-        assert gw.hello["actors"].get(echo.key) == echo.sha256  # restored from flash
-        answer = await gw.invoke(echo.key, "Echo", b"after the reset")  # with no install
-        assert answer["body"] == b"after the reset"
-    finally:
-        await gw.close()
+    edgehost_board.install(echo.module)
+    edgehost_board.reset()
+    # restored from flash: the board's hello has it, and it answers with no install
+    assert edgehost_board.actors()[echo.key]["sha256"] == echo.sha256.hex()
+    assert edgehost_board.call(echo.key, "Echo", b"after the reset") == b"after the reset"
 
 
 async def test_noise_on_the_line_is_dropped_and_the_session_goes_on(session, sign):

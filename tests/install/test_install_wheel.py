@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from support.commands import COMMAND_TIMEOUT
+from support.pytestruns import run_pytest, summary
+from support.readmeexample import pytest_example
 from support.unixboard import UnixBoard
 from support.up import UpProcess, free_port
 
@@ -21,7 +23,7 @@ INSTALL_TIMEOUT = 300.0  # pip resolves from its cache, as tools/dev.py does
 NOT_SOURCE = shutil.ignore_patterns(".venv", "build", ".git", "__pycache__", "*.egg-info",
                                    ".pytest_cache", ".ruff_cache", ".hypothesis")
 # building and installing the wheel comes first, in the first test's time
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
 PROFILES = ["esp32-c3-devkitm-1", "esp32-devkitc", "esp32-s3-devkitc-n8r8", "esp32-wrover-e"]
 
 
@@ -63,9 +65,19 @@ def installed(tmp_path_factory) -> Installed:
 
 
 @pytest.fixture(scope="module")
+def with_pytest(installed) -> Installed:
+    """The fresh virtualenv with pytest beside edgehost, as a user adds it to test actors."""
+    python = str(Path(installed.edgehost).with_name("python"))
+    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "-q", "install",
+                    "pytest==9.2.0"], check=True, timeout=INSTALL_TIMEOUT, capture_output=True)
+    return installed
+
+
+@pytest.fixture(scope="module")
 def echo(installed) -> Path:
     """echo.wasm built by the installed `build-actors` from the sources the wheel carries."""
-    done = installed.run("build-actors", "--out", "actors")
+    # every actor the wheel carries, the 1.8 MB Rust-shaped ones too: longer than one command
+    done = installed.run("build-actors", "--out", "actors", timeout=240.0)
     assert done.returncode == 0, done.stderr
     assert "greeter: " in done.stdout and "echo: " in done.stdout
     return installed.folder / "actors" / "echo.wasm"
@@ -132,3 +144,12 @@ def test_up_runs_the_demo_actor_and_call_reaches_it(installed):
         assert done.stdout.rstrip().endswith("world!")
     finally:
         up.interrupt()  # its exit status on Ctrl-C is tests/up's concern
+
+
+def test_the_readmes_pytest_example_passes_on_the_simulated_board(with_pytest, tmp_path):
+    folder = with_pytest.folder / "my-actor-tests"
+    folder.mkdir()
+    (folder / "test_on_board.py").write_text(pytest_example())
+    python = str(Path(with_pytest.edgehost).with_name("python"))
+    done = run_pytest(folder, python=python, env=with_pytest.env)
+    assert summary(done) == "5 passed", done.stdout + done.stderr

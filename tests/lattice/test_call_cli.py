@@ -41,7 +41,7 @@ def test_the_greeter_answers_by_call_alias_and_by_key(lattice):
 
 def test_json_goes_as_msgpack_and_comes_back_as_json(lattice):
     call, _, _ = lattice
-    done = call("echo", "Echo", '{"n": [1, 2, 3], "s": "x"}', "--json")
+    done = call("echo", "Echo", '{"n": [1, 2, 3], "s": "x"}', "--msgpack-json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"n": [1, 2, 3], "s": "x"}
 

@@ -152,3 +152,34 @@ async def test_requests_after_the_transport_closed_are_refused():
         await device.receive()
     with pytest.raises(LinkClosed, match="memory is closed"):
         await device.request({"t": "ping"})
+
+
+async def until(condition, what: str) -> None:
+    for _ in range(300):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {what}")
+
+
+async def test_a_quiet_link_stops_ticking_until_traffic_comes():
+    # a gateway with a hundred idle boards would otherwise tick two thousand times a second
+    device, board, runner = await connected()
+    ticks = []
+    tick = device.link.tick
+    device.link.tick = lambda: ticks.append(1) or tick()
+    await until(lambda: device.link.quiet and not board.link.delivery.pending,
+                "quiet after the hello")
+    await asyncio.sleep(0.1)  # the tick that found it quiet
+    ticks.clear()
+    await asyncio.sleep(0.3)  # six ticks' time, and shorter than the quiet link's wait
+    assert ticks == []
+    # traffic wakes it: the board's reply is taken and acknowledged as before
+    pending = asyncio.create_task(
+        device.request({"t": "invoke", "actor": "M", "op": "o", "origin": "O"}, b"x"))
+    await held(board)
+    board.answer_all()
+    assert (await asyncio.wait_for(pending, 5))["body"] == b"x"
+    await until(lambda: not board.link.delivery.pending, "acknowledged the board's reply")
+    assert ticks
+    await stop(device, board, runner)

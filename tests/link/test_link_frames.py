@@ -7,6 +7,7 @@ import zlib
 
 import pytest
 
+from edgegate.devices import cobsc
 from edgelink import frame
 
 
@@ -105,3 +106,27 @@ def test_frames_decode_on_the_board_interpreters(board_python):
         "print(ok, frame._table_crc32(b'123456789') == 0xCBF43926)\n"
     )
     assert out.split() == ["6", "True"]
+
+
+RECORDS = [bytes(0), bytes(64), bytes(range(1, 255)), bytes(range(1, 255)) * 2 + b"\x00",
+           bytes(range(256)) * 3, bytes((i * 7) % 256 for i in range(1019))]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: f"{len(r)}B")
+def test_frames_of_the_gateway_s_c_cobs_and_the_board_s_own_read_each_other(record):
+    # a block of 254 non-zero bytes at the end is where the two encoders differ
+    gateway = frame.FrameWriter(1024, cobsc.cobs_encode)
+    board = frame.FrameWriter(1024)
+    wire = bytes(gateway.encode(record))
+    assert records_of(frame.FrameReader(1024), wire) == [record]
+    reader = frame.FrameReader(1024, decode=cobsc.cobs_decode)
+    assert records_of(reader, bytes(board.encode(record)) + wire) == [record, record]
+
+
+@pytest.mark.parametrize("garbage", [b"\x05ab\x00", b"\x01" * 40 + b"\x00", b"\xff" + b"a" * 300
+                                     + b"\x00", bytes(range(1, 200)) + b"\x00"])
+def test_the_gateway_s_c_cobs_drops_what_the_board_s_own_drops(garbage):
+    board = frame.FrameReader(256)
+    gateway = frame.FrameReader(256, decode=cobsc.cobs_decode)
+    assert records_of(board, garbage) == records_of(gateway, garbage) == []
+    assert board.drops.counts == gateway.drops.counts != {}

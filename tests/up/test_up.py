@@ -97,7 +97,7 @@ def test_up_comes_up_and_its_printed_call_works_then_ctrl_c_leaves_nothing(up_en
             return code
 
         code = asyncio.run(watch_and_interrupt())
-        assert code == 0
+        assert code == 130
         assert any(e["type"] == "com.wasmcloud.lattice.host_stopped" for e in stopped)
         assert nobody_listens(port) and nobody_listens(sim_port)
         assert processes_mentioning(str(tmp_path / "state")) == []
@@ -129,7 +129,65 @@ def test_a_port_in_use_is_one_line_saying_what_to_do(up_env):
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
         f"edgehost: port {port} is in use (another nats-server?): join it with --nats "
-        f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
+        f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N and "
+        f"--state-dir DIR (or EDGEHOST_STATE_DIR)")
+
+
+def left_in_time_wait() -> int:
+    """A port nothing listens on whose last connection lingers in TIME_WAIT, as after a
+    nats-server that closed its clients' connections and stopped."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nats-server listens
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server's side closes first: it keeps the TIME_WAIT
+        client.recv(1)
+        client.close()
+    with socket.socket() as probe:  # a bind without SO_REUSEADDR is refused meanwhile
+        with pytest.raises(OSError):
+            probe.bind(("127.0.0.1", port))
+    return port
+
+
+def test_up_starts_on_a_port_whose_last_connections_linger_in_time_wait(up_env):
+    port = left_in_time_wait()
+    up = UpProcess(up_env, "--nats-port", str(port))
+    try:
+        assert up.summary()[0].startswith(f"lattice 'default' on nats://127.0.0.1:{port} ")
+    finally:
+        up.interrupt()
+
+
+def test_a_second_up_on_the_same_state_folder_is_one_line_and_state_dir_separates_them(
+        up_env, tmp_path):
+    first = UpProcess(up_env, "--nats-port", str(free_port()))
+    try:
+        first.summary()
+        done = subprocess.run([EDGEHOST, "up", "--no-status", "--nats-port", str(free_port())],
+                              env=up_env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1
+        assert done.stderr.splitlines()[-1] == (
+            f"edgehost: the state folder {tmp_path / 'state'} is in use by another edgehost up "
+            f"(pid {first.process.pid}): stop that one, or give this one its own with "
+            f"--state-dir DIR (or EDGEHOST_STATE_DIR)")
+        second = UpProcess(up_env, "--nats-port", str(free_port()), "--state-dir",
+                           str(tmp_path / "second"))
+        try:
+            assert any(line.startswith("board sim (simulated, ") for line in second.summary())
+            assert (tmp_path / "second" / "board.key").is_file()
+        finally:
+            second.interrupt()
+    finally:
+        first.interrupt()
+
+
+def test_up_help_names_the_state_folder_option_and_its_variable():
+    shown = subprocess.run([EDGEHOST, "up", "--help"], capture_output=True, text=True,
+                           timeout=60).stdout
+    assert "--state-dir DIR" in shown and "EDGEHOST_STATE_DIR" in shown
 
 
 def test_a_real_board_that_does_not_answer_is_one_line(up_env, tmp_path):
@@ -159,7 +217,7 @@ def test_up_on_a_circuitpython_board_serves_its_signed_demo_actor(up_env):
         assert (summary["os"], summary["os_version"], summary["engine"]) == \
             ("circuitpython", cpbuild.VERSION, "wasm3")
     finally:
-        assert up.interrupt() == 0
+        assert up.interrupt() == 130
 
 
 def test_a_board_runtime_beside_a_real_board_is_one_line(up_env, tmp_path):

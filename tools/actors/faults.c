@@ -2,8 +2,9 @@
  *
  * Fail answers with a guest error; FailSilently returns 0 without setting one; Count answers
  * with how often it was called in this instance (one byte, to show whether the instance was
- * kept or rebuilt); Unreachable, OutOfBounds, DivideByZero and Recurse trap; WildResponse and
- * WildLog hand the host a pointer outside linear memory.
+ * kept or rebuilt); Unreachable, OutOfBounds, DivideByZero and Recurse trap; WildResponse,
+ * WildLog and WildHostError hand the host a pointer outside linear memory (WildHostError after a
+ * host call the host refuses), WildEmpty one with nothing to copy. Log logs its payload.
  */
 #include "wapc.h"
 
@@ -71,6 +72,26 @@ static int wild_log(const uint8_t *msg, uint32_t len) {
     return wapc_respond("logged", 6);
 }
 
+static int wild_empty(const uint8_t *msg, uint32_t len) {
+    (void)msg;
+    (void)len;
+    __guest_response((const uint8_t *)0xFFFFFF00u, 0);
+    return 1;
+}
+
+static int wild_host_error(const uint8_t *msg, uint32_t len) {
+    if (__host_call((const uint8_t *)"x", 1, (const uint8_t *)"x", 1, (const uint8_t *)"x", 1,
+                    msg, len))
+        return wapc_respond("answered", 8);
+    __host_error((uint8_t *)0xFFFFFFF0u);
+    return 1;
+}
+
+static int log_payload(const uint8_t *msg, uint32_t len) {
+    __console_log(msg, len);
+    return wapc_respond("logged", 6);
+}
+
 static const struct wapc_operation operations[] = {
     {"Fail", fail},
     {"FailSilently", fail_silently},
@@ -81,6 +102,9 @@ static const struct wapc_operation operations[] = {
     {"Recurse", recurse},
     {"WildResponse", wild_response},
     {"WildLog", wild_log},
+    {"WildEmpty", wild_empty},
+    {"WildHostError", wild_host_error},
+    {"Log", log_payload},
     {0, 0},
 };
 

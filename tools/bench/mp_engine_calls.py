@@ -1,7 +1,11 @@
 """Run under the board's MicroPython by micropython_engine.py: waPC calls through WapcHost
 against a bare call of the same export, a host-call round trip, and heap per loaded actor.
 
-    micropython mp_engine_calls.py ACTORS_DIR CALLS PAYLOAD ROUNDS
+    micropython mp_engine_calls.py ACTORS_DIR CALLS PAYLOAD ROUNDS [RUNNER]
+
+With RUNNER (host, bare, host_relay or bare_relay) only that one runs and no heap is measured:
+under `valgrind --tool=callgrind`, two runs that differ only in CALLS give the instructions of
+one call (docs/PERFORMANCE.md).
 """
 
 import gc
@@ -82,7 +86,7 @@ def heap_taken(make):
     return kept, taken
 
 
-def time_calls(load, calls, size, rounds):
+def time_calls(load, calls, size, rounds, only=None):
     """{name: best us per call} for echo and Relay, through WapcHost and bare."""
     payload = bytes(i % 256 for i in range(size))
 
@@ -96,6 +100,8 @@ def time_calls(load, calls, size, rounds):
         "host_relay": (WapcHost("hostcall", load("hostcall"), host_call=same), b"Relay"),
         "bare_relay": (BareExchange(load("hostcall"), host_call=same), b"Relay"),
     }
+    if only is not None:
+        runs = {only: runs[only]}
     for runner, op in runs.values():
         assert runner.call(op, payload) == payload
     best = {}
@@ -106,14 +112,16 @@ def time_calls(load, calls, size, rounds):
     return best
 
 
-def main(actors_dir, calls, size, rounds):
+def main(actors_dir, calls, size, rounds, only=None):
     def load(name):
         with open(actors_dir + "/" + name + ".wasm", "rb") as stream:
             return stream.read()
 
-    best = time_calls(load, calls, size, rounds)
-    for name in ("host", "bare", "host_relay", "bare_relay"):
+    best = time_calls(load, calls, size, rounds, only)
+    for name in best:
         print("%s_us=%.2f" % (name, best[name]))
+    if only is not None:
+        return
     for name in ("echo", "hostcall", "grow"):
         data = load(name)
         kept, taken = heap_taken(lambda: WapcHost(name, data))  # noqa: B023
@@ -122,4 +130,4 @@ def main(actors_dir, calls, size, rounds):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:6])

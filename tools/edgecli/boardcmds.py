@@ -22,8 +22,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, Transf
 
 from edgecli import fitreport
 from edgecli.claimcmds import check_caps
-from edgecli.commands import fail, note, report
-from edgecli.keycmds import stored_key
+from edgecli.commands import did_you_mean, fail, note, report
+from edgecli.keycmds import signing_account, stored_key
 from edgecli.profiles import ProfileError, all_profiles, profile
 from edgegate.config import LatticeConfig
 from edgegate.devices.boardclient import BoardClient, BoardError, BoardRefused
@@ -33,8 +33,6 @@ from edgegate.devices.transports import parse_tcp_address
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.wascap import ActorMetadata, InvalidKeyError, SignedModule, sign_module
 from edgelink import messages
-
-DEV_ACCOUNT = "dev"  # dev_account.nk in the keys folder signs --dev-sign modules
 
 Board = BoardClient | RemoteBoard  # a board reached directly, or through its gateway
 Work = Callable[[Board], Awaitable[int]]
@@ -59,10 +57,10 @@ def _opener(args: argparse.Namespace, key: BoardKey) -> Callable[[], Awaitable[B
                                               timeout=args.timeout)
 
 
-def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) -> int:
+def _with_board(args: argparse.Namespace, work: Work) -> int:
     """Connect as the arguments say, run `work`, hang up; BoardError is one line, exit 1.
 
-    Ctrl-C ends quietly with exit status `interrupted`.
+    Ctrl-C ends quietly with exit status 130.
     """
     try:
         if not (args.port or args.tcp or args.nats):
@@ -95,7 +93,7 @@ def _with_board(args: argparse.Namespace, work: Work, interrupted: int = 130) ->
     except (BoardError, GatewayError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
-        return interrupted
+        return 130
 
 
 def _board(client: Board) -> str:
@@ -113,6 +111,10 @@ def _resolve(client: Board, actor: str) -> str:
         if len(found) > 1:
             raise BoardError(f"{_board(client)}: {len(found)} actors have the {field} {actor!r} "
                              f"({', '.join(found)}); give the key of one")
+    names = [d[field] for d in client.actors.values() for field in ("alias", "name") if d[field]]
+    hint = did_you_mean(actor, names)
+    if hint:
+        raise BoardError(f"{_board(client)} has no actor {actor!r}{hint}")
     return actor  # unknown: the board says so
 
 
@@ -128,8 +130,11 @@ def ping(args: argparse.Namespace) -> int:
         report(args, f"board {client.board_id} at {client.where} answers: firmware "
                      f"{summary['firmware']}, {len(summary['actors'])} actors "
                      f"(connected in {seconds * 1000:.0f} ms)",
-               {"board": client.board_id, "where": client.where, "firmware": summary["firmware"],
-                "actors": len(summary["actors"]), "connect_ms": round(seconds * 1000)})
+               {"board": client.board_id, "where": client.where,
+                # through a gateway: its host's whole id, which `where` shortens
+                **({"host_id": client.host_id} if getattr(client, "host_id", "") else {}),
+                "firmware": summary["firmware"], "actors": len(summary["actors"]),
+                "connect_ms": round(seconds * 1000)})
         return 0
 
     return _with_board(args, work)
@@ -195,8 +200,8 @@ def info(args: argparse.Namespace) -> int:
 
 
 def _dev_signed(path: Path, data: bytes, caps: list[str]) -> bytes:
-    """The module signed by the development account, with a module key named for the file."""
-    issuer = stored_key(DEV_ACCOUNT, "account")
+    """The module signed by the user's account, with a module key named for the file."""
+    issuer = signing_account()
     subject = stored_key(path.stem, "module")
     signed = sign_module(data, issuer, subject, ActorMetadata(path.stem, caps=caps))
     note(f"signed {path} on the fly as {subject.public_key} (development key; for anything "
@@ -360,7 +365,9 @@ def request_payload(args: argparse.Namespace) -> bytes:
     """The payload bytes from PAYLOAD or --file, msgpack-encoded JSON with --msgpack-json."""
     if args.payload is not None and args.file is not None:
         raise ValueError("call: give PAYLOAD or --file, not both")
-    if args.file is not None:
+    if args.file == "-":
+        raw = sys.stdin.buffer.read()  # `… | edgehost call ACTOR OP --file -`
+    elif args.file is not None:
         try:
             raw = Path(args.file).read_bytes()
         except OSError as exc:
@@ -385,22 +392,41 @@ def request_payload(args: argparse.Namespace) -> bytes:
         raise ValueError(f"call: {source} cannot be sent as msgpack ({exc})") from None
 
 
-def decoded_answer(answer: bytes) -> str:
+def _decoded(answer: bytes) -> Any:
     try:
         value = msgpack.unpackb(answer, raw=False, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
         reason = str(exc) or type(exc).__name__
         raise ValueError(f"the answer ({len(answer)} bytes) is not msgpack ({reason})") from None
-    return json.dumps(_as_json(value))
+    return _as_json(value)
+
+
+def show_answer(args: argparse.Namespace, actor: str, answer: bytes) -> None:
+    """An actor's answer on stdout: its bytes as they came, as JSON from msgpack with
+    --msgpack-json, or with --json one JSON document (the answer as text, base64 when it is
+    not text). ValueError when --msgpack-json meets an answer that is not msgpack."""
+    if args.json:
+        document: dict[str, Any] = {"actor": actor, "operation": args.operation}
+        if args.msgpack_json:
+            document["answer"] = _decoded(answer)
+        else:
+            try:
+                document["answer"] = answer.decode()
+            except UnicodeDecodeError:
+                document["answer_base64"] = base64.b64encode(answer).decode()
+        print(json.dumps(document))
+    elif args.msgpack_json:
+        print(json.dumps(_decoded(answer)))
+    else:
+        write_raw(answer)
+        if sys.stdout.isatty() and not answer.endswith(b"\n"):
+            print()
 
 
 def write_raw(answer: bytes) -> None:
-    try:
-        sys.stdout.buffer.write(answer)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # the reader has gone (`| head -c 10`): the rest is not wanted; say nothing at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    """The answer as it came; a reader gone away (`| head -c 10`) ends the command with 141."""
+    sys.stdout.buffer.write(answer)
+    sys.stdout.flush()
 
 
 def _refusal(exc: BoardRefused) -> str:
@@ -428,13 +454,10 @@ def call(args: argparse.Namespace) -> int:
                                        deadline=started + args.timeout)
         except BoardRefused as exc:
             return fail(f"{_board(client)}: {args.actor} {args.operation}: {_refusal(exc)}")
-        if args.msgpack_json:
-            try:
-                print(decoded_answer(answer))
-            except ValueError as exc:
-                return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
-        else:
-            write_raw(answer)
+        try:
+            show_answer(args, args.actor, answer)
+        except ValueError as exc:
+            return fail(f"{_board(client)}: {args.actor} {args.operation}: {exc}")
         return 0
 
     return _with_board(args, work)
@@ -458,4 +481,4 @@ def logs(args: argparse.Namespace) -> int:
             print(_log_line(client, msg), flush=True)
         return fail(f"board at {client.where}: the connection closed")
 
-    return _with_board(args, work, interrupted=0)
+    return _with_board(args, work)

@@ -91,7 +91,10 @@ class BoardFacts:
 class BoardFiles:
     """The board's filesystem through mpremote's raw REPL; a context manager."""
 
-    def __init__(self, device: str, baud: int = 115200):
+    def __init__(self, device: str, baud: int = 115200,
+                 waiting: Callable[[str], None] = lambda text: None):
+        """Open `device` and enter its raw REPL; `waiting` is told, once the port is open,
+        what the seconds until then are spent on."""
         from mpremote.transport_serial import SerialTransport
 
         try:
@@ -103,8 +106,12 @@ class BoardFiles:
             raise BoardFilesError("cannot open %s: %s" % (device, open_error(device) or exc)
                                   ) from None
         self.device = device
+        waiting("%s: waiting for the MicroPython REPL (interrupting what the board runs)"
+                % device)
         try:
-            self._interrupt()
+            if not self._interrupt():
+                raise TransportError("nothing came back within %d s of a Ctrl-C"
+                                     % INTERRUPT_WAIT_S)
             # mpremote prints what it read when it fails; the error below says it instead
             with contextlib.redirect_stdout(io.StringIO()):
                 self._t.enter_raw_repl(soft_reset=False, timeout_overall=RAW_REPL_WAIT_S)
@@ -114,16 +121,20 @@ class BoardFiles:
                                   "MicroPython, and no other program holding the port?"
                                   % (device, exc)) from None
 
-    def _interrupt(self) -> None:
+    def _interrupt(self) -> bool:
         """Stop what the board runs (its main.py) and wait until its REPL prompt shows, so
         what comes next is not lost to a REPL that drops earlier input as it starts (the unix
-        port's does)."""
+        port's does). False when not a byte came back: nothing there will answer the raw REPL
+        either, and waiting for it would only make the user wait longer."""
         line = self._t.serial
         line.write(b"\r\x03\x03")
         seen = b""
+        answered = False
         deadline = time.monotonic() + INTERRUPT_WAIT_S
         while not seen.endswith(b">>> ") and time.monotonic() < deadline:
             seen = (seen + line.read(max(1, line.in_waiting)))[-64:]
+            answered = answered or bool(seen)
+        return answered
 
     def __enter__(self) -> BoardFiles:
         return self

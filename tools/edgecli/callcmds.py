@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 
 import nats
 
-from edgecli.boardcmds import decoded_answer, request_payload, write_raw
-from edgecli.commands import fail
+from edgecli.boardcmds import request_payload, show_answer
+from edgecli.commands import did_you_mean, fail
 from edgecli.gatewaycmds import lattice_config
 from edgecli.keycmds import keys_dir
+from edgecli.natsurl import NatsUrlError, check_nats_url
 from edgegate.config import CLUSTER_SEED_FILE, ConfigError, LatticeConfig
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.jetstream.chunks import PayloadStore
@@ -37,11 +37,13 @@ async def resolve(nc: nats.NATS, lattice: str, js_domain: str | None, actor: str
         raise CallError(f"cannot read the lattice's claims to find {actor!r}: {exc}") from None
     try:
         key = metadata.actor_for_alias(actor)
+        aliases = [str(record.get("call_alias")) for record in metadata.claims.values()
+                   if record.get("call_alias")]
     finally:
         await metadata.stop()
     if key is None:
         raise CallError(f"no actor with call alias {actor!r} on lattice {lattice!r} "
-                        f"(give its public key, M…, or a call alias)")
+                        f"(give its public key, M…, or a call alias){did_you_mean(actor, aliases)}")
     return key
 
 
@@ -86,6 +88,10 @@ async def invoke_actor(nc: nats.NATS, lattice: str, js_domain: str | None, clust
 
 async def invoke(config: LatticeConfig, cluster: KeyPair, actor: str, operation: str,
                  payload: bytes, timeout: float) -> bytes:
+    try:
+        await check_nats_url(config.rpc_url, timeout)
+    except NatsUrlError as exc:
+        raise CallError(str(exc)) from None
     nc = await connect_nats(config.rpc_url, config, "edgehost call", closing=lambda: True)
     try:
         return await invoke_actor(nc, config.lattice, config.js_domain, cluster, actor,
@@ -110,13 +116,8 @@ def call(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
-    if args.msgpack_json:
-        try:
-            print(decoded_answer(answer))
-        except ValueError as exc:
-            return fail(f"{args.actor} {args.operation}: {exc}")
-        return 0
-    write_raw(answer)
-    if sys.stdout.isatty() and not answer.endswith(b"\n"):
-        print()
+    try:
+        show_answer(args, args.actor, answer)
+    except ValueError as exc:
+        return fail(f"{args.actor} {args.operation}: {exc}")
     return 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +29,7 @@ from edgecli.linksoak import START_TIMEOUT, signed_actor
 from edgegate.devices.boardclient import BoardClient
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import CLOSE_SECONDS
-from edgegate.devices.simprocess import SimProcess
+from edgegate.devices.simprocess import EDGEHOST_CHILD, SimProcess
 from edgegate.wascap import SignedModule
 
 ACTOR = "echo"
@@ -119,7 +118,7 @@ def damage(fraction: float) -> Rates:
 async def one_call(where: str, key_path: Path, payload: str, timeout: float,
                    result: CallSoakResult) -> None:
     """Run `edgehost board call` once through the proxy at `where` and file what it did."""
-    command = [sys.executable, "-m", "edgecli.main", "board", "--tcp",
+    command = [*EDGEHOST_CHILD, "board", "--tcp",
                where.removeprefix("tcp://"), "--key-file", str(key_path), "--timeout",
                f"{timeout:g}", "call", ACTOR, "Echo", payload]
     began = time.monotonic()

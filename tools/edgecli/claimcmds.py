@@ -6,11 +6,12 @@ import argparse
 import json
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edgecli.commands import fail, report
-from edgecli.keycmds import keys_dir, load_key, missing_folder, stored_key
+from edgecli.keycmds import ACCOUNT, keys_dir, load_key, missing_folder, signing_account, stored_key
 from edgegate.wascap import (
     ActorMetadata,
     InvalidKeyError,
@@ -103,15 +104,27 @@ def _meta(claims: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _times(claims: dict[str, Any], now: float) -> dict[str, str]:
-    return {
-        "issued": human_time(claims.get("iat"), now, "unknown"),
-        "not_before": human_time(claims.get("nbf"), now, "immediately"),
-        "expires": human_time(claims.get("exp"), now, "never"),
-    }
+TIMES = (("issued", "iat", "unknown"), ("not_before", "nbf", "immediately"),
+         ("expires", "exp", "never"))
 
 
-def module_summary(module: SignedModule, now: float) -> dict[str, Any]:
+def _times(claims: dict[str, Any]) -> dict[str, str | None]:
+    """The claims' times as ISO 8601 in UTC, None where the claims have none (for JSON)."""
+    def iso(timestamp: Any) -> str | None:
+        if not isinstance(timestamp, int | float):
+            return None
+        return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+    return {name: iso(claims.get(field)) for name, field, _ in TIMES}
+
+
+def _human_times(summary: dict[str, Any], now: float) -> dict[str, str]:
+    """The same times for a person: the date and how far it is from now."""
+    claims = summary["claims"]
+    return {name: human_time(claims.get(field), now, absent) for name, field, absent in TIMES}
+
+
+def module_summary(module: SignedModule) -> dict[str, Any]:
     claims = module.claims
     meta = _meta(claims)
     return {
@@ -124,7 +137,7 @@ def module_summary(module: SignedModule, now: float) -> dict[str, Any]:
         "revision": meta.get("rev"),
         "version": meta.get("ver"),
         "call_alias": meta.get("call_alias"),
-        **_times(claims, now),
+        **_times(claims),
         "module_hash": module.hash,
         "claims_hash": module.claimed_hash,
         "hash_matches": module.hash == module.claimed_hash,
@@ -132,7 +145,7 @@ def module_summary(module: SignedModule, now: float) -> dict[str, Any]:
     }
 
 
-def provider_summary(archive: ProviderArchive, now: float) -> dict[str, Any]:
+def provider_summary(archive: ProviderArchive) -> dict[str, Any]:
     claims = archive.claims
     meta = _meta(claims)
     checks = archive.target_checks()
@@ -145,7 +158,7 @@ def provider_summary(archive: ProviderArchive, now: float) -> dict[str, Any]:
         "vendor": meta.get("vendor"),
         "revision": meta.get("rev"),
         "version": meta.get("ver"),
-        **_times(claims, now),
+        **_times(claims),
         "targets": [
             {"target": c.target, "hash": c.actual, "claims_hash": c.claimed, "ok": c.ok}
             for c in checks
@@ -199,17 +212,17 @@ def claims_inspect(args: argparse.Namespace) -> int:
     try:
         found = open_claims(path)
         if isinstance(found, ProviderArchive):
-            summary = provider_summary(found, now)
+            summary = provider_summary(found)
         else:
-            summary = module_summary(found, now)
+            summary = module_summary(found)
     except BAD_INPUT as exc:
         return fail(f"claims inspect {path}: {_reason(exc)}")
     if args.json:
         print(json.dumps(summary))
     elif summary["kind"] == "provider":
-        _print_provider(summary)
+        _print_provider({**summary, **_human_times(summary, now)})
     else:
-        _print_module(summary)
+        _print_module({**summary, **_human_times(summary, now)})
     return 0 if summary.get("hash_matches", summary.get("hashes_match")) else 1
 
 
@@ -218,7 +231,7 @@ def claims_inspect(args: argparse.Namespace) -> int:
 
 def signing_key(value: str | None, name: str, kind: str, option: str):
     if value is None:
-        return stored_key(name, kind)
+        return signing_account() if kind == "account" else stored_key(name, kind)
     try:
         return load_key(value)
     except InvalidKeyError as exc:
@@ -274,7 +287,7 @@ def claims_sign(args: argparse.Namespace) -> int:
             subject = _stored_subject(before["sub"])
         else:
             subject = signing_key(args.subject, path.stem, "module", "--subject")
-        issuer = signing_key(args.issuer, "default", "account", "--issuer")
+        issuer = signing_key(args.issuer, ACCOUNT, "account", "--issuer")
         name = args.name or _meta(before).get("name") or path.stem
         metadata = ActorMetadata(name, args.cap, args.tag, args.rev, args.ver, args.call_alias)
         signed = sign_module(data, issuer, subject, metadata, expires_in, not_before)

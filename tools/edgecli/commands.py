@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -27,6 +28,30 @@ def usage(message: str) -> int:
     """A usage mistake found after parsing: one line, exit status 2."""
     print(f"edgehost: {message} (see edgehost --help)", file=sys.stderr)
     return USAGE
+
+
+def did_you_mean(given: str, known: Iterable[str]) -> str:
+    """"; did you mean 'X'?" when one of `known` is a typo away from `given`, else "": a
+    letter missing, added, changed or two swapped, per three letters of it."""
+    allowed = max(1, len(given) // 3)
+    close = sorted((_typos(given, name), name) for name in set(known) if name != given)
+    if close and close[0][0] <= allowed:
+        return f"; did you mean {close[0][1]!r}?"
+    return ""
+
+
+def _typos(a: str, b: str) -> int:
+    """Edits from `a` to `b`: insertions, deletions, substitutions, adjacent swaps."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i]
+        for j in range(1, len(b) + 1):
+            row.append(min(rows[i - 1][j] + 1, row[j - 1] + 1,
+                           rows[i - 1][j - 1] + (a[i - 1] != b[j - 1])))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[i - 2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def note(message: str) -> None:

@@ -95,7 +95,8 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR) -> Path:
           % binary, file=sys.stderr)
     build = build_folder("build", MAKE_FLAGS)
     run_make(["-C", str(circuitpython / "ports" / "unix"), "BUILD=" + build, *MAKE_FLAGS,
-              "USER_C_MODULES=%s" % modules, "WASM3_DIR=%s" % wasm3], log)
+              "USER_C_MODULES=%s" % modules, "WASM3_DIR=%s" % wasm3], log,
+             "the unix port with wasm3")
     shutil.copy2(circuitpython / "ports" / "unix" / build / "micropython", binary)
     stamp.write_text(wanted)
     return binary

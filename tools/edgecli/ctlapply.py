@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edgecli.ctlclient import CtlClient, CtlError, start_outcome
+from edgecli.ctlclient import CtlClient, CtlError, matching_host, start_outcome
 from edgegate.manifests import (
     ALREADY,
     APPLIED,
@@ -30,10 +30,7 @@ async def choose_host(ctl: CtlClient, host_id: str | None) -> dict[str, Any]:
     """The ping answer of `host_id`, or of the lattice's only host when none is given."""
     hosts = await ctl.gather("ping.hosts")
     if host_id is not None:
-        for host in hosts:
-            if host.get("id") == host_id:
-                return host
-        raise CtlError(f"host {host_id} did not answer a ping on lattice {ctl.lattice!r}")
+        return matching_host(hosts, host_id, ctl)
     if not hosts:
         raise CtlError(f"no hosts answered on lattice {ctl.lattice!r} within {ctl.timeout:g} s")
     if len(hosts) > 1:

@@ -10,6 +10,8 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
+from edgegate.wascap.keys import InvalidKeyError, public_key_kind
+
 
 class CtlError(Exception):
     """A control request that failed; the message is one line for the user."""
@@ -31,13 +33,22 @@ class CtlClient:
         try:
             reply = await self.nc.request(subject, data, timeout=self.timeout)
         except nats.errors.NoRespondersError:
-            raise CtlError(f"{subject}: no host on lattice {self.lattice!r} answers it") from None
+            raise CtlError(self._unanswered(parts, "no host answers it")) from None
         except nats.errors.TimeoutError:
-            raise CtlError(f"{subject}: no answer within {self.timeout:g} s") from None
+            raise CtlError(self._unanswered(parts, f"no answer within {self.timeout:g} s")) \
+                from None
         try:
             return json.loads(reply.data)
         except ValueError:
             raise CtlError(f"{subject}: the answer is not JSON") from None
+
+    def _unanswered(self, parts: tuple[str, ...], why: str) -> str:
+        """A request nobody answered: the host it named may not be on this lattice at all."""
+        named = [part for part in parts if _is_host_key(part)]
+        if not named:
+            return f"{self.subject(*parts)}: {why} on lattice {self.lattice!r}"
+        return (f"host {named[0]}: {why} on lattice {self.lattice!r} (`edgehost ctl get hosts` "
+                f"lists its hosts)")
 
     async def command(self, *parts: str, body: dict[str, Any]) -> None:
         """A request answered by an ack; CtlError with the host's error when refused."""
@@ -69,6 +80,13 @@ class CtlClient:
             await sub.unsubscribe()
         return answers
 
+    async def host_id(self, given: str) -> str:
+        """The full id of the one host whose id starts with `given`: tables and the live view
+        show ids cut short, and a full id is taken as it is (its host says if it is gone)."""
+        if _is_host_key(given):
+            return given
+        return matching_host(await self.gather("ping.hosts"), given, self)["id"]
+
     async def events(self) -> asyncio.Queue[dict[str, Any]]:
         """The lattice's events from now on, as a queue of CloudEvents."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -81,6 +99,30 @@ class CtlClient:
 
         await self.nc.subscribe(f"wasmbus.evt.{self.lattice}", cb=keep)
         return queue
+
+
+def _is_host_key(text: str) -> bool:
+    try:
+        return public_key_kind(text) == "server"
+    except InvalidKeyError:
+        return False
+
+
+def matching_host(hosts: list[Any], given: str, ctl: CtlClient) -> dict[str, Any]:
+    """The ping answer of the one host whose id starts with `given` (a trailing … ignored)."""
+    prefix = given.rstrip("…").upper()
+    hosts = [h for h in hosts if isinstance(h, dict) and isinstance(h.get("id"), str)]
+    found = [h for h in hosts if prefix and h["id"].startswith(prefix)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        ids = ", ".join(sorted(h["id"][:len(prefix) + 4] + "…" for h in found))
+        raise CtlError(f"host {given}: {len(found)} hosts have ids that start so ({ids}); "
+                       f"give more of the id")
+    answered = (f"{len(hosts)} answered within {ctl.timeout:g} s; `edgehost ctl get hosts` "
+                f"lists them" if hosts else f"none answered within {ctl.timeout:g} s")
+    raise CtlError(f"host {given}: no host on lattice {ctl.lattice!r} has an id that starts "
+                   f"so ({answered})")
 
 
 async def start_outcome(events: asyncio.Queue[dict[str, Any]], host_id: str, ref: str,

@@ -6,21 +6,27 @@ import argparse
 import asyncio
 import json
 import os
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgecli.boardcmds import decoded_answer, request_payload, write_raw
-from edgecli.callcmds import CallError, calling_key, invoke_actor
-from edgecli.commands import fail, working
+from edgecli.boardcmds import request_payload, show_answer
+from edgecli.callcmds import CallError, calling_key, invoke_actor, resolve
+from edgecli.commands import fail, note, report, working
 from edgecli.ctlapply import apply_to_host, show_outcomes
 from edgecli.ctlclient import CtlClient, CtlError, start_outcome
 from edgecli.gatewaycmds import lattice_config
+from edgecli.natsurl import NatsUrlError, check_nats_url
 from edgegate.config import ConfigError, LatticeConfig
+from edgegate.control.auctions import labels_match
 from edgegate.gateway import GatewayError, connect_nats
 from edgegate.manifests import ManifestError, load_manifest
-from edgegate.wascap import KeyPair
+from edgegate.registries import OciReference
+from edgegate.registries.references import ReferenceError
+from edgegate.wascap import InvalidKeyError, KeyPair
+from edgegate.wascap.keys import public_key_kind
 
 Work = Callable[[CtlClient, argparse.Namespace], Awaitable[int]]
 
@@ -37,8 +43,9 @@ def _run(args: argparse.Namespace, work: Work) -> int:
     async def session() -> int:
         closing = False
         try:
+            await check_nats_url(config.ctl_url, args.timeout)
             nc = await connect_nats(config.ctl_url, config, "edgehost ctl", lambda: closing)
-        except GatewayError as exc:
+        except (GatewayError, NatsUrlError) as exc:
             return fail(str(exc))
         nc.options["max_reconnect_attempts"] = 0  # a client gives up, a gateway waits
         try:
@@ -123,6 +130,7 @@ async def _get_hosts(ctl: CtlClient, args: argparse.Namespace) -> int:
 
 
 async def _get_inventory(ctl: CtlClient, args: argparse.Namespace) -> int:
+    args.host_id = await ctl.host_id(args.host_id)
     inv = await ctl.request("get", args.host_id, "inv")
     if isinstance(inv, dict) and "accepted" in inv:
         raise CtlError(f"inventory of {args.host_id}: {inv.get('error')}")
@@ -161,8 +169,9 @@ async def _get_links(ctl: CtlClient, args: argparse.Namespace) -> int:
 async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     if args.count < 1:
         raise CtlError(f"--count {args.count}: must be at least 1")
-    host_id = args.host_id or await _auction_winner(ctl, args, "actor",
-                                                    {"actor_ref": args.actor_ref})
+    _check_reference(args.actor_ref, "actor")
+    host_id = (await ctl.host_id(args.host_id) if args.host_id else
+               await _auction_winner(ctl, args, "actor", {"actor_ref": args.actor_ref}))
     events = await ctl.events()
     await ctl.command("cmd", host_id, "la", body={"actor_ref": args.actor_ref,
                                                   "count": args.count, "host_id": host_id})
@@ -177,6 +186,30 @@ async def _start_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_reference(ref: str, kind: str) -> None:
+    """What a host would refuse without a word in the auction: a path that is not a
+    reference, a file:// reference to no file, an OCI reference that does not parse."""
+    if ref.startswith("file://"):
+        path = Path(urllib.parse.unquote(urllib.parse.urlparse(ref).path))
+        if not path.is_file():
+            raise CtlError(f"start {kind} {ref}: there is no file {path} (a host reads a "
+                           f"file:// reference from its own disk: give an absolute path, "
+                           f"file:///abs/path)")
+        return
+    if "://" not in ref and (Path(ref).exists() or ref.endswith((".wasm", ".par", ".gz"))):
+        raise CtlError(f"start {kind} {ref}: a path is not a reference; give "
+                       f"file://{Path(ref).resolve()} (for a host that allows file:// "
+                       f"loads) or an OCI reference such as registry.example.com/echo:0.1.0")
+    try:
+        OciReference.parse(ref)
+    except ReferenceError as exc:
+        raise CtlError(f"start {kind} {ref}: {exc}") from None
+
+
+def _labels(values: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(values.items()))
+
+
 async def _auction_winner(ctl: CtlClient, args: argparse.Namespace, kind: str,
                           asked: dict[str, Any]) -> str:
     """The host that bids first in an actor or provider auction; CtlError when none does."""
@@ -185,33 +218,73 @@ async def _auction_winner(ctl: CtlClient, args: argparse.Namespace, kind: str,
     bids = [b for b in bids if isinstance(b, dict) and b.get("host_id")]
     if not bids:
         ref = asked.get("actor_ref") or asked.get("provider_ref")
-        raise CtlError(f"start {kind} {ref}: no host bid in the auction "
-                       f"(constraints {constraints or 'none'})")
+        why = await _why_no_bid(ctl, str(ref), constraints)
+        raise CtlError(f"start {kind} {ref}: no host bid in the auction ({why})")
     return str(bids[0]["host_id"])
 
 
+async def _why_no_bid(ctl: CtlClient, ref: str, constraints: dict[str, str]) -> str:
+    """What can be known from outside of why no host bid: none there, none with the labels
+    asked, a reference that hosts refuse by default; else where to look."""
+    hosts = [h for h in await ctl.gather("ping.hosts") if isinstance(h, dict)]
+    if not hosts:
+        return f"no host answers on lattice {ctl.lattice!r}"
+    matching = [h for h in hosts if labels_match(h.get("labels") or {}, constraints)]
+    if not matching:
+        seen = "; ".join(f"{str(h.get('id'))[:12]}…: " + _labels(
+            {k: (h.get("labels") or {}).get(k, "(unset)") for k in constraints}) for h in hosts)
+        return f"no host has the labels {_labels(constraints)}; the hosts have {seen}"
+    matched = (f"constraints {_labels(constraints)}, " if constraints else "") + \
+        f"{len(matching)} host(s) match"
+    if ref.startswith("file://"):
+        return (f"{matched}: a host loads file:// references only when it runs with "
+                f"WASMCLOUD_ALLOW_FILE_LOAD=true, as `edgehost up` does")
+    if OciReference.parse(ref).is_latest:
+        return (f"{matched}: {ref} means the tag latest, which hosts refuse unless they run "
+                f"with WASMCLOUD_OCI_ALLOW_LATEST=true; give a version tag")
+    return (f"{matched}: they could not fetch {ref}, or their boards have no room for it; "
+            f"the gateway's log says which")
+
+
+async def _actor_key(ctl: CtlClient, actor: str) -> str:
+    """An actor's key from its key or its call alias, as `board remove` takes either."""
+    try:
+        return await resolve(ctl.nc, ctl.lattice, None, actor)
+    except CallError as exc:
+        raise CtlError(str(exc)) from None
+
+
 async def _stop_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
-    await ctl.command("cmd", args.host_id, "sa",
-                      body={"actor_ref": args.actor_id, "count": args.count})
-    print(f"actor {args.actor_id} stopped on host {args.host_id}")
+    host_id = await ctl.host_id(args.host_id)
+    actor = await _actor_key(ctl, args.actor_id)
+    await ctl.command("cmd", host_id, "sa", body={"actor_ref": actor, "count": args.count})
+    report(args, f"actor {actor} stopped on host {host_id}",
+           {"result": "stopped", "actor": actor, "host_id": host_id})
     return 0
 
 
 async def _scale_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
-    await ctl.command("cmd", args.host_id, "scale",
-                      body={"actor_id": args.actor_id, "actor_ref": args.actor_ref,
-                            "count": args.count, "host_id": args.host_id})
-    print(f"actor {args.actor_id} on host {args.host_id}: scaling to {args.count}")
+    host_id = await ctl.host_id(args.host_id)
+    actor = await _actor_key(ctl, args.actor_id)
+    await ctl.command("cmd", host_id, "scale",
+                      body={"actor_id": actor, "actor_ref": args.actor_ref,
+                            "count": args.count, "host_id": host_id})
+    report(args, f"actor {actor} on host {host_id}: scaling to {args.count}",
+           {"result": "scaling", "actor": actor, "host_id": host_id, "count": args.count})
     return 0
 
 
 async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
+    host_id = await ctl.host_id(args.host_id)
+    actor = await _actor_key(ctl, args.actor_id)
     ctl.timeout = max(ctl.timeout, 60.0)  # the ack comes after the swap on the board
-    with working(f"host {args.host_id[:12]}… fetches {args.new_actor_ref} and swaps it in"):
-        await ctl.command("cmd", args.host_id, "upd",
-                          body={"actor_id": args.actor_id, "new_actor_ref": args.new_actor_ref,
-                                "host_id": args.host_id})
-    print(f"actor {args.actor_id} on host {args.host_id} updated to {args.new_actor_ref}")
+    with working(f"host {host_id[:12]}… fetches {args.new_actor_ref} and swaps it in"):
+        await ctl.command("cmd", host_id, "upd",
+                          body={"actor_id": actor, "new_actor_ref": args.new_actor_ref,
+                                "host_id": host_id})
+    report(args, f"actor {actor} on host {host_id} updated to {args.new_actor_ref}",
+           {"result": "updated", "actor": actor, "host_id": host_id,
+            "actor_ref": args.new_actor_ref})
     return 0
 
 
@@ -220,8 +293,9 @@ async def _update_actor(ctl: CtlClient, args: argparse.Namespace) -> int:
 
 async def _start_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
     ref, link_name = args.provider_ref, args.link_name
-    host_id = args.host_id or await _auction_winner(
-        ctl, args, "provider", {"provider_ref": ref, "link_name": link_name})
+    _check_reference(ref, "provider")
+    host_id = (await ctl.host_id(args.host_id) if args.host_id else await _auction_winner(
+        ctl, args, "provider", {"provider_ref": ref, "link_name": link_name}))
     events = await ctl.events()
     body: dict[str, Any] = {"provider_ref": ref, "link_name": link_name, "host_id": host_id}
     if args.config_json is not None:
@@ -241,30 +315,49 @@ async def _start_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
 
 
 async def _stop_provider(ctl: CtlClient, args: argparse.Namespace) -> int:
-    await ctl.command("cmd", args.host_id, "sp",
+    host_id = await ctl.host_id(args.host_id)
+    await ctl.command("cmd", host_id, "sp",
                       body={"provider_ref": args.provider_id, "link_name": args.link_name})
-    print(f"provider {args.provider_id} ({args.link_name}) stopping on host {args.host_id}")
+    report(args, f"provider {args.provider_id} ({args.link_name}) stopping on host {host_id}",
+           {"result": "stopping", "provider": args.provider_id, "link_name": args.link_name,
+            "host_id": host_id})
     return 0
 
 
 # -- links
 
 
+def _provider_key(text: str) -> str:
+    try:
+        kind = public_key_kind(text)
+    except InvalidKeyError as exc:
+        raise CtlError(f"provider {text}: not a provider's public key ({exc})") from None
+    if kind != "provider":
+        raise CtlError(f"provider {text}: this is the key of a {kind}, not of a provider "
+                       f"(V…)")
+    return text
+
+
 async def _link_put(ctl: CtlClient, args: argparse.Namespace) -> int:
+    provider = _provider_key(args.provider_id)
+    values = _pairs(args.values, "link value")
+    actor = await _actor_key(ctl, args.actor_id)
     await ctl.command("linkdefs", "put", body={
-        "actor_id": args.actor_id, "provider_id": args.provider_id,
-        "contract_id": args.contract_id, "link_name": args.link_name,
-        "values": _pairs(args.values, "link value")})
-    print(f"link {args.actor_id} -> {args.provider_id} ({args.contract_id}, "
-          f"{args.link_name}) put")
+        "actor_id": actor, "provider_id": provider, "contract_id": args.contract_id,
+        "link_name": args.link_name, "values": values})
+    report(args, f"link {actor} -> {provider} ({args.contract_id}, {args.link_name}) put",
+           {"result": "put", "actor_id": actor, "provider_id": provider,
+            "contract_id": args.contract_id, "link_name": args.link_name, "values": values})
     return 0
 
 
 async def _link_del(ctl: CtlClient, args: argparse.Namespace) -> int:
+    actor = await _actor_key(ctl, args.actor_id)
     await ctl.command("linkdefs", "del", body={
-        "actor_id": args.actor_id, "contract_id": args.contract_id,
-        "link_name": args.link_name})
-    print(f"link of {args.actor_id} for {args.contract_id} ({args.link_name}) deleted")
+        "actor_id": actor, "contract_id": args.contract_id, "link_name": args.link_name})
+    report(args, f"link of {actor} for {args.contract_id} ({args.link_name}) deleted",
+           {"result": "deleted", "actor_id": actor, "contract_id": args.contract_id,
+            "link_name": args.link_name})
     return 0
 
 
@@ -275,7 +368,8 @@ async def _registry_put(ctl: CtlClient, args: argparse.Namespace) -> int:
     if args.token:
         credential["token"] = args.token
     await ctl.command("registries", "put", body={args.registry: credential})
-    print(f"credentials for {args.registry} given to the lattice's hosts")
+    report(args, f"credentials for {args.registry} given to the lattice's hosts",
+           {"result": "put", "registry": args.registry})
     return 0
 
 
@@ -292,14 +386,35 @@ async def _call(ctl: CtlClient, args: argparse.Namespace) -> int:
                                     args.operation, payload, args.timeout)
     except CallError as exc:
         raise CtlError(f"call: {exc}") from None
-    if args.msgpack_json:
-        try:
-            print(decoded_answer(answer))
-        except ValueError as exc:
-            raise CtlError(f"actor {args.actor_id} {args.operation}: {exc}") from None
-    else:
-        write_raw(answer)
+    try:
+        show_answer(args, args.actor_id, answer)
+    except ValueError as exc:
+        raise CtlError(f"actor {args.actor_id} {args.operation}: {exc}") from None
     return 0
+
+
+# -- watch
+
+EVENT_DETAILS = ("public_key", "image_ref", "actor_ref", "provider_ref", "link_name",
+                 "contract_id", "actor_id", "provider_id", "error")
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    """One line per CloudEvent: its time, kind and host, and the data a person looks for."""
+    kind = str(event.get("type", "?")).rsplit(".", 1)[-1]
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    details = " ".join(f"{name}={data[name]}" for name in EVENT_DETAILS if data.get(name))
+    when = str(event.get("time", ""))[11:19] or "--:--:--"
+    return f"{when}  {kind:<24} {str(event.get('source', '?'))[:12]}…  {details}".rstrip()
+
+
+async def _watch(ctl: CtlClient, args: argparse.Namespace) -> int:
+    """The lattice's events as they come, until Ctrl-C: a line each, or each as JSON."""
+    events = await ctl.events()
+    note(f"following the events of lattice {ctl.lattice!r}; Ctrl-C stops")
+    while True:
+        event = await events.get()
+        print(json.dumps(event) if args.json else _event_line(event), flush=True)
 
 
 # -- apply
@@ -338,3 +453,4 @@ link_put = _command(_link_put)
 link_del = _command(_link_del)
 registry_put = _command(_registry_put)
 call = _command(_call)
+watch = _command(_watch)

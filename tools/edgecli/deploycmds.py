@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from edgecli import boardfiles, commands, profiles
 from edgecli.boardfiles import BoardFiles, BoardFilesError
 from edgecli.commands import fail, note, report, usage
+from edgecli.serialports import AUTO
 from edgegate.devices import registry
 from edgegate.devices.transports import parse_tcp_address
 from edgehost.config import BoardConfig, ConfigError
@@ -29,7 +30,7 @@ def _progress() -> Progress:
 
 def deploy(args: argparse.Namespace) -> int:
     try:
-        with BoardFiles(args.port, args.baud) as board:
+        with BoardFiles(args.port, args.baud, waiting=note) as board:
             facts = board.facts()
             if facts.frozen_host and not args.force:
                 report(args, "the host code is frozen into the firmware on %s: nothing to "
@@ -143,7 +144,7 @@ def provision(args: argparse.Namespace) -> int:
     except registry.RegistryError as exc:
         return fail("provision: %s; nothing was written" % exc)
     try:
-        with BoardFiles(args.port, args.baud) as board:
+        with BoardFiles(args.port, args.baud, waiting=note) as board:
             old = board.read(boardfiles.CONFIG)
             files = {boardfiles.CONFIG: (json.dumps(config) + "\n").encode(),
                      **boardfiles.profile_files([profile.name])}
@@ -182,7 +183,8 @@ def _write_key_file(path: Path, board_id: str, key: bytes) -> None:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     dep = sub.add_parser("deploy", help="copy the host code (firmware/, shared/) to a board "
                          "whose firmware does not have it frozen")
-    dep.add_argument("--port", required=True, metavar="PATH|URL", help="the board's REPL port")
+    dep.add_argument("--port", default=AUTO, metavar="PATH|URL|auto",
+                     help="the board's REPL port (default auto: the one board plugged in)")
     dep.add_argument("--baud", type=int, default=115200, help="REPL speed (default 115200)")
     dep.add_argument("--source", action="store_true",
                      help="copy .py sources instead of .mpy bytecode")
@@ -194,7 +196,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     pro = sub.add_parser("provision", help="give a board its id, a fresh pairing key, its link "
                          "and profile, and add it to the gateway's board registry")
-    pro.add_argument("--port", required=True, metavar="PATH|URL", help="the board's REPL port")
+    pro.add_argument("--port", default=AUTO, metavar="PATH|URL|auto",
+                     help="the board's REPL port (default auto: the one board plugged in)")
     pro.add_argument("--baud", type=int, default=115200, help="REPL speed (default 115200)")
     pro.add_argument("--board-id", required=True, metavar="ID", help="the board's id")
     pro.add_argument("--profile", required=True, metavar="NAME", help="the board's profile")

@@ -141,6 +141,10 @@ class Instance:
         self._functions.append(fn)
         self._ask(("link", module, name, signature, len(self._functions) - 1))
 
+    def exchange(self, max_payload: int, max_log: int, on_log: Any) -> None:
+        """No engine-side waPC exchange: the host's Python one serves the guest."""
+        return None
+
     def find_function(self, name: str) -> Callable[..., Any]:
         self._ask(("find", name))
         return lambda *args: self._call(name, args)

@@ -157,8 +157,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     fl = sub.add_parser("flash", help="write a firmware image to a board with esptool")
     fl.add_argument("image", nargs="?", metavar="IMAGE",
                     help="the image (default: the one `firmware build` made for the profile)")
-    fl.add_argument("--port", required=True, metavar="PATH|URL",
-                    help="the board's serial port (see edgehost ports)")
+    fl.add_argument("--port", default=serialports.AUTO, metavar="PATH|URL|auto",
+                    help="the board's serial port (see edgehost ports; default auto: the one "
+                         "board plugged in)")
     fl.add_argument("--profile", required=True, metavar="NAME", help="the board's profile")
     fl.add_argument("--baud", type=int, default=460800,
                     help="speed for writing (default 460800)")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from edgecli.commands import fail
 from edgecli.keycmds import keys_dir
+from edgecli.stopsignals import StopSignals
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.devices.registry import RegistryError, load_registry
 from edgegate.gateway import Gateway, GatewayError
@@ -57,12 +57,8 @@ def gateway(args: argparse.Namespace) -> int:
         print(f"edgehost: gateway on {config.rpc_url}, lattice {config.lattice!r}, serving "
               f"{len(boards)} board(s): {', '.join(b.board_id for b in boards)}",
               file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        code = await StopSignals().wait()
         await gw.stop()
-        return 0
+        return code
 
     return asyncio.run(serve())

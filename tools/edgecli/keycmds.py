@@ -61,6 +61,22 @@ def stored_key(name: str, kind: str) -> KeyPair:
     return key
 
 
+ACCOUNT = "default"  # default_account.nk: the one account that signs for this user
+FORMER_DEV_ACCOUNT = "dev_account.nk"  # what --dev-sign and `up` signed with before
+
+
+def signing_account() -> KeyPair:
+    """The user's one signing account (default_account.nk in the keys folder), for `claims
+    sign`, `par create`, --dev-sign and `up`; a dev_account.nk an earlier edgehost made
+    becomes it when there is none yet, so what it signed keeps its issuer."""
+    folder = keys_dir()
+    former, current = folder / FORMER_DEV_ACCOUNT, folder / f"{ACCOUNT}_account.nk"
+    if former.is_file() and not current.exists():
+        former.rename(current)
+        note(f"{former} is now {current}, the one account that signs for you")
+    return stored_key(ACCOUNT, "account")
+
+
 def keys_gen(args: argparse.Namespace) -> int:
     key = KeyPair.generate(args.kind)
     if args.output:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from importlib.metadata import version
 
@@ -13,6 +14,7 @@ from edgecli import (
     callcmds,
     claimcmds,
     commands,
+    completioncmds,
     ctlcmds,
     deploycmds,
     firmwarecmds,
@@ -21,16 +23,30 @@ from edgecli import (
     parcmds,
     proxycmds,
     pushcmds,
+    serialports,
     simcmds,
+    statecmds,
     upcmds,
 )
 from edgegate.wascap import KINDS
+
+INVALID_CHOICE = re.compile(r"argument (?P<name>[^:]+): invalid choice: '(?P<given>.*)' "
+                            r"\(choose from (?P<choices>.*)\)")
 
 
 class CommandLineParser(argparse.ArgumentParser):
     """Usage mistakes: one line on stderr and exit status 2, as argparse has it."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        actions = self._subparsers._group_actions[0] if self._subparsers is not None else None
+        if actions is not None and message.startswith("the following arguments are required"):
+            message = f"give one of {', '.join(actions.choices)}"  # what this command can do
+        mistyped = INVALID_CHOICE.fullmatch(message)
+        if mistyped is not None:
+            given = mistyped["given"]
+            hint = commands.did_you_mean(given, re.findall(r"'([^']*)'", mistyped["choices"]))
+            if hint:
+                message = f"argument {mistyped['name']}: no such choice as {given!r}{hint}"
         self.exit(commands.USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
@@ -164,7 +180,8 @@ BOARD_ENV = {"port": "EDGEHOST_PORT", "tcp": "EDGEHOST_TCP", "nats": "EDGEHOST_N
 def _add_board_link(parser: argparse.ArgumentParser, default: object) -> None:
     """Where the board is and how to talk to it; given before or after the action."""
     parser.add_argument("--port", metavar="PATH|URL", default=default,
-                        help="serial device, pty or pyserial URL (or EDGEHOST_PORT)")
+                        help="serial device, pty or pyserial URL, or auto: the one board "
+                             "plugged in (or EDGEHOST_PORT)")
     parser.add_argument("--tcp", metavar="HOST:PORT", default=default,
                         help="a board (or simulator) on TCP (or EDGEHOST_TCP)")
     parser.add_argument("--nats", metavar="URL", default=default,
@@ -232,10 +249,7 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
     call = actions.add_parser("call", help="invoke an operation of an actor on the board")
     call.add_argument("actor", help="the actor's public key or call alias")
     call.add_argument("operation", help="e.g. Echo or HttpServer.HandleRequest")
-    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
-    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--msgpack-json", action="store_true",
-                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_payload(call)
     call.set_defaults(run=boardcmds.call)
 
     logs = actions.add_parser("logs", help="follow the board's log lines")
@@ -253,12 +267,22 @@ def _add_board(sub: argparse._SubParsersAction) -> None:
 
     for action in actions.choices.values():
         _add_board_link(action, argparse.SUPPRESS)
-        if action not in (info, logs, call):
+        if action not in (info, logs):
             _add_json(action)
 
 
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+def _add_payload(call: argparse.ArgumentParser) -> None:
+    """What every call command sends, and how it shows the answer."""
+    call.add_argument("payload", nargs="?", metavar="PAYLOAD", help="the payload (UTF-8 text)")
+    call.add_argument("--file", metavar="FILE",
+                      help="read the payload from this file (- reads stdin)")
+    call.add_argument("--msgpack-json", action="store_true",
+                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+
+
+def _add_json(parser: argparse.ArgumentParser, what: str = "one JSON object") -> None:
+    """--json means one thing everywhere: a JSON document on stdout and nothing else."""
+    parser.add_argument("--json", action="store_true", help=f"print {what}")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -305,10 +329,8 @@ def _add_call(sub: argparse._SubParsersAction) -> None:
     call = sub.add_parser("call", help="invoke an actor through the lattice")
     call.add_argument("actor", help="the actor's public key (M…) or call alias")
     call.add_argument("operation", help="e.g. Greet or HttpServer.HandleRequest")
-    call.add_argument("payload", nargs="?", help="the payload (UTF-8 text)")
-    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--json", dest="msgpack_json", action="store_true",
-                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_payload(call)
+    _add_json(call, "the answer in one JSON object")
     call.add_argument("--timeout", type=float, default=ANSWER_TIMEOUT_S,
                       help=f"seconds to wait for the answer (default {ANSWER_TIMEOUT_S:g})")
     add_lattice_options(call)
@@ -446,11 +468,16 @@ def _add_ctl(sub: argparse._SubParsersAction) -> None:
                            "cluster seed (WASMCLOUD_CLUSTER_SEED)")
     call.add_argument("actor_id", metavar="ACTOR_ID")
     call.add_argument("operation", metavar="OPERATION")
-    call.add_argument("payload", nargs="?", metavar="PAYLOAD", help="the payload (UTF-8 text)")
-    call.add_argument("--file", metavar="FILE", help="read the payload from this file")
-    call.add_argument("--msgpack-json", action="store_true",
-                      help="the payload is JSON to send as msgpack; print the answer as JSON")
+    _add_payload(call)
     call.set_defaults(run=ctlcmds.call)
+    _add_watch(what, common)
+
+
+def _add_watch(what: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    watch = what.add_parser("watch", parents=[common],
+                            help="follow the lattice's events (hosts, actors, providers, links) "
+                                 "until Ctrl-C; --json prints each as one JSON object a line")
+    watch.set_defaults(run=ctlcmds.watch)
 
 
 def _add_push(sub: argparse._SubParsersAction) -> None:
@@ -462,6 +489,7 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
                            "WASMCLOUD_OCI_ALLOWED_INSECURE)")
     push.add_argument("--user", help="registry user name (or WASH_REG_USER)")
     push.add_argument("--password", help="registry password (or WASH_REG_PASSWORD)")
+    _add_json(push)
     push.set_defaults(run=pushcmds.push)
 
 
@@ -476,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run NATS, the gateway and a (simulated) board on this machine")
     board = up.add_mutually_exclusive_group()
     board.add_argument("--port", metavar="PATH|URL",
-                       help="a real board on this serial port or pyserial URL")
+                       help="a real board on this serial port or pyserial URL (auto: the one "
+                            "board plugged in)")
     board.add_argument("--tcp", metavar="HOST:PORT", help="a real board on Wi-Fi at this address")
     board.add_argument("--boards", metavar="FILE", help="the boards of a registry file")
     up.add_argument("--key-file", metavar="FILE", help="the real board's id and pairing key")
@@ -488,11 +517,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")
+    up.add_argument("--state-dir", metavar="DIR",
+                    help="where up keeps its NATS data, board key and simulated flash, one up "
+                         "at a time (default EDGEHOST_STATE_DIR, else ~/.local/state/edgehost)")
     up.add_argument("--no-status", action="store_true", help="no live status view")
     up.add_argument("--manifest", metavar="FILE",
                     help="a host manifest (YAML or JSON) to apply to every board's host")
     up.set_defaults(run=upcmds.up)
 
+    statecmds.add_parsers(sub, _add_json)
     build = sub.add_parser("build-actors", help="build the project's own actors to wasm32")
     build.add_argument("--out", help="output folder (default: actors/ in the build folder, "
                        "build/ of a clone, ~/.cache/edgehost/build when installed)")
@@ -511,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     parcmds.add_par(sub, _add_json)
     firmwarecmds.add_parsers(sub)
     deploycmds.add_parsers(sub)
+    completioncmds.add_parser(sub)
     _add_output_options(parser)
     return parser
 
@@ -531,6 +565,10 @@ def _run(argv: list[str]) -> int:
         return commands.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
                               f"UTF-8 (a binary payload goes in a file: --file)")
     parser = build_parser()
+    completioncmds.complete(parser)
+    if not argv:  # `edgehost` alone: what it can do
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     commands.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
@@ -540,6 +578,12 @@ def _run(argv: list[str]) -> int:
         problem = board_target(args, required=args.action != "fit")
         if problem is not None:
             return commands.usage(problem)
+    if getattr(args, "port", None) == serialports.AUTO:
+        try:
+            args.port = serialports.find_board_port()
+        except serialports.NoSingleBoard as exc:
+            return commands.fail(str(exc))
+        commands.note(f"--port auto: {args.port}, the one board plugged in")
     return args.run(args)
 
 

@@ -32,6 +32,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
 from edgecli import packagedata
 
 VENDOR = packagedata.vendor_dir()
@@ -220,13 +223,31 @@ def check_32bit_compiler() -> None:
             "a program here: install them (Debian: apt-get install gcc-multilib)")
 
 
-def run_make(args: list[str], log: Path) -> None:
-    with log.open("a") as out:
-        done = subprocess.run(["make", JOBS, *args], stdout=out, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
+def run_make(args: list[str], log: Path, step: str) -> None:
+    """make ARGS, what it prints kept in `log`. On a terminal a live line shows `step` and
+    the file being compiled, as a count of the files done; elsewhere one line names the step."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        _say(step)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console,
+                        transient=True, disable=not console.is_terminal)
+    compiled = 0
+    with log.open("a") as out, progress:
+        task = progress.add_task(step)
+        make = subprocess.Popen(["make", JOBS, *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace")
+        for line in make.stdout:
+            out.write(line)
+            if line.startswith("CC "):  # the build's own short line for each C file
+                compiled += 1
+                progress.update(task, description="%s: %s (%d files)"
+                                % (step, line[3:].strip(), compiled))
+                progress.refresh()
+        done = make.wait()
+    if done != 0:
         tail = log.read_text().strip().splitlines()[-12:]
         raise MicroPythonBuildError("make %s failed (exit %d); the end of %s:\n%s"
-                                    % (args[1], done.returncode, log, "\n".join(tail)))
+                                    % (args[1], done, log, "\n".join(tail)))
 
 
 def build_folder(prefix: str, flags: list[str] = MAKE_FLAGS) -> str:
@@ -266,12 +287,12 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     log.write_text("")
     _say("building %sMicroPython with the wasm3 module into %s (about a minute)"
          % ("32-bit " if bits32 else "", binary))
-    run_make(["-C", str(mpy / "mpy-cross")], log)
+    run_make(["-C", str(mpy / "mpy-cross")], log, "mpy-cross (1 of 2)")
     flags = make_flags(bits32)
     build = build_folder("build-frozen" if frozen else "build", flags)
     run_make(["-C", str(mpy / "ports" / "unix"), "BUILD=" + build, *flags,
            "FROZEN_MANIFEST=%s" % manifest, "USER_C_MODULES=%s" % CMODULES,
-           "WASM3_DIR=%s" % wasm3], log)
+           "WASM3_DIR=%s" % wasm3], log, "the unix port with wasm3 (2 of 2)")
     shutil.copy2(mpy / "ports" / "unix" / build / "micropython", binary)
     stamp.write_text(wanted)
     return binary

@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+from typing import TextIO
 
 from edgecli.commands import fail
 from edgecli.linkfaults import FRAME_FAULTS, FaultError, Rates
@@ -35,7 +36,7 @@ def linkproxy(args: argparse.Namespace) -> int:
         return fail(str(exc))
     proxy = LinkProxy(rates, args.seed, args.board, listen, args.baud)
     try:
-        asyncio.run(_serve(proxy))
+        asyncio.run(_serve(proxy, sys.stderr if args.json else sys.stdout))
     except ProxyError as exc:
         return fail(str(exc))
     if args.json:
@@ -54,9 +55,11 @@ def _board_address(text: str) -> None:
                          f"serial port)") from None
 
 
-async def _serve(proxy: LinkProxy) -> None:
+async def _serve(proxy: LinkProxy, ready: TextIO) -> None:
+    """Serve until SIGINT or SIGTERM; where the gateway connects is said on `ready` (stderr
+    with --json, whose stdout is the report alone)."""
     where = await proxy.start()
-    print(READY_PREFIX + where, flush=True)
+    print(READY_PREFIX + where, file=ready, flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

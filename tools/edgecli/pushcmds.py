@@ -6,12 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
-from edgecli.commands import fail, working
+from edgecli.commands import fail, report, working
 from edgegate.registries import OciClient, OciReference, RegistryError
 from edgegate.registries.fetch import RegistrySettings
 from edgegate.registries.oci import Credential
 from edgegate.registries.references import ReferenceError
 from edgegate.wascap import ClaimsError, SignedModule
+from edgemodule.wasmsections import WasmFormatError
 
 
 def push(args: argparse.Namespace) -> int:
@@ -27,6 +28,9 @@ def push(args: argparse.Namespace) -> int:
     except ClaimsError as exc:
         return fail(f"{args.module}: not pushed, its claims fail ({exc}); sign it with "
                     f"edgehost claims sign")
+    except WasmFormatError as exc:
+        return fail(f"{args.module}: not pushed, {exc}; push takes a signed actor (.wasm), "
+                    f"not a provider archive (.par) or other file")
     insecure = RegistrySettings.from_env(os.environ, False).insecure
     if args.insecure:
         insecure.add(ref.registry)
@@ -38,5 +42,6 @@ def push(args: argparse.Namespace) -> int:
             digest = OciClient(credentials, insecure).push(ref, module)
     except RegistryError as exc:
         return fail(str(exc))
-    print(f"pushed actor {claims['sub']} ({len(module)} bytes) to {ref} ({digest})")
+    report(args, f"pushed actor {claims['sub']} ({len(module)} bytes) to {ref} ({digest})",
+           {"actor": claims["sub"], "ref": str(ref), "bytes": len(module), "digest": digest})
     return 0

@@ -75,6 +75,27 @@ def list_serial_ports(profile_usb: tuple[int, int] | None = None,
     return sorted(found, key=lambda p: (not p.expected, order[p.kind], p.device))
 
 
+AUTO = "auto"  # --port auto: the one board plugged in, as mpremote's `connect auto`
+
+
+class NoSingleBoard(Exception):
+    """--port auto found no board, or several; says which and what to give instead."""
+
+
+def find_board_port(listing: list[Any] | None = None) -> str:
+    """The device of the one board plugged in: the one port that is an ESP32 board's USB
+    bridge or an Espressif chip's own USB. NoSingleBoard when there is none, or several."""
+    boards = [port.device for port in list_serial_ports(None, listing) if port.kind != "other"]
+    if len(boards) == 1:
+        return boards[0]
+    if not boards:
+        raise NoSingleBoard("--port auto: no board is plugged in (no ESP32 USB bridge or "
+                            "Espressif USB port; see edgehost ports): plug one in, or give "
+                            "--port PATH")
+    raise NoSingleBoard("--port auto: %d boards are plugged in (%s): give --port with the one "
+                        "meant" % (len(boards), ", ".join(boards)))
+
+
 def port_trouble(port: str, text: str) -> str | None:
     """What a user can do about a serial port that would not open, from the error's text;
     None when the text does not say."""

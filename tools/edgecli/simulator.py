@@ -12,7 +12,6 @@ of a board with the default max_frame of 1024.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import select
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from edgecli.engineprocess import ProcessEngine
+from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.profiles import DEFAULT_PROFILE, PROFILES_DIR, ProfileError, profile
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import BoardError
@@ -207,22 +207,12 @@ class FlashDir:
         if path.exists() and not path.is_dir():
             raise SimError(f"--flash-dir {path}: is a file, not a folder")
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            lock = open(path / cls.LOCK, "a+")  # noqa: SIM115 (held while the board runs)
+            lock = lock_folder(path, cls.LOCK)
+        except FolderInUse as exc:
+            raise SimError(f"--flash-dir {path}: another simulator (pid {exc.holder}) uses it; "
+                           f"two boards cannot share one flash") from None
         except OSError as exc:
             raise SimError(f"--flash-dir {path}: cannot use it ({exc.strerror})") from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.seek(0)
-            holder = lock.read().strip() or "?"
-            lock.close()
-            raise SimError(f"--flash-dir {path}: another simulator (pid {holder}) uses it; "
-                           f"two boards cannot share one flash") from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
         return cls(path, False, lock)
 
     def release(self) -> None:

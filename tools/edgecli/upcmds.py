@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import os
 import shutil
-import signal
 import socket
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
-from rich.table import Table
 
 from edgecli import actorbuild
 from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
+from edgecli.folderlock import FolderInUse, lock_folder
 from edgecli.gatewaycmds import lattice_config
-from edgecli.keycmds import stored_key
+from edgecli.keycmds import signing_account, stored_key
+from edgecli.stopsignals import StopSignals
+from edgecli.upview import CallCounts, live_hints, status_view
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import BoardEntry, RegistryError, load_registry
@@ -31,9 +35,8 @@ from edgegate.gateway import Gateway, GatewayError
 from edgegate.hostapi import Host, HostError
 from edgegate.manifests import HostManifest, ManifestError, load_manifest
 from edgegate.natsserver import EmbeddedNatsServer, NatsServerError
-from edgegate.vhost.host import BoardHost
 from edgegate.vhost.install import install_on_board
-from edgegate.wascap import ActorMetadata, ClaimsError, sign_module
+from edgegate.wascap import ActorMetadata, ClaimsError, SignedModule, sign_module
 
 DEFAULT_NATS_PORT = 4222
 DEMO_ACTOR = "greeter"
@@ -42,12 +45,55 @@ BOARD_WAIT_SECONDS = 20.0
 STATUS_SECONDS = 1.0
 
 
+GATEWAY_LOG = "gateway.log"
+SIM_LOG = "sim.log"
+
+
+def keep_previous(log: Path) -> None:
+    """The last run's log moves to LOG.1 (the one before it goes), so a restart after a
+    failure still has the failure's log to read."""
+    if log.exists():
+        log.replace(log.with_name(log.name + ".1"))
+
+
+class _Terminal(logging.Handler):
+    """Warnings on whatever stderr is when they come: the live view prints them above itself."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr, flush=True)
+
+
+def log_gateway(state: Path) -> logging.Handler:
+    """The gateway's log in STATE/gateway.log, from INFO up; warnings on the terminal too
+    (unless --verbose logs everything there already). The file's handler, to close at the end."""
+    state.mkdir(parents=True, exist_ok=True)
+    keep_previous(state / GATEWAY_LOG)
+    handler = logging.FileHandler(state / GATEWAY_LOG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("edgegate")
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    if not logging.getLogger().handlers:
+        terminal = _Terminal(logging.WARNING)
+        terminal.setFormatter(logging.Formatter("edgehost: %(message)s"))
+        logger.addHandler(terminal)
+    return handler
+
+
 class UpError(Exception):
     """What stopped `edgehost up` from coming up; one line with what to do."""
 
 
-def state_dir() -> Path:
-    """$EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else ~/.local/state/edgehost."""
+STATE_LOCK = ".edgehost-up.lock"
+STATE_CHOICE = "--state-dir DIR (or EDGEHOST_STATE_DIR)"
+
+
+def state_dir(given: str | None = None) -> Path:
+    """--state-dir, else $EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else
+    ~/.local/state/edgehost."""
+    if given:
+        return Path(given)
     if os.environ.get("EDGEHOST_STATE_DIR"):
         return Path(os.environ["EDGEHOST_STATE_DIR"])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -68,6 +114,8 @@ def command_name() -> str:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # as nats-server binds: a port whose last connections linger in TIME_WAIT is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -88,9 +136,22 @@ class Up:
         self.key_file: Path | None = None
         self.demo_key = ""
         self.manifest: HostManifest | None = None
-        self._counted: dict[str, tuple[float, int]] = {}  # host → (when, calls) last shown
+        self._state_lock: IO[str] | None = None
+        self.calls = CallCounts()
 
     # -- coming up
+
+    def lock_state(self) -> None:
+        """One `up` per state folder: its NATS data, board key and simulated flash."""
+        try:
+            self._state_lock = lock_folder(self.state, STATE_LOCK)
+        except FolderInUse as exc:
+            raise UpError(f"the state folder {self.state} is in use by another edgehost up "
+                          f"(pid {exc.holder}): stop that one, or give this one its own "
+                          f"with {STATE_CHOICE}") from None
+        except OSError as exc:
+            raise UpError(f"the state folder {self.state} cannot be used ({exc.strerror}): "
+                          f"choose another with {STATE_CHOICE}") from None
 
     def start_nats(self) -> None:
         if self.args.nats:
@@ -98,7 +159,8 @@ class Up:
         port = self.args.nats_port
         if not _port_free(port):
             raise UpError(f"port {port} is in use (another nats-server?): join it with --nats "
-                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N")
+                          f"nats://127.0.0.1:{port}, or start one of our own with --nats-port N "
+                          f"and {STATE_CHOICE}")
         try:
             self.nats = EmbeddedNatsServer(self.state / "nats", port=port,
                                            ends_with_us=True).start()
@@ -133,11 +195,12 @@ class Up:
         key = (BoardKey.load(self.key_file) if self.key_file.exists()
                else BoardKey.create(self.key_file, "sim"))
         runtime = getattr(self.args, "board_runtime", "cpython")
+        keep_previous(self.state / SIM_LOG)
         try:
             self.sim = SimProcess(["--tcp", "127.0.0.1:0", "--key-file", str(self.key_file),
                                    "--flash-dir", str(self.state / "flash"),
                                    *([] if runtime == "cpython" else ["--" + runtime])],
-                                  self.state / "sim.log")
+                                  self.state / SIM_LOG)
         except SimError as exc:
             raise UpError(f"the simulated board did not start: {exc}") from None
         return BoardEntry(key.board_id, key.pairing_key, "tcp",
@@ -167,11 +230,8 @@ class Up:
             module = actorbuild.build_actor(source).read_bytes()
         except actorbuild.ActorBuildError as exc:
             raise UpError(f"the demo actor did not build: {exc}") from None
-        issuer = stored_key("dev", "account")
-        subject = stored_key(DEMO_ACTOR, "module")
-        signed = sign_module(module, issuer, subject,
-                             ActorMetadata(DEMO_ACTOR, DEMO_CAPS, call_alias=DEMO_ACTOR))
-        self.demo_key = subject.public_key
+        signed = self._signed_demo(module)
+        self.demo_key = SignedModule(signed).claims["sub"]
         for host in self.gateway.hosts.values():
             try:
                 # a board that kept it on flash from the last run is not sent it again
@@ -179,6 +239,27 @@ class Up:
             except (BoardError, ClaimsError, ValueError) as exc:
                 raise UpError(f"board {host.entry.board_id} did not take the demo actor: "
                               f"{exc}") from None
+
+    def _signed_demo(self, module: bytes) -> bytes:
+        """The greeter as signed on an earlier run while the module and the keys are the same
+        (so a board that kept it is not sent it again), else signed now and kept."""
+        issuer, subject = signing_account(), stored_key(DEMO_ACTOR, "module")
+        kept = self.state / f"{DEMO_ACTOR}_s.wasm"
+        try:
+            earlier = SignedModule(kept.read_bytes())
+            claims = earlier.verify()
+            meta = claims.get("wascap") or {}
+            if (claims["iss"], claims["sub"], earlier.hash, meta.get("caps"),
+                    meta.get("call_alias")) == (issuer.public_key, subject.public_key,
+                                                SignedModule(module).hash, DEMO_CAPS, DEMO_ACTOR):
+                return kept.read_bytes()
+        except (OSError, ClaimsError, ValueError):
+            pass  # none kept yet, or not a module any more: sign it afresh
+        signed = sign_module(module, issuer, subject,
+                             ActorMetadata(DEMO_ACTOR, DEMO_CAPS, call_alias=DEMO_ACTOR))
+        self.state.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(signed)
+        return signed
 
     async def apply_manifest(self) -> None:
         """--manifest on every board's host, through the Python host API; outcomes printed."""
@@ -203,6 +284,7 @@ class Up:
         lines.append(f"demo actor {DEMO_ACTOR} ({self.demo_key}) runs on it")
         nats_flag = "" if self.config.rpc_url == "nats://127.0.0.1:4222" else \
             f" --nats {self.config.rpc_url}"
+        lines.append(self.logs_line())
         lines.append("try:")
         lines.append(f"  {me} call{nats_flag} {DEMO_ACTOR} Greet 'world'")
         if self.key_file is not None:
@@ -211,29 +293,21 @@ class Up:
         lines.append("Ctrl-C stops everything")
         return lines
 
-    def status(self) -> Table:
-        table = Table(title="edgehost up", title_justify="left")
-        for column in ("board", "host", "link", "actors", "health", "calls ok", "failed",
-                       "calls/s"):
-            table.add_column(column)
-        for host in self.gateway.hosts.values():
-            health = host.health.get("actors") or {}
-            unhealthy = [k for k, v in health.items() if v != "healthy"]
-            rate = self._rate(host)
-            table.add_row(host.entry.board_id, host.id[:12] + "…",
-                          "up" if host.session else "lost",
-                          str(len(host.actors)),
-                          "healthy" if not unhealthy else f"{len(unhealthy)} unhealthy",
-                          str(host.invocations["ok"]), str(host.invocations["failed"]),
-                          f"{rate:.1f}")
-        return table
+    def logs_line(self) -> str:
+        logs = [f"gateway {self.state / GATEWAY_LOG}"]
+        if self.sim is not None:
+            logs.append(f"board {self.state / SIM_LOG}")
+        if self.nats is not None:
+            logs.append(f"nats-server {self.nats.log_path}")
+        return f"logs (the run before's as .1): {', '.join(logs)}"
 
-    def _rate(self, host: BoardHost) -> float:
-        """Calls per second since the status view last showed this host."""
-        now, calls = time.monotonic(), host.invocations["ok"] + host.invocations["failed"]
-        then, before = self._counted.get(host.id, (now, calls))
-        self._counted[host.id] = (now, calls)
-        return (calls - before) / (now - then) if now > then else 0.0
+    async def follow_calls(self) -> None:
+        """Count calls into the actors from the events the gateway publishes, for the view."""
+        lattice = self.gateway.lattice
+        await lattice.ctl.subscribe(f"wasmbus.rpcevt.{lattice.prefix}", cb=self.calls.on_event)
+
+    def status(self, hints: list[str], width: int) -> RenderableType:
+        return status_view(self.gateway.hosts.values(), self.calls, hints, width)
 
     # -- going away
 
@@ -244,6 +318,9 @@ class Up:
             self.sim.stop()
         if self.nats is not None:
             self.nats.stop()
+        if self._state_lock is not None:
+            self._state_lock.close()
+            self._state_lock = None
 
 
 def up(args: argparse.Namespace) -> int:
@@ -260,41 +337,60 @@ def up(args: argparse.Namespace) -> int:
     config.allow_file_load = True  # our own local lattice: file:// actors are allowed
     if config.seed_note:
         print(f"edgehost: {config.seed_note}", file=sys.stderr)
-    state = state_dir()
+    state = state_dir(args.state_dir)
+    try:
+        gateway_log = log_gateway(state)
+    except OSError as exc:
+        return fail(f"cannot write the gateway's log in {state}: {exc.strerror or exc}")
     run = Up(args, config, state)
     run.manifest = manifest
     console = Console(stderr=False)
 
+    async def come_up() -> None:
+        run.lock_state()
+        run.start_nats()
+        boards = run.boards()
+        await run.start_gateway(boards)
+        await run.start_demo()
+        await run.apply_manifest()
+
     async def serve() -> int:
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
+        stopping = StopSignals()
+        coming = asyncio.create_task(come_up())
+        told = asyncio.create_task(stopping.wait())
+        # Ctrl-C while up waits for its board (up to BOARD_WAIT_SECONDS) stops it there
+        await asyncio.wait({coming, told}, return_when=asyncio.FIRST_COMPLETED)
+        told.cancel()
+        if not coming.done():
+            coming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await coming
+            await run.stop()
+            return stopping.code
         try:
-            run.start_nats()
-            boards = run.boards()
-            await run.start_gateway(boards)
-            await run.start_demo()
-            await run.apply_manifest()
+            coming.result()
         except (UpError, GatewayError, RegistryError, BoardError, ValueError, HostError) as exc:
             await run.stop()
             return fail(str(exc))
-        for line in run.summary():
+        live = sys.stdout.isatty() and not args.no_status
+        printed, hints = live_hints(run.summary()) if live else (run.summary(), [])
+        for line in printed:
             print(line, flush=True)
-        if sys.stdout.isatty() and not args.no_status:
-            with Live(run.status(), console=console, refresh_per_second=2) as live:
-                while not stopping.is_set():
-                    try:
-                        await asyncio.wait_for(stopping.wait(), STATUS_SECONDS)
-                    except TimeoutError:
-                        live.update(run.status())
+        if live:
+            await run.follow_calls()
+            with Live(run.status(hints, console.width), console=console,
+                      refresh_per_second=2) as view:
+                while not await stopping.wait(STATUS_SECONDS):
+                    view.update(run.status(hints, console.width))
         else:
             await stopping.wait()
         print("edgehost: stopping", file=sys.stderr, flush=True)
         await run.stop()
-        return 0
+        return stopping.code
 
     try:
         return asyncio.run(serve())
     except KeyboardInterrupt:
         return 130
+    finally:
+        gateway_log.close()

@@ -1,6 +1,7 @@
 // wasm3 for MicroPython, shaped like pywasm3 (Environment, Runtime, Module, Function), plus what
 // the board needs: a memory cap enforced on memory.grow, a per-call deadline, a native-stack
-// floor taken from MicroPython's own limit, and linear memory apart from MicroPython's heap.
+// floor taken from MicroPython's own limit, linear memory apart from MicroPython's heap, and the
+// waPC exchange's host functions that need no Python.
 
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "py/objstr.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
+#include "py/unicode.h"
 
 // This file defines the probes wasm3 calls from its ops, so it sees their declarations.
 #define d_m3LogNativeStack 1
@@ -360,6 +362,26 @@ static MP_NORETURN void raise_entry_failure(runtime_obj_t *self, M3Result result
 
 // ---- host functions: one trampoline for every Python callable linked into a module
 
+// Time in the host does not count against the guest's deadline: the clock stops while Python
+// code runs and the deadline moves on by what it took.
+typedef struct _host_time_t {
+    call_clock_t *clock;
+    mp_uint_t entered;
+} host_time_t;
+
+static void host_time_begin(host_time_t *time) {
+    time->clock = active_clock;
+    time->entered = time->clock ? mp_hal_ticks_ms() : 0;
+    active_clock = NULL;
+}
+
+static void host_time_end(host_time_t *time) {
+    if (time->clock) {
+        time->clock->deadline += mp_hal_ticks_ms() - time->entered;
+    }
+    active_clock = time->clock;
+}
+
 static const void *host_trampoline(IM3Runtime rt, IM3ImportContext ctx, uint64_t *sp, void *mem) {
     (void)mem;
     runtime_obj_t *self = m3_GetUserData(rt);
@@ -367,10 +389,8 @@ static const void *host_trampoline(IM3Runtime rt, IM3ImportContext ctx, uint64_t
     uint32_t nrets = type->numRets;
     uint32_t nargs = type->numArgs;
     M3Result result = m3Err_none;
-    // Time in the host does not count against the guest's deadline.
-    call_clock_t *clock = active_clock;
-    mp_uint_t entered = clock ? mp_hal_ticks_ms() : 0;
-    active_clock = NULL;
+    host_time_t time;
+    host_time_begin(&time);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_obj_t args[MAX_VALUES];
@@ -392,12 +412,372 @@ static const void *host_trampoline(IM3Runtime rt, IM3ImportContext ctx, uint64_t
         self->pending = MP_OBJ_FROM_PTR(nlr.ret_val);
         result = trap_host_raised;
     }
-    if (clock) {
-        clock->deadline += mp_hal_ticks_ms() - entered;
-    }
-    active_clock = clock;
+    host_time_end(&time);
     return result;
 }
+
+// ---- the waPC exchange: the host functions that need no Python
+//
+// What edgehost/wapc.py's Exchange does in Python for the simulator, done here for the board:
+// begin() sets the call's operation and payload and resets its state, and the guest's request,
+// answer and error, the host call's answer or error and console lines move between linear
+// memory and Python objects without a Python frame. __host_call stays in Python, which stores
+// its outcome in host_response and host_error. A pointer outside linear memory traps the guest
+// with the cause the Python exchange gives (a RuntimeError("[trap] ...") like wasm3's own).
+
+typedef struct _exchange_obj_t {
+    mp_obj_base_t base;
+    runtime_obj_t *runtime;
+    mp_obj_t operation;     // the call's, as begin() got them
+    mp_obj_t payload;
+    mp_obj_t response;      // None until the guest answers
+    mp_obj_t error;         // None until the guest reports an error
+    mp_obj_t host_response; // the last host call's outcome, set from Python
+    mp_obj_t host_error;
+    mp_obj_t on_log;        // callable(text) or None
+    mp_obj_t status;        // what __guest_call returned, kept by call()
+    mp_uint_t max_payload;
+    mp_uint_t max_log;
+    mp_uint_t oversize;     // the length of an answer or error above max_payload, else 0
+} exchange_obj_t;
+
+static const mp_obj_type_t exchange_type;
+
+static uint32_t arg_u32(const uint64_t *slot) {
+    return *(const uint32_t *)slot;
+}
+
+// The `length` bytes at `ptr`, or a trap naming `what` if they run past linear memory. As in
+// the Python exchange, a copy of nothing never traps; only a console line's span is checked
+// even when empty (`strict`).
+static uint8_t *guest_span(IM3Runtime rt, uint32_t ptr, uint32_t length, const char *what,
+    bool strict) {
+    static uint8_t nothing;
+    uint32_t size = 0;
+    uint8_t *mem = m3_GetMemory(rt, &size, 0);
+    if (length == 0 && !strict) {
+        return &nothing;
+    }
+    if (!mem || (uint64_t)ptr + length > size) {
+        vstr_t vstr;
+        mp_print_t print;
+        vstr_init_print(&vstr, 96, &print);
+        mp_printf(&print, "[trap] %s: %u bytes at 0x%x run past the end of linear memory (%u bytes)",
+            what, (unsigned)length, (unsigned)ptr, (unsigned)size);
+        nlr_raise(mp_obj_new_exception_arg1(&mp_type_RuntimeError,
+            mp_obj_new_str_from_vstr(&vstr)));
+    }
+    return mem + ptr;
+}
+
+// The guest's answer or error: its bytes, or b"" and the length kept in `oversize` when it is
+// above the limit (the call then fails with PayloadTooLarge).
+static mp_obj_t take_bytes(exchange_obj_t *self, IM3Runtime rt, const uint64_t *args,
+    const char *what) {
+    uint32_t ptr = arg_u32(&args[0]);
+    uint32_t length = arg_u32(&args[1]);
+    const uint8_t *data = guest_span(rt, ptr, length, what, false);
+    if (length > self->max_payload) {
+        self->oversize = length;
+        return mp_const_empty_bytes;
+    }
+    return mp_obj_new_bytes(data, length);
+}
+
+// The bytes of what the exchange holds (`what` names it): bytes, bytearray or memoryview.
+static void get_bytes(mp_obj_t data, mp_buffer_info_t *buf, qstr what) {
+    if (!mp_get_buffer(data, buf, MP_BUFFER_READ)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must be bytes, bytearray or memoryview, not %s"), what,
+            mp_obj_get_type_str(data));
+    }
+}
+
+static void put_bytes(IM3Runtime rt, uint32_t ptr, mp_obj_t data, qstr field,
+    const char *what) {
+    mp_buffer_info_t buf;
+    get_bytes(data, &buf, field);
+    memcpy(guest_span(rt, ptr, buf.len, what, false), buf.buf, buf.len);
+}
+
+static uint32_t bytes_len(mp_obj_t data, qstr what) {
+    mp_buffer_info_t buf;
+    get_bytes(data, &buf, what);
+    return (uint32_t)buf.len;
+}
+
+static bool is_utf8(const uint8_t *data, size_t length) {
+    #if MICROPY_PY_BUILTINS_STR_UNICODE_CHECK
+    return utf8_check(data, length);
+    #else
+    (void)data;
+    (void)length;
+    return true;
+    #endif
+}
+
+// A console line: at most max_log bytes of it, as text (or the repr of its bytes when they are
+// not UTF-8), with its full length when cut; a failing log handler does not abort the call.
+static void console_log(exchange_obj_t *self, IM3Runtime rt, const uint64_t *args) {
+    uint32_t ptr = arg_u32(&args[0]);
+    uint32_t length = arg_u32(&args[1]);
+    const uint8_t *data = guest_span(rt, ptr, length, "__console_log", true);
+    if (self->on_log == mp_const_none) {
+        return;
+    }
+    size_t shown = length < self->max_log ? length : self->max_log;
+    vstr_t vstr;
+    mp_print_t print;
+    vstr_init_print(&vstr, shown + 24, &print);
+    if (is_utf8(data, shown)) {
+        vstr_add_strn(&vstr, (const char *)data, shown);
+    } else {
+        mp_obj_print_helper(&print, mp_obj_new_bytes(data, shown), PRINT_REPR);
+    }
+    if (shown < length) {
+        mp_printf(&print, "... (%u bytes)", (unsigned)length);
+    }
+    mp_obj_t text = mp_obj_new_str_from_vstr(&vstr);
+    host_time_t time;
+    host_time_begin(&time);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_call_function_1(self->on_log, text);
+        nlr_pop();
+    } else {
+        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)),
+            MP_OBJ_FROM_PTR(&mp_type_Exception))) {
+            host_time_end(&time);
+            nlr_jump(nlr.ret_val);  // e.g. KeyboardInterrupt: the call stops
+        }
+    }
+    host_time_end(&time);
+}
+
+enum {
+    SERVE_GUEST_REQUEST, SERVE_GUEST_RESPONSE, SERVE_GUEST_ERROR, SERVE_HOST_RESPONSE_LEN,
+    SERVE_HOST_RESPONSE, SERVE_HOST_ERROR_LEN, SERVE_HOST_ERROR, SERVE_CONSOLE_LOG,
+};
+
+static const void *exchange_serve(IM3Runtime rt, IM3ImportContext ctx, uint64_t *sp, int what) {
+    exchange_obj_t *self = ctx->userdata;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) != 0) {
+        self->runtime->pending = MP_OBJ_FROM_PTR(nlr.ret_val);
+        return trap_host_raised;
+    }
+    switch (what) {
+        case SERVE_GUEST_REQUEST: {
+            mp_buffer_info_t operation, payload;
+            get_bytes(self->operation, &operation, MP_QSTR_operation);
+            get_bytes(self->payload, &payload, MP_QSTR_payload);
+            uint8_t *op_at = guest_span(rt, arg_u32(&sp[0]), operation.len,
+                "__guest_request operation", false);
+            uint8_t *payload_at = guest_span(rt, arg_u32(&sp[1]), payload.len,
+                "__guest_request payload", false);
+            memcpy(op_at, operation.buf, operation.len);
+            memcpy(payload_at, payload.buf, payload.len);
+            break;
+        }
+        case SERVE_GUEST_RESPONSE:
+            self->response = take_bytes(self, rt, sp, "__guest_response");
+            break;
+        case SERVE_GUEST_ERROR:
+            self->error = take_bytes(self, rt, sp, "__guest_error");
+            break;
+        case SERVE_HOST_RESPONSE_LEN:
+            *(uint32_t *)&sp[0] = bytes_len(self->host_response, MP_QSTR_host_response);
+            break;
+        case SERVE_HOST_RESPONSE:
+            put_bytes(rt, arg_u32(&sp[0]), self->host_response, MP_QSTR_host_response,
+                "__host_response");
+            break;
+        case SERVE_HOST_ERROR_LEN:
+            *(uint32_t *)&sp[0] = bytes_len(self->host_error, MP_QSTR_host_error);
+            break;
+        case SERVE_HOST_ERROR:
+            put_bytes(rt, arg_u32(&sp[0]), self->host_error, MP_QSTR_host_error,
+                "__host_error");
+            break;
+        default:
+            console_log(self, rt, sp);
+            break;
+    }
+    nlr_pop();
+    return m3Err_none;
+}
+
+#define SERVED(fn, what) \
+    static const void *fn(IM3Runtime rt, IM3ImportContext ctx, uint64_t *sp, void *mem) { \
+        (void)mem; \
+        return exchange_serve(rt, ctx, sp, what); \
+    }
+SERVED(serve_guest_request, SERVE_GUEST_REQUEST)
+SERVED(serve_guest_response, SERVE_GUEST_RESPONSE)
+SERVED(serve_guest_error, SERVE_GUEST_ERROR)
+SERVED(serve_host_response_len, SERVE_HOST_RESPONSE_LEN)
+SERVED(serve_host_response, SERVE_HOST_RESPONSE)
+SERVED(serve_host_error_len, SERVE_HOST_ERROR_LEN)
+SERVED(serve_host_error, SERVE_HOST_ERROR)
+SERVED(serve_console_log, SERVE_CONSOLE_LOG)
+
+typedef struct _served_t {
+    const char *name;
+    const char *signature;
+    M3RawCall call;
+} served_t;
+
+// The signatures are waPC's (edgemodule/fit.py lists what a guest may import).
+static const served_t exchange_served[] = {
+    { "__guest_request", "v(ii)", serve_guest_request },
+    { "__guest_response", "v(ii)", serve_guest_response },
+    { "__guest_error", "v(ii)", serve_guest_error },
+    { "__host_response_len", "i()", serve_host_response_len },
+    { "__host_response", "v(i)", serve_host_response },
+    { "__host_error_len", "i()", serve_host_error_len },
+    { "__host_error", "v(i)", serve_host_error },
+    { "__console_log", "v(ii)", serve_console_log },
+};
+
+static const served_t *exchange_find(const char *name, const char *signature) {
+    for (size_t i = 0; i < MP_ARRAY_SIZE(exchange_served); i++) {
+        const served_t *served = &exchange_served[i];
+        if (strcmp(served->name, name) == 0) {
+            if (strcmp(served->signature, signature) != 0) {
+                mp_raise_msg_varg(&mp_type_TypeError,
+                    MP_ERROR_TEXT("the exchange serves %s as %s, not %s"), name,
+                    served->signature, signature);
+            }
+            return served;
+        }
+    }
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("the exchange does not serve %s"), name);
+}
+
+// Exchange(runtime, max_payload, max_log, on_log)
+static mp_obj_t exchange_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
+    const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 4, 4, false);
+    if (!mp_obj_is_type(args[0], &runtime_type)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("Exchange() takes a wasm3 Runtime"));
+    }
+    mp_int_t max_payload = mp_obj_get_int(args[1]);
+    mp_int_t max_log = mp_obj_get_int(args[2]);
+    if (max_payload < 0 || max_log < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("max_payload and max_log must be 0 or more bytes"));
+    }
+    exchange_obj_t *self = mp_obj_malloc(exchange_obj_t, type);
+    self->runtime = MP_OBJ_TO_PTR(args[0]);
+    self->operation = self->payload = mp_const_empty_bytes;
+    self->response = self->error = mp_const_none;
+    self->host_response = self->host_error = mp_const_empty_bytes;
+    self->on_log = args[3];
+    self->status = mp_const_none;
+    self->max_payload = (mp_uint_t)max_payload;
+    self->max_log = (mp_uint_t)max_log;
+    self->oversize = 0;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+// begin(operation, payload): the state of a new call (wapc.Exchange.begin)
+static mp_obj_t exchange_begin(mp_obj_t self_in, mp_obj_t operation, mp_obj_t payload) {
+    exchange_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    bytes_len(operation, MP_QSTR_operation);  // refused now rather than inside the guest
+    bytes_len(payload, MP_QSTR_payload);
+    self->operation = operation;
+    self->payload = payload;
+    self->response = self->error = mp_const_none;
+    self->host_response = self->host_error = mp_const_empty_bytes;
+    self->oversize = 0;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(exchange_begin_obj, exchange_begin);
+
+// call(guest_call, operation, payload): one exchange (wapc.Exchange.call): begin(), then
+// guest_call(len(operation), len(payload)); the answer, or None when the call failed.
+static mp_obj_t exchange_call(size_t n_args, const mp_obj_t *args) {
+    exchange_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    mp_obj_t lengths[2] = {
+        mp_obj_new_int_from_uint(bytes_len(args[2], MP_QSTR_operation)),
+        mp_obj_new_int_from_uint(bytes_len(args[3], MP_QSTR_payload)),
+    };
+    exchange_begin(args[0], args[2], args[3]);
+    mp_obj_t status = mp_call_function_n_kw(args[1], 2, 0, lengths);
+    self->status = status;
+    if (status != MP_OBJ_NEW_SMALL_INT(1) || self->oversize) {
+        return mp_const_none;
+    }
+    return self->response == mp_const_none ? mp_const_empty_bytes : self->response;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(exchange_call_obj, 4, 4, exchange_call);
+
+static void exchange_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    exchange_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_obj_t *field;
+    switch (attr) {
+        case MP_QSTR_host_response:
+            field = &self->host_response;
+            break;
+        case MP_QSTR_host_error:
+            field = &self->host_error;
+            break;
+        default:
+            field = NULL;
+    }
+    if (dest[0] == MP_OBJ_SENTINEL) {  // store or delete
+        if (!field || dest[1] == MP_OBJ_NULL) {
+            mp_raise_msg_varg(&mp_type_AttributeError,
+                MP_ERROR_TEXT("Exchange.%q is read-only (host_response and host_error are not)"),
+                attr);
+        }
+        bytes_len(dest[1], attr);
+        *field = dest[1];
+        dest[0] = MP_OBJ_NULL;
+        return;
+    }
+    if (dest[0] != MP_OBJ_NULL) {
+        return;
+    }
+    switch (attr) {
+        case MP_QSTR_response:
+            dest[0] = self->response;
+            break;
+        case MP_QSTR_error:
+            dest[0] = self->error;
+            break;
+        case MP_QSTR_oversize:
+            dest[0] = mp_obj_new_int_from_uint(self->oversize);
+            break;
+        case MP_QSTR_status:
+            dest[0] = self->status;
+            break;
+        case MP_QSTR_max_payload:
+            dest[0] = mp_obj_new_int_from_uint(self->max_payload);
+            break;
+        case MP_QSTR_max_log:
+            dest[0] = mp_obj_new_int_from_uint(self->max_log);
+            break;
+        case MP_QSTR_begin:
+            dest[0] = MP_OBJ_FROM_PTR(&exchange_begin_obj);
+            dest[1] = self_in;
+            break;
+        case MP_QSTR_call:
+            dest[0] = MP_OBJ_FROM_PTR(&exchange_call_obj);
+            dest[1] = self_in;
+            break;
+        default:
+            if (field) {
+                dest[0] = *field;
+            }
+    }
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    exchange_type, MP_QSTR_Exchange, MP_TYPE_FLAG_NONE,
+    make_new, exchange_make_new,
+    attr, exchange_attr
+    );
 
 // ---- Environment
 
@@ -618,14 +998,19 @@ static mp_obj_t module_link_function(size_t n_args, const mp_obj_t *args) {
     const char *name = mp_obj_str_get_str(args[2]);
     const char *signature = mp_obj_str_get_str(args[3]);
     mp_obj_t fn = args[4];
-    if (!mp_obj_is_callable(fn)) {
+    // An Exchange serves the waPC host functions it knows in C; any other callable is called
+    // through the trampoline.
+    const served_t *served = NULL;
+    if (mp_obj_is_type(fn, &exchange_type)) {
+        served = exchange_find(name, signature);
+    } else if (!mp_obj_is_callable(fn)) {
         mp_raise_TypeError(MP_ERROR_TEXT("host function must be callable"));
     }
     if (!self->runtime) {
         mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("load the module before linking"));
     }
     M3Result result = m3_LinkRawFunctionEx(self->mod, module_name, name, signature,
-        host_trampoline, MP_OBJ_TO_PTR(fn));
+        served ? served->call : host_trampoline, MP_OBJ_TO_PTR(fn));
     // As pywasm3: linking a function the module does not import is no error.
     if (result && result != m3Err_functionLookupFailed) {
         raise_result(self->runtime->rt, result);
@@ -901,6 +1286,7 @@ static const mp_rom_map_elem_t wasm3_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Runtime), MP_ROM_PTR(&runtime_type) },
     { MP_ROM_QSTR(MP_QSTR_Module), MP_ROM_PTR(&module_type) },
     { MP_ROM_QSTR(MP_QSTR_Function), MP_ROM_PTR(&function_type) },
+    { MP_ROM_QSTR(MP_QSTR_Exchange), MP_ROM_PTR(&exchange_type) },
     { MP_ROM_QSTR(MP_QSTR_M3_VERSION), MP_ROM_PTR(&version_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_linear_memory_limit),
       MP_ROM_PTR(&wasm3_set_linear_memory_limit_obj) },

@@ -145,6 +145,9 @@ class HostCommands:
         annotations = strings(request, "annotations", what)
         if wanted == 0 and actor not in host.actors:
             return refused(f"{what}: actor {actor} is not running on host {host.id}")
+        if wanted > 1:
+            return refused(f"{what}: count {wanted}: a board runs one instance of each actor "
+                           f"(1 runs it, 0 stops it)")
         self.spawn(self._scale(host, actor, actor_ref, wanted, annotations))
         return ack()
 

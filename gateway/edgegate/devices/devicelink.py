@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from edgegate.devices import cobsc
 from edgegate.devices.transports import Transport, TransportError
 from edgelink import messages
 from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
@@ -15,6 +16,9 @@ from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.05
+# a quiet link's tick has only the keepalive (seconds away) to see to: with a hundred boards
+# on one gateway, twenty ticks a second each cost more than the calls
+QUIET_TICK_SECONDS = 0.5
 _ENDED = {"t": "", "id": 0}  # put in the inbox when the link ends; receive() raises then
 
 
@@ -40,12 +44,13 @@ class DeviceLink:
         self.epoch = secrets.token_hex(4)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
-                                 stall_ms=stall_ms, retries=retries)
+                                 stall_ms=stall_ms, retries=retries, cobs=cobsc.CODEC)
         self.link.on_open = self._session_opened
         self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()
         self._out = bytearray()
         self._out_ready = asyncio.Event()
+        self._active = asyncio.Event()  # bytes went out or came in: ticks are due again
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._sent: dict[int, tuple[dict[str, Any], bytes | None]] = {}  # to send again
@@ -73,6 +78,7 @@ class DeviceLink:
     def _queue_bytes(self, data: memoryview) -> None:
         self._out.extend(data)
         self._out_ready.set()
+        self._active.set()
 
     def _session_opened(self) -> None:
         self._resend = bool(self._waiting)
@@ -122,6 +128,7 @@ class DeviceLink:
                     break
                 self.bytes_in += len(data)
                 self._deliver(self.link.feed(data))
+                self._active.set()
         finally:
             self._closed = True
             for task in tasks:
@@ -145,9 +152,15 @@ class DeviceLink:
             self.bytes_out += len(data)
 
     async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self._deliver(self.link.tick())
+            if self.link.quiet:
+                self._active.clear()
+                wake = loop.call_later(QUIET_TICK_SECONDS, self._active.set)
+                await self._active.wait()
+                wake.cancel()
 
     def _give_up(self, request_id: int) -> None:
         # nobody waits for the answer any more: the body stops taking the line (and the

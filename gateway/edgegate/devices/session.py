@@ -110,8 +110,11 @@ class BoardSession:
                 left = deadline - time.monotonic()
                 done, _ = await asyncio.wait({greeted, closed}, timeout=min(wait, left),
                                              return_when=asyncio.FIRST_COMPLETED)
-                if done or left <= wait or DROP_UNKNOWN_BOARD in self.device.drops:
-                    break  # an id not in the key file will not change by waiting
+                if done or left <= wait or DROP_UNKNOWN_BOARD in self.device.drops or \
+                        self.device.link.session.turned_away:
+                    # an id not in the key file, or a board that serves another, will not
+                    # change by waiting
+                    break
                 if self._key_refused(started):
                     break
                 heard = self.device.bytes_in
@@ -143,6 +146,9 @@ class BoardSession:
 
     def _why_no_session(self) -> str:
         drops = self.device.drops
+        if self.device.link.session.turned_away:
+            return (f"board at {self.where}: busy with another connection (a gateway, or "
+                    f"another edgehost board command); try again once that one has ended")
         if DROP_UNKNOWN_BOARD in drops:
             return (f"board at {self.where}: it is not board {self.board_id!r} (handshake "
                     f"failed: unknown board); check --key-file")

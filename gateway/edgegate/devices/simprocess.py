@@ -20,6 +20,11 @@ import time
 from pathlib import Path
 
 READY_PREFIX = "edgehost sim: board "
+# `edgehost` run as a child of this process, its arguments to follow. The caller's folder stays
+# off the child's import path (as `-m` would put it first), so that a folder there named like
+# one of our packages, such as the clone itself seen from its parent, is not imported instead.
+EDGEHOST_CHILD = [sys.executable, "-c",
+                  "import sys; del sys.path[0]; from edgecli.main import main; sys.exit(main())"]
 
 
 class SimError(Exception):
@@ -44,10 +49,12 @@ class SimProcess:
 
     def __init__(self, args: list[str], stderr_path: Path, start_timeout: float = 15.0):
         self.stderr_path = stderr_path
-        command = [sys.executable, "-m", "edgecli.main", "sim", "--stop-with-stdin", *args]
+        command = [*EDGEHOST_CHILD, "sim", "--stop-with-stdin", *args]
         with stderr_path.open("wb") as err:
+            # a session of its own: the terminal's Ctrl-C is for this process, which stops
+            # the simulator in its turn
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err,
-                                            stdin=subprocess.PIPE)
+                                            stdin=subprocess.PIPE, start_new_session=True)
         try:
             self.where = self._ready(start_timeout)
         except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import errno
 import os
 import socket
 import threading
@@ -65,9 +66,15 @@ class SerialTransport:
     @classmethod
     async def open(cls, url: str, baudrate: int = 115200) -> SerialTransport:
         try:
-            port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=None)
+            # exclusive: a second program on one board's line would read half its frames
+            port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=None,
+                                         exclusive=True)
         except (serial.SerialException, ValueError) as exc:
-            raise TransportError(f"cannot open serial port {url!r}: {exc}", _reason(exc)) from None
+            reason = _reason(exc)
+            if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):
+                reason = ("busy with another connection; a gateway, another edgehost board "
+                          "command or a serial monitor holds it")
+            raise TransportError(f"cannot open serial port {url!r}: {exc}", reason) from None
         return cls(port, asyncio.get_running_loop(), url)
 
     def _read_loop(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import re
 import ssl
@@ -249,6 +250,9 @@ class OciClient:
             raise RegistryError(f"{ref}: cannot reach registry {ref.registry} ({reason}){hint}")
         except (OSError, ValueError) as exc:  # time-outs, resets, malformed addresses
             raise RegistryError(f"{ref}: cannot reach registry {ref.registry} ({exc})")
+        except http.client.HTTPException as exc:  # something else listens there (NATS: INFO …)
+            raise RegistryError(f"{ref}: {ref.registry} is not an HTTP registry: it answered "
+                                f"{str(exc)[:40]!r}")
 
 
 def _basic(credential: Credential) -> str:

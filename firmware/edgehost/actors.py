@@ -3,6 +3,7 @@
 import gc
 import io
 
+from edgehost import port
 from edgehost.wapc import Limits, ModuleRefused, WapcError, WapcHost
 from edgemodule import claimcheck, fit
 from edgemodule.wasminspect import inspect_bytes
@@ -84,6 +85,8 @@ class ActorTable:
         self.limits = limits
         self.maps = maps
         self.max_actors = limits["max_actors"]
+        # the fit model counts linear memory within the actors' RAM; the engine holds it there
+        port.limit_linear_memory(limits["actor_ram_bytes"])
         self.wapc_limits = Limits(memory_pages=limits["max_pages_per_actor"],
                                   max_payload=limits["max_payload"],
                                   deadline_ms=limits["call_deadline_ms"])

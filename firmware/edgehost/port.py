@@ -19,6 +19,17 @@ except ImportError:
     map_file = None
 
 
+def limit_linear_memory(nbytes):
+    """Hold actors' linear memory, all together, to `nbytes`: the board's wasm3 module keeps
+    it apart from the Python heap (in PSRAM on an ESP32), where nothing else bounds it to the
+    profile's share. pywasm3 has no such limit; the fit model alone holds the simulator."""
+    try:
+        from wasm3 import set_linear_memory_limit
+    except ImportError:
+        return
+    set_linear_memory_limit(nbytes)
+
+
 def random_bytes(n):
     """Cryptographic random bytes (os.urandom exists on all three)."""
     return os.urandom(n)

@@ -491,3 +491,36 @@ def mapped_module(out, load):
         port.map_file("missing.wasm")
     except OSError as exc:
         out("missing: OSError %d" % exc.errno)
+
+
+@scenario
+def linear_memory(out, load):
+    """Actors' linear memory off the heap, held to the limit the board sets (board engine only):
+    a load past it is refused as any allocation the engine cannot make, and a host dropped
+    gives its memory back."""
+    import gc
+
+    import wasm3
+
+    from edgehost import port
+
+    gc.collect()
+    before = gc.mem_alloc()
+    first = WapcHost("echo", load("echo"))
+    gc.collect()
+    out("2 pages off the heap: %s" % (wasm3.linear_memory_used() >= 2 * 65536 > gc.mem_alloc()
+                                      - before))
+    port.limit_linear_memory(wasm3.linear_memory_used() + 2 * 65536 + 64)
+    second = WapcHost("grow", load("grow"), limits=BIG)
+    attempt(out, "past the limit", WapcHost, "echo", load("echo"))
+    attempt(out, "growth past the limit", second.call, "Fill", u32(256 * 1024))
+    del first  # its runtime is garbage now: the finaliser frees its linear memory
+    gc.collect()
+    third = WapcHost("echo", load("echo"))
+    out("after one is dropped: %r" % third.call("Echo", b"room again"))
+    out("the second still answers: %s" % (second.call("Fill", u32(16)) == pattern(16)))
+    try:
+        wasm3.set_linear_memory_limit(-1)
+    except ValueError as exc:
+        out("negative: ValueError %s" % exc)
+    wasm3.set_linear_memory_limit(0)

@@ -48,6 +48,18 @@ def test_the_binding_refuses_misuse_with_one_line_each(board_scenario):
     ]
 
 
+def test_linear_memory_is_off_the_heap_within_the_limit_and_dropping_an_actor_frees_it(
+        board_scenario):
+    assert board_scenario("linear_memory") == [
+        "2 pages off the heap: True",
+        "past the limit: ModuleRefused actor echo: module refused: memory allocation failed",
+        "growth past the limit: GuestError actor grow: Fill failed: out of memory",
+        "after one is dropped: b'room again'",
+        "the second still answers: True",
+        "negative: ValueError linear memory limit must be 0 (none) or more bytes",
+    ]
+
+
 def test_the_exchange_refuses_misuse_with_one_line_each(board_scenario):
     assert board_scenario("exchange_misuse") == [
         "no runtime: TypeError Exchange() takes a wasm3 Runtime",

@@ -23,13 +23,6 @@ pytestmark = pytest.mark.micropython
 BIG_WAIT = 90.0  # a 1.8 MB install: hashed and checked in the board's Python, twice over
 CODE_CALL = packb({"fn": 5, "x": 7})
 GREET = packb({"name": "edge"})
-# Known and measured, not yet fixed: the fit model sums what actors take, but the board's heap
-# never moves a block, and a 17-page actor's linear memory needs 1088 KiB in one piece. After a
-# few uploads and loads, sim --micropython's 8 MiB heap holds MBs free only in smaller pieces,
-# and an install the model accepted fails "engine: memory allocation failed" in some runs.
-FRAGMENTED = pytest.mark.xfail(reason="the board's heap fragments (issue 28): "
-                                      "docs/PERFORMANCE.md, tools/bench/fill_heap.py",
-                               strict=False)
 
 
 @pytest.fixture
@@ -74,7 +67,7 @@ async def answers(gw, actor: SignedActor) -> None:
     assert unpackb(reply["body"]), reply
 
 
-@pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=FRAGMENTED)])
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 async def test_four_rust_shaped_actors_of_17_pages_answer_at_once_on_the_default_profile(
         start_sim, actors, runtime, sim_micropython):
     sim = start_sim(runtime)
@@ -136,7 +129,6 @@ async def fill_in_random_order(gw, pool: dict[str, bytes], rng: random.Random) -
             await answers(gw, each)
 
 
-@FRAGMENTED
 async def test_a_board_filled_to_what_the_model_allows_answers_every_actor_it_accepted(
         start_sim, actors, sim_micropython, tmp_path):
     pool = rust_shaped(actors)

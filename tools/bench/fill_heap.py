@@ -4,12 +4,12 @@ times over, on the 32-bit build of the board's MicroPython.
     .venv/bin/python tools/bench/fill_heap.py [--profile NAME] [--heap SIZE] [--rounds R]
                                               [--steps N] [--kinds K,...] [--actor-ram KIB]
 
-Each round is a fresh interpreter with a heap of --heap (default 8M, the S3 N8R8's PSRAM and
-`sim --micropython`'s heap) running N random steps of install, swap and remove over the
-Rust-shaped actors (17 pages; 0.13, 0.52 and 1.8 MB of code, and rust_greeter grown to 1 MB),
-modules mapped, with the profile's limits: every step the model accepts must load and answer
-(mp_fill_heap.py). Reports the steps that failed and the least free heap and largest free
-block seen. Ends with `fill_failures=<count>`.
+Each round is a fresh interpreter with a heap of --heap (by default `sim --micropython`'s;
+actors' linear memory is off it, held to the profile's RAM for actors) running N random steps
+of install, swap and remove over the Rust-shaped actors (17 pages; 0.13, 0.52 and 1.8 MB of
+code, and rust_greeter grown to 1 MB), modules mapped, with the profile's limits: every step
+the model accepts must load and answer (mp_fill_heap.py). Reports the steps that failed and
+the least free heap and largest free block seen. Ends with `fill_failures=<count>`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from actor_heap import measure_env
 
-from edgecli import actorbuild, mpbuild, profiles
+from edgecli import actorbuild, mpbuild, mpsim, profiles
 from edgegate.wascap.modules import custom_section
 
 HERE = Path(__file__).resolve().parent
@@ -58,7 +58,7 @@ def fill_round(binary: Path, heap: str, limits: dict, seed: int, steps: int, kin
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=profiles.DEFAULT_PROFILE)
-    parser.add_argument("--heap", default="8M")
+    parser.add_argument("--heap", default=mpsim.HEAP)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--kinds", default="install,swap,remove",

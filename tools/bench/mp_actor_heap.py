@@ -3,10 +3,11 @@ WapcHost, its module mapped (wasm3.map_file) or read into RAM.
 
     micropython mp_actor_heap.py PATH mapped|ram OPERATION PAYLOAD_HEX [FUNCTIONS]
 
-Prints `module=<bytes> instance=<bytes> call=<bytes>`: heap held (gc.mem_alloc, collected)
-after the module is mapped or read, after instantiation, and after a first call, each counted
-from the same start. With FUNCTIONS (a rust_code_* actor), Code.Run then runs each of them
-once, so wasm3 has compiled them all, and `all=<bytes>` follows.
+Prints `module=<bytes> instance=<bytes> call=<bytes>`: RAM held (gc.mem_alloc, collected, and
+the linear memory the wasm3 module keeps off the heap) after the module is mapped or read,
+after instantiation, and after a first call, each counted from the same start. With FUNCTIONS
+(a rust_code_* actor), Code.Run then runs each of them once, so wasm3 has compiled them all,
+and `all=<bytes>` follows.
 """
 
 import gc
@@ -18,14 +19,17 @@ import wasm3
 from edgehost.wapc import Limits, WapcHost
 
 
-def held(start):
+def ram():
     gc.collect()
-    return gc.mem_alloc() - start
+    return gc.mem_alloc() + wasm3.linear_memory_used()
+
+
+def held(start):
+    return ram() - start
 
 
 def main(path, how, operation, payload, functions):
-    gc.collect()
-    start = gc.mem_alloc()
+    start = ram()
     if how == "mapped":
         module = wasm3.map_file(path)
     else:

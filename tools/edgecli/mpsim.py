@@ -29,7 +29,12 @@ from edgegate import lifeline
 # each runtime: its build, and what goes on its path before firmware/ and shared/
 RUNTIMES = {"micropython": (mpbuild.board_build, ()),
             "circuitpython": (cpbuild.ensure_built, (cpbuild.STAND_INS,))}
-HEAP = "8M"  # a board with PSRAM; the profile's limits bound each actor within it
+# The heap holds the host, the install's buffers and wasm3's structures; actors' linear memory
+# is apart from it, held to the profile's RAM for actors by the wasm3 module (on a board both
+# share PSRAM). Filling the default profile with 17-page actors in random orders of install,
+# swap and remove left at least 2.5 MB of 4 MB free after every step (tools/bench/fill_heap.py;
+# docs/PERFORMANCE.md). Many code-heavy actors of a page or two would need more.
+HEAP = "4M"
 START = "import main\nmain.main(recheck_ms=100)\n"
 CONNECT_WAIT_S = 10.0
 

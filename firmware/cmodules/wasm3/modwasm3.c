@@ -1,7 +1,7 @@
 // wasm3 for MicroPython, shaped like pywasm3 (Environment, Runtime, Module, Function), plus what
 // the board needs: a memory cap enforced on memory.grow, a per-call deadline, a native-stack
-// floor taken from MicroPython's own limit, every allocation on MicroPython's heap, and the waPC
-// exchange's host functions that need no Python.
+// floor taken from MicroPython's own limit, linear memory apart from MicroPython's heap, and the
+// waPC exchange's host functions that need no Python.
 
 #include <string.h>
 
@@ -31,11 +31,42 @@
 static const char trap_deadline[] = "[trap] deadline exceeded";
 static const char trap_host_raised[] = "[trap] host function raised an exception";
 
-// ---- allocation: wasm3's calloc, realloc and free (see vm/vm_core.c)
+// ---- allocation: wasm3's calloc, realloc and free (see vm/vm_core.c), and linear memory's
 //
-// Everything wasm3 allocates is reachable from the Python objects below (runtime, module and
-// environment pointers, and from there wasm3's own lists), so the collector keeps it while
-// they live and reclaims it with them: no finaliser is needed.
+// wasm3's structures are on MicroPython's heap, reachable from the Python objects below
+// (runtime, module and environment pointers, and from there wasm3's own lists), so the
+// collector keeps them while those live and reclaims them with them.
+//
+// An actor's linear memory is not: a 17-page actor needs 1088 KiB in one block, and a heap
+// that never moves a block holds MBs free after installs, swaps and removes only in smaller
+// pieces (issue 28). vm/vm_env.c routes wasm3's one call that sizes linear memory
+// (ResizeMemory) here, to the system's allocator: the C library's malloc on the unix port
+// (glibc maps blocks this large on their own, so they leave no holes), and on the ESP32 the
+// IDF heap, in PSRAM where the firmware has it. MicroPython 1.28's ESP32 port grows its split
+// GC heap from that same IDF heap (gc_get_max_new_split in ports/esp32/gccollect.c), so PSRAM
+// is one pool shared first come, first served: the limit below keeps actors' linear memory to
+// the profile's share of it, and the rest stays for the Python heap to grow into.
+//
+// Memory outside the heap is not collected: a runtime's finaliser frees it. Where the port
+// has no finalisers, linear memory stays on the heap.
+
+#define LINEAR_OUTSIDE_HEAP MICROPY_ENABLE_FINALISER
+
+#if LINEAR_OUTSIDE_HEAP && defined(ESP_PLATFORM)
+#include "sdkconfig.h"
+#include "esp_heap_caps.h"
+#if CONFIG_SPIRAM
+#define LINEAR_CAPS (MALLOC_CAP_SPIRAM | MALLOC_CAP_8BIT)
+#else
+#define LINEAR_CAPS MALLOC_CAP_8BIT
+#endif
+#define system_realloc(ptr, size) heap_caps_realloc((ptr), (size), LINEAR_CAPS)
+#define system_free(ptr) heap_caps_free(ptr)
+#elif LINEAR_OUTSIDE_HEAP
+#include <stdlib.h>
+#define system_realloc(ptr, size) realloc((ptr), (size))
+#define system_free(ptr) free(ptr)
+#endif
 
 void *edgehost_m3_calloc(size_t num, size_t size) {
     size_t n = num * size;
@@ -51,10 +82,77 @@ void *edgehost_m3_realloc(void *ptr, size_t size) {
     return gc_realloc(ptr, size ? size : 1, true);
 }
 
+#if LINEAR_OUTSIDE_HEAP
+
+// Each block carries its size, so that freeing it gives back what it took from the limit.
+typedef union _linear_header_t {
+    size_t size;
+    uint64_t align;  // the wasm memory behind it stays 8-byte aligned
+} linear_header_t;
+
+static size_t linear_limit = 0;  // bytes; 0: none but the allocator's own
+static size_t linear_used = 0;
+
+static void *linear_resize(void *ptr, size_t new_size, size_t old_size) {
+    if (linear_limit && new_size > old_size
+        && (linear_used > linear_limit || new_size - old_size > linear_limit - linear_used)) {
+        return NULL;
+    }
+    linear_header_t *header = ptr ? (linear_header_t *)ptr - 1 : NULL;
+    header = system_realloc(header, sizeof(linear_header_t) + new_size);
+    if (!header) {
+        return NULL;
+    }
+    header->size = new_size;
+    linear_used = linear_used - old_size + new_size;
+    return header + 1;
+}
+
+static void linear_free(void *ptr) {
+    linear_header_t *header = (linear_header_t *)ptr - 1;
+    linear_used -= header->size;
+    system_free(header);
+}
+
+void edgehost_m3_free(void *ptr) {
+    if (!ptr) {
+        return;
+    }
+    // only linear memory comes from outside the heap, and the heap knows its own blocks
+    if (gc_nbytes(ptr)) {
+        gc_free(ptr);
+    } else {
+        linear_free(ptr);
+    }
+}
+
+#else
+
 void edgehost_m3_free(void *ptr) {
     if (ptr) {
         gc_free(ptr);
     }
+}
+
+#endif
+
+// wasm3's m3_Realloc in ResizeMemory (vm/vm_env.c): an actor's linear memory, made or grown.
+void *edgehost_m3_linear_realloc(void *ptr, size_t new_size, size_t old_size) {
+    #if LINEAR_OUTSIDE_HEAP
+    void *mem = linear_resize(ptr, new_size, old_size);
+    if (!mem) {
+        // Runtimes that are garbage but not yet collected hold theirs until their finalisers
+        // run: collect once before giving up, as a failed gc_alloc does.
+        gc_collect();
+        mem = linear_resize(ptr, new_size, old_size);
+    }
+    #else
+    void *mem = edgehost_m3_realloc(ptr, new_size);
+    #endif
+    if (mem && new_size > old_size) {
+        memset((uint8_t *)mem + old_size, 0, new_size - old_size);  // as m3_Realloc_Impl does
+    }
+    return mem;
 }
 
 // ---- the deadline: a clock per guest entry, probed by wasm3 on calls, loops and returns
@@ -700,7 +798,9 @@ static mp_obj_t env_new_runtime(mp_obj_t self_in, mp_obj_t stack_in) {
     if (stack_bytes < 64) {
         mp_raise_ValueError(MP_ERROR_TEXT("stack must be at least 64 bytes"));
     }
-    runtime_obj_t *self = mp_obj_malloc(runtime_obj_t, &runtime_type);
+    // the finaliser frees linear memory, which is not on the heap (see the allocation above)
+    runtime_obj_t *self = mp_obj_malloc_with_finaliser(runtime_obj_t, &runtime_type);
+    self->rt = NULL;
     self->env = self_in;
     self->modules = mp_obj_new_list(0, NULL);
     self->pending = MP_OBJ_NULL;
@@ -860,7 +960,22 @@ static mp_obj_t runtime_memory_pages(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(runtime_memory_pages_obj, runtime_memory_pages);
 
+// The runtime's finaliser: its linear memory, the one part of it off the heap. The rest of
+// the runtime is the collector's, freed in the same sweep after every finaliser has run.
+static mp_obj_t runtime_del(mp_obj_t self_in) {
+    runtime_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    IM3Runtime rt = self->rt;
+    if (rt && rt->memory.mallocated) {
+        edgehost_m3_free(rt->memory.mallocated);
+        rt->memory.mallocated = NULL;
+        rt->memory.numPages = 0;
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(runtime_del_obj, runtime_del);
+
 static const mp_rom_map_elem_t runtime_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&runtime_del_obj) },
     { MP_ROM_QSTR(MP_QSTR_load), MP_ROM_PTR(&runtime_load_obj) },
     { MP_ROM_QSTR(MP_QSTR_find_function), MP_ROM_PTR(&runtime_find_function_obj) },
     { MP_ROM_QSTR(MP_QSTR_get_memory), MP_ROM_PTR(&runtime_get_memory_obj) },
@@ -1132,6 +1247,35 @@ static mp_obj_t wasm3_map_partition(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(wasm3_map_partition_obj, 3, 4, wasm3_map_partition);
 #endif
 
+// ---- the budget for linear memory
+
+// set_linear_memory_limit(n): actors' linear memory together may take `n` bytes (0: no limit
+// but the allocator's); past it, making or growing one fails as wasm3 fails when memory runs
+// out ("memory allocation failed", memory.grow answering -1). The board sets it from its
+// profile, so that the simulator holds actors to the PSRAM the profile gives them.
+static mp_obj_t wasm3_set_linear_memory_limit(mp_obj_t limit_in) {
+    mp_int_t limit = mp_obj_get_int(limit_in);
+    if (limit < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("linear memory limit must be 0 (none) or more bytes"));
+    }
+    #if LINEAR_OUTSIDE_HEAP
+    linear_limit = (size_t)limit;
+    #endif
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(wasm3_set_linear_memory_limit_obj,
+    wasm3_set_linear_memory_limit);
+
+// linear_memory_used(): bytes actors' linear memory takes off the heap (0 where it is on it).
+static mp_obj_t wasm3_linear_memory_used(void) {
+    #if LINEAR_OUTSIDE_HEAP
+    return mp_obj_new_int_from_uint(linear_used);
+    #else
+    return MP_OBJ_NEW_SMALL_INT(0);
+    #endif
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(wasm3_linear_memory_used_obj, wasm3_linear_memory_used);
+
 // ---- the module
 
 static const MP_DEFINE_STR_OBJ(version_obj, M3_VERSION);
@@ -1144,6 +1288,9 @@ static const mp_rom_map_elem_t wasm3_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Function), MP_ROM_PTR(&function_type) },
     { MP_ROM_QSTR(MP_QSTR_Exchange), MP_ROM_PTR(&exchange_type) },
     { MP_ROM_QSTR(MP_QSTR_M3_VERSION), MP_ROM_PTR(&version_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_linear_memory_limit),
+      MP_ROM_PTR(&wasm3_set_linear_memory_limit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_linear_memory_used), MP_ROM_PTR(&wasm3_linear_memory_used_obj) },
     #if defined(__unix__)
     { MP_ROM_QSTR(MP_QSTR_map_file), MP_ROM_PTR(&wasm3_map_file_obj) },
     #endif

@@ -1,5 +1,6 @@
 """The gateway's imports point down: no two of its modules import each other, however far round,
-and none of them imports the command line or anything else under tools/.
+and none of them imports the command line or anything else under tools/. In the command line,
+no command module (`*cmds`) imports another: what two commands share has a module of its own.
 
 Every import counts, those under `if TYPE_CHECKING:` and inside functions too: a cycle there is
 still two modules that each need the other to be read.
@@ -12,16 +13,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = ROOT / "gateway"
+TOOLS = ROOT / "tools"
 
 # cycles and upward imports still in the tree, each named once; remove one here when it goes
 REMAINING_CYCLES: set[frozenset[str]] = set()
 REMAINING_UPWARD: set[tuple[str, str]] = set()
 
 
-def gateway_modules() -> dict[str, Path]:
+def modules_under(folder: Path) -> dict[str, Path]:
+    """Every module of the packages in `folder`, by its dotted name."""
     modules = {}
-    for path in sorted(GATEWAY.rglob("*.py")):
-        parts = list(path.relative_to(GATEWAY).with_suffix("").parts)
+    for path in sorted(folder.rglob("*.py")):
+        parts = list(path.relative_to(folder).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
         modules[".".join(parts)] = path
@@ -46,8 +49,8 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    known = gateway_modules()
+def import_graph(folder: Path = GATEWAY) -> dict[str, set[str]]:
+    known = modules_under(folder)
     return {name: imports_of(name, path, known) for name, path in known.items()}
 
 
@@ -105,3 +108,13 @@ def test_nothing_in_the_gateway_imports_the_command_line_or_tools():
               for imported in imported_all if imported.split(".")[0] in tools}
     assert upward <= REMAINING_UPWARD, "gateway/ imports tools/: " + "; ".join(
         f"{name} imports {imported}" for name, imported in sorted(upward - REMAINING_UPWARD))
+
+
+def test_no_command_module_imports_another():
+    graph = {name: imported for name, imported in import_graph(TOOLS).items()
+             if name.startswith("edgecli.")}
+    commands = {name for name in graph if name.endswith("cmds")}
+    crossing = {(name, imported) for name in commands for imported in graph[name]
+                if imported in commands and imported != name}
+    assert not crossing, "command modules importing each other: " + "; ".join(
+        f"{name} imports {imported}" for name, imported in sorted(crossing))

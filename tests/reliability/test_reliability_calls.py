@@ -4,8 +4,7 @@ proxy damaging bytes both ways from the first byte; none may print another call'
 from __future__ import annotations
 
 import pytest
-
-from edgecli.callsoak import CallSoakResult, bound_seconds, call_soak
+from soaks.callsoak import CallSoakResult, bound_seconds, call_soak
 
 pytestmark = pytest.mark.soak
 

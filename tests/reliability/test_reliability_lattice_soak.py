@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import nats
 import pytest
+from soaks.latticesoak import LatticeCaller, lattice_soak
+from soaks.linksoak import ClearError, Silence
 
-from edgecli.latticesoak import LatticeCaller, lattice_soak
 from edgecli.linkfaults import Rates
-from edgecli.linksoak import ClearError, Silence
 from edgegate.rpc.invocation import Invocation, InvocationResponse
 from edgegate.wascap import KeyPair
 

@@ -4,9 +4,9 @@ once, and run once (the counting actor proves it)."""
 from __future__ import annotations
 
 import pytest
+from soaks.linksoak import soak
 
 from edgecli.linkfaults import Rates
-from edgecli.linksoak import soak
 
 pytestmark = pytest.mark.soak
 

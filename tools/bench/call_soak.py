@@ -4,7 +4,7 @@ damages bytes both ways, handshake included; no call may print another call's an
 An `edgehost sim` board over TCP with the echo actor, and `--runs` runs of `--calls` commands
 `edgehost board --tcp PROXY call echo Echo PAYLOAD`, one after another, each run through
 `edgehost linkproxy`'s proxy with its own seed (`--seed`, `--seed` + 1, …) damaging `--damage`
-of the bytes each way (flips, drops and duplicates in equal parts; see edgecli.callsoak). Each
+of the bytes each way (flips, drops and duplicates in equal parts; see soaks.callsoak). Each
 run prints a progress line on stderr; the totals come as one JSON line, and the last line is
 call_soak_clean=1 when no call was answered wrong, ended unclearly or hung.
 
@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from edgecli.callsoak import CallSoakResult, call_soak
+from soaks.callsoak import CallSoakResult, call_soak
 
 
 def main() -> int:

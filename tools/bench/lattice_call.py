@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 
 import nats
+from soaks.latticesoak import start_gateway
+from soaks.latticesoak import wait_served as wait_served_one
 
 from edgecli import actorbuild
-from edgecli.latticesoak import start_gateway
-from edgecli.latticesoak import wait_served as wait_served_one
 from edgegate.devices.boardclient import BoardClient, BoardError
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.simprocess import SimProcess
@@ -123,7 +123,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def wait_served(nc, actors: list[str]) -> None:
-    """Until every actor is subscribed on the lattice (edgecli.latticesoak's check, each)."""
+    """Until every actor is subscribed on the lattice (soaks.latticesoak's check, each)."""
     for actor in actors:
         await wait_served_one(nc, actor, 120.0)
 

@@ -3,11 +3,11 @@ run on a clean line.
 
 An `edgehost sim` board over TCP, `edgehost linkproxy`'s proxy damaging `--damage` of the frames
 each way (bit flips, drops and duplicates in equal parts), and BoardClient making `--calls`
-invocations with at most `--in-flight` outstanding (see edgecli.linksoak). Each run prints its
+invocations with at most `--in-flight` outstanding (see soaks.linksoak). Each run prints its
 counts and latencies as JSON; the last line is soak_clean=1 when the damaged run had every call
 answered right, once, and run once.
 
-With --lattice the calls come from the lattice instead (see edgecli.latticesoak): a private
+With --lattice the calls come from the lattice instead (see soaks.latticesoak): a private
 nats-server, an `edgehost gateway` process dialling the board through the proxy, and signed
 invocations on wasmbus.rpc.default.{actor} from a plain nats-py caller.
 
@@ -24,9 +24,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from edgecli.latticesoak import lattice_soak
+from soaks.latticesoak import lattice_soak
+from soaks.linksoak import soak
+
 from edgecli.linkfaults import Rates
-from edgecli.linksoak import soak
 
 
 def main() -> int:

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edgecli.commands import fail, report
-from edgecli.keycmds import ACCOUNT, keys_dir, load_key, missing_folder, signing_account, stored_key
+from edgecli.output import fail, missing_folder, report
+from edgecli.signing import ACCOUNT, BAD_INPUT, check_caps, load_key, signing_key
+from edgegate.config import keys_dir
 from edgegate.wascap import (
     ActorMetadata,
     InvalidKeyError,
@@ -25,8 +26,6 @@ from edgemodule.wasmsections import WASM_MAGIC
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d+[smhdw])+")
-_CONTRACT_ID = re.compile(r"[^\s:]+(?::[^\s:]+)+")
-BAD_INPUT = (OSError, ValueError)  # WasmFormatError, ClaimsError, ArchiveError, InvalidKeyError
 
 
 def parse_duration(text: str, option: str) -> int:
@@ -227,23 +226,6 @@ def claims_inspect(args: argparse.Namespace) -> int:
 
 
 # -- sign ---------------------------------------------------------------------------------------
-
-
-def signing_key(value: str | None, name: str, kind: str, option: str):
-    if value is None:
-        return signing_account() if kind == "account" else stored_key(name, kind)
-    try:
-        return load_key(value)
-    except InvalidKeyError as exc:
-        raise InvalidKeyError(f"{option}: {exc}")
-
-
-def check_caps(caps: list[str]) -> None:
-    """Refuse (ValueError) a --cap that is not a contract id."""
-    for cap in caps:
-        if not _CONTRACT_ID.fullmatch(cap):
-            raise ValueError(f"--cap {cap!r}: a capability is a contract id like "
-                             "wasmcloud:httpserver")
 
 
 def _stored_subject(public_key: str):

@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgecli.boardcmds import request_payload, show_answer
-from edgecli.callcmds import CallError, calling_key, invoke_actor, resolve
-from edgecli.commands import fail, note, report, working
 from edgecli.ctlapply import apply_to_host, show_outcomes
 from edgecli.ctlclient import CtlClient, CtlError, start_outcome
-from edgecli.gatewaycmds import lattice_config
+from edgecli.latticecalls import CallError, calling_key, invoke_actor, resolve
+from edgecli.latticeoptions import lattice_config
 from edgecli.natsurl import NatsUrlError, check_nats_url
+from edgecli.output import fail, note, report, working
+from edgecli.payloads import request_payload, show_answer
 from edgegate.config import ConfigError, LatticeConfig
 from edgegate.control.auctions import labels_match
 from edgegate.gateway import GatewayError, connect_nats

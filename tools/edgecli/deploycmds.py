@@ -11,9 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from edgecli import boardfiles, commands, profiles
+from edgecli import boardfiles, output, profiles
 from edgecli.boardfiles import BoardFiles, BoardFilesError
-from edgecli.commands import fail, note, report, usage
+from edgecli.output import fail, note, report, usage
 from edgecli.serialports import AUTO
 from edgegate.devices import registry
 from edgegate.devices.transports import parse_tcp_address
@@ -25,7 +25,7 @@ def _progress() -> Progress:
     console = Console(stderr=True)
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                     console=console, transient=True,
-                    disable=commands.quiet or not console.is_terminal)
+                    disable=output.quiet or not console.is_terminal)
 
 
 def deploy(args: argparse.Namespace) -> int:

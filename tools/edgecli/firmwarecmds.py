@@ -16,7 +16,7 @@ from edgecli import (
     profiles,
     serialports,
 )
-from edgecli.commands import fail, note, report
+from edgecli.output import fail, note, report
 
 
 def _profile(name: str) -> profiles.Profile:

@@ -8,26 +8,13 @@ import logging
 import sys
 from pathlib import Path
 
-from edgecli.commands import fail
-from edgecli.keycmds import keys_dir
+from edgecli.latticeoptions import lattice_config
+from edgecli.output import fail
 from edgecli.stopsignals import StopSignals
-from edgegate.config import ConfigError, LatticeConfig
+from edgegate.config import ConfigError
 from edgegate.devices.registry import RegistryError, load_registry
 from edgegate.gateway import Gateway, GatewayError
 from edgegate.vhost.host import BoardHost
-
-
-def lattice_config(args: argparse.Namespace) -> LatticeConfig:
-    """The lattice settings from the environment and the flags; ConfigError when bad."""
-    config = LatticeConfig.from_env(nats_url=args.nats, keys_dir=keys_dir())
-    config.credentials = args.creds or config.credentials
-    config.tls_ca, config.tls_cert, config.tls_key = args.tls_ca, args.tls_cert, args.tls_key
-    if bool(args.tls_cert) != bool(args.tls_key):
-        raise ConfigError("--tls-cert and --tls-key go together")
-    for path in filter(None, (config.credentials, args.tls_ca, args.tls_cert, args.tls_key)):
-        if not Path(path).is_file():
-            raise ConfigError(f"{path}: no such file")
-    return config
 
 
 def _announce(host: BoardHost) -> None:

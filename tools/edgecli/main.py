@@ -10,16 +10,17 @@ import sys
 from importlib.metadata import version
 
 from edgecli import (
+    actorcmds,
     boardcmds,
     callcmds,
     claimcmds,
-    commands,
     completioncmds,
     ctlcmds,
     deploycmds,
     firmwarecmds,
     gatewaycmds,
     keycmds,
+    output,
     parcmds,
     proxycmds,
     pushcmds,
@@ -44,10 +45,10 @@ class CommandLineParser(argparse.ArgumentParser):
         mistyped = INVALID_CHOICE.fullmatch(message)
         if mistyped is not None:
             given = mistyped["given"]
-            hint = commands.did_you_mean(given, re.findall(r"'([^']*)'", mistyped["choices"]))
+            hint = output.did_you_mean(given, re.findall(r"'([^']*)'", mistyped["choices"]))
             if hint:
                 message = f"argument {mistyped['name']}: no such choice as {given!r}{hint}"
-        self.exit(commands.USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(output.USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
         # A leaf command takes its options anywhere, even between its positionals
@@ -530,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", help="output folder (default: actors/ in the build folder, "
                        "build/ of a clone, ~/.cache/edgehost/build when installed)")
     _add_json(build)
-    build.set_defaults(run=commands.build_actors)
+    build.set_defaults(run=actorcmds.build_actors)
 
     _add_keys(sub)
     _add_claims(sub)
@@ -562,7 +563,7 @@ def _not_utf8(argv: list[str]) -> str | None:
 def _run(argv: list[str]) -> int:
     bad = _not_utf8(argv)
     if bad is not None:
-        return commands.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
+        return output.usage(f"argument {bad} is not UTF-8 text; give names and payloads in "
                               f"UTF-8 (a binary payload goes in a file: --file)")
     parser = build_parser()
     completioncmds.complete(parser)
@@ -570,20 +571,20 @@ def _run(argv: list[str]) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(argv)
-    commands.quiet = getattr(args, "quiet", False)
+    output.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
     if args.verbose and args.command != "gateway":  # the gateway sets up its own logging
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     if args.command == "board":
         problem = board_target(args, required=args.action != "fit")
         if problem is not None:
-            return commands.usage(problem)
+            return output.usage(problem)
     if getattr(args, "port", None) == serialports.AUTO:
         try:
             args.port = serialports.find_board_port()
         except serialports.NoSingleBoard as exc:
-            return commands.fail(str(exc))
-        commands.note(f"--port auto: {args.port}, the one board plugged in")
+            return output.fail(str(exc))
+        output.note(f"--port auto: {args.port}, the one board plugged in")
     return args.run(args)
 
 

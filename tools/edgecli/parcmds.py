@@ -9,9 +9,8 @@ import re
 import tarfile
 from pathlib import Path
 
-from edgecli.claimcmds import BAD_INPUT, signing_key
-from edgecli.commands import fail, report
-from edgecli.keycmds import missing_folder
+from edgecli.output import fail, missing_folder, report
+from edgecli.signing import BAD_INPUT, signing_key
 from edgegate.providers.archive import platform_target
 from edgegate.wascap.archives import CLAIMS_MEMBER, provider_token
 

@@ -10,9 +10,9 @@ import signal
 import sys
 from typing import TextIO
 
-from edgecli.commands import fail
 from edgecli.linkfaults import FRAME_FAULTS, FaultError, Rates
 from edgecli.linkproxy import READY_PREFIX, LinkProxy, ProxyError
+from edgecli.output import fail
 from edgegate.devices.transports import parse_tcp_address
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from edgecli.commands import fail, report, working
+from edgecli.output import fail, report, working
 from edgegate.registries import OciClient, OciReference, RegistryError
 from edgegate.registries.fetch import RegistrySettings
 from edgegate.registries.oci import Credential

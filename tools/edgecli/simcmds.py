@@ -7,7 +7,7 @@ import signal
 import sys
 
 from edgecli import simulator as simulator_module
-from edgecli.commands import fail
+from edgecli.output import fail
 from edgecli.simulator import SimError, SimOptions, build
 from edgegate import lifeline
 

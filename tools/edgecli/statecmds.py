@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from edgecli.commands import fail, report
+from edgecli.output import fail, report
 from edgecli.simulator import FlashDir
-from edgecli.upcmds import state_dir
+from edgecli.statedir import state_dir
 
 STOP_SECONDS = 10.0  # up stops its parts within a few seconds; then they are ended
 

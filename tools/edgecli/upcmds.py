@@ -18,11 +18,12 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 
 from edgecli import actorbuild
-from edgecli.commands import fail
 from edgecli.ctlapply import show_outcomes
 from edgecli.folderlock import FolderInUse, lock_folder
-from edgecli.gatewaycmds import lattice_config
-from edgecli.keycmds import signing_account, stored_key
+from edgecli.latticeoptions import lattice_config
+from edgecli.output import fail
+from edgecli.signing import signing_account, stored_key
+from edgecli.statedir import state_dir
 from edgecli.stopsignals import StopSignals
 from edgecli.upview import CallCounts, live_hints, status_view
 from edgegate.config import ConfigError, LatticeConfig
@@ -87,17 +88,6 @@ class UpError(Exception):
 
 STATE_LOCK = ".edgehost-up.lock"
 STATE_CHOICE = "--state-dir DIR (or EDGEHOST_STATE_DIR)"
-
-
-def state_dir(given: str | None = None) -> Path:
-    """--state-dir, else $EDGEHOST_STATE_DIR, else $XDG_STATE_HOME/edgehost, else
-    ~/.local/state/edgehost."""
-    if given:
-        return Path(given)
-    if os.environ.get("EDGEHOST_STATE_DIR"):
-        return Path(os.environ["EDGEHOST_STATE_DIR"])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "edgehost"
 
 
 def command_name() -> str:

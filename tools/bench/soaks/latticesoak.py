@@ -4,7 +4,7 @@ A private nats-server, an `edgehost gateway` process whose registry entry dials 
 `edgehost linkproxy`'s proxy in this process in front of an `edgehost sim` board running the
 counting actor, and a plain nats-py caller publishing invocations signed with the cluster seed
 on wasmbus.rpc.{lattice}.{actor}, at most `in_flight` outstanding. The counts and the verdict
-are edgecli.linksoak's. Every reply comes to one inbox subscription of this caller, so a call
+are soaks.linksoak's. Every reply comes to one inbox subscription of this caller, so a call
 answered twice is seen even though the first answer already settled it.
 """
 
@@ -26,7 +26,6 @@ from nats.aio.msg import Msg
 
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
-from edgecli.linksoak import START_TIMEOUT, ClearError, Silence, SoakResult, drive, signed_actor
 from edgegate.devices.boardclient import BoardClient
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.simprocess import SimProcess
@@ -35,6 +34,8 @@ from edgegate.rpc import antiforgery
 from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
 from edgegate.vhost.host import BOARD_CALL_SECONDS
 from edgegate.wascap import KeyPair, SignedModule
+
+from .linksoak import START_TIMEOUT, ClearError, Silence, SoakResult, drive, signed_actor
 
 EDGEHOST = str(Path(sys.executable).parent / "edgehost")
 LATTICE = "default"

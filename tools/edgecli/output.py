@@ -1,4 +1,4 @@
-"""One function per `edgehost` command; each takes the parsed arguments and returns an exit code."""
+"""What every command prints: results (text or --json), notes, one-line errors and spinners."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
-from edgecli import actorbuild
 
 USAGE = 2  # exit status of a usage mistake, as argparse has it; 1 is for bad input
 quiet = False  # --quiet: no notes on stderr, only errors and results
@@ -74,32 +71,11 @@ def report(args: argparse.Namespace, text: str, data: dict) -> None:
     print(json.dumps(data) if getattr(args, "json", False) else text)
 
 
-def _build_progress() -> Progress:
-    """A live line on stderr while the actors build (none when stderr is not a terminal)."""
-    console = Console(stderr=True)
-    return Progress(SpinnerColumn(), TextColumn("building actors: {task.description}"),
-                    BarColumn(), MofNCompleteColumn(), console=console, transient=True,
-                    disable=quiet or not console.is_terminal)
-
-
-def build_actors(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else actorbuild.OUTPUT
-    if out.exists() and not out.is_dir():
-        return fail(f"build-actors --out {out}: it is a file; give a folder (made if absent)")
-    try:
-        with _build_progress() as progress:
-            task = progress.add_task("", total=None)
-
-            def on_actor(name: str, index: int, count: int) -> None:
-                progress.update(task, description=name, completed=index, total=count)
-
-            built = actorbuild.build_all(out, on_actor)
-    except actorbuild.ActorBuildError as exc:
-        return fail(str(exc))
-    except OSError as exc:
-        return fail(f"build-actors --out {out}: cannot write there ({exc.strerror or exc})")
-    sizes = {name: path.stat().st_size for name, path in built.items()}
-    report(args, "\n".join(f"{name}: {path} ({sizes[name]} bytes)" for name, path in built.items()),
-           {"actors": {name: {"path": str(path), "bytes": sizes[name]}
-                       for name, path in built.items()}})
-    return 0
+def missing_folder(path: Path) -> str | None:
+    """Why `path` cannot be made in its folder, or None: a missing parent is never made."""
+    parent = path.parent
+    if parent.is_dir():
+        return None
+    if parent.exists() or any(p.exists() and not p.is_dir() for p in parent.parents):
+        return f"{parent} is not a folder"
+    return f"folder {parent} does not exist (make it first)"

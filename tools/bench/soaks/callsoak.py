@@ -25,12 +25,13 @@ from pathlib import Path
 
 from edgecli.linkfaults import Rates
 from edgecli.linkproxy import LinkProxy
-from edgecli.linksoak import START_TIMEOUT, signed_actor
 from edgegate.devices.boardclient import BoardClient
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import CLOSE_SECONDS
 from edgegate.devices.simprocess import EDGEHOST_CHILD, SimProcess
 from edgegate.wascap import SignedModule
+
+from .linksoak import START_TIMEOUT, signed_actor
 
 ACTOR = "echo"
 STARTUP_SECONDS = 5.0  # a command's own start (the interpreter, its imports), on a busy machine

@@ -11,6 +11,12 @@ the board's wasm3 module.
 import sys
 
 from edgehost.engine import EngineError, trap_cause
+from edgelink.clock import ticks_diff, ticks_ms
+
+# the host function the translator's instrumentation calls when its countdown runs out
+# (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed
+DEADLINE_IMPORT = ("edgehost", "deadline")
+COUNTDOWN = 10000  # function entries and loop headers between two looks at the clock
 
 
 def load(path):
@@ -61,7 +67,16 @@ class AotInstance:
         self._stack_bytes = stack_bytes
         self._memory_pages = memory_pages
         self._deadline_ms = deadline_ms
+        self._started = 0
         self._buffer = None
+        key = "%s.%s" % DEADLINE_IMPORT
+        if key in self._imports:
+            self._linked[self._imports.index(key)] = self._countdown
+
+    def _countdown(self):
+        if self._deadline_ms and ticks_diff(ticks_ms(), self._started) > self._deadline_ms:
+            raise RuntimeError("[trap] deadline exceeded")
+        return COUNTDOWN
 
     def link_function(self, module, name, signature, fn):
         key = module + "." + name
@@ -92,6 +107,7 @@ class AotInstance:
         buffer = self._buffer
 
         def function(*args):
+            self._started = ticks_ms()
             return call(buffer, index, *args)
 
         return function

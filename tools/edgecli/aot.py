@@ -20,16 +20,18 @@ import sys
 from pathlib import Path
 
 from edgecli import mpbuild, packagedata
+from edgecli.aotdeadline import InstrumentError, instrument
 
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
+INSTRUMENTER = Path(__file__).parent / "aotdeadline.py"
 ARCHITECTURES = ("x64", "x86")
 # Bounds checked in code (no guard pages on a board), call depth counted, no SIMD header; GCC
 # must not turn loops into libc calls a native module cannot link.
 CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 "
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "1"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "2"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
 
 
@@ -53,7 +55,8 @@ def mangle(name: str) -> str:
 
 def cache_key(module: bytes, arch: str) -> str:
     digest = hashlib.sha256()
-    native_sources = [path.read_text() for path in (RUNTIME, ENTRY)]
+    # the translator's own sources: a change to any of them changes every translation
+    native_sources = [path.read_text() for path in (RUNTIME, ENTRY, INSTRUMENTER)]
     for part in (hashlib.sha256(module).hexdigest(), arch, RECIPE, CFLAGS,
                  mpbuild.MICROPYTHON.commit, wabt_version(), *native_sources):
         digest.update(str(part).encode() + b"\0")
@@ -241,6 +244,11 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
     target = cache / ("%s-%s.mpy" % (key, arch))
     if target.exists():
         return target
+    try:
+        module = instrument(module)
+    except (InstrumentError, IndexError) as exc:
+        raise TranslationError("cannot instrument the module for the deadline: %s"
+                               % (exc if isinstance(exc, InstrumentError) else "truncated"))
     imports, exports = interface(module)
     mpy_dir = mpbuild.source_tree(mpbuild.MICROPYTHON, mpbuild.VENDOR,
                                   mpbuild.OUTPUT / "src")

@@ -1,0 +1,36 @@
+"""What the ahead-of-time tier and wasm3 do with the same actors, printed a line per outcome
+(board code: runs on the board's MicroPython with a translation built by edgecli.aot)."""
+
+import struct
+
+from edgehost import aotengine
+from edgehost.wapc import Limits, WapcHost
+
+
+def _outcome(host, operation, payload):
+    try:
+        return "%s -> %r" % (operation, host.call(operation, payload))
+    except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+        return "%s -> %s: %s" % (operation, type(exc).__name__, exc)
+
+
+CALLS = {
+    "echo": [("Echo", b"hello tier"), ("HealthRequest", b""), ("Nope", b"")],
+    "crunch": [("Crunch", struct.pack("<I", 50)), ("Crunch", b"x")],
+    "faults": [("Unreachable", b""), ("OutOfBounds", b""), ("DivideByZero", b""),
+               ("Recurse", b""), ("Count", b""), ("Fail", b""), ("Count", b"")],
+    "runaway": [("Spin", b""), ("Count", b"")],
+}
+
+
+def run(actor, wasm_path, mpy_path, engine_name, out=print):
+    """Runs CALLS[actor] on `engine_name` ("aot" or "wasm3"); a runaway call stops at 200 ms."""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    engine = None
+    if engine_name == "aot":
+        engine = aotengine.AotEngine(aotengine.load(mpy_path))
+    host = WapcHost(actor, module, limits=Limits(deadline_ms=200), engine=engine)
+    for operation, payload in CALLS[actor]:
+        out(_outcome(host, operation, payload))
+    host.close()

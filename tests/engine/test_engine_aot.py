@@ -1,0 +1,124 @@
+"""The ahead-of-time tier: actors translated by edgecli.aot give, on the board's MicroPython,
+the answers, traps and deadline that wasm3 gives, on the 64-bit port (x64) and on the 32-bit
+one `sim --micropython` runs (x86)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from boardcode import BoardPython, run_board_code
+
+from edgecli import actorbuild, aot
+from edgecli.aotdeadline import instrument
+
+pytestmark = pytest.mark.micropython
+
+ARCHES = {"x64": "board_micropython", "x86": "sim_micropython"}
+
+
+@pytest.fixture(scope="module")
+def translations(tmp_path_factory):
+    return tmp_path_factory.mktemp("aot-cache")
+
+
+def _both_engines(actor: str, arch: str, request, translations: Path, tmp_path: Path):
+    wasm = actorbuild.OUTPUT / (actor + ".wasm")
+    mpy = aot.translate(wasm.read_bytes(), arch, translations)
+    board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
+    lines = {}
+    for engine in ("wasm3", "aot"):
+        lines[engine] = run_board_code(
+            board, "import aot_scenarios\naot_scenarios.run(%r, %r, %r, %r)\n"
+            % (actor, str(wasm), str(mpy), engine), tmp_path)
+    return lines
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+@pytest.mark.parametrize("actor", ["echo", "crunch"])
+def test_a_translated_actor_answers_as_on_wasm3(actor, arch, actors, request, translations,
+                                                 tmp_path):
+    lines = _both_engines(actor, arch, request, translations, tmp_path)
+    assert lines["aot"] == lines["wasm3"]
+    if actor == "crunch":
+        assert lines["aot"][0].startswith("Crunch -> b'")  # an answer, not an error
+        assert "GuestError" in lines["aot"][1]
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_traps_on_the_tier_are_those_of_wasm3_and_the_actor_goes_on(arch, actors, request,
+                                                                     translations, tmp_path):
+    lines = _both_engines("faults", arch, request, translations, tmp_path)
+    assert lines["aot"] == lines["wasm3"]
+    for cause in ("unreachable executed", "out of bounds memory access",
+                  "integer divide by zero", "stack overflow"):
+        assert any(cause in line for line in lines["aot"]), (cause, lines["aot"])
+    assert lines["aot"][-1] == "Count -> b'\\x02'"
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_a_runaway_call_on_the_tier_stops_at_its_deadline(arch, actors, request, translations,
+                                                          tmp_path):
+    lines = _both_engines("runaway", arch, request, translations, tmp_path)
+    assert lines["aot"] == lines["wasm3"]
+    assert lines["aot"][0] == ("Spin -> TrapError: actor runaway: trapped in Spin: "
+                               "deadline exceeded")
+    assert lines["aot"][1] == "Count -> b'\\x01'"
+
+
+def test_a_translation_is_built_once_per_module_and_architecture(actors, tmp_path):
+    module = (actorbuild.OUTPUT / "echo.wasm").read_bytes()
+    first = aot.translate(module, "x64", tmp_path)
+    built = first.stat().st_mtime_ns
+    assert aot.translate(module, "x64", tmp_path) == first
+    assert first.stat().st_mtime_ns == built
+    assert aot.translate(module, "x86", tmp_path) != first
+
+
+def test_a_module_that_is_not_wasm_is_refused_in_one_line(tmp_path):
+    with pytest.raises(aot.TranslationError) as refused:
+        aot.translate(b"not wasm at all", "x64", tmp_path)
+    assert "\n" not in str(refused.value)
+    assert "not a wasm module" in str(refused.value)
+
+
+def test_an_architecture_the_tier_does_not_build_is_named(tmp_path):
+    with pytest.raises(aot.TranslationError, match="architecture 'xtensa'"):
+        aot.translate(b"\0asm\x01\0\0\0", "xtensa", tmp_path)
+
+
+def _crunch_on_pywasm3(module: bytes, countdown) -> bytes:
+    """Crunch 50 rounds through a bare waPC exchange on pywasm3; returns the response."""
+    import wasm3
+
+    env = wasm3.Environment()
+    runtime = env.new_runtime(64 * 1024)
+    parsed = env.parse_module(module)
+    runtime.load(parsed)
+    answer = []
+
+    def request(operation, payload):
+        memory = runtime.get_memory(0)
+        memory[operation:operation + 6] = b"Crunch"
+        memory[payload:payload + 4] = (50).to_bytes(4, "little")
+
+    def respond(pointer, length):
+        answer.append(bytes(runtime.get_memory(0)[pointer:pointer + length]))
+
+    if countdown is not None:
+        parsed.link_function("edgehost", "deadline", "i()", countdown)
+    parsed.link_function("wapc", "__guest_request", "v(ii)", request)
+    parsed.link_function("wapc", "__guest_response", "v(ii)", respond)
+    parsed.link_function("wapc", "__guest_error", "v(ii)", lambda *args: None)
+    assert runtime.find_function("__guest_call")(6, 4) == 1
+    return answer[0]
+
+
+def test_the_instrumented_module_gives_the_same_answer_and_looks_at_the_clock(actors):
+    """The countdown is valid wasm that changes no answer: pywasm3 (the simulator's engine)
+    runs the instrumented CPU-bound actor, and its deadline function is called."""
+    module = (actorbuild.OUTPUT / "crunch.wasm").read_bytes()
+    looks = []
+    instrumented = _crunch_on_pywasm3(instrument(module), lambda: looks.append(1) or 1000)
+    assert instrumented == _crunch_on_pywasm3(module, None)
+    assert len(looks) > 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from boardcode import BoardPython, run_board_code
+from support.bench import short_run
 
 from edgecli import actorbuild, aot
 from edgecli.aotdeadline import instrument
@@ -122,3 +123,10 @@ def test_the_instrumented_module_gives_the_same_answer_and_looks_at_the_clock(ac
     instrumented = _crunch_on_pywasm3(instrument(module), lambda: looks.append(1) or 1000)
     assert instrumented == _crunch_on_pywasm3(module, None)
     assert len(looks) > 1
+
+
+def test_the_aot_benchmark_completes_and_prints_its_speedup(actors):
+    run = short_run("aot_call.py", "--rounds", 1, "--crunch-rounds", 20, "--echo-calls", 20,
+                    timeout=300)
+    assert run.last_line.startswith("aot_speedup=")
+    assert run.number("aot_speedup") > 0 and run.number("crunch_x64_mpy_bytes") > 0

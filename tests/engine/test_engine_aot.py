@@ -76,6 +76,13 @@ def test_a_translation_is_built_once_per_module_and_architecture(actors, tmp_pat
     assert aot.translate(module, "x86", tmp_path) != first
 
 
+def test_a_translation_for_the_esp32_c3_builds_with_the_cross_compiler(actors, tmp_path):
+    """rv32imc modules cannot run here; they must build (Debian's gcc-riscv64-unknown-elf)."""
+    module = (actorbuild.OUTPUT / "crunch.wasm").read_bytes()
+    built = aot.translate(module, "rv32imc", tmp_path).read_bytes()
+    assert built[:1] == b"M" and len(built) > len(module)
+
+
 def test_a_module_that_is_not_wasm_is_refused_in_one_line(tmp_path):
     with pytest.raises(aot.TranslationError) as refused:
         aot.translate(b"not wasm at all", "x64", tmp_path)

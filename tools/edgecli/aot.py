@@ -25,7 +25,9 @@ from edgecli.aotdeadline import InstrumentError, instrument
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
 INSTRUMENTER = Path(__file__).parent / "aotdeadline.py"
-ARCHITECTURES = ("x64", "x86")
+# x64 and x86 run here (the unix ports); rv32imc (ESP32-C3) is built with Debian's
+# gcc-riscv64-unknown-elf, for its size only
+ARCHITECTURES = ("x64", "x86", "rv32imc")
 # Bounds checked in code (no guard pages on a board), call depth counted, no SIMD header; GCC
 # must not turn loops into libc calls a native module cannot link.
 CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 "

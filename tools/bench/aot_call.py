@@ -7,7 +7,8 @@ Translates the CPU-bound actor (tools/actors/crunch.c, a CoreMark-like kernel) a
 actor with edgecli.aot for the architecture (x64: the default 64-bit board build; x86: the
 32-bit one `sim --micropython` runs), then runs both through WapcHost on wasm3 and on the tier
 (tools/bench/mp_aot_call.py), best of R alternating rounds. Prints the sizes (wasm, native
-module; rv32imc's too where its cross compiler is), the times, and last `aot_speedup=<crunch on wasm3 / crunch on the tier>`.
+module; rv32imc's too where its cross compiler is), the times, and last
+`aot_speedup=<crunch on wasm3 / crunch on the tier>`.
 """
 
 from __future__ import annotations

@@ -19,18 +19,20 @@ CALLS = {
     "crunch": [("Crunch", struct.pack("<I", 50)), ("Crunch", b"x")],
     "faults": [("Unreachable", b""), ("OutOfBounds", b""), ("DivideByZero", b""),
                ("Recurse", b""), ("Count", b""), ("Fail", b""), ("Count", b"")],
-    "runaway": [("Spin", b""), ("Count", b"")],
+    "runaway": [("Spin", b""), ("Count", b""), ("Grow", struct.pack("<I", 20)),
+                ("Grow", struct.pack("<I", 1))],
 }
 
 
 def run(actor, wasm_path, mpy_path, engine_name, out=print):
-    """Runs CALLS[actor] on `engine_name` ("aot" or "wasm3"); a runaway call stops at 200 ms."""
+    """Runs CALLS[actor] on `engine_name` ("aot" or "wasm3"); a runaway call stops at 200 ms,
+    and linear memory is capped at 16 pages."""
     with open(wasm_path, "rb") as f:
         module = f.read()
     engine = None
     if engine_name == "aot":
         engine = aotengine.AotEngine(aotengine.load(mpy_path))
-    host = WapcHost(actor, module, limits=Limits(deadline_ms=200), engine=engine)
+    host = WapcHost(actor, module, limits=Limits(memory_pages=16, deadline_ms=200), engine=engine)
     for operation, payload in CALLS[actor]:
         out(_outcome(host, operation, payload))
     host.close()

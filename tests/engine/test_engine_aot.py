@@ -58,13 +58,15 @@ def test_traps_on_the_tier_are_those_of_wasm3_and_the_actor_goes_on(arch, actors
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
-def test_a_runaway_call_on_the_tier_stops_at_its_deadline(arch, actors, request, translations,
-                                                          tmp_path):
+def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
+        arch, actors, request, translations, tmp_path):
     lines = _both_engines("runaway", arch, request, translations, tmp_path)
     assert lines["aot"] == lines["wasm3"]
     assert lines["aot"][0] == ("Spin -> TrapError: actor runaway: trapped in Spin: "
                                "deadline exceeded")
     assert lines["aot"][1] == "Count -> b'\\x01'"
+    assert lines["aot"][2] == "Grow -> b'\\xff\\xff\\xff\\xff'"  # 20 more pages: past the cap
+    assert not lines["aot"][3].startswith("Grow -> b'\\xff")  # one more page: within it
 
 
 def test_a_translation_is_built_once_per_module_and_architecture(actors, tmp_path):

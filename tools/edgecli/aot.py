@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from edgecli import mpbuild, packagedata
-from edgecli.aotdeadline import InstrumentError, instrument
+from edgecli.aotdeadline import InstrumentError, instrument, uleb
 
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
@@ -152,19 +152,8 @@ def _c_string(text: str) -> str:
                              for c in text for b in c.encode())
 
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
 def _name(data: bytes, pos: int) -> tuple[str, int]:
-    size, pos = _uleb(data, pos)
+    size, pos = uleb(data, pos)
     return data[pos:pos + size].decode(), pos + size
 
 
@@ -180,17 +169,17 @@ def interface(module: bytes) -> tuple[list, list]:
     pos = 8
     while pos < len(module):
         section, pos = module[pos], pos + 1
-        size, pos = _uleb(module, pos)
+        size, pos = uleb(module, pos)
         end, at = pos + size, pos
         if section in (1, 2, 3, 7):
-            count, at = _uleb(module, at)
+            count, at = uleb(module, at)
             for _ in range(count):
                 if section == 1:
                     at += 1  # 0x60
-                    n, at = _uleb(module, at)
+                    n, at = uleb(module, at)
                     params = "".join(VALUE_TYPES.get(t, "?") for t in module[at:at + n])
                     at += n
-                    n, at = _uleb(module, at)
+                    n, at = uleb(module, at)
                     result = VALUE_TYPES.get(module[at], "?") if n else "v"
                     at += n
                     types.append("%s(%s)" % (result, params))
@@ -199,28 +188,28 @@ def interface(module: bytes) -> tuple[list, list]:
                     name, at = _name(module, at)
                     kind, at = module[at], at + 1
                     if kind == 0:
-                        index, at = _uleb(module, at)
+                        index, at = uleb(module, at)
                         imports.append((wmodule, name, types[index]))
                     elif kind == 1:
                         at += 1
-                        flags, at = _uleb(module, at)
-                        _, at = _uleb(module, at)
+                        flags, at = uleb(module, at)
+                        _, at = uleb(module, at)
                         if flags & 1:
-                            _, at = _uleb(module, at)
+                            _, at = uleb(module, at)
                     elif kind == 2:
-                        flags, at = _uleb(module, at)
-                        _, at = _uleb(module, at)
+                        flags, at = uleb(module, at)
+                        _, at = uleb(module, at)
                         if flags & 1:
-                            _, at = _uleb(module, at)
+                            _, at = uleb(module, at)
                     else:
                         at += 2
                 elif section == 3:
-                    index, at = _uleb(module, at)
+                    index, at = uleb(module, at)
                     functions.append(types[index])
                 else:
                     name, at = _name(module, at)
                     kind, at = module[at], at + 1
-                    index, at = _uleb(module, at)
+                    index, at = uleb(module, at)
                     if kind == 0:
                         exports.append((name, (imports and index < len(imports)
                                                and imports[index][2])

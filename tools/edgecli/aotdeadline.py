@@ -18,7 +18,8 @@ class InstrumentError(ValueError):
     """The module cannot be instrumented; the message says which part and why."""
 
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+def uleb(data: bytes, pos: int) -> tuple[int, int]:
+    """An unsigned LEB128 number at `pos`, and the position after it."""
     value = shift = 0
     while True:
         if pos >= len(data):
@@ -31,7 +32,7 @@ def _uleb(data: bytes, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def _skip_leb(data: bytes, pos: int) -> int:
+def skip_leb(data: bytes, pos: int) -> int:
     while data[pos] & 0x80:
         pos += 1
     return pos + 1
@@ -76,6 +77,39 @@ _FC = {8: (1, 1), 9: (1, 0), 10: (0, 2), 11: (0, 1), 12: (2, 0), 13: (1, 0), 14:
        15: (1, 0), 16: (1, 0), 17: (1, 0)}
 
 
+def _after_immediates(data: bytes, op: int, pos: int) -> int:
+    """The position after the immediates of instruction `op` (not a block, call or ref.func),
+    whose immediates start at `pos`."""
+    if op in _ONE_LEB or op in (0x41, 0x42):
+        return skip_leb(data, pos)
+    if op in _TWO_LEB:
+        return skip_leb(data, skip_leb(data, pos))
+    if op in _ONE_BYTE:
+        return pos + 1
+    if op == 0x0E:  # br_table
+        count, pos = uleb(data, pos)
+        for _ in range(count + 1):
+            pos = skip_leb(data, pos)
+        return pos
+    if op == 0x1C:  # select with types
+        count, pos = uleb(data, pos)
+        return pos + count
+    if op == 0x43:
+        return pos + 4
+    if op == 0x44:
+        return pos + 8
+    if op == 0xFC:
+        sub, pos = uleb(data, pos)
+        lebs, single = _FC.get(sub, (0, 0))
+        for _ in range(lebs):
+            pos = skip_leb(data, pos)
+        return pos + single
+    if op in (0xFB, 0xFD, 0xFE):
+        raise InstrumentError("opcode 0x%02X (SIMD, GC or threads) at byte %d: the tier "
+                              "translates the core instruction set only" % (op, pos - 1))
+    return pos
+
+
 class _Rewriter:
     """Copies instructions, shifting function indices past the new import and putting the
     countdown after every loop header."""
@@ -93,7 +127,7 @@ class _Rewriter:
             start = pos
             pos += 1
             if op in _CALLS:
-                index, pos = _uleb(data, pos)
+                index, pos = uleb(data, pos)
                 out.append(op)
                 out += _leb(self.function_index(index))
                 continue
@@ -101,40 +135,12 @@ class _Rewriter:
                 if data[pos] in (0x40, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F):
                     pos += 1
                 else:
-                    pos = _skip_leb(data, pos)
+                    pos = skip_leb(data, pos)
                 out += data[start:pos]
                 if op == 0x03:
                     out += self.check
                 continue
-            if op in _ONE_LEB:
-                pos = _skip_leb(data, pos)
-            elif op in _TWO_LEB:
-                pos = _skip_leb(data, _skip_leb(data, pos))
-            elif op in _ONE_BYTE:
-                pos += 1
-            elif op == 0x0E:  # br_table
-                count, pos = _uleb(data, pos)
-                for _ in range(count + 1):
-                    pos = _skip_leb(data, pos)
-            elif op == 0x1C:  # select with types
-                count, pos = _uleb(data, pos)
-                pos += count
-            elif op in (0x41, 0x42):
-                pos = _skip_leb(data, pos)
-            elif op == 0x43:
-                pos += 4
-            elif op == 0x44:
-                pos += 8
-            elif op == 0xFC:
-                sub, pos = _uleb(data, pos)
-                lebs, single = _FC.get(sub, (0, 0))
-                for _ in range(lebs):
-                    pos = _skip_leb(data, pos)
-                pos += single
-            elif op == 0xFD or op == 0xFB or op == 0xFE:
-                raise InstrumentError("opcode 0x%02X (SIMD, GC or threads) at byte %d: the "
-                                      "tier translates the core instruction set only"
-                                      % (op, start))
+            pos = _after_immediates(data, op, pos)
             out += data[start:pos]
 
 
@@ -144,14 +150,14 @@ def _sections(module: bytes) -> list[tuple[int, bytes]]:
     sections, pos = [], 8
     while pos < len(module):
         section = module[pos]
-        size, pos = _uleb(module, pos + 1)
+        size, pos = uleb(module, pos + 1)
         sections.append((section, module[pos:pos + size]))
         pos += size
     return sections
 
 
 def _entries(payload: bytes) -> tuple[int, int]:
-    return _uleb(payload, 0)
+    return uleb(payload, 0)
 
 
 def instrument(module: bytes) -> bytes:
@@ -168,24 +174,24 @@ def instrument(module: bytes) -> bytes:
     data = payloads[2]
     for _ in range(count):
         for _ in range(2):
-            size, pos = _uleb(data, pos)
+            size, pos = uleb(data, pos)
             pos += size
         kind = data[pos]
         pos += 1
         if kind == 0:
             imported_functions += 1
-            pos = _skip_leb(data, pos)
+            pos = skip_leb(data, pos)
         elif kind == 1:  # table: reftype, limits
             pos += 1
-            flags, pos = _uleb(data, pos)
-            pos = _skip_leb(data, pos)
+            flags, pos = uleb(data, pos)
+            pos = skip_leb(data, pos)
             if flags & 1:
-                pos = _skip_leb(data, pos)
+                pos = skip_leb(data, pos)
         elif kind == 2:  # memory: limits
-            flags, pos = _uleb(data, pos)
-            pos = _skip_leb(data, pos)
+            flags, pos = uleb(data, pos)
+            pos = skip_leb(data, pos)
             if flags & 1:
-                pos = _skip_leb(data, pos)
+                pos = skip_leb(data, pos)
         elif kind == 3:  # global: valtype, mutability
             imported_globals += 1
             pos += 2
@@ -208,7 +214,7 @@ def instrument(module: bytes) -> bytes:
     if 7 in payloads:
         out[7] = _exports(payloads[7], rewriter)
     if 8 in payloads:
-        start, _ = _uleb(payloads[8], 0)
+        start, _ = uleb(payloads[8], 0)
         out[8] = _leb(rewriter.function_index(start))
     if 9 in payloads:
         out[9] = _elements(payloads[9], rewriter)
@@ -233,14 +239,14 @@ def instrument(module: bytes) -> bytes:
 
 
 def _exports(payload: bytes, rewriter: _Rewriter) -> bytes:
-    count, pos = _uleb(payload, 0)
+    count, pos = uleb(payload, 0)
     out = bytearray(_leb(count))
     for _ in range(count):
         start = pos
-        size, pos = _uleb(payload, pos)
+        size, pos = uleb(payload, pos)
         pos += size
         kind = payload[pos]
-        index, pos = _uleb(payload, pos + 1)
+        index, pos = uleb(payload, pos + 1)
         out += payload[start:pos - len(_leb(index))]
         out += _leb(rewriter.function_index(index) if kind == 0 else index)
     return bytes(out)
@@ -252,53 +258,47 @@ def _expression(payload: bytes, pos: int, rewriter: _Rewriter, out: bytearray) -
     end = pos
     while payload[end] != 0x0B:
         op = payload[end]
-        end += 1
-        if op in (0x41, 0x42, 0x23, 0xD2):
-            end = _skip_leb(payload, end)
-        elif op == 0x43:
-            end += 4
-        elif op == 0x44:
-            end += 8
-        elif op == 0xD0:
-            end += 1
+        end = _after_immediates(payload, op, end + 1)
+        if op in _CALLS:
+            end = skip_leb(payload, end)
     rewriter.code(payload, pos, end + 1, out)
     return end + 1
 
 
 def _elements(payload: bytes, rewriter: _Rewriter) -> bytes:
-    count, pos = _uleb(payload, 0)
+    count, pos = uleb(payload, 0)
     out = bytearray(_leb(count))
     for _ in range(count):
-        flags, pos = _uleb(payload, pos)
+        flags, pos = uleb(payload, pos)
         out += _leb(flags)
         if flags & 2 and not flags & 1:  # an explicit table index
-            index, pos = _uleb(payload, pos)
+            index, pos = uleb(payload, pos)
             out += _leb(index)
         if not flags & 1:  # active: an offset expression
             pos = _expression(payload, pos, rewriter, out)
         if flags & 3:  # an element kind or reference type
             out.append(payload[pos])
             pos += 1
-        items, pos = _uleb(payload, pos)
+        items, pos = uleb(payload, pos)
         out += _leb(items)
         for _ in range(items):
             if flags & 4:
                 pos = _expression(payload, pos, rewriter, out)
             else:
-                index, pos = _uleb(payload, pos)
+                index, pos = uleb(payload, pos)
                 out += _leb(rewriter.function_index(index))
     return bytes(out)
 
 
 def _code(payload: bytes, rewriter: _Rewriter) -> bytes:
-    count, pos = _uleb(payload, 0)
+    count, pos = uleb(payload, 0)
     out = bytearray(_leb(count))
     for _ in range(count):
-        size, pos = _uleb(payload, pos)
+        size, pos = uleb(payload, pos)
         end = pos + size
-        groups, at = _uleb(payload, pos)
+        groups, at = uleb(payload, pos)
         for _ in range(groups):
-            at = _skip_leb(payload, at) + 1
+            at = skip_leb(payload, at) + 1
         body = bytearray(payload[pos:at])
         body += rewriter.check
         rewriter.code(payload, at, end, body)

@@ -6,6 +6,10 @@ It runs where the toolchain is (the gateway's machine, never the board): wasm2c 
 file made here from the module's imports and exports. Translations are cached by (module hash,
 architecture, translator recipe, MicroPython version).
 
+It lives with the command line, not in the gateway: it needs the pinned MicroPython sources and
+their build (edgecli.mpbuild), which sit up here, and the gateway must not import upwards; a
+gateway that translates for its boards will reach it through the command that starts it.
+
     python -m edgecli.aot MODULE.wasm [--arch x64|x86] [--cache DIR]   prints the .mpy's path
 """
 

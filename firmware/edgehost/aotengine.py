@@ -3,14 +3,17 @@ the same seam as wasm3 (edgehost.engine's shape), so the waPC host does not know
 
 A translation is a MicroPython native module (.mpy, built by edgecli.aot) exposing
 `instance_size()`, `instantiate(buffer, imports, memory_pages, stack_bytes)`,
-`call(buffer, index, *args)`, `memory(buffer)`, `free(buffer)` and the lines `imports`
-("module.name") and `exports` that index them. Traps are RuntimeError("[trap] ...") as on
-the board's wasm3 module.
+`call(buffer, index, *args)`, `memory(buffer)`, `free(buffer)`, the lines `imports`
+("module.name") and `exports` that index them, and `module_sha256`, the hex SHA-256 of the
+module it was translated from: an instance is refused for any other module. Traps are
+RuntimeError("[trap] ...") as on the board's wasm3 module.
 """
 
+import binascii
 import sys
 
 from edgehost.engine import EngineError, trap_cause
+from edgelink import hmac256
 from edgelink.clock import ticks_diff, ticks_ms
 
 # the host function the translator's instrumentation calls when its countdown runs out
@@ -48,6 +51,10 @@ class AotEngine:
         return trap_cause(exc)
 
     def Instance(self, module_bytes, stack_bytes, memory_pages=0, deadline_ms=0):  # noqa: N802
+        digest = str(binascii.hexlify(hmac256.sha256(module_bytes).digest()), "ascii")
+        if digest != self.native.module_sha256:
+            raise EngineError("translation is of module %s, not of %s"
+                              % (self.native.module_sha256[:12], digest[:12]))
         return AotInstance(self.native, stack_bytes, memory_pages, deadline_ms)
 
 

@@ -36,3 +36,14 @@ def run(actor, wasm_path, mpy_path, engine_name, out=print):
     for operation, payload in CALLS[actor]:
         out(_outcome(host, operation, payload))
     host.close()
+
+
+def mismatched(wasm_path, mpy_path, out=print):
+    """Offers the translation of one actor with another actor's module."""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    try:
+        WapcHost("other", module, engine=aotengine.AotEngine(aotengine.load(mpy_path)))
+        out("loaded")
+    except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+        out("%s: %s" % (type(exc).__name__, exc))

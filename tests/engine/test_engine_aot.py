@@ -69,6 +69,16 @@ def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
     assert not lines["aot"][3].startswith("Grow -> b'\\xff")  # one more page: within it
 
 
+def test_a_translation_offered_another_module_is_refused(actors, request, translations,
+                                                        tmp_path):
+    echo = aot.translate((actorbuild.OUTPUT / "echo.wasm").read_bytes(), "x64", translations)
+    board = BoardPython("micropython", request.getfixturevalue("board_micropython"))
+    lines = run_board_code(board, "import aot_scenarios\naot_scenarios.mismatched(%r, %r)\n"
+                           % (str(actorbuild.OUTPUT / "crunch.wasm"), str(echo)), tmp_path)
+    assert len(lines) == 1
+    assert lines[0].startswith("ModuleRefused: ") and "translation is of module" in lines[0]
+
+
 def test_a_translation_is_built_once_per_module_and_architecture(actors, tmp_path):
     module = (actorbuild.OUTPUT / "echo.wasm").read_bytes()
     first = aot.translate(module, "x64", tmp_path)

@@ -94,7 +94,7 @@ def _prototypes(header: str, module: str) -> tuple[list[str], dict[str, str]]:
     return structs, functions
 
 
-def glue(module: str, header: str, imports: list, exports: list) -> str:
+def glue(module: str, header: str, imports: list, exports: list, source_sha256: str) -> str:
     """The C that joins wasm2c's output to MicroPython: the imports call Python callables
     linked by index, the exports are reached through `call(instance, index, *args)`."""
     structs, functions = _prototypes(header, module)
@@ -103,7 +103,7 @@ def glue(module: str, header: str, imports: list, exports: list) -> str:
         raise TranslationError("the module exports no memory")
     # mpy_ld finds the qstrs a module uses in its source files, not in what they include
     lines = ["/* MP_QSTR_instance_size MP_QSTR_instantiate MP_QSTR_call MP_QSTR_memory "
-             "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports */",
+             "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports MP_QSTR_module_sha256 */",
              '#include "aotrt.c"', '#include "module.c"', "",
              "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t imports[%d]; }"
              " aot_instance_t;" % (module, max(len(imports), 1))]
@@ -146,6 +146,7 @@ def glue(module: str, header: str, imports: list, exports: list) -> str:
               "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
               "#define AOT_IMPORTS %s" % _c_string("\n".join("%s.%s" % i[:2] for i in imports)),
               "#define AOT_EXPORTS %s" % _c_string("\n".join(name for name, _ in exports)),
+              '#define AOT_MODULE_SHA256 "%s"' % source_sha256,
               '#include "aotentry.c"', ""]
     return "\n".join(lines)
 
@@ -240,6 +241,7 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
     target = cache / ("%s-%s.mpy" % (key, arch))
     if target.exists():
         return target
+    source_sha256 = hashlib.sha256(module).hexdigest()
     try:
         module = instrument(module)
     except (InstrumentError, IndexError) as exc:
@@ -256,7 +258,7 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
     _run([str(wabt_dir() / "bin" / "wasm2c"), "module.wasm", "-n", name, "-o", "module.c"],
          work, "wasm2c")
     header = (work / "module.h").read_text()
-    (work / "glue.c").write_text(glue(name, header, imports, exports))
+    (work / "glue.c").write_text(glue(name, header, imports, exports, source_sha256))
     for path in (RUNTIME, ENTRY,
                  wabt_dir() / "wasm2c" / "wasm-rt.h"):
         shutil.copy2(path, work / path.name)

@@ -69,5 +69,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
      * instantiate and call index them */
     mp_store_global(MP_QSTR_imports, mp_obj_new_str(AOT_IMPORTS, sizeof(AOT_IMPORTS) - 1));
     mp_store_global(MP_QSTR_exports, mp_obj_new_str(AOT_EXPORTS, sizeof(AOT_EXPORTS) - 1));
+    mp_store_global(MP_QSTR_module_sha256,
+        mp_obj_new_str(AOT_MODULE_SHA256, sizeof(AOT_MODULE_SHA256) - 1));
     MP_DYNRUNTIME_INIT_EXIT
 }

@@ -39,12 +39,16 @@ def load(path):
 
 
 class AotEngine:
-    """An engine (Instance, EngineError, trap_cause) whose instances run one translation."""
+    """An engine (Instance, EngineError, trap_cause) whose instances run translations: each
+    module runs the translation made from it (found by its SHA-256), and a module with none is
+    refused, so its loader can fall back to wasm3."""
 
     EngineError = EngineError
 
-    def __init__(self, native):
-        self.native = native
+    def __init__(self, *natives):
+        self.translations = {}
+        for native in natives:
+            self.translations[native.module_sha256] = native
 
     @staticmethod
     def trap_cause(exc):
@@ -52,10 +56,10 @@ class AotEngine:
 
     def Instance(self, module_bytes, stack_bytes, memory_pages=0, deadline_ms=0):  # noqa: N802
         digest = str(binascii.hexlify(hmac256.sha256(module_bytes).digest()), "ascii")
-        if digest != self.native.module_sha256:
-            raise EngineError("translation is of module %s, not of %s"
-                              % (self.native.module_sha256[:12], digest[:12]))
-        return AotInstance(self.native, stack_bytes, memory_pages, deadline_ms)
+        native = self.translations.get(digest)
+        if native is None:
+            raise EngineError("no translation of module %s" % digest[:12])
+        return AotInstance(native, stack_bytes, memory_pages, deadline_ms)
 
 
 class AotInstance:

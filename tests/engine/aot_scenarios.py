@@ -47,3 +47,17 @@ def mismatched(wasm_path, mpy_path, out=print):
         out("loaded")
     except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
         out("%s: %s" % (type(exc).__name__, exc))
+
+
+def host_scenarios(names, actors_dir, mpy_paths, engine_name, out=print):
+    """Runs host_scenarios' `names` on `engine_name`: "aot" puts the translations in `mpy_paths`
+    in the place of the board's wasm3 engine, as a board with the tier on would."""
+    import host_scenarios as scenarios
+
+    from edgehost import wapc
+
+    if engine_name == "aot":
+        wapc.wasm3_engine = aotengine.AotEngine(*[aotengine.load(p) for p in mpy_paths])
+    for name in names:
+        out("== " + name)
+        scenarios.run(name, actors_dir, out)

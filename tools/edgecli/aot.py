@@ -38,7 +38,7 @@ CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-O2 -fno-align-functions -fno-align-jumps -fno-align-loops -fno-align-labels "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "2"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "4"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
 
 
@@ -47,17 +47,21 @@ class TranslationError(RuntimeError):
 
 
 def mangle(name: str) -> str:
-    """wasm2c's C spelling of a wasm name: letters and digits kept, an underscore kept unless
-    another follows it or it ends the name, anything else as 0xNN."""
-    out = []
-    for i, char in enumerate(name):
-        if char.isascii() and char.isalnum():
-            out.append(char)
-        elif char == "_" and i + 1 < len(name) and name[i + 1] != "_":
-            out.append(char)
+    """wasm2c's C spelling of a wasm name (after a prefix that ends in "_"): letters and digits
+    kept, an underscore kept unless it would follow another, anything else as 0xNN."""
+    out = "_"
+    for char in name:
+        if char.isascii() and char.isalnum() or (char == "_" and not out.endswith("_")):
+            out += char
         else:
-            out.extend("0x%02X" % b for b in char.encode())
-    return "".join(out)
+            out += "".join("0x%02X" % b for b in char.encode())
+    return out[1:]
+
+
+def mangle_module(name: str) -> str:
+    """wasm2c's C spelling of an import's module name: underscores doubled, so that where the
+    module ends and the function's name begins stays plain."""
+    return "".join("__" if char == "_" else mangle(char) for char in name)
 
 
 def cache_key(module: bytes, arch: str) -> str:
@@ -110,11 +114,12 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
     for struct in structs:
         lines.append("struct %s { int unused; };" % struct)
     for index, (wmodule, name, signature) in enumerate(imports):
-        cname = "w2c_%s_%s" % (mangle(wmodule), mangle(name))
+        cname = "w2c_%s_%s" % (mangle_module(wmodule), mangle(name))
         result, params = signature[0], signature[2:-1]
         args = ", ".join("%s a%d" % (C_TYPES[p], i) for i, p in enumerate(params))
-        lines.append("%s %s(struct w2c_%s *self%s) {" % (
-            C_TYPES.get(result, "void"), cname, mangle(wmodule), ", " + args if args else ""))
+        lines.append("%s %s(struct w2c_%s *self%s) {" % (C_TYPES.get(result, "void"), cname,
+                                                        mangle_module(wmodule),
+                                                        ", " + args if args else ""))
         values = ", ".join("mp_obj_new_int_from_uint(a%d)" % i for i in range(len(params)))
         lines.append("    mp_obj_t args[%d] = {%s};" % (max(len(params), 1), values or "0"))
         call = ("mp_call_function_n_kw(((aot_instance_t *)self)->imports[%d], %d, 0, args)"

@@ -171,3 +171,17 @@ def test_the_aot_benchmark_completes_and_prints_its_speedup(actors):
                     timeout=300)
     assert run.last_line.startswith("aot_speedup=")
     assert run.number("aot_speedup") > 0 and run.number("crunch_x64_mpy_bytes") > 0
+
+
+def test_an_export_with_a_64_bit_value_is_refused_not_cut(tmp_path):
+    """The glue carries i32 only: an i64 export would come back cut, so it is refused."""
+    module = (b"\0asm\x01\0\0\0"
+              b"\x01\x06\x01\x60\x01\x7e\x01\x7e"  # type 0: (i64) -> i64
+              b"\x03\x02\x01\x00"  # function 0 of type 0
+              b"\x05\x03\x01\x00\x01"  # one memory of one page
+              b"\x07\x11\x02\x04wide\x00\x00\x06memory\x02\x00"  # exports wide and memory
+              b"\x0a\x06\x01\x04\x00\x20\x00\x0b")  # body: local.get 0
+    with pytest.raises(aot.TranslationError) as refused:
+        aot.translate(module, "x64", tmp_path)
+    assert str(refused.value) == ("export wide has type I(I): the tier passes only i32 values "
+                                  "between the guest and the host")

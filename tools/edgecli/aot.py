@@ -225,10 +225,12 @@ def interface(module: bytes) -> tuple[list, list]:
                                                and imports[index][2])
                                         or functions[index - len(imports)]))
         pos = end
-    for _, _, signature in imports:
-        if "?" in signature:
-            raise TranslationError("import of type %s: only i32/i64/f32/f64 are translated"
-                                   % signature)
+    # the glue passes 32-bit integers to and from Python: wider or other values would be cut
+    for what, name, signature in ([("import", "%s.%s" % i[:2], i[2]) for i in imports]
+                                  + [("export", e[0], e[1]) for e in exports]):
+        if set(signature) - set("vi()"):
+            raise TranslationError("%s %s has type %s: the tier passes only i32 values between "
+                                   "the guest and the host" % (what, name, signature))
     return imports, exports
 
 

@@ -1,0 +1,137 @@
+"""The ahead-of-time engine: an actor translated to a native module by the gateway, run behind
+the same seam as wasm3 (edgehost.engine's shape), so the waPC host does not know which runs.
+
+A translation is a MicroPython native module (.mpy, built by edgecli.aot) exposing
+`instance_size()`, `instantiate(buffer, imports, memory_pages, stack_bytes)`,
+`call(buffer, index, *args)`, `memory(buffer)`, `free(buffer)`, the lines `imports`
+("module.name") and `exports` that index them, and `module_sha256`, the hex SHA-256 of the
+module it was translated from: an instance is refused for any other module. Traps are
+RuntimeError("[trap] ...") as on the board's wasm3 module.
+"""
+
+import binascii
+import sys
+
+from edgehost.engine import EngineError, trap_cause
+from edgelink import hmac256
+from edgelink.clock import ticks_diff, ticks_ms
+
+# the host function the translator's instrumentation calls when its countdown runs out
+# (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed
+DEADLINE_IMPORT = ("edgehost", "deadline")
+COUNTDOWN = 10000  # function entries and loop headers between two looks at the clock
+
+
+def load(path):
+    """The translation's native module from its .mpy file at `path`."""
+    cut = path.rfind("/")
+    folder, name = path[:cut] if cut > 0 else ".", path[cut + 1:]
+    if not name.endswith(".mpy"):
+        raise EngineError("translation %s: not a .mpy file" % path)
+    name = name[:-4]
+    sys.path.insert(0, folder)
+    try:
+        return __import__(name)
+    except (ImportError, ValueError) as exc:
+        raise EngineError("translation %s cannot load here: %s" % (path, exc))
+    finally:
+        sys.path.pop(0)
+
+
+class AotEngine:
+    """An engine (Instance, EngineError, trap_cause) whose instances run translations: each
+    module runs the translation made from it (found by its SHA-256), and a module with none is
+    refused, so its loader can fall back to wasm3."""
+
+    EngineError = EngineError
+
+    def __init__(self, *natives):
+        self.translations = {}
+        for native in natives:
+            self.translations[native.module_sha256] = native
+
+    @staticmethod
+    def trap_cause(exc):
+        return trap_cause(exc)
+
+    def Instance(self, module_bytes, stack_bytes, memory_pages=0, deadline_ms=0):  # noqa: N802
+        digest = str(binascii.hexlify(hmac256.sha256(module_bytes).digest()), "ascii")
+        native = self.translations.get(digest)
+        if native is None:
+            raise EngineError("no translation of module %s" % digest[:12])
+        return AotInstance(native, stack_bytes, memory_pages, deadline_ms)
+
+
+class AotInstance:
+    """One instance of a translation, shaped like edgehost.engine.Instance.
+
+    Host functions are linked by name before the first call; the module is instantiated
+    (memory allocated, data segments copied) on the first `find_function`, when every import
+    has its function.
+    """
+
+    def __init__(self, native, stack_bytes, memory_pages, deadline_ms):
+        self._native = native
+        self._imports = native.imports.split("\n") if native.imports else []
+        self._exports = native.exports.split("\n") if native.exports else []
+        self._linked = [None] * len(self._imports)
+        self._stack_bytes = stack_bytes
+        self._memory_pages = memory_pages
+        self._deadline_ms = deadline_ms
+        self._started = 0
+        self._buffer = None
+        key = "%s.%s" % DEADLINE_IMPORT
+        if key in self._imports:
+            self._linked[self._imports.index(key)] = self._countdown
+
+    def _countdown(self):
+        if self._deadline_ms and ticks_diff(ticks_ms(), self._started) > self._deadline_ms:
+            raise RuntimeError("[trap] deadline exceeded")
+        return COUNTDOWN
+
+    def link_function(self, module, name, signature, fn):
+        key = module + "." + name
+        if key not in self._imports:
+            raise EngineError("cannot link %s.%s as %s: the module does not import it"
+                              % (module, name, signature))
+        self._linked[self._imports.index(key)] = fn
+
+    def _instantiate(self):
+        for index, fn in enumerate(self._linked):
+            if fn is None:
+                raise EngineError("import %s is not linked" % self._imports[index])
+        buffer = bytearray(self._native.instance_size())
+        try:
+            self._native.instantiate(buffer, self._linked, self._memory_pages,
+                                     self._stack_bytes)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            raise EngineError("cannot instantiate the translation: %s" % exc)
+        self._buffer = buffer
+
+    def find_function(self, name):
+        if name not in self._exports:
+            raise EngineError("function lookup failed: %s" % name)
+        if self._buffer is None:
+            self._instantiate()
+        index = self._exports.index(name)
+        call = self._native.call
+        buffer = self._buffer
+
+        def function(*args):
+            self._started = ticks_ms()
+            return call(buffer, index, *args)
+
+        return function
+
+    def get_memory(self, index):
+        if self._buffer is None:
+            self._instantiate()
+        return memoryview(self._native.memory(self._buffer))
+
+    def exchange(self, max_payload, max_log, on_log):
+        return None  # edgehost.wapc.Exchange serves waPC in Python
+
+    def close(self):
+        if self._buffer is not None:
+            buffer, self._buffer = self._buffer, None
+            self._native.free(buffer)

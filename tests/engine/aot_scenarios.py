@@ -1,0 +1,63 @@
+"""What the ahead-of-time tier and wasm3 do with the same actors, printed a line per outcome
+(board code: runs on the board's MicroPython with a translation built by edgecli.aot)."""
+
+import struct
+
+from edgehost import aotengine
+from edgehost.wapc import Limits, WapcHost
+
+
+def _outcome(host, operation, payload):
+    try:
+        return "%s -> %r" % (operation, host.call(operation, payload))
+    except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+        return "%s -> %s: %s" % (operation, type(exc).__name__, exc)
+
+
+CALLS = {
+    "echo": [("Echo", b"hello tier"), ("HealthRequest", b""), ("Nope", b"")],
+    "crunch": [("Crunch", struct.pack("<I", 50)), ("Crunch", b"x")],
+    "faults": [("Unreachable", b""), ("OutOfBounds", b""), ("DivideByZero", b""),
+               ("Recurse", b""), ("Count", b""), ("Fail", b""), ("Count", b"")],
+    "runaway": [("Spin", b""), ("Count", b""), ("Grow", struct.pack("<I", 20)),
+                ("Grow", struct.pack("<I", 1))],
+}
+
+
+def run(actor, wasm_path, mpy_path, engine_name, out=print):
+    """Runs CALLS[actor] on `engine_name` ("aot" or "wasm3"); a runaway call stops at 200 ms,
+    and linear memory is capped at 16 pages."""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    engine = None
+    if engine_name == "aot":
+        engine = aotengine.AotEngine(aotengine.load(mpy_path))
+    host = WapcHost(actor, module, limits=Limits(memory_pages=16, deadline_ms=200), engine=engine)
+    for operation, payload in CALLS[actor]:
+        out(_outcome(host, operation, payload))
+    host.close()
+
+
+def mismatched(wasm_path, mpy_path, out=print):
+    """Offers the translation of one actor with another actor's module."""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    try:
+        WapcHost("other", module, engine=aotengine.AotEngine(aotengine.load(mpy_path)))
+        out("loaded")
+    except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+        out("%s: %s" % (type(exc).__name__, exc))
+
+
+def host_scenarios(names, actors_dir, mpy_paths, engine_name, out=print):
+    """Runs host_scenarios' `names` on `engine_name`: "aot" puts the translations in `mpy_paths`
+    in the place of the board's wasm3 engine, as a board with the tier on would."""
+    import host_scenarios as scenarios
+
+    from edgehost import wapc
+
+    if engine_name == "aot":
+        wapc.wasm3_engine = aotengine.AotEngine(*[aotengine.load(p) for p in mpy_paths])
+    for name in names:
+        out("== " + name)
+        scenarios.run(name, actors_dir, out)

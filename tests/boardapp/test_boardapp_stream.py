@@ -21,7 +21,7 @@ from support.keys import PAIRING_KEY
 from edgehost.store import ActorStore
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAP = "220k"  # what the board code (the store and its region among it) needs to load
+HEAP = "224k"  # what the board code (the store and its region among it) needs to load
 # (uncompiled) and run, and little more
 MODULE_SIZE = 1024 * 1024
 BOARD = "mem-1"

@@ -23,12 +23,12 @@ from edgegate.wascap import KeyPair
 
 
 def pytest_generate_tests(metafunc):
-    """The simulated board runs each scenario on the board's MicroPython and CircuitPython; a
-    real board on the one it runs."""
+    """The simulated board runs each scenario on the board's MicroPython and CircuitPython and on
+    the CPython simulator; a real board on the one it runs."""
     if "edgehost_runtime" in metafunc.fixturenames:
         simulated = metafunc.config.getoption("--board-port") is None
         metafunc.parametrize("edgehost_runtime",
-                             ["micropython", "circuitpython"] if simulated else ["real"])
+                             ["micropython", "circuitpython", "cpython"] if simulated else ["real"])
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,8 @@ import time
 
 import nats
 import pytest
-from support.latticerig import (
-    invoke,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import invoke
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 from edgegate.wascap import KeyPair
 

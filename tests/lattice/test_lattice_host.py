@@ -6,7 +6,8 @@ import asyncio
 
 import nats
 import pytest
-from support.latticerig import ping_hosts, signed_actor, start_gateway, write_registry
+from support.latticecalls import ping_hosts
+from support.latticerig import signed_actor, start_gateway, write_registry
 from support.responses import read_response
 
 from edgegate.rpc import antiforgery

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import nats
 import pytest
-from support.latticerig import (
-    invoke,
-    ping_hosts,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import invoke, ping_hosts
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 from edgegate.natsserver import EmbeddedNatsServer
 from edgegate.wascap import KeyPair

@@ -6,14 +6,8 @@ from __future__ import annotations
 import nats
 import pytest
 from latticekit.antiforgery import FORGERIES
-from support.latticerig import (
-    lattice_events,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import lattice_events
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 pytestmark = pytest.mark.nats
 

@@ -10,16 +10,8 @@ import socket
 import msgpack
 import nats
 import pytest
-from support.latticerig import (
-    invoke,
-    lattice_events,
-    ping_hosts,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import invoke, lattice_events, ping_hosts
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.responses import read_response
 
 from edgegate.devices.access import request_subject

@@ -9,14 +9,8 @@ import time
 
 import nats
 import pytest
-from support.latticerig import (
-    ping_hosts,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import ping_hosts
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 from edgegate.natsserver import find_nats_server
 

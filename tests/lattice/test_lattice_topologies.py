@@ -7,14 +7,8 @@ import asyncio
 
 import nats
 import pytest
-from support.latticerig import (
-    ping_hosts,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import ping_hosts
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.responses import read_response
 
 from edgegate.rpc import antiforgery

@@ -13,15 +13,8 @@ from pathlib import Path
 
 import nats
 import pytest
-from support.latticerig import (
-    invoke,
-    ping_hosts,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import invoke, ping_hosts
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 
 from edgecli import mpbuild
 from edgegate.vhost.install import install_on_board

@@ -11,14 +11,8 @@ import signal
 
 import nats
 import pytest
-from support.latticerig import (
-    ping_hosts,
-    serving,
-    signed_actor,
-    start_gateway,
-    wait_for,
-    write_registry,
-)
+from support.latticecalls import ping_hosts
+from support.latticerig import serving, signed_actor, start_gateway, wait_for, write_registry
 from support.responses import read_response
 
 from edgegate.natsserver import EmbeddedNatsServer

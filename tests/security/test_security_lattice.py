@@ -15,7 +15,8 @@ import pytest
 from latticekit.antiforgery import FORGERIES, forge
 from latticekit.invocations import actor_entity, pack
 from latticekit.nkeypairs import NKey
-from support.latticerig import lattice_events, signed_actor, wait_for, write_registry
+from support.latticecalls import lattice_events
+from support.latticerig import signed_actor, wait_for, write_registry
 from support.memory import resident_kb
 from support.responses import read_response
 

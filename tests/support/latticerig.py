@@ -13,19 +13,14 @@ import subprocess
 import time
 from pathlib import Path
 
-import nats
-
 from edgegate.config import LatticeConfig
 from edgegate.devices.boardclient import BoardClient
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import load_registry
 from edgegate.devices.simprocess import SimProcess
 from edgegate.gateway import Gateway
-from edgegate.rpc import antiforgery
-from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 from support.commands import COMMAND_TIMEOUT, EDGEHOST
-from support.responses import read_response
 
 SIM_START_TIMEOUT = 15.0
 
@@ -159,43 +154,3 @@ def serving(gateway: Gateway, board_id: str, actors: int = 1):
         host = gateway.hosts.get(board_id)
         return host is not None and host.ready and len(host.actors) >= actors
     return check
-
-
-async def lattice_events(nc, lattice: str = "default") -> list[dict]:
-    """Every CloudEvent on wasmbus.evt.{L} and wasmbus.rpcevt.{L} from now on, as it comes."""
-    events: list[dict] = []
-
-    async def seen(msg) -> None:
-        events.append(json.loads(msg.data))
-
-    await nc.subscribe(f"wasmbus.evt.{lattice}", cb=seen)
-    await nc.subscribe(f"wasmbus.rpcevt.{lattice}", cb=seen)
-    await nc.flush()
-    return events
-
-
-async def ping_hosts(nc, lattice="default", wait=1.0) -> list[dict]:
-    """The answers of every host on the lattice to a control-interface ping."""
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
-    await nc.publish(f"wasmbus.ctl.{lattice}.ping.hosts", b"", reply=inbox)
-    hosts = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=wait)
-            if msg.data:  # an empty one is the server's "no responders" status
-                hosts.append(json.loads(msg.data))
-    except nats.errors.TimeoutError:
-        pass
-    await sub.unsubscribe()
-    return hosts
-
-
-async def invoke(nc, cluster: KeyPair, actor: str, operation: str, msg: bytes,
-                 timeout: float = 10.0) -> InvocationResponse:
-    """Invoke `actor` as an actor of the cluster would, signed with its key."""
-    inv = Invocation(Entity.actor("M" + "T" * 55), Entity.actor(actor), operation, msg,
-                     host_id=cluster.public_key)
-    antiforgery.sign(inv, cluster)
-    reply = await nc.request(f"wasmbus.rpc.default.{actor}", inv.pack(), timeout=timeout)
-    return read_response(reply.data)

@@ -5,16 +5,12 @@ its link, and a real gateway on a real nats-server."""
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hil_rig import BoardUnderTest
-from support.commands import EDGEHOST
+from support.latticerig import GatewayProcess
 from support.signing import SignedActor
 
 from edgecli import cpbuild
@@ -60,35 +56,6 @@ def sign(actors):
         return SignedActor(actors[name], name, **kwargs)
 
     return make
-
-
-class GatewayProcess:
-    """`edgehost gateway` serving the board on a lattice; its stderr kept in a file."""
-
-    def __init__(self, registry: Path, nats_url: str, env: dict[str, str], err: Path):
-        self.err = err
-        self.process = subprocess.Popen([EDGEHOST, "gateway", "--boards", str(registry),
-                                         "--nats", nats_url], stdout=subprocess.DEVNULL,
-                                        stderr=err.open("wb"), stdin=subprocess.DEVNULL,
-                                        env={**os.environ, **env})
-
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            for line in self.err.read_text(errors="replace").splitlines():
-                if text in line:
-                    return line
-            time.sleep(0.05)
-        raise AssertionError("the gateway never said %r: %s" % (text, self.err.read_text()))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ async def test_its_actor_answers_on_a_lattice_through_the_gateway(board, sign, t
     registry = tmp_path / "boards.json"
     registry.write_text(json.dumps({"boards": [board.registry_entry()]}))
     served = gateway(registry)
-    served.wait_for("board %s is host N" % board.key.board_id)
+    served.wait_for_line("board %s is host N" % board.key.board_id, timeout=30.0)
     done = subprocess.run([EDGEHOST, "call", "--nats", nats_server.url, "hil-greeter", "Greet",
                            "Grace"], capture_output=True, text=True, timeout=60,
                           env={**os.environ, **lattice_env}, stdin=subprocess.DEVNULL)

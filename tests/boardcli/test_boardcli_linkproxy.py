@@ -34,9 +34,9 @@ class Proxy:
             return ["--tcp", self.where.removeprefix("tcp://")]
         return ["--port", self.where]
 
-    def stop(self) -> tuple[str, str]:
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> tuple[str, str]:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(sig)
         out, err = self.process.communicate(timeout=START)
         return out, err
 
@@ -98,6 +98,14 @@ def test_a_pty_proxy_stands_between_a_serial_gateway_and_a_serial_board(start_si
                     "info")
     assert done.code == 0, done
     assert between.stop()[0].startswith("edgehost linkproxy: to board: ")
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_proxy_reports_and_ends_with_the_signals_status(start_sim, proxy, sig, code):
+    between = proxy("--board", start_sim().where, "--drop", "0.1")
+    out, err = between.stop(sig)
+    assert between.process.returncode == code, (out, err)
+    assert out.startswith("edgehost linkproxy: to board: ") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("argv, error", [

@@ -1,4 +1,7 @@
-"""`edgehost linkproxy`: run the fault-injecting link proxy until Ctrl-C, then say what it did."""
+"""`edgehost linkproxy`: run the fault-injecting link proxy until Ctrl-C, then say what it did.
+
+Like `up` and `gateway` it ends with the status a shell shows for the signal that stopped it
+(130 for Ctrl-C, 143 for SIGTERM), after its report."""
 
 from __future__ import annotations
 
@@ -6,13 +9,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import sys
 from typing import TextIO
 
 from edgecli.linkfaults import FRAME_FAULTS, FaultError, Rates
 from edgecli.linkproxy import READY_PREFIX, LinkProxy, ProxyError
 from edgecli.output import fail
+from edgecli.stopsignals import StopSignals
 from edgegate.devices.transports import parse_tcp_address
 
 
@@ -36,7 +39,7 @@ def linkproxy(args: argparse.Namespace) -> int:
         return fail(str(exc))
     proxy = LinkProxy(rates, args.seed, args.board, listen, args.baud)
     try:
-        asyncio.run(_serve(proxy, sys.stderr if args.json else sys.stdout))
+        code = asyncio.run(_serve(proxy, sys.stderr if args.json else sys.stdout))
     except ProxyError as exc:
         return fail(str(exc))
     if args.json:
@@ -44,7 +47,7 @@ def linkproxy(args: argparse.Namespace) -> int:
     else:
         for line in proxy.summary_lines():
             print(line, flush=True)
-    return 0
+    return code
 
 
 def _board_address(text: str) -> None:
@@ -55,17 +58,14 @@ def _board_address(text: str) -> None:
                          f"serial port)") from None
 
 
-async def _serve(proxy: LinkProxy, ready: TextIO) -> None:
-    """Serve until SIGINT or SIGTERM; where the gateway connects is said on `ready` (stderr
-    with --json, whose stdout is the report alone)."""
+async def _serve(proxy: LinkProxy, ready: TextIO) -> int:
+    """Serve until SIGINT or SIGTERM and return its exit status; where the gateway connects is
+    said on `ready` (stderr with --json, whose stdout is the report alone)."""
+    stopping = StopSignals()
     where = await proxy.start()
     print(READY_PREFIX + where, file=ready, flush=True)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
     try:
-        await stopping.wait()
+        return await stopping.wait()
     finally:
         with contextlib.suppress(Exception):
             await proxy.stop()

@@ -4,6 +4,7 @@ one `sim --micropython` runs (x86)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,35 @@ def test_an_export_with_a_64_bit_value_is_refused_not_cut(tmp_path):
         aot.translate(module, "x64", tmp_path)
     assert str(refused.value) == ("export wide has type I(I): the tier passes only i32 values "
                                   "between the guest and the host")
+
+
+def _path_without_xtensa(monkeypatch) -> None:
+    """PATH as it is, less any folder that holds an Xtensa compiler."""
+    folders = [folder for folder in os.environ.get("PATH", "").split(os.pathsep)
+               if not any((Path(folder) / (prefix + "gcc")).exists()
+                          for prefix in aot.TOOLCHAINS["xtensawin"])]
+    monkeypatch.setenv("PATH", os.pathsep.join(folders))
+
+
+XTENSA_MISSING = ("architecture xtensawin: its toolchain is missing (no xtensa-esp32-elf-gcc or "
+                  "xtensa-esp-elf-gcc on PATH); the actor runs on wasm3")
+
+
+def test_an_esp32_translation_without_espressifs_toolchain_says_so_in_one_line(
+        actors, monkeypatch, tmp_path):
+    _path_without_xtensa(monkeypatch)
+    module = (actorbuild.OUTPUT / "echo.wasm").read_bytes()
+    with pytest.raises(aot.TranslationError) as refused:
+        aot.translate(module, "xtensawin", tmp_path)
+    assert str(refused.value) == XTENSA_MISSING
+    assert not list(tmp_path.iterdir())  # nothing half-built left behind
+
+
+def test_the_translate_command_without_espressifs_toolchain_says_so_in_one_line(
+        actors, monkeypatch, tmp_path, capsys):
+    _path_without_xtensa(monkeypatch)
+    wasm = actorbuild.OUTPUT / "echo.wasm"
+    assert aot.main([str(wasm), "--arch", "xtensawin", "--cache", str(tmp_path)]) == 1
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert shown.err == "edgehost: %s\n" % XTENSA_MISSING

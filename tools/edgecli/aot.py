@@ -10,7 +10,7 @@ It lives with the command line, not in the gateway: it needs the pinned MicroPyt
 their build (edgecli.mpbuild), which sit up here, and the gateway must not import upwards; a
 gateway that translates for its boards will reach it through the command that starts it.
 
-    python -m edgecli.aot MODULE.wasm [--arch x64|x86] [--cache DIR]   prints the .mpy's path
+    python -m edgecli.aot MODULE.wasm [--arch ARCH] [--cache DIR]   prints the .mpy's path
 """
 
 from __future__ import annotations
@@ -29,9 +29,17 @@ from edgecli.aotdeadline import InstrumentError, instrument, uleb
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
 INSTRUMENTER = Path(__file__).parent / "aotdeadline.py"
-# x64 and x86 run here (the unix ports); rv32imc (ESP32-C3) is built with Debian's
-# gcc-riscv64-unknown-elf, for its size only
-ARCHITECTURES = ("x64", "x86", "rv32imc")
+# The C compiler's prefix for each architecture, the first on PATH taken: x64 and x86 run here
+# (the unix ports, the host's gcc); rv32imc (ESP32-C3) is built with Debian's
+# gcc-riscv64-unknown-elf, xtensawin (ESP32, ESP32-S3) with Espressif's toolchain, whose
+# older releases name the compiler for the chip and newer ones for the family.
+TOOLCHAINS = {
+    "x64": ("",),
+    "x86": ("",),
+    "rv32imc": ("riscv64-unknown-elf-",),
+    "xtensawin": ("xtensa-esp32-elf-", "xtensa-esp-elf-"),
+}
+ARCHITECTURES = tuple(TOOLCHAINS)
 # Bounds checked in code (no guard pages on a board), call depth counted, no SIMD header; GCC
 # must not turn loops into libc calls a native module cannot link.
 CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 "
@@ -64,11 +72,22 @@ def mangle_module(name: str) -> str:
     return "".join("__" if char == "_" else mangle(char) for char in name)
 
 
-def cache_key(module: bytes, arch: str) -> str:
+def cross_compiler(arch: str) -> str:
+    """The compiler prefix (make's CROSS) that builds for `arch` here; TranslationError, one
+    line, when none is on PATH, so the actor stays on wasm3."""
+    for prefix in TOOLCHAINS[arch]:
+        if shutil.which(prefix + "gcc"):
+            return prefix
+    wanted = " or ".join(prefix + "gcc" for prefix in TOOLCHAINS[arch])
+    raise TranslationError("architecture %s: its toolchain is missing (no %s on PATH); the "
+                           "actor runs on wasm3" % (arch, wanted))
+
+
+def cache_key(module: bytes, arch: str, cross: str = "") -> str:
     digest = hashlib.sha256()
     # the translator's own sources: a change to any of them changes every translation
     native_sources = [path.read_text() for path in (RUNTIME, ENTRY, INSTRUMENTER)]
-    for part in (hashlib.sha256(module).hexdigest(), arch, RECIPE, CFLAGS,
+    for part in (hashlib.sha256(module).hexdigest(), arch, cross, RECIPE, CFLAGS,
                  mpbuild.MICROPYTHON.commit, wabt_version(), *native_sources):
         digest.update(str(part).encode() + b"\0")
     return digest.hexdigest()[:32]
@@ -243,8 +262,9 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
     if arch not in ARCHITECTURES:
         raise TranslationError("architecture %r: the tier builds for %s"
                                % (arch, ", ".join(ARCHITECTURES)))
+    cross = cross_compiler(arch)
     cache = cache or packagedata.build_dir() / "aot"
-    key = cache_key(module, arch)
+    key = cache_key(module, arch, cross)
     target = cache / ("%s-%s.mpy" % (key, arch))
     if target.exists():
         return target
@@ -273,7 +293,8 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
         "MPY_DIR = %s\nMOD = %s\nSRC = glue.c\nARCH = %s\nLINK_RUNTIME = 1\n"
         "CFLAGS_EXTRA = %s\ninclude $(MPY_DIR)/py/dynruntime.mk\n"
         % (mpy_dir, module_name(arch), arch, CFLAGS))
-    _run(["make", "PYTHON=%s" % sys.executable], work, "the native module's build")
+    _run(["make", "PYTHON=%s" % sys.executable, "CROSS=%s" % cross], work,
+         "the native module's build")
     shutil.copy2(work / ("%s.mpy" % module_name(arch)), target)
     shutil.rmtree(work, ignore_errors=True)
     return target

@@ -61,3 +61,19 @@ def host_scenarios(names, actors_dir, mpy_paths, engine_name, out=print):
     for name in names:
         out("== " + name)
         scenarios.run(name, actors_dir, out)
+
+
+def deep_recursion(wasm_path, mpy_path, engine_name, out=print):
+    """Faults' Recurse, then Count, twice, with an engine stack budget (16 MB) past the native
+    stack, so that only MicroPython's own limit can stop the recursion. (Not in a thread: a
+    thread's Python stack on the board's build is too small to rebuild an actor.)"""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    engine = None
+    if engine_name == "aot":
+        engine = aotengine.AotEngine(aotengine.load(mpy_path))
+    host = WapcHost("faults", module, limits=Limits(stack_bytes=16 * 1024 * 1024),
+                    engine=engine)
+    for operation in ("Recurse", "Count", "Recurse", "Count"):
+        out(_outcome(host, operation, b""))
+    host.close()

@@ -59,6 +59,26 @@ def test_traps_on_the_tier_are_those_of_wasm3_and_the_actor_goes_on(arch, actors
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_deep_recursion_stops_at_micropythons_stack_limit_as_on_wasm3(arch, actors, request,
+                                                                      translations, tmp_path):
+    """The engine's stack budget is set past the native stack: MicroPython's own limit is what
+    stops the recursion, with wasm3's cause, and the actor goes on."""
+    wasm = actorbuild.OUTPUT / "faults.wasm"
+    mpy = aot.translate(wasm.read_bytes(), arch, translations)
+    board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
+    lines = {}
+    for engine in ("wasm3", "aot"):
+        lines[engine] = run_board_code(
+            board, "import aot_scenarios\naot_scenarios.deep_recursion(%r, %r, %r)\n"
+            % (str(wasm), str(mpy), engine), tmp_path)
+    assert lines["aot"] == lines["wasm3"]
+    assert lines["aot"][0] == ("Recurse -> TrapError: actor faults: trapped in Recurse: "
+                               "stack overflow")
+    assert lines["aot"][1] == "Count -> b'\\x01'"
+    assert lines["aot"][2:] == lines["aot"][:2]  # rebuilt after each trap
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
 def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
         arch, actors, request, translations, tmp_path):
     lines = _both_engines("runaway", arch, request, translations, tmp_path)

@@ -46,7 +46,7 @@ CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-O2 -fno-align-functions -fno-align-jumps -fno-align-loops -fno-align-labels "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "4"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "5"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
 
 
@@ -128,8 +128,8 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
     lines = ["/* MP_QSTR_instance_size MP_QSTR_instantiate MP_QSTR_call MP_QSTR_memory "
              "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports MP_QSTR_module_sha256 */",
              '#include "aotrt.c"', '#include "module.c"', "",
-             "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t imports[%d]; }"
-             " aot_instance_t;" % (module, max(len(imports), 1))]
+             "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t stack_probe; "
+             "mp_obj_t imports[%d]; } aot_instance_t;" % (module, max(len(imports), 1))]
     for struct in structs:
         lines.append("struct %s { int unused; };" % struct)
     for index, (wmodule, name, signature) in enumerate(imports):

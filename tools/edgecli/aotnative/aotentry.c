@@ -16,6 +16,15 @@ static mp_obj_t aot_size(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(aot_size_obj, aot_size);
 
+/* The stack check's starting point for an entry into the guest: see aotrt.c */
+static void aot_enter(aot_instance_t *inst) {
+    char here;
+    aot_stack_floor = &here - inst->stack_bytes;
+    aot_stack_approved = &here;
+    aot_stack_probe = inst->stack_probe;
+    wasm_rt_call_stack_depth = 0;
+}
+
 /* instantiate(buffer, imports, memory_pages, stack_bytes): links, caps memory, runs the data
  * and element segments */
 static mp_obj_t aot_instantiate(size_t n_args, const mp_obj_t *args) {
@@ -28,9 +37,8 @@ static mp_obj_t aot_instantiate(size_t n_args, const mp_obj_t *args) {
     }
     aot_max_pages = mp_obj_get_int(args[2]);
     inst->stack_bytes = mp_obj_get_int(args[3]);
-    char here;
-    aot_stack_floor = &here - inst->stack_bytes;
-    wasm_rt_call_stack_depth = 0;
+    inst->stack_probe = mp_fun_table.getiter(mp_const_empty_tuple, NULL);
+    aot_enter(inst);
     AOT_INSTANTIATE(inst);
     return mp_const_none;
 }
@@ -39,9 +47,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aot_instantiate_obj, 4, 4, aot_instan
 /* call(buffer, export_index, *args): one entry into the guest */
 static mp_obj_t aot_call(size_t n_args, const mp_obj_t *args) {
     aot_instance_t *inst = aot_instance(args[0]);
-    char here;
-    aot_stack_floor = &here - inst->stack_bytes;
-    wasm_rt_call_stack_depth = 0;
+    aot_enter(inst);
     return aot_export(inst, mp_obj_get_int(args[1]), args + 2);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aot_call_obj, 2, 12, aot_call);

@@ -7,6 +7,10 @@ A translation is a MicroPython native module (.mpy, built by edgecli.aot) exposi
 ("module.name") and `exports` that index them, and `module_sha256`, the hex SHA-256 of the
 module it was translated from: an instance is refused for any other module. Traps are
 RuntimeError("[trap] ...") as on the board's wasm3 module.
+
+Like the board's wasm3 module, a translation has the waPC exchange in C:
+`exchange(buffer, max_payload, max_log, on_log)` makes the instance's, shaped like
+wasm3.Exchange, and serves in C the imports listed in `served` that are linked to it.
 """
 
 import binascii
@@ -79,7 +83,12 @@ class AotInstance:
         self._memory_pages = memory_pages
         self._deadline_ms = deadline_ms
         self._started = 0
-        self._buffer = None
+        self._served = native.served.split("\n") if native.served else []
+        self._exchange = None
+        # the instance lives in this buffer from the start (its exchange points into it), and
+        # is instantiated once every import is linked
+        self._buffer = bytearray(native.instance_size())
+        self._ready = False
         key = "%s.%s" % DEADLINE_IMPORT
         if key in self._imports:
             self._linked[self._imports.index(key)] = self._countdown
@@ -94,24 +103,26 @@ class AotInstance:
         if key not in self._imports:
             raise EngineError("cannot link %s.%s as %s: the module does not import it"
                               % (module, name, signature))
+        if fn is self._exchange and fn is not None and key not in self._served:
+            raise EngineError("cannot link %s.%s as %s: the exchange does not serve it"
+                              % (module, name, signature))
         self._linked[self._imports.index(key)] = fn
 
     def _instantiate(self):
         for index, fn in enumerate(self._linked):
             if fn is None:
                 raise EngineError("import %s is not linked" % self._imports[index])
-        buffer = bytearray(self._native.instance_size())
         try:
-            self._native.instantiate(buffer, self._linked, self._memory_pages,
+            self._native.instantiate(self._buffer, self._linked, self._memory_pages,
                                      self._stack_bytes)
         except (RuntimeError, ValueError, MemoryError) as exc:
             raise EngineError("cannot instantiate the translation: %s" % exc)
-        self._buffer = buffer
+        self._ready = True
 
     def find_function(self, name):
         if name not in self._exports:
             raise EngineError("function lookup failed: %s" % name)
-        if self._buffer is None:
+        if not self._ready:
             self._instantiate()
         index = self._exports.index(name)
         call = self._native.call
@@ -124,14 +135,30 @@ class AotInstance:
         return function
 
     def get_memory(self, index):
-        if self._buffer is None:
+        if not self._ready:
             self._instantiate()
         return memoryview(self._native.memory(self._buffer))
 
     def exchange(self, max_payload, max_log, on_log):
-        return None  # edgehost.wapc.Exchange serves waPC in Python
+        """The translation's waPC exchange for this instance, in C (wasm3.Exchange's shape)."""
+        self._exchange = self._native.exchange(self._buffer, max_payload, max_log,
+                                               on_log and _quiet(on_log))
+        return self._exchange
 
     def close(self):
-        if self._buffer is not None:
-            buffer, self._buffer = self._buffer, None
-            self._native.free(buffer)
+        if self._ready:
+            self._ready = False
+            self._native.free(self._buffer)
+
+
+def _quiet(on_log):
+    """`on_log` for the C exchange, which cannot catch: a failing log handler must not abort
+    the guest's call."""
+
+    def log(text):
+        try:
+            on_log(text)
+        except Exception:  # noqa: BLE001 - whatever the handler raises, the call goes on
+            pass
+
+    return log

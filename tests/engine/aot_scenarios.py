@@ -77,3 +77,29 @@ def deep_recursion(wasm_path, mpy_path, engine_name, out=print):
     for operation in ("Recurse", "Count", "Recurse", "Count"):
         out(_outcome(host, operation, b""))
     host.close()
+
+
+def exchange(wasm_path, mpy_path, engine_name, out=print):
+    """Who serves the faults actor's waPC host functions (the engine, in C, or edgehost.wapc in
+    Python), and, on the tier, a host function linked to the exchange that it does not serve."""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    engine = None
+    if engine_name == "aot":
+        engine = aotengine.AotEngine(aotengine.load(mpy_path))
+    logs = []
+    host = WapcHost("faults", module, engine=engine, on_log=logs.append)
+    out("served by the engine: %s" % (host._instance.exchange.state
+                                      is not host._instance.exchange))
+    out(_outcome(host, "Log", b"in C"))
+    out(repr(logs))
+    host.close()
+    if engine is not None:
+        instance = engine.Instance(module, 64 * 1024)
+        native = instance.exchange(1024, 512, None)
+        try:
+            instance.link_function("wapc", "__host_call", "i(iiiiiiii)", native)
+            out("linked")
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+            out("%s: %s" % (type(exc).__name__, exc))
+        instance.close()

@@ -90,6 +90,25 @@ def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
     assert not lines["aot"][3].startswith("Grow -> b'\\xff")  # one more page: within it
 
 
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_the_tier_serves_wapc_in_c_as_wasm3_does(arch, actors, request, translations,
+                                                 tmp_path):
+    """Both engines serve the waPC host functions but __host_call in C; the tier refuses to
+    link its exchange where it does not serve."""
+    wasm = actorbuild.OUTPUT / "faults.wasm"
+    mpy = aot.translate(wasm.read_bytes(), arch, translations)
+    board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
+    lines = {}
+    for engine in ("wasm3", "aot"):
+        lines[engine] = run_board_code(
+            board, "import aot_scenarios\naot_scenarios.exchange(%r, %r, %r)\n"
+            % (str(wasm), str(mpy), engine), tmp_path)
+    assert lines["wasm3"] == ["served by the engine: True", "Log -> b'logged'", "['in C']"]
+    assert lines["aot"][:3] == lines["wasm3"]
+    assert lines["aot"][3:] == ["EngineError: cannot link wapc.__host_call as i(iiiiiiii): the "
+                                "exchange does not serve it"]
+
+
 # the host's scenarios whose actors are all built ahead (the store's make modules on the fly),
 # with the actors they load
 HOST_SCENARIOS = ("echo_and_health", "start_functions", "host_calls", "traps",

@@ -27,6 +27,7 @@ from edgecli import mpbuild, packagedata
 from edgecli.aotdeadline import InstrumentError, instrument, uleb
 
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
+EXCHANGE = RUNTIME.parent / "aotexchange.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
 INSTRUMENTER = Path(__file__).parent / "aotdeadline.py"
 # The C compiler's prefix for each architecture, the first on PATH taken: x64 and x86 run here
@@ -46,8 +47,21 @@ CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-O2 -fno-align-functions -fno-align-jumps -fno-align-loops -fno-align-labels "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "5"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "6"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
+# The waPC host functions the exchange serves in C (aotexchange.c), with their signatures
+# (edgemodule.fit's): {name: (signature, C function)}
+SERVED = {
+    "__guest_request": ("v(ii)", "aot_guest_request"),
+    "__guest_response": ("v(ii)", "aot_guest_response"),
+    "__guest_error": ("v(ii)", "aot_guest_error"),
+    "__host_response_len": ("i()", "aot_host_response_len"),
+    "__host_response": ("v(i)", "aot_host_response"),
+    "__host_error_len": ("i()", "aot_host_error_len"),
+    "__host_error": ("v(i)", "aot_host_error"),
+    "__console_log": ("v(ii)", "aot_console_log"),
+}
+WAPC_MODULES = ("wapc", "wasmbus")
 
 
 class TranslationError(RuntimeError):
@@ -86,7 +100,7 @@ def cross_compiler(arch: str) -> str:
 def cache_key(module: bytes, arch: str, cross: str = "") -> str:
     digest = hashlib.sha256()
     # the translator's own sources: a change to any of them changes every translation
-    native_sources = [path.read_text() for path in (RUNTIME, ENTRY, INSTRUMENTER)]
+    native_sources = [path.read_text() for path in (RUNTIME, EXCHANGE, ENTRY, INSTRUMENTER)]
     for part in (hashlib.sha256(module).hexdigest(), arch, cross, RECIPE, CFLAGS,
                  mpbuild.MICROPYTHON.commit, wabt_version(), *native_sources):
         digest.update(str(part).encode() + b"\0")
@@ -126,10 +140,17 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
         raise TranslationError("the module exports no memory")
     # mpy_ld finds the qstrs a module uses in its source files, not in what they include
     lines = ["/* MP_QSTR_instance_size MP_QSTR_instantiate MP_QSTR_call MP_QSTR_memory "
-             "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports MP_QSTR_module_sha256 */",
+             "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports MP_QSTR_module_sha256 "
+             "MP_QSTR_served MP_QSTR_exchange MP_QSTR_Exchange MP_QSTR_begin "
+             "MP_QSTR_response MP_QSTR_error MP_QSTR_oversize MP_QSTR_status "
+             "MP_QSTR_max_payload MP_QSTR_max_log MP_QSTR_host_response MP_QSTR_host_error "
+             "MP_QSTR_repr */",
              '#include "aotrt.c"', '#include "module.c"', "",
              "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t stack_probe; "
-             "mp_obj_t imports[%d]; } aot_instance_t;" % (module, max(len(imports), 1))]
+             "mp_obj_t exchange; mp_obj_t imports[%d]; } aot_instance_t;"
+             % (module, max(len(imports), 1)),
+             "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
+             '#include "aotexchange.c"']
     for struct in structs:
         lines.append("struct %s { int unused; };" % struct)
     for index, (wmodule, name, signature) in enumerate(imports):
@@ -140,6 +161,16 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
                                                         mangle_module(wmodule),
                                                         ", " + args if args else ""))
         values = ", ".join("mp_obj_new_int_from_uint(a%d)" % i for i in range(len(params)))
+        served = SERVED.get(name) if wmodule in WAPC_MODULES else None
+        if served is not None and served[0] == signature:
+            lines.append("    aot_instance_t *inst = (aot_instance_t *)self;")
+            lines.append("    if (inst->imports[%d] == inst->exchange) {" % index)
+            serve = "%s(MP_OBJ_TO_PTR(inst->exchange)%s)" % (
+                served[1], "".join(", a%d" % i for i in range(len(params))))
+            lines.append("        %s%s;" % ("" if result == "v" else "return ", serve))
+            if result == "v":
+                lines.append("        return;")
+            lines.append("    }")
         lines.append("    mp_obj_t args[%d] = {%s};" % (max(len(params), 1), values or "0"))
         call = ("mp_call_function_n_kw(((aot_instance_t *)self)->imports[%d], %d, 0, args)"
                 % (index, len(params)))
@@ -167,9 +198,11 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
               "#define AOT_INSTANTIATE(inst) wasm2c_%s_instantiate(&(inst)->module%s)"
               % (module, "".join(", (struct %s *)(inst)" % s for s in structs)),
               "#define AOT_FREE(inst) wasm2c_%s_free(&(inst)->module)" % module,
-              "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
               "#define AOT_IMPORTS %s" % _c_string("\n".join("%s.%s" % i[:2] for i in imports)),
               "#define AOT_EXPORTS %s" % _c_string("\n".join(name for name, _ in exports)),
+              "#define AOT_SERVED %s" % _c_string("\n".join(
+                  "%s.%s" % (wmodule, name) for wmodule, name, signature in imports
+                  if wmodule in WAPC_MODULES and SERVED.get(name, ("",))[0] == signature)),
               '#define AOT_MODULE_SHA256 "%s"' % source_sha256,
               '#include "aotentry.c"', ""]
     return "\n".join(lines)
@@ -286,8 +319,7 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
          work, "wasm2c")
     header = (work / "module.h").read_text()
     (work / "glue.c").write_text(glue(name, header, imports, exports, source_sha256))
-    for path in (RUNTIME, ENTRY,
-                 wabt_dir() / "wasm2c" / "wasm-rt.h"):
+    for path in (RUNTIME, EXCHANGE, ENTRY, wabt_dir() / "wasm2c" / "wasm-rt.h"):
         shutil.copy2(path, work / path.name)
     (work / "Makefile").write_text(
         "MPY_DIR = %s\nMOD = %s\nSRC = glue.c\nARCH = %s\nLINK_RUNTIME = 1\n"

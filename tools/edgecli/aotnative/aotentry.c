@@ -71,10 +71,13 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_call, MP_OBJ_FROM_PTR(&aot_call_obj));
     mp_store_global(MP_QSTR_memory, MP_OBJ_FROM_PTR(&aot_memory_obj));
     mp_store_global(MP_QSTR_free, MP_OBJ_FROM_PTR(&aot_free_obj));
+    aot_exchange_init();
     /* "module.name" of each import and the name of each export, a line each, in the order
      * instantiate and call index them */
     mp_store_global(MP_QSTR_imports, mp_obj_new_str(AOT_IMPORTS, sizeof(AOT_IMPORTS) - 1));
     mp_store_global(MP_QSTR_exports, mp_obj_new_str(AOT_EXPORTS, sizeof(AOT_EXPORTS) - 1));
+    /* the imports the exchange serves in C, linked to the exchange object */
+    mp_store_global(MP_QSTR_served, mp_obj_new_str(AOT_SERVED, sizeof(AOT_SERVED) - 1));
     mp_store_global(MP_QSTR_module_sha256,
         mp_obj_new_str(AOT_MODULE_SHA256, sizeof(AOT_MODULE_SHA256) - 1));
     MP_DYNRUNTIME_INIT_EXIT

@@ -174,6 +174,7 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *memory, uint64_t delta) {
 void wasm_rt_free_memory(wasm_rt_memory_t *memory) {
     m_free(memory->data);
     memory->data = NULL;
+    memory->size = 0;  /* an exchange that outlives its instance sees no memory */
 }
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *table, uint32_t elements,

@@ -23,7 +23,9 @@ from edgelink.clock import ticks_diff, ticks_ms
 # the host function the translator's instrumentation calls when its countdown runs out
 # (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed
 DEADLINE_IMPORT = ("edgehost", "deadline")
-COUNTDOWN = 10000  # function entries and loop headers between two looks at the clock
+# steps of the countdown (entries of functions that call out, batches of loop passes) between
+# two looks at the clock
+COUNTDOWN = 10000
 
 
 def load(path):

@@ -2,8 +2,10 @@
 the same seam as wasm3 (edgehost.engine's shape), so the waPC host does not know which runs.
 
 A translation is a MicroPython native module (.mpy, built by edgecli.aot) exposing
-`instance_size()`, `instantiate(buffer, imports, memory_pages, stack_bytes)`,
-`call(buffer, index, *args)`, `memory(buffer)`, `free(buffer)`, the lines `imports`
+`instance_size()`, `clock(buffer, deadline_ms, ticks_ms, ticks_diff)`,
+`instantiate(buffer, imports, memory_pages, stack_bytes)`, `call(buffer, index, *args)` and
+`function(buffer, index)` (the same as a callable), `memory(buffer)`, `free(buffer)`, the lines
+`imports`
 ("module.name") and `exports` that index them, and `module_sha256`, the hex SHA-256 of the
 module it was translated from: an instance is refused for any other module. Traps are
 RuntimeError("[trap] ...") as on the board's wasm3 module.
@@ -21,7 +23,8 @@ from edgelink import hmac256
 from edgelink.clock import ticks_diff, ticks_ms
 
 # the host function the translator's instrumentation calls when its countdown runs out
-# (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed
+# (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed.
+# The translation serves it in C, with the clock the instance gives it.
 DEADLINE_IMPORT = ("edgehost", "deadline")
 # steps of the countdown (entries of functions that call out, batches of loop passes) between
 # two looks at the clock
@@ -84,7 +87,6 @@ class AotInstance:
         self._stack_bytes = stack_bytes
         self._memory_pages = memory_pages
         self._deadline_ms = deadline_ms
-        self._started = 0
         self._served = native.served.split("\n") if native.served else []
         self._exchange = None
         # the instance lives in this buffer from the start (its exchange points into it), and
@@ -93,12 +95,7 @@ class AotInstance:
         self._ready = False
         key = "%s.%s" % DEADLINE_IMPORT
         if key in self._imports:
-            self._linked[self._imports.index(key)] = self._countdown
-
-    def _countdown(self):
-        if self._deadline_ms and ticks_diff(ticks_ms(), self._started) > self._deadline_ms:
-            raise RuntimeError("[trap] deadline exceeded")
-        return COUNTDOWN
+            self._linked[self._imports.index(key)] = DEADLINE_IMPORT  # served in C
 
     def link_function(self, module, name, signature, fn):
         key = module + "." + name
@@ -114,6 +111,7 @@ class AotInstance:
         for index, fn in enumerate(self._linked):
             if fn is None:
                 raise EngineError("import %s is not linked" % self._imports[index])
+        self._native.clock(self._buffer, self._deadline_ms, ticks_ms, ticks_diff)
         try:
             self._native.instantiate(self._buffer, self._linked, self._memory_pages,
                                      self._stack_bytes)
@@ -126,15 +124,7 @@ class AotInstance:
             raise EngineError("function lookup failed: %s" % name)
         if not self._ready:
             self._instantiate()
-        index = self._exports.index(name)
-        call = self._native.call
-        buffer = self._buffer
-
-        def function(*args):
-            self._started = ticks_ms()
-            return call(buffer, index, *args)
-
-        return function
+        return self._native.function(self._buffer, self._exports.index(name))
 
     def get_memory(self, index):
         if not self._ready:

@@ -112,7 +112,7 @@ def test_the_tier_serves_wapc_in_c_as_wasm3_does(arch, actors, request, translat
 # the host's scenarios whose actors are all built ahead (the store's make modules on the fly),
 # with the actors they load
 HOST_SCENARIOS = ("echo_and_health", "start_functions", "host_calls", "traps",
-                  "console_lines_and_host_errors", "deadline", "memory_cap")
+                  "console_lines_and_host_errors", "deadline", "memory_cap", "heap_per_call")
 SCENARIO_ACTORS = ("echo", "wasmbus_echo", "tinygo_style", "startup_order", "hostcall",
                    "faults", "runaway", "grow")
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from edgecli import mpbuild, packagedata
 from edgecli.aotdeadline import InstrumentError, instrument, uleb
+from edgehost.aotengine import COUNTDOWN, DEADLINE_IMPORT
 
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
 EXCHANGE = RUNTIME.parent / "aotexchange.c"
@@ -47,7 +48,7 @@ CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-O2 -fno-align-functions -fno-align-jumps -fno-align-loops -fno-align-labels "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "7"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "8"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
 # The waPC host functions the exchange serves in C (aotexchange.c), with their signatures
 # (edgemodule.fit's): {name: (signature, C function)}
@@ -144,11 +145,12 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
              "MP_QSTR_served MP_QSTR_exchange MP_QSTR_Exchange MP_QSTR_begin "
              "MP_QSTR_response MP_QSTR_error MP_QSTR_oversize MP_QSTR_status "
              "MP_QSTR_max_payload MP_QSTR_max_log MP_QSTR_host_response MP_QSTR_host_error "
-             "MP_QSTR_repr */",
+             "MP_QSTR_repr MP_QSTR_clock MP_QSTR_function MP_QSTR_Function */",
              '#include "aotrt.c"', '#include "module.c"', "",
              "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t stack_probe; "
-             "mp_obj_t exchange; mp_obj_t imports[%d]; } aot_instance_t;"
-             % (module, max(len(imports), 1)),
+             "mp_obj_t exchange; mp_int_t deadline_ms; mp_obj_t ticks_ms, ticks_diff, started; "
+             "mp_obj_t imports[%d]; } aot_instance_t;" % (module, max(len(imports), 1)),
+             "static uint32_t aot_deadline_step(aot_instance_t *inst);",
              "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
              '#include "aotexchange.c"']
     for struct in structs:
@@ -161,6 +163,9 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
                                                         mangle_module(wmodule),
                                                         ", " + args if args else ""))
         values = ", ".join("mp_obj_new_int_from_uint(a%d)" % i for i in range(len(params)))
+        if (wmodule, name) == DEADLINE_IMPORT and signature == "i()":
+            lines += ["    return aot_deadline_step((aot_instance_t *)self);", "}"]
+            continue
         served = SERVED.get(name) if wmodule in WAPC_MODULES else None
         if served is not None and served[0] == signature:
             lines.append("    aot_instance_t *inst = (aot_instance_t *)self;")
@@ -195,6 +200,9 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
         else:
             lines.append("    case %d: return mp_obj_new_int_from_uint(%s);" % (index, call))
     lines += ["    }", "    return mp_const_none;", "}", "",
+              "static const uint8_t aot_arity[] = {%s};"
+              % (", ".join(str(len(signature) - 3) for _, signature in exports) or "0"),
+              "#define AOT_COUNTDOWN %d" % COUNTDOWN,
               "#define AOT_INSTANTIATE(inst) wasm2c_%s_instantiate(&(inst)->module%s)"
               % (module, "".join(", (struct %s *)(inst)" % s for s in structs)),
               "#define AOT_FREE(inst) wasm2c_%s_free(&(inst)->module)" % module,

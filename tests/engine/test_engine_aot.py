@@ -24,15 +24,17 @@ def translations(tmp_path_factory):
     return tmp_path_factory.mktemp("aot-cache")
 
 
-def _both_engines(actor: str, arch: str, request, translations: Path, tmp_path: Path):
+def _both_engines(actor: str, arch: str, request, translations: Path, tmp_path: Path,
+                  scenario: str = "run"):
+    """The lines aot_scenarios.`scenario` prints for `actor` on wasm3 and on the tier."""
     wasm = actorbuild.OUTPUT / (actor + ".wasm")
     mpy = aot.translate(wasm.read_bytes(), arch, translations)
     board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
     lines = {}
     for engine in ("wasm3", "aot"):
         lines[engine] = run_board_code(
-            board, "import aot_scenarios\naot_scenarios.run(%r, %r, %r, %r)\n"
-            % (actor, str(wasm), str(mpy), engine), tmp_path)
+            board, "import aot_scenarios\naot_scenarios.%s(%r, %r, %r, %r)\n"
+            % (scenario, actor, str(wasm), str(mpy), engine), tmp_path)
     return lines
 
 
@@ -63,14 +65,7 @@ def test_deep_recursion_stops_at_micropythons_stack_limit_as_on_wasm3(arch, acto
                                                                       translations, tmp_path):
     """The engine's stack budget is set past the native stack: MicroPython's own limit is what
     stops the recursion, with wasm3's cause, and the actor goes on."""
-    wasm = actorbuild.OUTPUT / "faults.wasm"
-    mpy = aot.translate(wasm.read_bytes(), arch, translations)
-    board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
-    lines = {}
-    for engine in ("wasm3", "aot"):
-        lines[engine] = run_board_code(
-            board, "import aot_scenarios\naot_scenarios.deep_recursion(%r, %r, %r)\n"
-            % (str(wasm), str(mpy), engine), tmp_path)
+    lines = _both_engines("faults", arch, request, translations, tmp_path, "deep_recursion")
     assert lines["aot"] == lines["wasm3"]
     assert lines["aot"][0] == ("Recurse -> TrapError: actor faults: trapped in Recurse: "
                                "stack overflow")
@@ -95,14 +90,7 @@ def test_the_tier_serves_wapc_in_c_as_wasm3_does(arch, actors, request, translat
                                                  tmp_path):
     """Both engines serve the waPC host functions but __host_call in C; the tier refuses to
     link its exchange where it does not serve."""
-    wasm = actorbuild.OUTPUT / "faults.wasm"
-    mpy = aot.translate(wasm.read_bytes(), arch, translations)
-    board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
-    lines = {}
-    for engine in ("wasm3", "aot"):
-        lines[engine] = run_board_code(
-            board, "import aot_scenarios\naot_scenarios.exchange(%r, %r, %r)\n"
-            % (str(wasm), str(mpy), engine), tmp_path)
+    lines = _both_engines("faults", arch, request, translations, tmp_path, "exchange")
     assert lines["wasm3"] == ["served by the engine: True", "Log -> b'logged'", "['in C']"]
     assert lines["aot"][:3] == lines["wasm3"]
     assert lines["aot"][3:] == ["EngineError: cannot link wapc.__host_call as i(iiiiiiii): the "

@@ -7,7 +7,10 @@
  * memory traps the guest with the cause the Python exchange gives.
  *
  * Included by the glue file after aot_instance_t and AOT_MEMORY; an import the exchange serves
- * calls aot_serve_* when the instance linked the exchange object to it.
+ * calls the function of the same name here when the instance linked the exchange object to it.
+ * This mirrors wasm3.Exchange rather than sharing its code: a native module links nothing of
+ * the firmware's C, and builds against dynruntime.h, which lacks vstr and the printer that code
+ * uses. tests/engine runs the same scenarios on both engines to keep the two in step.
  */
 
 typedef struct {

@@ -4,11 +4,10 @@ the same seam as wasm3 (edgehost.engine's shape), so the waPC host does not know
 A translation is a MicroPython native module (.mpy, built by edgecli.aot) exposing
 `instance_size()`, `clock(buffer, deadline_ms, ticks_ms, ticks_diff)`,
 `instantiate(buffer, imports, memory_pages, stack_bytes)`, `call(buffer, index, *args)` and
-`function(buffer, index)` (the same as a callable), `memory(buffer)`, `free(buffer)`, the lines
-`imports`
-("module.name") and `exports` that index them, and `module_sha256`, the hex SHA-256 of the
-module it was translated from: an instance is refused for any other module. Traps are
-RuntimeError("[trap] ...") as on the board's wasm3 module.
+`function(buffer, index)` (the same as a callable), `memory(buffer)`, `free(buffer)`, the
+lines `imports` ("module.name") and `exports` that index them, and `module_sha256`, the hex
+SHA-256 of the module it was translated from: an instance is refused for any other module.
+Traps are RuntimeError("[trap] ...") as on the board's wasm3 module.
 
 Like the board's wasm3 module, a translation has the waPC exchange in C:
 `exchange(buffer, max_payload, max_log, on_log)` makes the instance's, shaped like

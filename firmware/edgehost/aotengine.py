@@ -2,11 +2,16 @@
 the same seam as wasm3 (edgehost.engine's shape), so the waPC host does not know which runs.
 
 A translation is a MicroPython native module (.mpy, built by edgecli.aot) exposing
-`instance_size()`, `instantiate(buffer, imports, memory_pages, stack_bytes)`,
-`call(buffer, index, *args)`, `memory(buffer)`, `free(buffer)`, the lines `imports`
-("module.name") and `exports` that index them, and `module_sha256`, the hex SHA-256 of the
-module it was translated from: an instance is refused for any other module. Traps are
-RuntimeError("[trap] ...") as on the board's wasm3 module.
+`instance_size()`, `clock(buffer, deadline_ms, ticks_ms, ticks_diff)`,
+`instantiate(buffer, imports, memory_pages, stack_bytes)`, `call(buffer, index, *args)` and
+`function(buffer, index)` (the same as a callable), `memory(buffer)`, `free(buffer)`, the
+lines `imports` ("module.name") and `exports` that index them, and `module_sha256`, the hex
+SHA-256 of the module it was translated from: an instance is refused for any other module.
+Traps are RuntimeError("[trap] ...") as on the board's wasm3 module.
+
+Like the board's wasm3 module, a translation has the waPC exchange in C:
+`exchange(buffer, max_payload, max_log, on_log)` makes the instance's, shaped like
+wasm3.Exchange, and serves in C the imports listed in `served` that are linked to it.
 """
 
 import binascii
@@ -17,9 +22,12 @@ from edgelink import hmac256
 from edgelink.clock import ticks_diff, ticks_ms
 
 # the host function the translator's instrumentation calls when its countdown runs out
-# (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed
+# (edgecli.aotdeadline): it returns the next countdown, or traps once the deadline has passed.
+# The translation serves it in C, with the clock the instance gives it.
 DEADLINE_IMPORT = ("edgehost", "deadline")
-COUNTDOWN = 10000  # function entries and loop headers between two looks at the clock
+# steps of the countdown (entries of functions that call out, batches of loop passes) between
+# two looks at the clock
+COUNTDOWN = 10000
 
 
 def load(path):
@@ -78,21 +86,23 @@ class AotInstance:
         self._stack_bytes = stack_bytes
         self._memory_pages = memory_pages
         self._deadline_ms = deadline_ms
-        self._started = 0
-        self._buffer = None
+        self._served = native.served.split("\n") if native.served else []
+        self._exchange = None
+        # the instance lives in this buffer from the start (its exchange points into it), and
+        # is instantiated once every import is linked
+        self._buffer = bytearray(native.instance_size())
+        self._ready = False
         key = "%s.%s" % DEADLINE_IMPORT
         if key in self._imports:
-            self._linked[self._imports.index(key)] = self._countdown
-
-    def _countdown(self):
-        if self._deadline_ms and ticks_diff(ticks_ms(), self._started) > self._deadline_ms:
-            raise RuntimeError("[trap] deadline exceeded")
-        return COUNTDOWN
+            self._linked[self._imports.index(key)] = DEADLINE_IMPORT  # served in C
 
     def link_function(self, module, name, signature, fn):
         key = module + "." + name
         if key not in self._imports:
             raise EngineError("cannot link %s.%s as %s: the module does not import it"
+                              % (module, name, signature))
+        if fn is self._exchange and fn is not None and key not in self._served:
+            raise EngineError("cannot link %s.%s as %s: the exchange does not serve it"
                               % (module, name, signature))
         self._linked[self._imports.index(key)] = fn
 
@@ -100,38 +110,46 @@ class AotInstance:
         for index, fn in enumerate(self._linked):
             if fn is None:
                 raise EngineError("import %s is not linked" % self._imports[index])
-        buffer = bytearray(self._native.instance_size())
+        self._native.clock(self._buffer, self._deadline_ms, ticks_ms, ticks_diff)
         try:
-            self._native.instantiate(buffer, self._linked, self._memory_pages,
+            self._native.instantiate(self._buffer, self._linked, self._memory_pages,
                                      self._stack_bytes)
         except (RuntimeError, ValueError, MemoryError) as exc:
             raise EngineError("cannot instantiate the translation: %s" % exc)
-        self._buffer = buffer
+        self._ready = True
 
     def find_function(self, name):
         if name not in self._exports:
             raise EngineError("function lookup failed: %s" % name)
-        if self._buffer is None:
+        if not self._ready:
             self._instantiate()
-        index = self._exports.index(name)
-        call = self._native.call
-        buffer = self._buffer
-
-        def function(*args):
-            self._started = ticks_ms()
-            return call(buffer, index, *args)
-
-        return function
+        return self._native.function(self._buffer, self._exports.index(name))
 
     def get_memory(self, index):
-        if self._buffer is None:
+        if not self._ready:
             self._instantiate()
         return memoryview(self._native.memory(self._buffer))
 
     def exchange(self, max_payload, max_log, on_log):
-        return None  # edgehost.wapc.Exchange serves waPC in Python
+        """The translation's waPC exchange for this instance, in C (wasm3.Exchange's shape)."""
+        self._exchange = self._native.exchange(self._buffer, max_payload, max_log,
+                                               on_log and _quiet(on_log))
+        return self._exchange
 
     def close(self):
-        if self._buffer is not None:
-            buffer, self._buffer = self._buffer, None
-            self._native.free(buffer)
+        if self._ready:
+            self._ready = False
+            self._native.free(self._buffer)
+
+
+def _quiet(on_log):
+    """`on_log` for the C exchange, which cannot catch: a failing log handler must not abort
+    the guest's call."""
+
+    def log(text):
+        try:
+            on_log(text)
+        except Exception:  # noqa: BLE001 - whatever the handler raises, the call goes on
+            pass
+
+    return log

@@ -14,6 +14,16 @@ def _outcome(host, operation, payload):
         return "%s -> %s: %s" % (operation, type(exc).__name__, exc)
 
 
+def _module_and_engine(wasm_path, mpy_path, engine_name):
+    """The module's bytes, and the engine named: the tier with the translation at `mpy_path`
+    ("aot"), or None, the board's wasm3 ("wasm3")."""
+    with open(wasm_path, "rb") as f:
+        module = f.read()
+    if engine_name == "aot":
+        return module, aotengine.AotEngine(aotengine.load(mpy_path))
+    return module, None
+
+
 CALLS = {
     "echo": [("Echo", b"hello tier"), ("HealthRequest", b""), ("Nope", b"")],
     "crunch": [("Crunch", struct.pack("<I", 50)), ("Crunch", b"x")],
@@ -27,11 +37,7 @@ CALLS = {
 def run(actor, wasm_path, mpy_path, engine_name, out=print):
     """Runs CALLS[actor] on `engine_name` ("aot" or "wasm3"); a runaway call stops at 200 ms,
     and linear memory is capped at 16 pages."""
-    with open(wasm_path, "rb") as f:
-        module = f.read()
-    engine = None
-    if engine_name == "aot":
-        engine = aotengine.AotEngine(aotengine.load(mpy_path))
+    module, engine = _module_and_engine(wasm_path, mpy_path, engine_name)
     host = WapcHost(actor, module, limits=Limits(memory_pages=16, deadline_ms=200), engine=engine)
     for operation, payload in CALLS[actor]:
         out(_outcome(host, operation, payload))
@@ -61,3 +67,36 @@ def host_scenarios(names, actors_dir, mpy_paths, engine_name, out=print):
     for name in names:
         out("== " + name)
         scenarios.run(name, actors_dir, out)
+
+
+def deep_recursion(actor, wasm_path, mpy_path, engine_name, out=print):
+    """Faults' Recurse, then Count, twice, with an engine stack budget (16 MB) past the native
+    stack, so that only MicroPython's own limit can stop the recursion. (Not in a thread: a
+    thread's Python stack on the board's build is too small to rebuild an actor.)"""
+    module, engine = _module_and_engine(wasm_path, mpy_path, engine_name)
+    host = WapcHost(actor, module, limits=Limits(stack_bytes=16 * 1024 * 1024), engine=engine)
+    for operation in ("Recurse", "Count", "Recurse", "Count"):
+        out(_outcome(host, operation, b""))
+    host.close()
+
+
+def exchange(actor, wasm_path, mpy_path, engine_name, out=print):
+    """Who serves the faults actor's waPC host functions (the engine, in C, or edgehost.wapc in
+    Python), and, on the tier, a host function linked to the exchange that it does not serve."""
+    module, engine = _module_and_engine(wasm_path, mpy_path, engine_name)
+    logs = []
+    host = WapcHost(actor, module, engine=engine, on_log=logs.append)
+    out("served by the engine: %s" % (host._instance.exchange.state
+                                      is not host._instance.exchange))
+    out(_outcome(host, "Log", b"in C"))
+    out(repr(logs))
+    host.close()
+    if engine is not None:
+        instance = engine.Instance(module, 64 * 1024)
+        native = instance.exchange(1024, 512, None)
+        try:
+            instance.link_function("wapc", "__host_call", "i(iiiiiiii)", native)
+            out("linked")
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+            out("%s: %s" % (type(exc).__name__, exc))
+        instance.close()

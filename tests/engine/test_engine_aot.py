@@ -4,6 +4,7 @@ one `sim --micropython` runs (x86)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,15 +24,17 @@ def translations(tmp_path_factory):
     return tmp_path_factory.mktemp("aot-cache")
 
 
-def _both_engines(actor: str, arch: str, request, translations: Path, tmp_path: Path):
+def _both_engines(actor: str, arch: str, request, translations: Path, tmp_path: Path,
+                  scenario: str = "run"):
+    """The lines aot_scenarios.`scenario` prints for `actor` on wasm3 and on the tier."""
     wasm = actorbuild.OUTPUT / (actor + ".wasm")
     mpy = aot.translate(wasm.read_bytes(), arch, translations)
     board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
     lines = {}
     for engine in ("wasm3", "aot"):
         lines[engine] = run_board_code(
-            board, "import aot_scenarios\naot_scenarios.run(%r, %r, %r, %r)\n"
-            % (actor, str(wasm), str(mpy), engine), tmp_path)
+            board, "import aot_scenarios\naot_scenarios.%s(%r, %r, %r, %r)\n"
+            % (scenario, actor, str(wasm), str(mpy), engine), tmp_path)
     return lines
 
 
@@ -58,6 +61,19 @@ def test_traps_on_the_tier_are_those_of_wasm3_and_the_actor_goes_on(arch, actors
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_deep_recursion_stops_at_micropythons_stack_limit_as_on_wasm3(arch, actors, request,
+                                                                      translations, tmp_path):
+    """The engine's stack budget is set past the native stack: MicroPython's own limit is what
+    stops the recursion, with wasm3's cause, and the actor goes on."""
+    lines = _both_engines("faults", arch, request, translations, tmp_path, "deep_recursion")
+    assert lines["aot"] == lines["wasm3"]
+    assert lines["aot"][0] == ("Recurse -> TrapError: actor faults: trapped in Recurse: "
+                               "stack overflow")
+    assert lines["aot"][1] == "Count -> b'\\x01'"
+    assert lines["aot"][2:] == lines["aot"][:2]  # rebuilt after each trap
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
 def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
         arch, actors, request, translations, tmp_path):
     lines = _both_engines("runaway", arch, request, translations, tmp_path)
@@ -69,10 +85,22 @@ def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
     assert not lines["aot"][3].startswith("Grow -> b'\\xff")  # one more page: within it
 
 
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_the_tier_serves_wapc_in_c_as_wasm3_does(arch, actors, request, translations,
+                                                 tmp_path):
+    """Both engines serve the waPC host functions but __host_call in C; the tier refuses to
+    link its exchange where it does not serve."""
+    lines = _both_engines("faults", arch, request, translations, tmp_path, "exchange")
+    assert lines["wasm3"] == ["served by the engine: True", "Log -> b'logged'", "['in C']"]
+    assert lines["aot"][:3] == lines["wasm3"]
+    assert lines["aot"][3:] == ["EngineError: cannot link wapc.__host_call as i(iiiiiiii): the "
+                                "exchange does not serve it"]
+
+
 # the host's scenarios whose actors are all built ahead (the store's make modules on the fly),
 # with the actors they load
 HOST_SCENARIOS = ("echo_and_health", "start_functions", "host_calls", "traps",
-                  "console_lines_and_host_errors", "deadline", "memory_cap")
+                  "console_lines_and_host_errors", "deadline", "memory_cap", "heap_per_call")
 SCENARIO_ACTORS = ("echo", "wasmbus_echo", "tinygo_style", "startup_order", "hostcall",
                    "faults", "runaway", "grow")
 
@@ -161,7 +189,8 @@ def test_the_instrumented_module_gives_the_same_answer_and_looks_at_the_clock(ac
     runs the instrumented CPU-bound actor, and its deadline function is called."""
     module = (actorbuild.OUTPUT / "crunch.wasm").read_bytes()
     looks = []
-    instrumented = _crunch_on_pywasm3(instrument(module), lambda: looks.append(1) or 1000)
+    instrumented = _crunch_on_pywasm3(instrument(module, countdown=10),
+                                      lambda: looks.append(1) or 10)
     assert instrumented == _crunch_on_pywasm3(module, None)
     assert len(looks) > 1
 
@@ -185,3 +214,35 @@ def test_an_export_with_a_64_bit_value_is_refused_not_cut(tmp_path):
         aot.translate(module, "x64", tmp_path)
     assert str(refused.value) == ("export wide has type I(I): the tier passes only i32 values "
                                   "between the guest and the host")
+
+
+def _path_without_xtensa(monkeypatch) -> None:
+    """PATH as it is, less any folder that holds an Xtensa compiler."""
+    folders = [folder for folder in os.environ.get("PATH", "").split(os.pathsep)
+               if not any((Path(folder) / (prefix + "gcc")).exists()
+                          for prefix in aot.TOOLCHAINS["xtensawin"])]
+    monkeypatch.setenv("PATH", os.pathsep.join(folders))
+
+
+XTENSA_MISSING = ("architecture xtensawin: its toolchain is missing (no xtensa-esp32-elf-gcc or "
+                  "xtensa-esp-elf-gcc on PATH); the actor runs on wasm3")
+
+
+def test_an_esp32_translation_without_espressifs_toolchain_says_so_in_one_line(
+        actors, monkeypatch, tmp_path):
+    _path_without_xtensa(monkeypatch)
+    module = (actorbuild.OUTPUT / "echo.wasm").read_bytes()
+    with pytest.raises(aot.TranslationError) as refused:
+        aot.translate(module, "xtensawin", tmp_path)
+    assert str(refused.value) == XTENSA_MISSING
+    assert not list(tmp_path.iterdir())  # nothing half-built left behind
+
+
+def test_the_translate_command_without_espressifs_toolchain_says_so_in_one_line(
+        actors, monkeypatch, tmp_path, capsys):
+    _path_without_xtensa(monkeypatch)
+    wasm = actorbuild.OUTPUT / "echo.wasm"
+    assert aot.main([str(wasm), "--arch", "xtensawin", "--cache", str(tmp_path)]) == 1
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert shown.err == "edgehost: %s\n" % XTENSA_MISSING

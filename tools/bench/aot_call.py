@@ -7,7 +7,7 @@ Translates the CPU-bound actor (tools/actors/crunch.c, a CoreMark-like kernel) a
 actor with edgecli.aot for the architecture (x64: the default 64-bit board build; x86: the
 32-bit one `sim --micropython` runs), then runs both through WapcHost on wasm3 and on the tier
 (tools/bench/mp_aot_call.py), best of R alternating rounds. Prints the sizes (wasm, native
-module; rv32imc's too where its cross compiler is), the times, and last
+module; rv32imc's and xtensawin's too where their compilers are), the times, and last
 `aot_speedup=<crunch on wasm3 / crunch on the tier>`.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         translated[name] = aot.translate(wasm.read_bytes(), args.arch)
         print("%s_wasm_bytes=%d %s_%s_mpy_bytes=%d" % (
             name, wasm.stat().st_size, name, args.arch, translated[name].stat().st_size))
-    # rv32imc (ESP32-C3) cannot run here: its size only, where Debian's cross compiler is
-    if shutil.which("riscv64-unknown-elf-gcc"):
+    # the boards' architectures cannot run here: their sizes only, where their compilers are
+    for arch in ("rv32imc", "xtensawin"):
         for name in ("crunch", "echo"):
             wasm = actorbuild.OUTPUT / (name + ".wasm")
-            size = aot.translate(wasm.read_bytes(), "rv32imc").stat().st_size
-            print("%s_rv32imc_mpy_bytes=%d" % (name, size))
-    else:
-        print("rv32imc: not built (no riscv64-unknown-elf-gcc: apt-get install "
-              "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)")
+            try:
+                size = aot.translate(wasm.read_bytes(), arch).stat().st_size
+            except aot.TranslationError as exc:
+                print("%s: not built (%s)" % (arch, exc))
+                break
+            print("%s_%s_mpy_bytes=%d" % (name, arch, size))
     env = dict(os.environ, MICROPYPATH="%s:%s" % (ROOT / "firmware", ROOT / "shared"))
     done = subprocess.run(
         [str(binary), "-X", "heapsize=16M", str(HERE / "mp_aot_call.py"),

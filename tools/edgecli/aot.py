@@ -10,7 +10,7 @@ It lives with the command line, not in the gateway: it needs the pinned MicroPyt
 their build (edgecli.mpbuild), which sit up here, and the gateway must not import upwards; a
 gateway that translates for its boards will reach it through the command that starts it.
 
-    python -m edgecli.aot MODULE.wasm [--arch x64|x86] [--cache DIR]   prints the .mpy's path
+    python -m edgecli.aot MODULE.wasm [--arch ARCH] [--cache DIR]   prints the .mpy's path
 """
 
 from __future__ import annotations
@@ -25,21 +25,44 @@ from pathlib import Path
 
 from edgecli import mpbuild, packagedata
 from edgecli.aotdeadline import InstrumentError, instrument, uleb
+from edgehost.aotengine import COUNTDOWN, DEADLINE_IMPORT
 
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
+EXCHANGE = RUNTIME.parent / "aotexchange.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
 INSTRUMENTER = Path(__file__).parent / "aotdeadline.py"
-# x64 and x86 run here (the unix ports); rv32imc (ESP32-C3) is built with Debian's
-# gcc-riscv64-unknown-elf, for its size only
-ARCHITECTURES = ("x64", "x86", "rv32imc")
+# The C compiler's prefix for each architecture, the first on PATH taken: x64 and x86 run here
+# (the unix ports, the host's gcc); rv32imc (ESP32-C3) is built with Debian's
+# gcc-riscv64-unknown-elf, xtensawin (ESP32, ESP32-S3) with Espressif's toolchain, whose
+# older releases name the compiler for the chip and newer ones for the family.
+TOOLCHAINS = {
+    "x64": ("",),
+    "x86": ("",),
+    "rv32imc": ("riscv64-unknown-elf-",),
+    "xtensawin": ("xtensa-esp32-elf-", "xtensa-esp-elf-"),
+}
+ARCHITECTURES = tuple(TOOLCHAINS)
 # Bounds checked in code (no guard pages on a board), call depth counted, no SIMD header; GCC
 # must not turn loops into libc calls a native module cannot link.
 CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 "
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-O2 -fno-align-functions -fno-align-jumps -fno-align-loops -fno-align-labels "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "4"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "8"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
+# The waPC host functions the exchange serves in C (aotexchange.c), with their signatures
+# (edgemodule.fit's): {name: (signature, C function)}
+SERVED = {
+    "__guest_request": ("v(ii)", "aot_guest_request"),
+    "__guest_response": ("v(ii)", "aot_guest_response"),
+    "__guest_error": ("v(ii)", "aot_guest_error"),
+    "__host_response_len": ("i()", "aot_host_response_len"),
+    "__host_response": ("v(i)", "aot_host_response"),
+    "__host_error_len": ("i()", "aot_host_error_len"),
+    "__host_error": ("v(i)", "aot_host_error"),
+    "__console_log": ("v(ii)", "aot_console_log"),
+}
+WAPC_MODULES = ("wapc", "wasmbus")
 
 
 class TranslationError(RuntimeError):
@@ -64,11 +87,22 @@ def mangle_module(name: str) -> str:
     return "".join("__" if char == "_" else mangle(char) for char in name)
 
 
-def cache_key(module: bytes, arch: str) -> str:
+def cross_compiler(arch: str) -> str:
+    """The compiler prefix (make's CROSS) that builds for `arch` here; TranslationError, one
+    line, when none is on PATH, so the actor stays on wasm3."""
+    for prefix in TOOLCHAINS[arch]:
+        if shutil.which(prefix + "gcc"):
+            return prefix
+    wanted = " or ".join(prefix + "gcc" for prefix in TOOLCHAINS[arch])
+    raise TranslationError("architecture %s: its toolchain is missing (no %s on PATH); the "
+                           "actor runs on wasm3" % (arch, wanted))
+
+
+def cache_key(module: bytes, arch: str, cross: str = "") -> str:
     digest = hashlib.sha256()
     # the translator's own sources: a change to any of them changes every translation
-    native_sources = [path.read_text() for path in (RUNTIME, ENTRY, INSTRUMENTER)]
-    for part in (hashlib.sha256(module).hexdigest(), arch, RECIPE, CFLAGS,
+    native_sources = [path.read_text() for path in (RUNTIME, EXCHANGE, ENTRY, INSTRUMENTER)]
+    for part in (hashlib.sha256(module).hexdigest(), arch, cross, RECIPE, CFLAGS,
                  mpbuild.MICROPYTHON.commit, wabt_version(), *native_sources):
         digest.update(str(part).encode() + b"\0")
     return digest.hexdigest()[:32]
@@ -107,10 +141,18 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
         raise TranslationError("the module exports no memory")
     # mpy_ld finds the qstrs a module uses in its source files, not in what they include
     lines = ["/* MP_QSTR_instance_size MP_QSTR_instantiate MP_QSTR_call MP_QSTR_memory "
-             "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports MP_QSTR_module_sha256 */",
+             "MP_QSTR_free MP_QSTR_imports MP_QSTR_exports MP_QSTR_module_sha256 "
+             "MP_QSTR_served MP_QSTR_exchange MP_QSTR_Exchange MP_QSTR_begin "
+             "MP_QSTR_response MP_QSTR_error MP_QSTR_oversize MP_QSTR_status "
+             "MP_QSTR_max_payload MP_QSTR_max_log MP_QSTR_host_response MP_QSTR_host_error "
+             "MP_QSTR_repr MP_QSTR_clock MP_QSTR_function MP_QSTR_Function */",
              '#include "aotrt.c"', '#include "module.c"', "",
-             "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t imports[%d]; }"
-             " aot_instance_t;" % (module, max(len(imports), 1))]
+             "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t stack_probe; "
+             "mp_obj_t exchange; mp_int_t deadline_ms; mp_obj_t ticks_ms, ticks_diff, started; "
+             "mp_obj_t imports[%d]; } aot_instance_t;" % (module, max(len(imports), 1)),
+             "static uint32_t aot_deadline_step(aot_instance_t *inst);",
+             "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
+             '#include "aotexchange.c"']
     for struct in structs:
         lines.append("struct %s { int unused; };" % struct)
     for index, (wmodule, name, signature) in enumerate(imports):
@@ -121,6 +163,19 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
                                                         mangle_module(wmodule),
                                                         ", " + args if args else ""))
         values = ", ".join("mp_obj_new_int_from_uint(a%d)" % i for i in range(len(params)))
+        if (wmodule, name) == DEADLINE_IMPORT and signature == "i()":
+            lines += ["    return aot_deadline_step((aot_instance_t *)self);", "}"]
+            continue
+        served = SERVED.get(name) if wmodule in WAPC_MODULES else None
+        if served is not None and served[0] == signature:
+            lines.append("    aot_instance_t *inst = (aot_instance_t *)self;")
+            lines.append("    if (inst->imports[%d] == inst->exchange) {" % index)
+            serve = "%s(MP_OBJ_TO_PTR(inst->exchange)%s)" % (
+                served[1], "".join(", a%d" % i for i in range(len(params))))
+            lines.append("        %s%s;" % ("" if result == "v" else "return ", serve))
+            if result == "v":
+                lines.append("        return;")
+            lines.append("    }")
         lines.append("    mp_obj_t args[%d] = {%s};" % (max(len(params), 1), values or "0"))
         call = ("mp_call_function_n_kw(((aot_instance_t *)self)->imports[%d], %d, 0, args)"
                 % (index, len(params)))
@@ -145,12 +200,17 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
         else:
             lines.append("    case %d: return mp_obj_new_int_from_uint(%s);" % (index, call))
     lines += ["    }", "    return mp_const_none;", "}", "",
+              "static const uint8_t aot_arity[] = {%s};"
+              % (", ".join(str(len(signature) - 3) for _, signature in exports) or "0"),
+              "#define AOT_COUNTDOWN %d" % COUNTDOWN,
               "#define AOT_INSTANTIATE(inst) wasm2c_%s_instantiate(&(inst)->module%s)"
               % (module, "".join(", (struct %s *)(inst)" % s for s in structs)),
               "#define AOT_FREE(inst) wasm2c_%s_free(&(inst)->module)" % module,
-              "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
               "#define AOT_IMPORTS %s" % _c_string("\n".join("%s.%s" % i[:2] for i in imports)),
               "#define AOT_EXPORTS %s" % _c_string("\n".join(name for name, _ in exports)),
+              "#define AOT_SERVED %s" % _c_string("\n".join(
+                  "%s.%s" % (wmodule, name) for wmodule, name, signature in imports
+                  if wmodule in WAPC_MODULES and SERVED.get(name, ("",))[0] == signature)),
               '#define AOT_MODULE_SHA256 "%s"' % source_sha256,
               '#include "aotentry.c"', ""]
     return "\n".join(lines)
@@ -243,8 +303,9 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
     if arch not in ARCHITECTURES:
         raise TranslationError("architecture %r: the tier builds for %s"
                                % (arch, ", ".join(ARCHITECTURES)))
+    cross = cross_compiler(arch)
     cache = cache or packagedata.build_dir() / "aot"
-    key = cache_key(module, arch)
+    key = cache_key(module, arch, cross)
     target = cache / ("%s-%s.mpy" % (key, arch))
     if target.exists():
         return target
@@ -266,14 +327,14 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
          work, "wasm2c")
     header = (work / "module.h").read_text()
     (work / "glue.c").write_text(glue(name, header, imports, exports, source_sha256))
-    for path in (RUNTIME, ENTRY,
-                 wabt_dir() / "wasm2c" / "wasm-rt.h"):
+    for path in (RUNTIME, EXCHANGE, ENTRY, wabt_dir() / "wasm2c" / "wasm-rt.h"):
         shutil.copy2(path, work / path.name)
     (work / "Makefile").write_text(
         "MPY_DIR = %s\nMOD = %s\nSRC = glue.c\nARCH = %s\nLINK_RUNTIME = 1\n"
         "CFLAGS_EXTRA = %s\ninclude $(MPY_DIR)/py/dynruntime.mk\n"
         % (mpy_dir, module_name(arch), arch, CFLAGS))
-    _run(["make", "PYTHON=%s" % sys.executable], work, "the native module's build")
+    _run(["make", "PYTHON=%s" % sys.executable, "CROSS=%s" % cross], work,
+         "the native module's build")
     shutil.copy2(work / ("%s.mpy" % module_name(arch)), target)
     shutil.rmtree(work, ignore_errors=True)
     return target

@@ -1,17 +1,23 @@
 """Instruments a wasm module so that translated code keeps the call deadline.
 
 Translated code never yields to the engine, so the module is rewritten before wasm2c sees
-it: a countdown in a new global at every function entry and loop header, and, when it reaches
-zero, a call to the host function edgehost.aotengine.DEADLINE_IMPORT, which raises the trap
-once the entry's deadline has passed and otherwise returns the next countdown. Written here
-rather than taken from a library: the metering tools that exist (parity's wasm-instrument,
-npm's wasm-metering) count gas for blockchains in Rust or JavaScript, not time, and none is
-on PyPI; this needs one import, one global and a decoder of instruction immediates.
+it: a countdown in a new global, and, when it reaches zero, a call to the host function
+edgehost.aotengine.DEADLINE_IMPORT, which raises the trap once the entry's deadline has passed
+and otherwise returns the next countdown. The global counts down at the entry of every
+function that calls out (recursion, and calls nested without loops, are bounded so) and once
+every LOOP_BATCH passes through a loop header, which count down a local of their function: a
+local stays in a register, where a global is a memory access on every pass of a tight loop.
+Written here rather than taken from a library: the metering tools that exist (parity's
+wasm-instrument, npm's wasm-metering) count gas for blockchains in Rust or JavaScript, not time,
+and none is on PyPI; this needs one import, one global and a decoder of instruction
+immediates.
 """
 
 from __future__ import annotations
 
 from edgehost.aotengine import COUNTDOWN, DEADLINE_IMPORT
+
+LOOP_BATCH = 64  # passes through a function's loop headers per step of the global countdown
 
 
 class InstrumentError(ValueError):
@@ -117,6 +123,17 @@ class _Rewriter:
     def __init__(self, first_shifted: int, check: bytes):
         self.first_shifted = first_shifted
         self.check = check
+        self.batch_local = None  # the function's local that counts loop passes
+        self.calls = self.loops = False  # whether the function copied calls out, loops
+
+    def start_function(self, batch_local: int) -> None:
+        self.batch_local = batch_local
+        self.calls = self.loops = False
+
+    def loop_check(self) -> bytes:
+        local = _leb(self.batch_local)
+        return (b"\x20" + local + b"\x41\x01\x6b\x22" + local + b"\x45\x04\x40"
+                + b"\x41" + _sleb(LOOP_BATCH) + b"\x21" + local + self.check + b"\x0b")
 
     def function_index(self, index: int) -> int:
         return index + 1 if index >= self.first_shifted else index
@@ -130,7 +147,10 @@ class _Rewriter:
                 index, pos = uleb(data, pos)
                 out.append(op)
                 out += _leb(self.function_index(index))
+                self.calls = self.calls or op != 0xD2
                 continue
+            if op in (0x11, 0x13):  # call_indirect, return_call_indirect
+                self.calls = True
             if op in _BLOCKS:
                 if data[pos] in (0x40, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F):
                     pos += 1
@@ -138,7 +158,8 @@ class _Rewriter:
                     pos = skip_leb(data, pos)
                 out += data[start:pos]
                 if op == 0x03:
-                    out += self.check
+                    self.loops = True
+                    out += self.loop_check()
                 continue
             pos = _after_immediates(data, op, pos)
             out += data[start:pos]
@@ -160,8 +181,9 @@ def _entries(payload: bytes) -> tuple[int, int]:
     return uleb(payload, 0)
 
 
-def instrument(module: bytes) -> bytes:
-    """`module` with the deadline countdown at every function entry and loop header."""
+def instrument(module: bytes, countdown: int = COUNTDOWN) -> bytes:
+    """`module` with the deadline countdown (from `countdown`) at the entries of functions that
+    call out and at every loop header."""
     sections = _sections(module)
     ids = [section for section, _ in sections]
     payloads = dict(sections)
@@ -210,7 +232,7 @@ def instrument(module: bytes) -> bytes:
     out[2] = (_leb(count + 1) + data[_entries(data)[1]:] + _name(DEADLINE_IMPORT[0])
               + _name(DEADLINE_IMPORT[1]) + b"\x00" + _leb(types))
     out[6] = (_leb(globals_defined + 1) + payloads[6][_entries(payloads[6])[1]:]
-              + b"\x7f\x01\x41" + _sleb(COUNTDOWN) + b"\x0b")
+              + b"\x7f\x01\x41" + _sleb(countdown) + b"\x0b")
     if 7 in payloads:
         out[7] = _exports(payloads[7], rewriter)
     if 8 in payloads:
@@ -219,7 +241,8 @@ def instrument(module: bytes) -> bytes:
     if 9 in payloads:
         out[9] = _elements(payloads[9], rewriter)
     if 10 in payloads:
-        out[10] = _code(payloads[10], rewriter)
+        params = [_param_count(payloads[1], index) for index in _function_types(payloads.get(3))]
+        out[10] = _code(payloads[10], rewriter, params)
     result = bytearray(b"\0asm\x01\0\0\0")
     order = list(ids)
     for section in (1, 2, 6):
@@ -290,18 +313,62 @@ def _elements(payload: bytes, rewriter: _Rewriter) -> bytes:
     return bytes(out)
 
 
-def _code(payload: bytes, rewriter: _Rewriter) -> bytes:
+def _function_types(payload: bytes | None) -> list[int]:
+    """The type index of each function the module defines."""
+    if payload is None:
+        return []
     count, pos = uleb(payload, 0)
-    out = bytearray(_leb(count))
+    indices = []
     for _ in range(count):
+        index, pos = uleb(payload, pos)
+        indices.append(index)
+    return indices
+
+
+def _param_count(types: bytes, wanted: int) -> int:
+    count, pos = uleb(types, 0)
+    if wanted >= count:
+        raise InstrumentError("function of type %d: the module has %d types" % (wanted, count))
+    for index in range(wanted + 1):
+        pos += 1  # 0x60
+        params, pos = uleb(types, pos)
+        if index == wanted:
+            return params
+        pos += params
+        results, pos = uleb(types, pos)
+        pos += results
+    return 0
+
+
+def _code(payload: bytes, rewriter: _Rewriter, params: list[int]) -> bytes:
+    count, pos = uleb(payload, 0)
+    if count != len(params):
+        raise InstrumentError("%d function bodies for %d functions" % (count, len(params)))
+    out = bytearray(_leb(count))
+    for function in range(count):
         size, pos = uleb(payload, pos)
         end = pos + size
         groups, at = uleb(payload, pos)
+        locals_count = 0
         for _ in range(groups):
-            at = skip_leb(payload, at) + 1
-        body = bytearray(payload[pos:at])
-        body += rewriter.check
-        rewriter.code(payload, at, end, body)
+            group, at = uleb(payload, at)
+            locals_count += group
+            at += 1
+        rewriter.start_function(params[function] + locals_count)
+        instructions = bytearray()
+        rewriter.code(payload, at, end, instructions)
+        body = bytearray()
+        if rewriter.loops:  # one more local, the loop passes' count, from LOOP_BATCH down
+            body += _leb(groups + 1) + payload[skip_leb(payload, pos):at] + b"\x01\x7f"
+            body += b"\x41" + _sleb(LOOP_BATCH) + b"\x21" + _leb(rewriter.batch_local)
+        else:
+            body += payload[pos:at]
+        # A function that calls none runs in a time its loops' countdown bounds; one that
+        # calls counts its entries, so that recursion, and calls nested without loops, are
+        # bounded too.
+        if rewriter.calls:
+            body += rewriter.check
+        body += instructions
         out += _leb(len(body)) + body
         pos = end
     return bytes(out)

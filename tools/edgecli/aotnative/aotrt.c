@@ -50,12 +50,61 @@ int memcmp(const void *a, const void *b, size_t n) {
     return 0;
 }
 
-/* The stack check: a call traps once the native stack has grown past the floor the entry
- * point set (its own frame less the instance's stack budget), whatever the call depth. */
-char *aot_stack_floor;
-static uint32_t aot_depth_limit(void) {
+/* The stack check, at every function entry. A call traps with "stack overflow" once the
+ * native stack has grown past the floor its entry set (its own frame less the instance's
+ * stack budget), or when MicroPython's own check (the running thread's stack top and limit,
+ * which a native module cannot read) says that AOT_STACK_RESERVE bytes more would pass its
+ * limit: that much is kept for the host functions the guest calls, as the board's wasm3
+ * module keeps. MicroPython is asked each time the stack has grown AOT_STACK_STEP bytes past
+ * the deepest point it approved in this call, so a guest that does not grow pays one compare.
+ * A board's margin beyond MicroPython's limit is small (1 KB on the ESP32): the step is kept
+ * below it. */
+#if defined(__x86_64__) || defined(__i386__)
+#define AOT_STACK_RESERVE (4 * 1024)
+#define AOT_STACK_STEP (1024)
+#else
+#define AOT_STACK_RESERVE (2 * 1024)
+#define AOT_STACK_STEP (256)
+#endif
+char *aot_stack_floor;     /* the instance's budget */
+char *aot_stack_approved;  /* the deepest point MicroPython's check approved, less a step */
+mp_obj_t aot_stack_probe;  /* an iterator: mp_iternext runs MicroPython's stack check */
+
+/* MicroPython's own stack check, made AOT_STACK_RESERVE bytes below this frame; false if it
+ * raised */
+static __attribute__((noinline)) bool aot_within_micropython_limit(void) {
+    /* the firmware's nlr_buf_t may be longer than this build's (a Python stack adds a field) */
+    struct {
+        nlr_buf_t nlr;
+        void *firmware_fields[4];
+    } nlr;
+    if (mp_fun_table.nlr_push(&nlr.nlr) != 0) {
+        return false;
+    }
+    char *reserve = __builtin_alloca(AOT_STACK_RESERVE);
+    __asm__ volatile ("" : : "r" (reserve) : "memory");  /* kept, though never written */
+    mp_obj_iter_buf_t probe;
+    probe.base.type = MP_OBJ_NULL;
+    probe.buf[0] = aot_stack_probe;
+    mp_fun_table.iternext(&probe);
+    mp_fun_table.nlr_pop();
+    return true;
+}
+
+static __attribute__((noinline)) uint32_t aot_stack_deeper(char *here) {
+    if (here < aot_stack_floor || !aot_within_micropython_limit()) {
+        return 0;
+    }
+    aot_stack_approved = here - AOT_STACK_STEP;
+    if (aot_stack_approved < aot_stack_floor) {
+        aot_stack_approved = aot_stack_floor;
+    }
+    return 0xffffffffu;
+}
+
+static inline uint32_t aot_depth_limit(void) {
     char here;
-    return &here < aot_stack_floor ? 0 : 0xffffffffu;
+    return &here >= aot_stack_approved ? 0xffffffffu : aot_stack_deeper(&here);
 }
 #define WASM_RT_MAX_CALL_STACK_DEPTH (aot_depth_limit())
 
@@ -125,6 +174,7 @@ uint64_t wasm_rt_grow_memory(wasm_rt_memory_t *memory, uint64_t delta) {
 void wasm_rt_free_memory(wasm_rt_memory_t *memory) {
     m_free(memory->data);
     memory->data = NULL;
+    memory->size = 0;  /* an exchange that outlives its instance sees no memory */
 }
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *table, uint32_t elements,

@@ -11,7 +11,7 @@ from edgelink import frame, hmac256, messages, session
 from edgelink.chunks import DEFAULT_RETRIES, DEFAULT_STALL_MS, Incoming, Outgoing
 from edgelink.clock import ticks_diff, ticks_ms
 from edgelink.delivery import DEAD_MS, DEFAULT_BACKLOG, KEEPALIVE_MS, BacklogFull, Delivery
-from edgelink.mpack import MpackError, packb
+from edgelink.mpack import MpackError, packb, unpackb
 
 # no end may accept less than MIN_FRAME; gateways accept at least GATEWAY_MIN_FRAME, so a
 # board can say hello with several actors before it knows its gateway's limit
@@ -25,6 +25,10 @@ DROP_MALFORMED = "malformed message"
 DROP_STRAY_CHUNK = "stray chunk"
 _CHUNK_HEAD = len(packb({"t": "chunk", "id": messages.MAX_ID, "at": 0xFFFFFFFF, "data": b""})) + 3
 _BODY_HEAD = len(packb({"size": 0xFFFFFFFF, "sha256": bytes(32)})) + 5
+
+
+def _packb(msg):
+    return packb(msg, bytearray())  # no copy into bytes: the session only reads it
 
 
 class LinkError(Exception):
@@ -61,7 +65,7 @@ class LinkOptions:
                  max_body=DEFAULT_MAX_BODY, max_transfers=1, log=None, clock=ticks_ms,
                  random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES,
                  body_sink=None, collect=False, max_queued=None, max_backlog=DEFAULT_BACKLOG,
-                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, cobs=None):
+                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, cobs=None, msgpack=None):
         self.max_frame = max_frame
         self.window = window
         self.max_body = max_body
@@ -80,6 +84,8 @@ class LinkOptions:
         self.keepalive_ms = keepalive_ms  # heard nothing this long: make the peer answer
         # (encode, decode) shaped as frame.cobs_encode/cobs_decode; None: frame's own
         self.cobs = cobs
+        # (packb(obj), unpackb(data)) shaped as mpack's, raising MpackError; None: mpack
+        self.msgpack = msgpack
 
 
 class Link:
@@ -95,6 +101,7 @@ class Link:
         encode, decode = options.cobs or (frame.cobs_encode, frame.cobs_decode)
         self.reader = frame.FrameReader(max_frame, self.drops, decode)
         self.writer = frame.FrameWriter(max_frame, encode)
+        self._packb, self._unpackb = options.msgpack or (_packb, unpackb)
         self.max_frame = max_frame
         self.window = options.window
         self.max_body = options.max_body
@@ -208,7 +215,7 @@ class Link:
 
     def _pack(self, msg):
         try:
-            return packb(msg, bytearray())
+            return self._packb(msg)
         except MpackError as exc:
             raise LinkError("cannot encode %s message: %s" % (msg.get("t"), exc))
 
@@ -319,7 +326,7 @@ class Link:
 
     def _on_body(self, body):
         try:
-            msg = messages.decode(body)
+            msg = messages.decode(body, self._unpackb)
         except messages.MessageError as exc:
             self.drops.add(DROP_MALFORMED, str(exc))
             self._reply_error(exc.request_id, exc.code, str(exc))

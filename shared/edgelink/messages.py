@@ -208,10 +208,11 @@ def _short(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def decode(body):
-    """Decode and check one message body; raise MessageError on anything malformed."""
+def decode(body, unpack=unpackb):
+    """Decode (with mpack's unpackb, or one shaped as it) and check one message body; raise
+    MessageError on anything malformed."""
     try:
-        msg = unpackb(body)
+        msg = unpack(body)
     except MpackError as exc:
         raise MessageError(MALFORMED, str(exc))
     return check(msg)

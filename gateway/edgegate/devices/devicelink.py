@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from edgegate.devices import cobsc
+from edgegate.devices import cobsc, msgpackc
 from edgegate.devices.transports import Transport, TransportError
 from edgelink import messages
 from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
@@ -44,7 +44,8 @@ class DeviceLink:
         self.epoch = secrets.token_hex(4)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
-                                 stall_ms=stall_ms, retries=retries, cobs=cobsc.CODEC)
+                                 stall_ms=stall_ms, retries=retries, cobs=cobsc.CODEC,
+                                 msgpack=msgpackc.CODEC)
         self.link.on_open = self._session_opened
         self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()

@@ -11,7 +11,7 @@ from edgelink import frame, hmac256, messages, session
 from edgelink.chunks import DEFAULT_RETRIES, DEFAULT_STALL_MS, Incoming, Outgoing
 from edgelink.clock import ticks_diff, ticks_ms
 from edgelink.delivery import DEAD_MS, DEFAULT_BACKLOG, KEEPALIVE_MS, BacklogFull, Delivery
-from edgelink.mpack import MpackError, packb, unpackb
+from edgelink.mpack import MpackError, packb
 
 # no end may accept less than MIN_FRAME; gateways accept at least GATEWAY_MIN_FRAME, so a
 # board can say hello with several actors before it knows its gateway's limit
@@ -25,10 +25,6 @@ DROP_MALFORMED = "malformed message"
 DROP_STRAY_CHUNK = "stray chunk"
 _CHUNK_HEAD = len(packb({"t": "chunk", "id": messages.MAX_ID, "at": 0xFFFFFFFF, "data": b""})) + 3
 _BODY_HEAD = len(packb({"size": 0xFFFFFFFF, "sha256": bytes(32)})) + 5
-
-
-def _packb(msg):
-    return packb(msg, bytearray())  # no copy into bytes: the session only reads it
 
 
 class LinkError(Exception):
@@ -101,7 +97,7 @@ class Link:
         encode, decode = options.cobs or (frame.cobs_encode, frame.cobs_decode)
         self.reader = frame.FrameReader(max_frame, self.drops, decode)
         self.writer = frame.FrameWriter(max_frame, encode)
-        self._packb, self._unpackb = options.msgpack or (_packb, unpackb)
+        self._msgpack = options.msgpack
         self.max_frame = max_frame
         self.window = options.window
         self.max_body = options.max_body
@@ -215,7 +211,8 @@ class Link:
 
     def _pack(self, msg):
         try:
-            return self._packb(msg)
+            codec = self._msgpack
+            return packb(msg, bytearray()) if codec is None else codec[0](msg)
         except MpackError as exc:
             raise LinkError("cannot encode %s message: %s" % (msg.get("t"), exc))
 
@@ -326,7 +323,7 @@ class Link:
 
     def _on_body(self, body):
         try:
-            msg = messages.decode(body, self._unpackb)
+            msg = messages.decode(body, self._msgpack)
         except messages.MessageError as exc:
             self.drops.add(DROP_MALFORMED, str(exc))
             self._reply_error(exc.request_id, exc.code, str(exc))

@@ -22,6 +22,11 @@ QUIET_TICK_SECONDS = 0.5
 _ENDED = {"t": "", "id": 0}  # put in the inbox when the link ends; receive() raises then
 
 
+def _expire(future: asyncio.Future[Any], what: str, request_id: int, timeout: float) -> None:
+    if not future.done():
+        future.set_exception(LinkTimeout(f"{what} {request_id}: no reply within {timeout} s"))
+
+
 class DeviceLink:
     """Runs the link protocol over a transport; `run()` until the board goes away.
 
@@ -51,12 +56,14 @@ class DeviceLink:
         self.opened = asyncio.Event()
         self._out = bytearray()
         self._out_ready = asyncio.Event()
-        self._active = asyncio.Event()  # bytes went out or came in: ticks are due again
+        # the next tick, a timer rather than a task that sleeps: one per board and per call
+        self._ticker: asyncio.TimerHandle | None = None
+        self._quiet = False  # the ticker is the quiet link's; traffic brings it forward
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._sent: dict[int, tuple[dict[str, Any], bytes | None]] = {}  # to send again
         self._resend = False  # a new session opened: resend once its hello has come
-        self._slots = asyncio.Condition()
+        self._slot_waiters: list[asyncio.Future[None]] = []  # requests beyond the window
         self._in_flight = 0
         self._closed = False
         # bytes each way, framing included: bytes in tell a silent board from one that refuses
@@ -79,7 +86,8 @@ class DeviceLink:
     def _queue_bytes(self, data: memoryview) -> None:
         self._out.extend(data)
         self._out_ready.set()
-        self._active.set()
+        if self._quiet:
+            self._tick_soon()
 
     def _session_opened(self) -> None:
         self._resend = bool(self._waiting)
@@ -121,7 +129,8 @@ class DeviceLink:
 
     async def run(self) -> None:
         """Read, tick and write until the transport closes."""
-        tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tick_loop())]
+        writer = asyncio.create_task(self._write_loop())
+        self._tick_soon()
         try:
             while True:
                 data = await self.transport.read()
@@ -129,11 +138,13 @@ class DeviceLink:
                     break
                 self.bytes_in += len(data)
                 self._deliver(self.link.feed(data))
-                self._active.set()
+                if self._quiet:
+                    self._tick_soon()
         finally:
             self._closed = True
-            for task in tasks:
-                task.cancel()
+            writer.cancel()
+            if self._ticker is not None:
+                self._ticker.cancel()
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(LinkClosed(f"{self.transport.name} closed"))
@@ -152,16 +163,20 @@ class DeviceLink:
                 return
             self.bytes_out += len(data)
 
-    async def _tick_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            self._deliver(self.link.tick())
-            if self.link.quiet:
-                self._active.clear()
-                wake = loop.call_later(QUIET_TICK_SECONDS, self._active.set)
-                await self._active.wait()
-                wake.cancel()
+    def _tick_soon(self) -> None:
+        """Tick in TICK_SECONDS: bytes went out or came in (or the link has just begun)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._quiet = False
+        self._ticker = asyncio.get_running_loop().call_later(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        if self._closed:
+            return
+        self._deliver(self.link.tick())
+        self._quiet = self.link.quiet
+        delay = QUIET_TICK_SECONDS if self._quiet else TICK_SECONDS
+        self._ticker = asyncio.get_running_loop().call_later(delay, self._tick)
 
     def _give_up(self, request_id: int) -> None:
         # nobody waits for the answer any more: the body stops taking the line (and the
@@ -189,14 +204,16 @@ class DeviceLink:
         return self.link.send(msg, body)
 
     async def request(self, msg: dict[str, Any], body: bytes | None = None,
-                      timeout: float = 30.0) -> dict[str, Any]:
+                      timeout: float | None = 30.0) -> dict[str, Any]:
         """Send a request and wait for its reply (which may be an error message)."""
         if self._closed:
             raise LinkClosed(f"{self.transport.name} is closed")
-        async with self._slots:
-            await self._slots.wait_for(lambda: self._in_flight < self.link.peer_window)
-            self._in_flight += 1
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        while self._in_flight >= self.link.peer_window:
+            await self._wait_for_slot()
+        self._in_flight += 1
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        timer = None
         request_id = -1
         try:
             msg["id"] = msg.get("id") or self.link.new_id()
@@ -205,14 +222,30 @@ class DeviceLink:
             self._waiting[request_id] = future
             self._sent[request_id] = (dict(msg), body)
             self.link.send(msg, body)
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise LinkTimeout(f"{msg.get('t')} {request_id}: no reply within {timeout} s") from None
+            if timeout is not None:
+                timer = loop.call_later(timeout, _expire, future, msg.get("t"), request_id,
+                                        timeout)
+            return await future
         finally:
+            if timer is not None:
+                timer.cancel()
             self._waiting.pop(request_id, None)
             self._sent.pop(request_id, None)
-            if not future.done() or future.cancelled():
+            if not future.done() or future.cancelled() or \
+                    isinstance(future.exception(), LinkTimeout):
                 self._give_up(request_id)
-            async with self._slots:
-                self._in_flight -= 1
-                self._slots.notify_all()
+            self._in_flight -= 1
+            # every waiter looks again: the window may also have grown with a hello
+            waiters, self._slot_waiters = self._slot_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _wait_for_slot(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._slot_waiters:
+                self._slot_waiters.remove(waiter)

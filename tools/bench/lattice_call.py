@@ -51,7 +51,8 @@ PROFILE_RATE = 500  # py-spy samples a second
 # anywhere in its stack: the acknowledgement a tick sends is the tick's, not the link's sending
 PARTS = (
     ("Ed25519 verification (libsodium through PyNaCl)", ("nacl/",)),
-    ("the link's ticks (the acknowledgement sent alone, timers)", ("_tick_loop (",)),
+    ("the link's ticks (the acknowledgement sent alone, timers)", ("_tick_loop (",
+                                                                  "DeviceLink._tick (")),
     ("the invocation CloudEvent", ("events/cloudevents.py",)),
     ("the envelope: Invocation.unpack, InvocationResponse.pack", ("rpc/invocation.py",)),
     ("the token's JSON and base64, the other anti-forgery checks", ("rpc/antiforgery.py",

@@ -26,6 +26,9 @@ class MemoryTransport:
     async def write(self, data: bytes) -> None:
         await self.to_board.put(data)
 
+    def send(self, data: bytes) -> None:
+        self.to_board.put_nowait(data)
+
     async def close(self) -> None:
         await self.incoming.put(b"")
 

@@ -54,8 +54,7 @@ class DeviceLink:
         self.link.on_open = self._session_opened
         self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()
-        self._out = bytearray()
-        self._out_ready = asyncio.Event()
+        self._out = bytearray()  # frames of this turn of the loop, sent together at its end
         # the next tick, a timer rather than a task that sleeps: one per board and per call
         self._ticker: asyncio.TimerHandle | None = None
         self._quiet = False  # the ticker is the quiet link's; traffic brings it forward
@@ -84,10 +83,23 @@ class DeviceLink:
         return self.link.session.board_id if self.link.session.is_open else None
 
     def _queue_bytes(self, data: memoryview) -> None:
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._send_out)
         self._out.extend(data)
-        self._out_ready.set()
         if self._quiet:
             self._tick_soon()
+
+    def _send_out(self) -> None:
+        data = bytes(self._out)
+        self._out.clear()
+        if self._closed:
+            return
+        try:
+            self.transport.send(data)
+        except TransportError as exc:
+            log.warning("%s", exc)
+            return
+        self.bytes_out += len(data)
 
     def _session_opened(self) -> None:
         self._resend = bool(self._waiting)
@@ -129,7 +141,6 @@ class DeviceLink:
 
     async def run(self) -> None:
         """Read, tick and write until the transport closes."""
-        writer = asyncio.create_task(self._write_loop())
         self._tick_soon()
         try:
             while True:
@@ -142,26 +153,12 @@ class DeviceLink:
                     self._tick_soon()
         finally:
             self._closed = True
-            writer.cancel()
             if self._ticker is not None:
                 self._ticker.cancel()
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(LinkClosed(f"{self.transport.name} closed"))
             self._inbox.put_nowait(_ENDED)
-
-    async def _write_loop(self) -> None:
-        while True:
-            await self._out_ready.wait()
-            self._out_ready.clear()
-            data = bytes(self._out)
-            self._out.clear()
-            try:
-                await self.transport.write(data)
-            except TransportError as exc:
-                log.warning("%s", exc)
-                return
-            self.bytes_out += len(data)
 
     def _tick_soon(self) -> None:
         """Tick in TICK_SECONDS: bytes went out or came in (or the link has just begun)."""

@@ -8,7 +8,8 @@ plain nats-py request/reply echo served by a process of its own. The line
 
 Part 2: one gateway serving --boards simulated boards (several simulated boards per process,
 threads of `edgecli.simulator.Simulator`), calls spread over all of them at 16 in flight:
-calls/s, p99, and the gateway's CPU seconds per call (from /proc). Last line:
+calls/s, p99, and the gateway's CPU seconds per call (from /proc); then its CPU share while
+its boards are served and idle (IDLE_SECONDS), and the CPU per call net of that share. Last line:
 `boards_per_gateway=N calls_per_s=…`.
 
 With `--profile FILE`, py-spy samples the gateway during part two's timed calls (raw stacks to
@@ -47,6 +48,7 @@ from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 BOARDS_PER_SIM_PROCESS = 25
 PROFILE_RATE = 500  # py-spy samples a second
+IDLE_SECONDS = 5.0  # after part two's calls, how long the gateway's idle CPU is measured
 # a sample belongs to the first part one of whose markers (in a frame's "function (file") is
 # anywhere in its stack: the acknowledgement a tick sends is the tick's, not the link's sending
 PARTS = (
@@ -254,13 +256,20 @@ async def part_two(work: Path, url: str, env: dict[str, str], boards: int, calls
             [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(gateway.pid),
              "-r", str(PROFILE_RATE), "-f", "raw", "-o", str(profile)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cpu_before = cpu_seconds(gateway.pid)
-        results["many"] = await timed(call, calls, 16)
-        results["many"]["gateway_cpu_ms_per_call"] = (
-            (cpu_seconds(gateway.pid) - cpu_before) / calls * 1000)
+        cpu_before, began = cpu_seconds(gateway.pid), time.perf_counter()
+        results["many"] = many = await timed(call, calls, 16)
+        cpu, took = cpu_seconds(gateway.pid) - cpu_before, time.perf_counter() - began
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
             spy.wait(60)
+        many["gateway_cpu_ms_per_call"] = cpu / calls * 1000
+        # what the gateway spends without calls (its boards' ticks, heartbeats) weighs on
+        # the figure above in proportion to the run's length: the net figure leaves it out
+        idle_before, idle_began = cpu_seconds(gateway.pid), time.perf_counter()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = (cpu_seconds(gateway.pid) - idle_before) / (time.perf_counter() - idle_began)
+        many["gateway_idle_cpu_share"] = idle
+        many["gateway_net_cpu_ms_per_call"] = max(0.0, cpu - idle * took) / calls * 1000
         await nc.close()
     finally:
         if gateway is not None:

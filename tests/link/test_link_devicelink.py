@@ -61,9 +61,9 @@ class Board:
         self.held.clear()
 
 
-async def connected(window: int = 2) -> tuple[DeviceLink, Board, asyncio.Task]:
+async def connected(window: int = 2, **options) -> tuple[DeviceLink, Board, asyncio.Task]:
     transport = MemoryTransport()
-    device = DeviceLink(transport, {BOARD_ID: PAIRING_KEY})
+    device = DeviceLink(transport, {BOARD_ID: PAIRING_KEY}, **options)
     runner = asyncio.create_task(device.run())
     board = Board(transport, window)
     board.link.on_open = lambda: board.link.send(hello_message(window=window))
@@ -184,5 +184,25 @@ async def test_a_quiet_link_stops_ticking_until_traffic_comes():
     board.answer_all()
     assert (await asyncio.wait_for(pending, 5))["body"] == b"x"
     await until(lambda: not board.link.delivery.pending, "acknowledged the board's reply")
+    assert ticks
+    await stop(device, board, runner)
+
+
+async def test_a_quiet_link_wakes_next_when_its_keepalive_is_due():
+    # a hundred idle boards on one gateway: one tick each per keepalive, not two a second
+    device, board, runner = await connected(keepalive_ms=2000)
+    board.link._keepalive_ms = 60_000  # only the gateway's keepalive is watched here
+    ticks = []
+    tick = device.link.tick
+    device.link.tick = lambda: ticks.append(1) or tick()
+    await until(lambda: device.link.quiet and not board.link.delivery.pending,
+                "quiet after the hello")
+    await asyncio.sleep(0.1)  # the tick that found it quiet
+    ticks.clear()
+    heard = board.link.records
+    await asyncio.sleep(1.2)  # more than twice the least a quiet link waits
+    assert ticks == [] and board.link.records == heard
+    # the keepalive still goes when it is due, and the board's acknowledgement answers it
+    await until(lambda: board.link.records > heard, "sent the keepalive")
     assert ticks
     await stop(device, board, runner)

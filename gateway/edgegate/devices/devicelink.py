@@ -11,13 +11,16 @@ from typing import Any
 from edgegate.devices import cobsc, msgpackc
 from edgegate.devices.transports import Transport, TransportError
 from edgelink import messages
+from edgelink.clock import ticks_diff, ticks_ms
+from edgelink.delivery import KEEPALIVE_MS
 from edgelink.link import LinkClosed, LinkError, LinkTimeout, gateway_link
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.05
-# a quiet link's tick has only the keepalive (seconds away) to see to: with a hundred boards
-# on one gateway, twenty ticks a second each cost more than the calls
+# a quiet link's tick has only the keepalive to see to, when the board has been silent for
+# keepalive_ms: with a hundred boards on one gateway, ticks that find nothing to do cost more
+# than the calls; this is the least a quiet link waits
 QUIET_TICK_SECONDS = 0.5
 _ENDED = {"t": "", "id": 0}  # put in the inbox when the link ends; receive() raises then
 
@@ -41,16 +44,17 @@ class DeviceLink:
 
     def __init__(self, transport: Transport, pairing_keys: Mapping[bytes, bytes], *,
                  max_frame: int = 16384, window: int = 8, max_body: int = 4 * 1024 * 1024,
-                 stall_ms: int = 2000, retries: int = 3):
+                 stall_ms: int = 2000, retries: int = 3, keepalive_ms: int = KEEPALIVE_MS):
         self.transport = transport
+        self._keepalive_ms = keepalive_ms
         # names this link in every request, and the board names it in the reply: request ids
         # start afresh with every link, so a remembered outcome or a late reply of another
         # link's request of the same id must not be taken for this one's
         self.epoch = secrets.token_hex(4)
         self.link = gateway_link(dict(pairing_keys), self._queue_bytes, max_frame=max_frame,
                                  window=window, max_body=max_body, log=self._log_drop,
-                                 stall_ms=stall_ms, retries=retries, cobs=cobsc.CODEC,
-                                 msgpack=msgpackc.CODEC)
+                                 stall_ms=stall_ms, retries=retries, keepalive_ms=keepalive_ms,
+                                 cobs=cobsc.CODEC, msgpack=msgpackc.CODEC)
         self.link.on_open = self._session_opened
         self.link.on_dead = self._peer_gone
         self.opened = asyncio.Event()
@@ -172,7 +176,10 @@ class DeviceLink:
             return
         self._deliver(self.link.tick())
         self._quiet = self.link.quiet
-        delay = QUIET_TICK_SECONDS if self._quiet else TICK_SECONDS
+        delay = TICK_SECONDS
+        if self._quiet:
+            silent_ms = ticks_diff(ticks_ms(), self.link.delivery.heard_at)
+            delay = max(QUIET_TICK_SECONDS, (self._keepalive_ms - silent_ms) / 1000)
         self._ticker = asyncio.get_running_loop().call_later(delay, self._tick)
 
     def _give_up(self, request_id: int) -> None:

@@ -174,13 +174,15 @@ class DeviceLink:
     def _tick(self) -> None:
         if self._closed:
             return
-        self._deliver(self.link.tick())
-        self._quiet = self.link.quiet
         delay = TICK_SECONDS
-        if self._quiet:
-            silent_ms = ticks_diff(ticks_ms(), self.link.delivery.heard_at)
-            delay = max(QUIET_TICK_SECONDS, (self._keepalive_ms - silent_ms) / 1000)
-        self._ticker = asyncio.get_running_loop().call_later(delay, self._tick)
+        try:
+            self._deliver(self.link.tick())
+            self._quiet = self.link.quiet
+            if self._quiet:
+                silent_ms = ticks_diff(ticks_ms(), self.link.delivery.heard_at)
+                delay = max(QUIET_TICK_SECONDS, (self._keepalive_ms - silent_ms) / 1000)
+        finally:  # a tick that failed (the loop logs it) must not be the last
+            self._ticker = asyncio.get_running_loop().call_later(delay, self._tick)
 
     def _give_up(self, request_id: int) -> None:
         # nobody waits for the answer any more: the body stops taking the line (and the

@@ -165,16 +165,22 @@ async def until(condition, what: str) -> None:
     raise AssertionError(f"never {what}")
 
 
-async def test_a_quiet_link_stops_ticking_until_traffic_comes():
-    # a gateway with a hundred idle boards would otherwise tick two thousand times a second
-    device, board, runner = await connected()
-    ticks = []
+async def counted_ticks_once_quiet(device: DeviceLink, board: Board) -> list[int]:
+    """The device link's ticks from the moment both ends have nothing more to say."""
+    ticks: list[int] = []
     tick = device.link.tick
     device.link.tick = lambda: ticks.append(1) or tick()
     await until(lambda: device.link.quiet and not board.link.delivery.pending,
                 "quiet after the hello")
     await asyncio.sleep(0.1)  # the tick that found it quiet
     ticks.clear()
+    return ticks
+
+
+async def test_a_quiet_link_stops_ticking_until_traffic_comes():
+    # a gateway with a hundred idle boards would otherwise tick two thousand times a second
+    device, board, runner = await connected()
+    ticks = await counted_ticks_once_quiet(device, board)
     await asyncio.sleep(0.3)  # six ticks' time, and shorter than the quiet link's wait
     assert ticks == []
     # traffic wakes it: the board's reply is taken and acknowledged as before
@@ -192,13 +198,7 @@ async def test_a_quiet_link_wakes_next_when_its_keepalive_is_due():
     # a hundred idle boards on one gateway: one tick each per keepalive, not two a second
     device, board, runner = await connected(keepalive_ms=2000)
     board.link._keepalive_ms = 60_000  # only the gateway's keepalive is watched here
-    ticks = []
-    tick = device.link.tick
-    device.link.tick = lambda: ticks.append(1) or tick()
-    await until(lambda: device.link.quiet and not board.link.delivery.pending,
-                "quiet after the hello")
-    await asyncio.sleep(0.1)  # the tick that found it quiet
-    ticks.clear()
+    ticks = await counted_ticks_once_quiet(device, board)
     heard = board.link.records
     await asyncio.sleep(1.2)  # more than twice the least a quiet link waits
     assert ticks == [] and board.link.records == heard

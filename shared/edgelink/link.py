@@ -61,7 +61,7 @@ class LinkOptions:
                  max_body=DEFAULT_MAX_BODY, max_transfers=1, log=None, clock=ticks_ms,
                  random=None, stall_ms=DEFAULT_STALL_MS, retries=DEFAULT_RETRIES,
                  body_sink=None, collect=False, max_queued=None, max_backlog=DEFAULT_BACKLOG,
-                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, cobs=None):
+                 dead_ms=DEAD_MS, keepalive_ms=KEEPALIVE_MS, cobs=None, msgpack=None):
         self.max_frame = max_frame
         self.window = window
         self.max_body = max_body
@@ -80,6 +80,8 @@ class LinkOptions:
         self.keepalive_ms = keepalive_ms  # heard nothing this long: make the peer answer
         # (encode, decode) shaped as frame.cobs_encode/cobs_decode; None: frame's own
         self.cobs = cobs
+        # (packb(obj), unpackb(data)) shaped as mpack's, raising MpackError; None: mpack
+        self.msgpack = msgpack
 
 
 class Link:
@@ -95,6 +97,7 @@ class Link:
         encode, decode = options.cobs or (frame.cobs_encode, frame.cobs_decode)
         self.reader = frame.FrameReader(max_frame, self.drops, decode)
         self.writer = frame.FrameWriter(max_frame, encode)
+        self._msgpack = options.msgpack
         self.max_frame = max_frame
         self.window = options.window
         self.max_body = options.max_body
@@ -208,7 +211,8 @@ class Link:
 
     def _pack(self, msg):
         try:
-            return packb(msg, bytearray())
+            codec = self._msgpack
+            return packb(msg, bytearray()) if codec is None else codec[0](msg)
         except MpackError as exc:
             raise LinkError("cannot encode %s message: %s" % (msg.get("t"), exc))
 
@@ -319,7 +323,7 @@ class Link:
 
     def _on_body(self, body):
         try:
-            msg = messages.decode(body)
+            msg = messages.decode(body, self._msgpack)
         except messages.MessageError as exc:
             self.drops.add(DROP_MALFORMED, str(exc))
             self._reply_error(exc.request_id, exc.code, str(exc))

@@ -26,6 +26,9 @@ class MemoryTransport:
     async def write(self, data: bytes) -> None:
         await self.to_board.put(data)
 
+    def send(self, data: bytes) -> None:
+        self.to_board.put_nowait(data)
+
     async def close(self) -> None:
         await self.incoming.put(b"")
 
@@ -58,9 +61,9 @@ class Board:
         self.held.clear()
 
 
-async def connected(window: int = 2) -> tuple[DeviceLink, Board, asyncio.Task]:
+async def connected(window: int = 2, **options) -> tuple[DeviceLink, Board, asyncio.Task]:
     transport = MemoryTransport()
-    device = DeviceLink(transport, {BOARD_ID: PAIRING_KEY})
+    device = DeviceLink(transport, {BOARD_ID: PAIRING_KEY}, **options)
     runner = asyncio.create_task(device.run())
     board = Board(transport, window)
     board.link.on_open = lambda: board.link.send(hello_message(window=window))
@@ -162,16 +165,22 @@ async def until(condition, what: str) -> None:
     raise AssertionError(f"never {what}")
 
 
-async def test_a_quiet_link_stops_ticking_until_traffic_comes():
-    # a gateway with a hundred idle boards would otherwise tick two thousand times a second
-    device, board, runner = await connected()
-    ticks = []
+async def counted_ticks_once_quiet(device: DeviceLink, board: Board) -> list[int]:
+    """The device link's ticks from the moment both ends have nothing more to say."""
+    ticks: list[int] = []
     tick = device.link.tick
     device.link.tick = lambda: ticks.append(1) or tick()
     await until(lambda: device.link.quiet and not board.link.delivery.pending,
                 "quiet after the hello")
     await asyncio.sleep(0.1)  # the tick that found it quiet
     ticks.clear()
+    return ticks
+
+
+async def test_a_quiet_link_stops_ticking_until_traffic_comes():
+    # a gateway with a hundred idle boards would otherwise tick two thousand times a second
+    device, board, runner = await connected()
+    ticks = await counted_ticks_once_quiet(device, board)
     await asyncio.sleep(0.3)  # six ticks' time, and shorter than the quiet link's wait
     assert ticks == []
     # traffic wakes it: the board's reply is taken and acknowledged as before
@@ -181,5 +190,19 @@ async def test_a_quiet_link_stops_ticking_until_traffic_comes():
     board.answer_all()
     assert (await asyncio.wait_for(pending, 5))["body"] == b"x"
     await until(lambda: not board.link.delivery.pending, "acknowledged the board's reply")
+    assert ticks
+    await stop(device, board, runner)
+
+
+async def test_a_quiet_link_wakes_next_when_its_keepalive_is_due():
+    # a hundred idle boards on one gateway: one tick each per keepalive, not two a second
+    device, board, runner = await connected(keepalive_ms=2000)
+    board.link._keepalive_ms = 60_000  # only the gateway's keepalive is watched here
+    ticks = await counted_ticks_once_quiet(device, board)
+    heard = board.link.records
+    await asyncio.sleep(1.2)  # more than twice the least a quiet link waits
+    assert ticks == [] and board.link.records == heard
+    # the keepalive still goes when it is due, and the board's acknowledgement answers it
+    await until(lambda: board.link.records > heard, "sent the keepalive")
     assert ticks
     await stop(device, board, runner)

@@ -8,8 +8,12 @@ plain nats-py request/reply echo served by a process of its own. The line
 
 Part 2: one gateway serving --boards simulated boards (several simulated boards per process,
 threads of `edgecli.simulator.Simulator`), calls spread over all of them at 16 in flight:
-calls/s, p99, and the gateway's CPU seconds per call (from /proc). Last line:
+calls/s, p99, and the gateway's CPU seconds per call (from /proc); then its CPU share while
+its boards are served and idle (IDLE_SECONDS), and the CPU per call net of that share. Last line:
 `boards_per_gateway=N calls_per_s=…`.
+
+With `--profile FILE`, py-spy samples the gateway during part two's timed calls (raw stacks to
+FILE) and the run prints each part's share of the samples (PARTS says which frames make a part).
 
     .venv/bin/python tools/bench/lattice_call.py [--calls 1000] [--boards 100] [--payload 64]
 """
@@ -43,6 +47,26 @@ from edgegate.rpc.invocation import Entity, Invocation, InvocationResponse
 from edgegate.wascap import ActorMetadata, KeyPair, SignedModule, sign_module
 
 BOARDS_PER_SIM_PROCESS = 25
+PROFILE_RATE = 500  # py-spy samples a second
+IDLE_SECONDS = 5.0  # after part two's calls, how long the gateway's idle CPU is measured
+# a sample belongs to the first part one of whose markers (in a frame's "function (file") is
+# anywhere in its stack: the acknowledgement a tick sends is the tick's, not the link's sending
+PARTS = (
+    ("Ed25519 verification (libsodium through PyNaCl)", ("nacl/",)),
+    ("the link's ticks (the acknowledgement sent alone, timers)", ("_tick_loop (",
+                                                                  "DeviceLink._tick (")),
+    ("the invocation CloudEvent", ("events/cloudevents.py",)),
+    ("the envelope: Invocation.unpack, InvocationResponse.pack", ("rpc/invocation.py",)),
+    ("the token's JSON and base64, the other anti-forgery checks", ("rpc/antiforgery.py",
+                                                                   "wascap/")),
+    ("the link, receiving: COBS, CRC32, HMAC, msgpack", ("feed (edgelink/link.py",
+                                                         "feed (shared/edgelink/link.py")),
+    ("the link, sending: msgpack, HMAC, CRC32, COBS", ("edgelink/",)),
+    ("socket writes to the boards", ("_write_loop (", "devices/transports.py")),
+    ("the NATS client: read loop, flusher, callbacks", ("nats/",)),
+    ("the rest of the pipeline (serving, the board host)", ("edgegate/",)),
+    ("the asyncio loop itself and the rest", ("",)),
+)
 CALLER = Entity.actor("M" + "B" * 55)
 
 BARE_ECHO = """
@@ -182,8 +206,20 @@ async def part_one(work: Path, url: str, env: dict[str, str], calls: int,
         sim.stop()
 
 
+def parts(raw: Path) -> dict[str, int]:
+    """Samples by part (PARTS) in py-spy's raw output: `frame;frame;… count` a line."""
+    counts = dict.fromkeys((name for name, _ in PARTS), 0)
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        for name, markers in PARTS:
+            if any(marker in stack for marker in markers):
+                counts[name] += int(count)
+                break
+    return counts
+
+
 async def part_two(work: Path, url: str, env: dict[str, str], boards: int, calls: int,
-                   payload: bytes, results: dict) -> None:
+                   payload: bytes, results: dict, profile: Path | None = None) -> None:
     module, actor = signed_echo()
     entries, procs = [], []
     specs = [{"board_id": f"b{n:03d}", "pairing_key": secrets.token_hex(32),
@@ -216,10 +252,24 @@ async def part_two(work: Path, url: str, env: dict[str, str], boards: int, calls
         cluster = KeyPair.from_seed(env["WASMCLOUD_CLUSTER_SEED"])
         call = invocation_caller(nc, cluster, actors, payload)
         await timed(call, boards, 16)  # warm up: every board once
-        cpu_before = cpu_seconds(gateway.pid)
-        results["many"] = await timed(call, calls, 16)
-        results["many"]["gateway_cpu_ms_per_call"] = (
-            (cpu_seconds(gateway.pid) - cpu_before) / calls * 1000)
+        spy = None if profile is None else subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(gateway.pid),
+             "-r", str(PROFILE_RATE), "-f", "raw", "-o", str(profile)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu_before, began = cpu_seconds(gateway.pid), time.perf_counter()
+        results["many"] = many = await timed(call, calls, 16)
+        cpu, took = cpu_seconds(gateway.pid) - cpu_before, time.perf_counter() - began
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+            spy.wait(60)
+        many["gateway_cpu_ms_per_call"] = cpu / calls * 1000
+        # what the gateway spends without calls (its boards' ticks, heartbeats) weighs on
+        # the figure above in proportion to the run's length: the net figure leaves it out
+        idle_before, idle_began = cpu_seconds(gateway.pid), time.perf_counter()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = (cpu_seconds(gateway.pid) - idle_before) / (time.perf_counter() - idle_began)
+        many["gateway_idle_cpu_share"] = idle
+        many["gateway_net_cpu_ms_per_call"] = max(0.0, cpu - idle * took) / calls * 1000
         await nc.close()
     finally:
         if gateway is not None:
@@ -242,6 +292,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--boards", type=int, default=100)
     parser.add_argument("--payload", type=int, default=64)
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="sample the gateway with py-spy during part two's calls")
     args = parser.parse_args()
     payload = bytes(range(256)) * (args.payload // 256) + bytes(args.payload % 256)
     env = {"WASMCLOUD_CLUSTER_SEED": KeyPair.generate("cluster").seed}
@@ -253,9 +305,15 @@ def main() -> int:
             asyncio.run(part_one(work, server.url, env, args.calls, payload, results))
             if args.boards:
                 asyncio.run(part_two(work, server.url, env, args.boards, args.calls, payload,
-                                     results))
+                                     results, args.profile))
     for name, figures in results.items():
         print(f"{name:10} " + "  ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+    if args.profile is not None and args.boards:
+        counts = parts(args.profile)
+        total = sum(counts.values()) or 1
+        per_call = results["many"]["gateway_cpu_ms_per_call"] * 1000
+        for name, count in counts.items():
+            print(f"{count / total:6.1%} {count / total * per_call:5.0f} us  {name}")
     ratio = results["board@1"]["p50_ms"] / results["bare@1"]["p50_ms"]
     print(f"lattice_rtt_ratio={ratio:.2f}")
     if "many" in results:

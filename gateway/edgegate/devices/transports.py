@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno
+import logging
 import os
 import socket
 import threading
@@ -12,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import serial
+
+log = logging.getLogger(__name__)
 
 READ_SIZE = 4096
 
@@ -41,6 +44,11 @@ class Transport(Protocol):
 
     async def write(self, data: bytes) -> None:
         """Write all of data (waits while the pipe is full)."""
+        ...
+
+    def send(self, data: bytes) -> None:
+        """Put data on its way without waiting, after what was sent before; a write that
+        fails later is logged (the read side then sees the pipe close)."""
         ...
 
     async def close(self) -> None: ...
@@ -99,6 +107,18 @@ class SerialTransport:
         except (serial.SerialException, OSError) as exc:
             raise TransportError(f"cannot write to serial port {self.name!r}: {exc}") from None
 
+    def send(self, data: bytes) -> None:
+        # the one writer thread keeps the order of everything sent and written
+        try:
+            self._writer.submit(self._port.write, data).add_done_callback(self._written)
+        except RuntimeError as exc:  # the writer has been shut down: the port is closing
+            raise TransportError(f"cannot write to serial port {self.name!r}: {exc}") from None
+
+    def _written(self, future: concurrent.futures.Future[int | None]) -> None:
+        exc = future.exception()
+        if exc is not None:
+            log.warning("cannot write to serial port %r: %s", self.name, exc)
+
     async def close(self) -> None:
         self._closing.set()
         await asyncio.to_thread(self._reader.join, 1.0)
@@ -142,6 +162,10 @@ class TcpTransport:
             await self._writer.drain()
         except ConnectionError as exc:
             raise TransportError(f"cannot write to {self.name}: {exc}") from None
+
+    def send(self, data: bytes) -> None:
+        # asyncio's buffer takes what the socket does not; the link's window bounds it
+        self._writer.write(data)
 
     async def close(self) -> None:
         self._writer.close()

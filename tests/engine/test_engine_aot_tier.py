@@ -10,10 +10,12 @@ import json
 import logging
 import secrets
 import struct
+import subprocess
 from pathlib import Path
 
 import nats
 import pytest
+from support.commands import COMMAND_TIMEOUT, EDGEHOST
 from support.latticecalls import invoke
 from support.latticefixtures import cluster_env
 from support.latticerig import SimBoard, signed_actor, start_gateway, wait_for, write_registry
@@ -336,3 +338,32 @@ def test_a_native_key_that_is_not_32_bytes_is_refused_in_one_line(tmp_path):
                                "native_key": "zz"})
     with pytest.raises(RegistryError, match="board 'b': native_key must be 64 hex digits"):
         load_registry(registry)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sim", "--native-code", "--tcp", "127.0.0.1:0"], "--native-code needs --micropython"),
+    (["up", "--native-code", "--no-status"], "--native-code needs --board-runtime micropython"),
+])
+def test_native_code_is_refused_where_the_board_runs_on_cpython(tmp_path, argv, words):
+    key_file = tmp_path / "board.key"
+    done = subprocess.run([EDGEHOST, *argv, "--key-file", str(key_file)]
+                          if argv[0] == "sim" else
+                          [EDGEHOST, *argv, "--state-dir", str(tmp_path / "state"),
+                           "--nats-port", "1"],
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (f"edgehost: {words}: only the board's "
+                                                    f"MicroPython loads native code")
+    assert not key_file.exists()
+
+
+async def test_sim_native_code_adds_a_native_key_to_the_key_file_the_gateway_reads(rig):
+    board = rig.board("tier", "--native-code")
+    key = BoardKey.load(board.key_file)
+    assert key.native_key is not None and key.native_key != key.pairing_key
+    assert "added a native-code key to key file" in board.sim.stderr
+    assert rig.boards["tier"].sim is not None
+    await rig.serve()
+    assert rig.host("tier").entry.native_key == key.native_key
+    assert rig.host("tier").hello["native"]["arch"] == "x86"

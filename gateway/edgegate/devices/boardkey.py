@@ -51,20 +51,22 @@ class BoardKey:
         key = cls(board_id, secrets.token_bytes(pairing.KEY_BYTES))
         if native:
             key.native_key = secrets.token_bytes(pairing.KEY_BYTES)
-        key._write(path, os.O_EXCL)
+        key.write(path)
         return key
 
     def with_native_key(self, path: Path) -> BoardKey:
         """This key with a new random native-code key, written over its key file at `path`
         (the board must get it too: turning the tier on means provisioning it again)."""
         self.native_key = secrets.token_bytes(pairing.KEY_BYTES)
-        self._write(path, os.O_TRUNC)
+        self.write(path, replace=True)
         return self
 
-    def _write(self, path: Path, mode: int) -> None:
+    def write(self, path: Path, replace: bool = False) -> None:
+        """Write this key as a key file (mode 0600); over an existing one only if `replace`."""
         data = {"board_id": self.board_id, "pairing_key": self.pairing_key.hex()}
         if self.native_key is not None:
             data["native_key"] = self.native_key.hex()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL),
+                     0o600)
         with os.fdopen(fd, "w") as f:
             f.write(json.dumps(data) + "\n")

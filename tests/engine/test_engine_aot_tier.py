@@ -25,7 +25,7 @@ from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import RegistryError, load_registry
 from edgegate.vhost.install import install_on_board, remove_from_board
 from edgegate.vhost.nativecode import NativeCode
-from edgegate.wascap import KeyPair
+from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 from edgehost.config import BoardConfig, ConfigError
 from edgemodule import translation
 
@@ -296,6 +296,31 @@ async def test_remove_deletes_the_stored_translation_and_says_the_code_stays_loa
     await remove_from_board(rig.host("tier"), crunch)
     assert list(native.iterdir()) == []
     assert "stays loaded until a reboot" in rig.console("tier")
+
+
+async def test_a_hot_swap_replaces_the_translation_and_the_old_code_stays_counted(rig,
+                                                                                  actors):
+    rig.board("tier", "--native-code")
+    await rig.serve()
+    account, subject = KeyPair.generate("account"), KeyPair.generate("module")
+    first = sign_module(actors["crunch"], account, subject, ActorMetadata("worker", []))
+    second = sign_module(actors["echo"], account, subject, ActorMetadata("worker", []))
+    actor = subject.public_key
+    await install_on_board(rig.host("tier"), first)
+    assert (await rig.call(actor, *CRUNCH))[0]
+    await install_on_board(rig.host("tier"), second, mode="update")
+    assert rig.engine("tier", actor) == "aot"
+    assert await rig.call(actor, *ECHO) == (b"hello tier", "")
+    console = rig.console("tier")
+    assert "swap deleted its translation; its native code stays loaded until a reboot" \
+        in console
+    native = rig.flash("tier") / "native"
+    [record] = [json.loads(p.read_text()) for p in native.glob("*.json")]
+    assert record["module"] == hashlib.sha256(second).hexdigest()
+    assert len(list(native.glob("*.mpy"))) == 1  # the old translation's file is gone
+    # both translations' code counts until a reboot
+    sizes = [len(aottranslator.translate(m, "x86").mpy) for m in (first, second)]
+    assert f"{sum(sizes)} of 65536 bytes loaded since boot" in console
 
 
 async def test_a_translation_over_the_native_code_budget_runs_on_wasm3(rig, actors):

@@ -42,9 +42,9 @@ def board_facts(firmware):
     """This board's side of a binding (all of it but the module and the .mpy), or None where
     the runtime loads no native code."""
     number = getattr(sys.implementation, "_mpy", 0)
-    arch, mpy = translation.runtime_facts(number)
     if not number >> 10:
         return None
+    arch, mpy = translation.runtime_facts(number)
     return {"arch": arch, "mpy": mpy, "firmware": firmware, "limits": compiled_limits()}
 
 
@@ -119,6 +119,7 @@ class NativeTier:
                 raise TranslationRefused("native: the .mpy's SHA-256 is not the one signed")
             name = "n" + fields["native"][:24]
             self._check_budget(name, len(body))
+            self.drop(actor.key)  # a translation it had before (its code stays loaded)
             self._write(actor.key, name, body, fields, signature)
         except (TranslationRefused, OSError) as exc:
             return self._refused(actor.key, exc)

@@ -352,8 +352,12 @@ class Requests:
             self._reports.log("warn", text, actor.key)
             return self._error(msg, REFUSED, text)
         body = msg.pop("body", None)
-        engine = self._native.offer(actor, msg["binding"], msg.get("sig"), body,
-                                    self._store.module_of(actor.sha256))
+        try:
+            module = self._store.module_of(actor.sha256)
+        except OSError as exc:
+            return self._error(msg, REFUSED, "actor %s: %s" % (actor.key, exc))
+        engine = self._native.offer(actor, msg["binding"], msg.get("sig"), body, module)
+        module = None
         body = None
         gc.collect()
         self._reply({"t": "installed", "id": msg["id"], "actor": actor.key,

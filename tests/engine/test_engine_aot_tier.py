@@ -24,7 +24,7 @@ from edgecli import aottranslator
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import RegistryError, load_registry
 from edgegate.vhost.install import install_on_board, remove_from_board
-from edgegate.vhost.nativecode import NativeCode
+from edgegate.vhost.nativecode import NATIVE_SECONDS, NativeCode
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 from edgehost.config import BoardConfig, ConfigError
 from edgemodule import translation
@@ -211,7 +211,8 @@ async def test_a_translation_that_does_not_match_is_refused_and_the_actor_runs_o
     sig = {"sig": b"", "key": translation.sign(secrets.token_bytes(32), fields)}.get(
         what, translation.sign(key, fields))
     reply = await rig.host("tier").session.upload(
-        {"t": "native", "actor": actor, "binding": fields, "sig": sig}, mpy)
+        {"t": "native", "actor": actor, "binding": fields, "sig": sig}, mpy,
+        timeout=NATIVE_SECONDS)
     assert reply["engine"] == "wasm3"
     lines = [line for line in rig.console("tier").splitlines() if "translation refused" in line]
     assert len(lines) == 1 and actor in lines[0] and reason in lines[0], lines
@@ -232,7 +233,7 @@ async def test_a_board_that_did_not_opt_in_refuses_a_translation_sent_anyway(rig
     with pytest.raises(BoardRefused, match="takes no native code"):
         await rig.host("plain").session.upload(
             {"t": "native", "actor": actor, "binding": fields,
-             "sig": translation.sign(bytes(32), fields)}, mpy)
+             "sig": translation.sign(bytes(32), fields)}, mpy, timeout=NATIVE_SECONDS)
     assert await rig.call(actor, *ECHO) == (b"hello tier", "")
 
 

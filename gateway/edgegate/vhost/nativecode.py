@@ -43,6 +43,8 @@ class NativeCode:
 
     def __init__(self, translator: Translator):
         self._translator = translator
+        # one translation at a time: two boards installing one actor share its build folder
+        self._translating = asyncio.Lock()
 
     async def offer(self, session: BoardSession, board_id: str, key: bytes | None, actor: str,
                     digest: bytes, module: bytes) -> str | None:
@@ -58,7 +60,8 @@ class NativeCode:
             return "wasm3"
         arch = str(facts.get("arch"))
         try:
-            done = await asyncio.to_thread(self._translator, module, arch)
+            async with self._translating:
+                done = await asyncio.to_thread(self._translator, module, arch)
         except TranslationFailed as exc:
             log.warning("board %s: actor %s runs on wasm3: no translation for %s: %s",
                         board_id, actor, arch, exc)

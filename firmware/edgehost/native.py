@@ -42,8 +42,8 @@ def board_facts(firmware):
     """This board's side of a binding (all of it but the module and the .mpy), or None where
     the runtime loads no native code."""
     number = getattr(sys.implementation, "_mpy", 0)
-    if not number >> 10:
-        return None
+    if port.IMPLEMENTATION != "micropython" or not number >> 10:
+        return None  # CPython has no .mpy; CircuitPython loads no native code from one
     arch, mpy = translation.runtime_facts(number)
     return {"arch": arch, "mpy": mpy, "firmware": firmware, "limits": compiled_limits()}
 

@@ -16,9 +16,11 @@ from pathlib import Path
 import nats
 import pytest
 from support.commands import COMMAND_TIMEOUT, EDGEHOST
+from support.gateway import tcp_gateway
 from support.latticecalls import invoke
 from support.latticefixtures import cluster_env
 from support.latticerig import SimBoard, signed_actor, start_gateway, wait_for, write_registry
+from support.sims import BoardInThread
 
 from edgecli import aottranslator
 from edgegate.devices.boardkey import BoardKey
@@ -393,3 +395,16 @@ async def test_sim_native_code_adds_a_native_key_to_the_key_file_the_gateway_rea
     await rig.serve()
     assert rig.host("tier").entry.native_key == key.native_key
     assert rig.host("tier").hello["native"]["arch"] == "x86"
+
+
+async def test_a_board_whose_runtime_loads_no_native_code_says_so_and_runs_wasm3(tmp_path,
+                                                                                 actors):
+    board = BoardInThread(tmp_path / "flash", native_key=secrets.token_hex(32))
+    try:
+        async with tcp_gateway(board.url) as gw:
+            assert "native" not in gw.hello  # the gateway sends it nothing to translate
+        warned = [line for line in board.console if "native_key" in line]
+        assert warned == ["[warn] config.json has a native_key, but cpython loads no native "
+                          "code here: actors run on wasm3"]
+    finally:
+        board.stop()

@@ -72,16 +72,18 @@ class Rig:
         self.boards[board_id] = board.start()
         return board
 
-    async def serve(self, translator=aottranslator.translate, **native_keys: bytes):
+    async def serve(self, translator=aottranslator.translate, **native_keys: bytes | None):
         """The gateway for every board started; `native_keys` replace a board's key in its
-        registry entry (a gateway provisioned with another key than its board)."""
+        registry entry (a gateway provisioned with another key than its board, or none)."""
         entries = []
         for board_id, board in self.boards.items():
             entry = board.registry_entry()
             if board_id in native_keys:
                 key = BoardKey.load(board.key_file)
                 entry = {"board_id": board_id, "pairing_key": key.pairing_key.hex(),
-                         "native_key": native_keys[board_id].hex(), "tcp": board.address}
+                         "tcp": board.address}
+                if native_keys[board_id] is not None:
+                    entry["native_key"] = native_keys[board_id].hex()
             entries.append(entry)
         registry = write_registry(self.tmp_path / "boards.json", *entries)
         self.gateway = await start_gateway(registry, self.nats_url, self.env)
@@ -221,6 +223,30 @@ async def test_a_translation_that_does_not_match_is_refused_and_the_actor_runs_o
     assert await rig.call(actor, *CRUNCH) == before  # still served, by wasm3
     assert rig.engine("tier", actor) == "wasm3"
     assert not list((rig.flash("tier") / "native").iterdir())  # nothing of it kept
+
+
+async def test_a_gateway_holding_another_native_key_is_refused_and_wasm3_serves(rig, actors):
+    rig.board("tier", "--native-code")
+    await rig.serve(tier=secrets.token_bytes(32))
+    crunch = await rig.install("tier", "crunch", actors)
+    assert rig.engine("tier", crunch) == "wasm3"
+    [line] = [x for x in rig.console("tier").splitlines() if "translation refused" in x]
+    assert crunch in line and "not made with this board's native-code key" in line
+    reply, error = await rig.call(crunch, *CRUNCH)
+    assert reply and not error
+
+
+async def test_a_gateway_without_the_boards_native_key_says_so_in_one_line(rig, actors,
+                                                                           caplog):
+    rig.board("tier", "--native-code")
+    await rig.serve(tier=None)
+    with caplog.at_level(logging.WARNING, logger="edgegate.vhost.nativecode"):
+        echo = await rig.install("tier", "echo", actors)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "edgegate.vhost.nativecode"]
+    assert "board tier takes native code, but the gateway has no native_key for it" in line
+    assert echo in line
+    assert "translation" not in rig.console("tier")  # nothing was sent
+    assert await rig.call(echo, *ECHO) == (b"hello tier", "")
 
 
 async def test_a_board_that_did_not_opt_in_refuses_a_translation_sent_anyway(rig, actors):

@@ -19,14 +19,23 @@ from support.commands import COMMAND_TIMEOUT, EDGEHOST
 from support.gateway import tcp_gateway
 from support.latticecalls import invoke
 from support.latticefixtures import cluster_env
-from support.latticerig import SimBoard, signed_actor, start_gateway, wait_for, write_registry
+from support.latticerig import (
+    GatewayProcess,
+    SimBoard,
+    edgehost,
+    signed_actor,
+    wait_for,
+    write_registry,
+)
 from support.sims import BoardInThread
 
 from edgecli import aottranslator
+from edgegate.config import LatticeConfig
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.registry import RegistryError, load_registry
+from edgegate.gateway import Gateway
 from edgegate.vhost.install import install_on_board, remove_from_board
-from edgegate.vhost.nativecode import NATIVE_SECONDS, NativeCode
+from edgegate.vhost.nativecode import NATIVE_SECONDS
 from edgegate.wascap import ActorMetadata, KeyPair, sign_module
 from edgehost.config import BoardConfig, ConfigError
 from edgemodule import translation
@@ -86,9 +95,9 @@ class Rig:
                     entry["native_key"] = native_keys[board_id].hex()
             entries.append(entry)
         registry = write_registry(self.tmp_path / "boards.json", *entries)
-        self.gateway = await start_gateway(registry, self.nats_url, self.env)
-        if translator is not None:
-            self.gateway.native = NativeCode(translator)
+        config = LatticeConfig.from_env(self.env, nats_url=self.nats_url)
+        self.gateway = Gateway(config, load_registry(registry), translator=translator)
+        await self.gateway.start()
         self.nc = await nats.connect(self.nats_url)
         for board_id in self.boards:
             await wait_for(lambda b=board_id: self.host(b) is not None and self.host(b).ready,
@@ -434,3 +443,30 @@ async def test_a_board_whose_runtime_loads_no_native_code_says_so_and_runs_wasm3
                           "code here: actors run on wasm3"]
     finally:
         board.stop()
+
+
+async def test_the_gateway_command_translates_for_a_board_that_opted_in(rig, actors, tmp_path):
+    board = rig.board("tier", "--native-code")
+    registry = write_registry(tmp_path / "boards.json", board.registry_entry())
+    env = {**rig.env, "EDGEHOST_KEYS_DIR": str(tmp_path / "keys"),
+           "WASMCLOUD_ALLOW_FILE_LOAD": "true"}
+    gateway = GatewayProcess(registry, rig.nats_url, env, tmp_path / "gateway.err")
+    try:
+        gateway.wait_for_line("board tier is host")
+        module, key = signed_actor(actors["crunch"], "crunch")
+        path = tmp_path / "crunch.wasm"
+        path.write_bytes(module)
+        started = edgehost("ctl", "start", "actor", f"file://{path}", "--nats", rig.nats_url,
+                           env=env)
+        assert started.returncode == 0, started.stderr
+
+        def engine() -> str | None:
+            shown = edgehost("board", "--nats", rig.nats_url, "--key-file", board.key_file,
+                             "info", "--json", env=env)
+            found = [a for a in json.loads(shown.stdout or "{}").get("actors", [])
+                     if a["key"] == key]
+            return found[0]["engine"] if found else None
+
+        await wait_for(lambda: engine() == "aot", timeout=60, what="crunch on the tier")
+    finally:
+        gateway.stop()

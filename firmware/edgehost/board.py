@@ -119,9 +119,7 @@ class Board:
 
         facts = native.board_facts(FIRMWARE)
         if facts is None:
-            self.reports.console("[warn] config.json has a native_key, but %s loads no native "
-                                 "code here: actors run on wasm3" % port.IMPLEMENTATION)
-            return None
+            return None  # said at boot (run)
         return native.NativeTier(self.config.native_key, flash_root,
                                  self.limits["native_code_bytes"], facts, self.log, fallback)
 
@@ -272,6 +270,9 @@ class Board:
                 self.config.profile, self.config.board_name, limits["actor_ram_bytes"] // 1024,
                 limits["max_pages_per_actor"], limits["max_actors"],
                 limits["module_flash_bytes"] // 1024))
+        if self.config.native_key is not None and self.native is None:
+            self.reports.console("[warn] config.json has a native_key, but %s loads no native "
+                                 "code here: actors run on wasm3" % port.IMPLEMENTATION)
         self.restore()
         while self.running:
             self.watchdog.feed()

@@ -5,6 +5,7 @@ match the board or its key is refused with one log line and the actor runs on wa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -184,6 +185,12 @@ async def test_a_runaway_actor_on_the_tier_stops_at_the_deadline_wasm3_gives(rig
     assert outcomes["tier"][1] == (b"\x01", "")  # the actor goes on after the trap
 
 
+async def _translated(module: bytes, arch: str) -> bytes:
+    """The translation the command line's translator makes, made off the event loop that the
+    gateway of this process answers its boards on."""
+    return (await asyncio.to_thread(aottranslator.translate, module, arch)).mpy
+
+
 def _signed_fields(module: bytes, mpy: bytes, firmware: str) -> dict[str, str]:
     arch, version = translation.mpy_facts(mpy)
     return {"module": hashlib.sha256(module).hexdigest(), "arch": arch, "mpy": version,
@@ -214,7 +221,7 @@ async def test_a_translation_that_does_not_match_is_refused_and_the_actor_runs_o
     before = await rig.call(actor, *CRUNCH)
     what, reason = TAMPERED[case]
     arch = "x64" if what == "arch" else "x86"
-    mpy = aottranslator.translate(module, arch).mpy
+    mpy = await _translated(module, arch)
     fields = _signed_fields(module, mpy, rig.host("tier").hello["firmware"])
     changed = {"module": hashlib.sha256(b"other").hexdigest(),
                "firmware": "edgehost-board 0.0.1", "limits": "countdown=1",
@@ -263,7 +270,7 @@ async def test_a_board_that_did_not_opt_in_refuses_a_translation_sent_anyway(rig
     await rig.serve(translator=None)
     module, actor = signed_actor(actors["echo"], "echo")
     await install_on_board(rig.host("plain"), module)
-    mpy = aottranslator.translate(module, "x86").mpy
+    mpy = await _translated(module, "x86")
     fields = _signed_fields(module, mpy, "x")
     from edgegate.devices.session import BoardRefused
 
@@ -357,7 +364,7 @@ async def test_a_hot_swap_replaces_the_translation_and_the_old_code_stays_counte
     assert record["module"] == hashlib.sha256(second).hexdigest()
     assert len(list(native.glob("*.mpy"))) == 1  # the old translation's file is gone
     # both translations' code counts until a reboot
-    sizes = [len(aottranslator.translate(m, "x86").mpy) for m in (first, second)]
+    sizes = [len(await _translated(m, "x86")) for m in (first, second)]
     assert f"{sum(sizes)} of 65536 bytes loaded since boot" in console
 
 

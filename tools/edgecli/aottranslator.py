@@ -12,8 +12,9 @@ def translate(module: bytes, arch: str) -> Translated:
     """`module` as a native module for `arch` (cached by edgecli.aot); TranslationFailed in
     one line when it cannot be built here."""
     if arch.startswith("xtensa"):
-        raise TranslationFailed(f"architecture {arch}: Espressif's Xtensa toolchain is not "
-                                f"installed on the gateway's machine")
+        raise TranslationFailed(f"architecture {arch}: needs Espressif's Xtensa toolchain, "
+                                f"which the translator does not use yet (it builds "
+                                f"{', '.join(aot.ARCHITECTURES)})")
     try:
         path = aot.translate(module, arch)
     except aot.TranslationError as exc:

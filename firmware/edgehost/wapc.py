@@ -143,10 +143,11 @@ class Exchange:
         self.response = self.error = None
         self.oversize = 0
         self.host_response = self.host_error = b""
-        status = self.status = guest_call(len(operation), len(payload))
+        status = guest_call(len(operation), len(payload))
         if status == 1 and not self.oversize:
             response = self.response
             return b"" if response is None else response
+        self.status = status
         return None
 
     def _span(self, mem, ptr, length, what):

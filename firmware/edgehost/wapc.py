@@ -452,7 +452,7 @@ class WapcHost:
         self._engine = engine or wasm3_engine
         self._lock = _thread.allocate_lock() if _thread is not None else _NoLock()
         self._owner = None
-        self._operation_text = self._operation = None
+        self._named = (None, None)
         self.failed = None
         self._module_bytes, self.inspection, self._instance = self._load(module_bytes)
 
@@ -493,13 +493,16 @@ class WapcHost:
         """
         kind = operation.__class__
         if kind is not bytes:
-            if kind is str and operation == self._operation_text:
-                # the same operation as the last call (the usual case): its bytes are kept,
-                # so a call allocates no new ones
-                operation = self._operation
+            # The last str name and its bytes, kept as one tuple so that a call on another
+            # thread cannot pair one call's name with another's bytes: a call named like the
+            # one before (the usual case) allocates nothing for its name.
+            text, encoded = self._named
+            if kind is str and operation == text:
+                operation = encoded
             elif isinstance(operation, str):
-                self._operation_text = operation
-                operation = self._operation = operation.encode()
+                encoded = operation.encode()
+                self._named = (operation, encoded)
+                operation = encoded
             else:
                 self._check_type("operation", operation, (bytes,))
         if payload.__class__ is not bytes:

@@ -80,15 +80,19 @@ class Board:
             self.limits["module_flash_bytes"] = capacity
         self.hardware = Hardware(config.pins, pin_bank(self._pin_changed), self.log)
         self.builtins = Builtins(self.reports.actor_log_line, self.hardware)
+        self.native = None  # the ahead-of-time tier, on a board whose config opts in
+        if config.native_key is not None and self.engine != "none":
+            self.native = self._native_tier(flash_root, engine_module)
         self.table = ActorTable(self.limits, self._host_call, self.reports.actor_console,
-                                False if self.engine == "none" else engine_module,
+                                False if self.engine == "none" else
+                                self.native.engine if self.native else engine_module,
                                 config.maps_modules and (self.store.in_place
                                                          or port.SIMULATES_MAPPING))
         self.calls = GatewayCalls(config.host_call_timeout_ms, self._send_request, self._turn,
                                   self._session_now, self._idle)
         self.dispatcher = Dispatcher(self.table, self.builtins, self.calls.ask)
         self.requests = Requests(self.table, self.store, self.reply, self.reports, self.budget,
-                                 self.calls, self.hardware, self._on_ready)
+                                 self.calls, self.hardware, self._on_ready, self.native)
         self.watchdog = port.Watchdog(watchdog_ms)
         self.started = port.ticks_ms()
         self.running = True
@@ -109,6 +113,19 @@ class Board:
 
     def event(self, kind, data):
         self.reports.event(kind, data)
+
+    def _native_tier(self, flash_root, fallback):
+        from edgehost import native  # only a board that takes native code holds the tier
+
+        facts = native.board_facts(FIRMWARE)
+        if facts is None:
+            return None  # said at boot (run)
+        return native.NativeTier(self.config.native_key, flash_root,
+                                 self.limits["native_code_bytes"], facts, self.log, fallback)
+
+    def engine_of(self, actor):
+        """The engine that runs `actor`: "aot" for its translation, else this board's."""
+        return self.native.engine.name_of(actor.sha256) if self.native else self.engine
 
     def _pin_changed(self, pin, value):
         self.log("info", "pin %d is now %s (simulated)" % (pin, "high" if value else "low"))
@@ -153,17 +170,19 @@ class Board:
         restored = []
         for record in records:
             key = record["key"]
+            digest = binascii.unhexlify(record["digest"])
             try:
                 module = self.store.load_module(record)
-                # the store has just proved the digest of what was checked at install
-                self.table.install(key, module, record.get("claims"),
-                                   binascii.unhexlify(record["digest"]), checked=True,
-                                   budget=self.budget(extent(record["size"])))
+                if self.native:
+                    self.native.restore(key, digest)
+                self._restore_actor(key, module, record, digest)
                 restored.append(key)
             except (ActorRefused, OSError) as exc:
                 dropped.append((key, str(exc)))
             module = None
             gc.collect()
+        if self.native:
+            self.native.keep_only(restored)
         for name, reason in dropped:
             self.log("warn", "actor %s dropped at boot: %s" % (name, reason))
             self.event("actor_dropped", {"actor": name, "reason": reason})
@@ -172,21 +191,38 @@ class Board:
             self.event("actors_restored", {"actors": restored})
         return restored
 
+    def _restore_actor(self, key, module, record, digest):
+        # the store has just proved the digest of what was checked at install
+        budget = self.budget(extent(record["size"]))
+        try:
+            self.table.install(key, module, record.get("claims"), digest, checked=True,
+                               budget=budget)
+        except ActorRefused as exc:
+            if not (self.native and self.native.engine.name_of(digest) == "aot"):
+                raise
+            self.native.forget(key, digest, exc)  # its translation would not run: wasm3
+            self.table.install(key, module, record.get("claims"), digest, checked=True,
+                               budget=budget)
+
     def hello(self):
         actors = {}
         info = {}
         for key, actor in self.table.actors.items():
             actors[key] = actor.sha256
             info[key] = actor.info()
+            info[key]["engine"] = self.engine_of(actor)
         free_mem, free_flash = self.free_figures()
-        return {"t": "hello", "board": self.config.board_id, "firmware": FIRMWARE,
-                "engine": self.engine, "profile": self.config.profile,
-                "chip": self.config.chip, "os": port.IMPLEMENTATION,
-                "os_version": port.IMPLEMENTATION_VERSION,
-                "max_frame": self.max_frame, "window": self.limits["window"],
-                "free_mem": free_mem, "free_flash": free_flash,
-                "budget": self.budget().report(), "actors": actors, "actor_info": info,
-                "uptime_ms": self.uptime_ms()}
+        hello = {"t": "hello", "board": self.config.board_id, "firmware": FIRMWARE,
+                 "engine": self.engine, "profile": self.config.profile,
+                 "chip": self.config.chip, "os": port.IMPLEMENTATION,
+                 "os_version": port.IMPLEMENTATION_VERSION,
+                 "max_frame": self.max_frame, "window": self.limits["window"],
+                 "free_mem": free_mem, "free_flash": free_flash,
+                 "budget": self.budget().report(), "actors": actors, "actor_info": info,
+                 "uptime_ms": self.uptime_ms()}
+        if self.native:
+            hello["native"] = self.native.report()  # what the gateway translates for
+        return hello
 
     def health(self):
         """Call every actor's health operation; the health report for the gateway."""
@@ -234,6 +270,9 @@ class Board:
                 self.config.profile, self.config.board_name, limits["actor_ram_bytes"] // 1024,
                 limits["max_pages_per_actor"], limits["max_actors"],
                 limits["module_flash_bytes"] // 1024))
+        if self.config.native_key is not None and self.native is None:
+            self.reports.console("[warn] config.json has a native_key, but %s loads no native "
+                                 "code here: actors run on wasm3" % port.IMPLEMENTATION)
         self.restore()
         while self.running:
             self.watchdog.feed()

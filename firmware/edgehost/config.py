@@ -42,6 +42,14 @@ class BoardConfig:
             self.pairing_key = pairing.pairing_key(data["pairing_key"])
         except pairing.PairingError as exc:
             raise ConfigError("%s: %s" % (where, exc))
+        # the key translations to native code are signed with; none: the board runs wasm only
+        self.native_key = None
+        if data.get("native_key") is not None:
+            try:
+                self.native_key = pairing.pairing_key(data["native_key"],
+                                                      pairing.NATIVE_KEY_RULE)
+            except pairing.PairingError as exc:
+                raise ConfigError("%s: %s" % (where, exc))
         self.profile = _want(data, "profile", str, where)
         self.health_period_s = _want(data, "health_period_s", int, where, 30)
         # how long a guest waits for the gateway to answer a host call before it gets an error

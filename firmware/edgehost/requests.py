@@ -93,10 +93,12 @@ class Requests:
 
     It holds the parts it serves from: the actor `table`, the flash `store`, `reply(msg,
     body)` that sends an answer, `reports`, `budget(held)` (see Board.budget), the gateway
-    `calls`, the `hardware`, and `on_ready(msg)` for the gateway's ready.
+    `calls`, the `hardware`, `on_ready(msg)` for the gateway's ready, and the ahead-of-time
+    tier `native` (edgehost.native; None on a board that takes no native code).
     """
 
-    def __init__(self, table, store, reply, reports, budget, calls, hardware, on_ready):
+    def __init__(self, table, store, reply, reports, budget, calls, hardware, on_ready,
+                 native=None):
         self._table = table
         self._store = store
         self._reply_out = reply
@@ -105,6 +107,7 @@ class Requests:
         self._calls = calls  # an actor waiting on the gateway keeps flash from compacting
         self._hardware = hardware
         self._on_ready = on_ready
+        self._native = native
         self.outcomes = Outcomes()
         self._link = None  # the link the request being served names (its reply names it too)
         self._remember = False
@@ -116,6 +119,7 @@ class Requests:
             "invoke": self._on_invoke,
             "contract_call": self._on_contract_call,
             "get_claims": self._on_get_claims,
+            "native": self._on_native,
             "error": self._on_error,
         }
 
@@ -270,6 +274,7 @@ class Requests:
                               "again: %s" % (key, exc))
             return self._error(msg, STORE, str(exc))
         gc.collect()
+        self._drop_translation(key, old.sha256, "swap")
         self._reports.log("info", "swapped actor %s" % key)
         self._reply({"t": "swapped", "id": msg["id"], "actor": key, "sha256": msg["sha256"],
                      "budget": self._budget().report()})
@@ -290,6 +295,7 @@ class Requests:
         except UnknownActor as exc:
             return self._error(msg, UNKNOWN_ACTOR, str(exc))
         self._store.remove(actor.key)
+        self._drop_translation(actor.key, actor.sha256, "remove")
         self._reports.log("info", "removed actor %s" % actor.key)
         self._reply({"t": "removed", "id": msg["id"], "actor": actor.key,
                      "budget": self._budget().report()})
@@ -335,6 +341,37 @@ class Requests:
             return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
         token = actor.token or ""
         self._reply({"t": "claims", "id": msg["id"], "actor": actor.key}, token.encode())
+
+    def _on_native(self, msg):
+        actor = self._table.find(msg["actor"])
+        if actor is None:
+            return self._error(msg, UNKNOWN_ACTOR, "no actor %s on this board" % msg["actor"])
+        if self._native is None:
+            text = ("actor %s: translation refused, it runs on wasm3: this board takes no "
+                    "native code (its config has no native_key)" % actor.key)
+            self._reports.log("warn", text, actor.key)
+            return self._error(msg, REFUSED, text)
+        body = msg.pop("body", None)
+        try:
+            module = self._store.module_of(actor.sha256)
+        except OSError as exc:
+            return self._error(msg, REFUSED, "actor %s: %s" % (actor.key, exc))
+        engine = self._native.offer(actor, msg["binding"], msg.get("sig"), body, module)
+        module = None
+        body = None
+        gc.collect()
+        self._reply({"t": "installed", "id": msg["id"], "actor": actor.key,
+                     "sha256": actor.sha256, "engine": engine})
+
+    def _drop_translation(self, key, digest, why):
+        if self._native is None:
+            return
+        ran = self._native.engine.name_of(digest)
+        self._native.drop(key, digest)
+        if ran == "aot":
+            self._reports.log("info", "actor %s: %s deleted its translation; its native code "
+                              "stays loaded until a reboot and counts in native_code_bytes"
+                              % (key, why), key)
 
     def _on_error(self, msg):
         self._self._reports.console("[warn] gateway reported %s: %s"

@@ -121,6 +121,8 @@ class Exchange:
         self.status = None
         self.host_response = b""
         self.host_error = b""
+        if native is None:
+            self.guest_request, self.guest_response = self._copy_functions(get_memory)
 
     def begin(self, operation, payload):
         self.operation = operation
@@ -135,11 +137,17 @@ class Exchange:
         """One exchange: begin(), then guest_call(len(operation), len(payload)). The guest's
         answer (b"" if it gave none) when it returned 1 within the limit; else None, and
         `status`, `error` and `oversize` say why."""
-        self.begin(operation, payload)
-        status = self.status = guest_call(len(operation), len(payload))
+        # begin() written out: under CPython a Python frame costs as much as all it does
+        self.operation = operation
+        self.payload = payload
+        self.response = self.error = None
+        self.oversize = 0
+        self.host_response = self.host_error = b""
+        status = guest_call(len(operation), len(payload))
         if status == 1 and not self.oversize:
             response = self.response
             return b"" if response is None else response
+        self.status = status
         return None
 
     def _span(self, mem, ptr, length, what):
@@ -171,34 +179,45 @@ class Exchange:
             self._span(mem, ptr, len(data), what)
             raise
 
-    # Host functions, linked under the names the guest imports. The first three run on
-    # every call, so they do the copying inline.
+    # Host functions, linked under the names the guest imports.
 
-    def guest_request(self, op_ptr, ptr):
-        mem = self._memory(0)
-        operation = self.operation
-        payload = self.payload
-        op_ptr &= 0xFFFFFFFF
-        ptr &= 0xFFFFFFFF
-        try:
-            mem[op_ptr:op_ptr + len(operation)] = operation
-            mem[ptr:ptr + len(payload)] = payload
-        except ValueError:
-            self._span(mem, op_ptr, len(operation), "__guest_request operation")
-            self._span(mem, ptr, len(payload), "__guest_request payload")
-            raise
+    def _copy_functions(self, get_memory):
+        """__guest_request and __guest_response, which run on every call, as closures over
+        this exchange: pywasm3 calls a plain function some 300 CPU instructions sooner than a
+        bound method (docs/PERFORMANCE.md). They copy inline. A pointer or length arrives as
+        a signed i32; only a negative one needs the mask, which costs far more than the test
+        (it makes a new int)."""
+        exchange = self
 
-    def guest_response(self, ptr, length):
-        mem = self._memory(0)
-        length &= 0xFFFFFFFF
-        if length > self.max_payload:
-            self.response = self._take(ptr, length, "__guest_response")
-            return
-        ptr &= 0xFFFFFFFF
-        data = bytes(mem[ptr:ptr + length])
-        if len(data) != length:
-            self._span(mem, ptr, length, "__guest_response")
-        self.response = data
+        def guest_request(op_ptr, ptr):
+            mem = get_memory(0)
+            operation = exchange.operation
+            payload = exchange.payload
+            if op_ptr < 0:
+                op_ptr &= 0xFFFFFFFF
+            if ptr < 0:
+                ptr &= 0xFFFFFFFF
+            try:
+                mem[op_ptr:op_ptr + len(operation)] = operation
+                mem[ptr:ptr + len(payload)] = payload
+            except ValueError:
+                exchange._span(mem, op_ptr, len(operation), "__guest_request operation")
+                exchange._span(mem, ptr, len(payload), "__guest_request payload")
+                raise
+
+        def guest_response(ptr, length):
+            if length < 0 or length > exchange.max_payload:
+                exchange.response = exchange._take(ptr, length, "__guest_response")
+                return
+            if ptr < 0:
+                ptr &= 0xFFFFFFFF
+            mem = get_memory(0)
+            data = bytes(mem[ptr:ptr + length])
+            if len(data) != length:
+                exchange._span(mem, ptr, length, "__guest_response")
+            exchange.response = data
+
+        return guest_request, guest_response
 
     def guest_error(self, ptr, length):
         self.error = self._take(ptr, length, "__guest_error")
@@ -299,8 +318,6 @@ class Exchange:
     def functions(self):
         """{module: {name: function}} for every import this host serves."""
         wapc = {
-            "__guest_request": self.guest_request,
-            "__guest_response": self.guest_response,
             "__guest_error": self.guest_error,
             "__host_call": self.host_call,
             "__host_response_len": self.host_response_len,
@@ -309,7 +326,11 @@ class Exchange:
             "__host_error": self.host_error_into,
             "__console_log": self.console_log,
         }
-        if self._native is not None:
+        if self._native is None:
+            wapc["__guest_request"] = self.guest_request
+            wapc["__guest_response"] = self.guest_response
+        else:
+            wapc["__guest_request"] = wapc["__guest_response"] = None
             for name in wapc:
                 if name != "__host_call":
                     wapc[name] = self._native
@@ -329,7 +350,7 @@ class WapcInstance:
         self.exchange = Exchange(self.instance.get_memory, host_call, on_log,
                                  limits.max_payload, limits.max_log, native)
         self._state = self.exchange.state
-        self._exchange_call = self._state.call
+        self.exchange_call = self._state.call
         try:
             self._prepare(inspection)
         except BaseException:
@@ -340,7 +361,7 @@ class WapcInstance:
         served = self.exchange.functions()
         for module, name, _, signature in inspection.imports:
             self.instance.link_function(module, name, signature, served[module][name])
-        self._guest_call = self.instance.find_function("__guest_call")
+        self.guest_call = self.instance.find_function("__guest_call")
         self.rpc_version = 0
         if inspection.exports_function(RPC_VERSION_EXPORT):
             self.rpc_version = self._start(RPC_VERSION_EXPORT) or 0
@@ -354,9 +375,10 @@ class WapcInstance:
         try:
             return function()
         except Exception as exc:
-            raise self._trap(name, exc)
+            raise self.trap(name, exc)
 
-    def _trap(self, operation, exc):
+    def trap(self, operation, exc):
+        """The TrapError for `exc`, raised by the engine or the host functions in `operation`."""
         if isinstance(exc, GuestFault):
             cause = str(exc)
         else:
@@ -368,16 +390,8 @@ class WapcInstance:
             operation = _text(operation)
         return TrapError(self.actor, operation, cause)
 
-    def call(self, operation, payload):
-        try:
-            response = self._exchange_call(self._guest_call, operation, payload)
-        except Exception as exc:
-            raise self._trap(operation, exc)
-        if response is None:
-            return self._failed(operation)
-        return response
-
-    def _failed(self, operation):
+    def fail(self, operation):
+        """Raise what the exchange says went wrong with a call that gave no answer."""
         exchange = self._state
         status = exchange.status
         operation = _text(operation)
@@ -438,6 +452,7 @@ class WapcHost:
         self._engine = engine or wasm3_engine
         self._lock = _thread.allocate_lock() if _thread is not None else _NoLock()
         self._owner = None
+        self._named = (None, None)
         self.failed = None
         self._module_bytes, self.inspection, self._instance = self._load(module_bytes)
 
@@ -476,9 +491,18 @@ class WapcHost:
 
         Raises GuestError, TrapError, PayloadTooLarge or ActorFailed, each naming the actor.
         """
-        if operation.__class__ is not bytes:
-            if isinstance(operation, str):
-                operation = operation.encode()
+        kind = operation.__class__
+        if kind is not bytes:
+            # The last str name and its bytes, kept as one tuple so that a call on another
+            # thread cannot pair one call's name with another's bytes: a call named like the
+            # one before (the usual case) allocates nothing for its name.
+            text, encoded = self._named
+            if kind is str and operation == text:
+                operation = encoded
+            elif isinstance(operation, str):
+                encoded = operation.encode()
+                self._named = (operation, encoded)
+                operation = encoded
             else:
                 self._check_type("operation", operation, (bytes,))
         if payload.__class__ is not bytes:
@@ -488,19 +512,29 @@ class WapcHost:
                 self.name, "payload of %d bytes for %s is above the limit of %d"
                 % (len(payload), _text(operation), self._max_payload)
             )
+        # Only this thread can have set `_owner` to its own id, so reading it unlocked is safe;
+        # waiting on the lock after that check is cheaper than trying it first.
+        owner = self._owner
+        if owner is not None and owner == _thread_id():
+            raise WapcError(self.name, "called from inside its own call (not re-entrant)")
         lock = self._lock
-        if not lock.acquire(0):
-            if self._owner == _thread_id():
-                raise WapcError(self.name, "called from inside its own call (not re-entrant)")
-            lock.acquire()
+        lock.acquire()
         try:
             instance = self._instance
             if instance is None:
                 raise ActorFailed(self.name, "failed earlier: %s" % self.failed)
-            return instance.call(operation, payload)
-        except TrapError as exc:
-            exc.rebuilt = self._rebuild(exc)
-            raise
+            # the exchange straight from here, not through a method of the instance: one
+            # Python frame fewer per call
+            try:
+                exchange_call = instance.exchange_call
+                response = exchange_call(instance.guest_call, operation, payload)
+            except Exception as exc:
+                trap = instance.trap(operation, exc)
+                trap.rebuilt = self._rebuild(trap)
+                raise trap
+            if response is None:
+                instance.fail(operation)
+            return response
         finally:
             lock.release()
 

@@ -26,6 +26,7 @@ from edgegate.linkdefs.announce import LinkAnnouncer
 from edgegate.rpc.router import Router
 from edgegate.vhost.boardaccess import BoardAccess
 from edgegate.vhost.host import BoardHost
+from edgegate.vhost.nativecode import NativeCode, Translator
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,10 @@ class Gateway:
     """Serves the boards of a registry as lattice hosts until `stop()`."""
 
     def __init__(self, config: LatticeConfig, boards: list[BoardEntry],
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, translator: Translator | None = None):
         self.config = config
+        # the ahead-of-time tier, for boards that take native code and whose key it holds
+        self.native = NativeCode(translator) if translator is not None else None
         self.boards = boards
         self.env = env  # for what the config does not hold (registry variables); None: os.environ
         self.hosts: dict[str, BoardHost] = {}
@@ -181,7 +184,7 @@ class Gateway:
         host = self.hosts.get(entry.board_id)
         if host is None or host.stopped:
             assert self.lattice is not None and self.router is not None
-            host = BoardHost(self.lattice, entry, self.router, self._host_stopped)
+            host = BoardHost(self.lattice, entry, self.router, self._host_stopped, self.native)
             self.hosts[entry.board_id] = host
             if self.access is not None:
                 host.on_note = self.access.note_for(entry)

@@ -54,7 +54,8 @@ NO_LATTICE = "no_lattice"  # a gateway without a lattice serves no host calls
 # Spelled in literals, each one of the names above: a frozen module keeps a tuple of literals in
 # flash whole, where one that names a variable is built in RAM when the module is imported.
 CATALOGUE = {
-    # board -> gateway, first message of a session; the gateway answers with ready
+    # board -> gateway, first message of a session; the gateway answers with ready (a board
+    # that takes native code adds `native`, edgehost.native's report)
     "hello": ("board", "session", (("board", "str"), ("firmware", "str"), ("engine", "str"),
                                    ("profile", "str"), ("max_frame", "int"), ("window", "int"),
                                    ("free_mem", "int"), ("free_flash", "int"),
@@ -80,6 +81,10 @@ CATALOGUE = {
                       ("refused",)),
     "invoke_result": ("board", "reply", (), "body", ()),
     "get_claims": ("gateway", "request", (("actor", "str"),), "", ("unknown_actor",)),
+    # an installed actor's translation to native code (the body, a .mpy) and its signed
+    # binding (edgemodule.translation); the board answers installed with the engine it runs
+    "native": ("gateway", "request", (("actor", "str"), ("binding", "map"), ("sig", "bin")),
+               "body once", ("unknown_actor", "refused")),
     "claims": ("board", "reply", (("actor", "str"),), "body", ()),
     # board -> gateway requests and the gateway's replies
     "host_call": ("board", "request", (("actor", "str"), ("binding", "str"),

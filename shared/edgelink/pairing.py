@@ -4,6 +4,7 @@ MAX_BOARD_ID = 64
 KEY_BYTES = 32
 BOARD_ID_RULE = "board_id must be a string of 1 to %d bytes" % MAX_BOARD_ID
 KEY_RULE = "pairing_key must be %d hex digits (%d bytes)" % (KEY_BYTES * 2, KEY_BYTES)
+NATIVE_KEY_RULE = "native_key must be %d hex digits (%d bytes)" % (KEY_BYTES * 2, KEY_BYTES)
 
 
 class PairingError(ValueError):
@@ -19,13 +20,14 @@ def board_id_bytes(board_id):
     return bytes(board_id)
 
 
-def pairing_key(value):
-    """The 32-byte key from its 64 hex digits (or the bytes themselves); PairingError if not."""
+def pairing_key(value, rule=KEY_RULE):
+    """The 32-byte key from its 64 hex digits (or the bytes themselves); PairingError (with
+    `rule`) if not. The native-code key follows the same rule."""
     if isinstance(value, str):
         try:
             value = bytes.fromhex(value)
         except ValueError:
             value = b""
     if not isinstance(value, (bytes, bytearray)) or len(value) != KEY_BYTES:
-        raise PairingError(KEY_RULE)
+        raise PairingError(rule)
     return bytes(value)

@@ -18,7 +18,10 @@ LIMITS = {
     "window": "chunks and requests in flight",
     "max_payload": "bytes per invocation payload",
     "call_deadline_ms": "milliseconds one call may run in the guest before the engine stops it",
+    "native_code_bytes": "bytes of translated native code loaded between two reboots",
 }
+# limits a profile may leave out, with their value then
+DEFAULT_LIMITS = {"native_code_bytes": 0}  # none: the board loads no native code
 DEFAULT_PROFILE = "esp32-s3-devkitc-n8r8"
 MIN_FRAME = 64
 
@@ -106,7 +109,9 @@ def check_limits(limits, where, known, complete):
         out[name] = _count(limits, name, where)
     if complete:
         for name in known:
-            if name not in out:
+            if name in DEFAULT_LIMITS and name not in out:
+                out[name] = DEFAULT_LIMITS[name]
+            elif name not in out:
                 raise ProfileError("%s: limits.%s is missing" % (where, name))
     return out
 

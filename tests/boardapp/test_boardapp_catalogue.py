@@ -23,6 +23,7 @@ REFUSED = {
     "contract_call": ({"t": "contract_call", "contract": "edgehost:gpio", "op": "Gpio.Toggle"},
                       b""),
     "get_claims": ({"t": "get_claims", "actor": NOBODY}, None),
+    "native": ({"t": "native", "actor": NOBODY, "binding": {}, "sig": bytes(32)}, b"M"),
 }
 
 

@@ -44,7 +44,7 @@ async def test_the_hello_of_a_new_session_lists_actors_with_digest_alias_and_nam
         hello = gw.hello
         assert hello["actors"] == {echo.key: echo.sha256, wasmbus.key: wasmbus.sha256}
         assert hello["actor_info"][echo.key] == {"alias": "echoer", "name": "echo",
-                                                 "rpc_version": 0}
+                                                 "rpc_version": 0, "engine": "wasm3"}
         assert hello["actor_info"][wasmbus.key]["alias"] == ""
         assert hello["actor_info"][wasmbus.key]["rpc_version"] >= 1
         assert hello["board"] == "bench-3" and hello["uptime_ms"] >= 0

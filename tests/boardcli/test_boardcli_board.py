@@ -40,8 +40,8 @@ def test_info_shows_the_board_and_its_actors(start_sim, board, signed):
     assert lines[9] == "Actors       1"
     digest = hashlib.sha256(module.read_bytes()).hexdigest()
     # a table under a header, with the full key and digest, as the JSON has them
-    assert lines[10].split() == ["KEY", "ALIAS", "NAME", "SHA256"]
-    assert lines[11].split() == [key, "echoer", "echo", digest]
+    assert lines[10].split() == ["KEY", "ALIAS", "NAME", "ENGINE", "SHA256"]
+    assert lines[11].split() == [key, "echoer", "echo", "wasm3", digest]
     assert lines[10].index("ALIAS") == lines[11].index("echoer")
 
 

@@ -191,6 +191,29 @@ def test_provision_writes_a_usb_board_with_the_gateway_on_the_same_port(
         entry.pairing_key.hex()
 
 
+def test_provision_with_native_code_gives_board_registry_and_key_file_one_native_key(
+        edgehost, unix_board, tmp_path):
+    board = unix_board()
+    registry = tmp_path / "boards.json"
+    done = edgehost("provision", "--port", board.port, "--board-id", "desk", "--profile",
+                    PROFILE, "--registry", registry, "--usb", "--key-file", tmp_path / "desk.key",
+                    "--native-code")
+    assert done.code == 0, done
+    assert "native code: on" in done.out
+    entry = load_registry(registry)[0]
+    config = json.loads((board.folder / "config.json").read_text())
+    key_file = json.loads((tmp_path / "desk.key").read_text())
+    assert entry.native_key is not None and len(entry.native_key) == 32
+    assert config["native_key"] == key_file["native_key"] == entry.native_key.hex()
+    assert entry.native_key != entry.pairing_key
+    # without the option the board takes no native code (off by default)
+    again = edgehost("provision", "--port", board.port, "--board-id", "desk", "--profile",
+                     PROFILE, "--registry", registry, "--usb")
+    assert again.code == 0, again
+    assert "native_key" not in json.loads((board.folder / "config.json").read_text())
+    assert load_registry(registry)[0].native_key is None
+
+
 def test_provision_for_wifi_writes_the_network_and_a_listening_registry_entry(
         edgehost, unix_board, tmp_path):
     board = unix_board()

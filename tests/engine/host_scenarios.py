@@ -405,29 +405,44 @@ def exchange_misuse(out, load):
     show("set the response", store, "response", b"forged")
 
 
+def allocated(fn, times=100):
+    """Heap bytes one fn() allocates, over `times` calls with the collector off (the board)."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(times):
+        fn()
+    taken = gc.mem_alloc() - before
+    gc.enable()
+    return taken // times
+
+
 @scenario
 def heap_per_call(out, load):
     """An echo call on the board allocates its answer and nothing else."""
-    import gc
-
     host = WapcHost("echo", load("echo"))
     payload = bytes(range(64))
     view = memoryview(bytearray(payload))
     host.call(b"Echo", payload)
-
-    def allocated(fn, times=100):
-        gc.collect()
-        gc.disable()
-        before = gc.mem_alloc()
-        for _ in range(times):
-            fn()
-        taken = gc.mem_alloc() - before
-        gc.enable()
-        return taken // times
-
     answer = allocated(lambda: bytes(view))
     call = allocated(lambda: host.call(b"Echo", payload))
     out("an echo call allocates %d bytes beyond its answer" % (call - answer))
+
+
+@scenario
+def heap_per_call_by_name(out, load):
+    """Named by a str, as the link delivers it (a new str each call), an echo call allocates
+    no bytes for its name when the name is the one of the call before."""
+    host = WapcHost("echo", load("echo"))
+    payload = bytes(range(64))
+    view = memoryview(bytearray(payload))
+    names = iter([str(b"Ec", "utf-8") + str(b"ho", "utf-8") for _ in range(101)])
+    host.call(next(names), payload)
+    answer = allocated(lambda: bytes(view))
+    call = allocated(lambda: host.call(next(names), payload))
+    out("an echo call by name allocates %d bytes beyond its answer" % (call - answer))
 
 
 # (func (export "swap") (param i64 f64) (result f64 i64) local.get 1 local.get 0)

@@ -79,6 +79,12 @@ def test_an_echo_call_on_the_board_allocates_nothing_beyond_its_answer(board_sce
     assert board_scenario("heap_per_call") == ["an echo call allocates 0 bytes beyond its answer"]
 
 
+def test_an_echo_call_by_name_on_the_board_allocates_nothing_beyond_its_answer(board_scenario):
+    # the link hands the host a str operation each time; its bytes are made once, not per call
+    assert board_scenario("heap_per_call_by_name") == [
+        "an echo call by name allocates 0 bytes beyond its answer"]
+
+
 def test_a_stored_module_is_read_in_place_without_a_copy_in_ram(board_scenario):
     assert board_scenario("mapped_module") == [
         "read into RAM: b'one'", "mapped: b'two'", "saved at least 1 MiB: True",

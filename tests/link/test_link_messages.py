@@ -30,6 +30,8 @@ SAMPLES = {
                                   "op": "Gpio.Read", "body": b"\x81\xa3pin\x04"}),
     "invoke_result": ("board", {"t": "invoke_result", "body": b"\x01\x02"}),
     "get_claims": ("gateway", {"t": "get_claims", "actor": "MABC"}),
+    "native": ("gateway", {"t": "native", "actor": "MABC", "binding": {"arch": "x86"},
+                           "sig": DIGEST, "body": b"M\x06\x07\x1f"}),
     "claims": ("board", {"t": "claims", "actor": "MABC", "body": b"a.b.c"}),
     "host_call": ("board", {"t": "host_call", "actor": "MABC", "binding": "default",
                             "namespace": "wasmcloud:keyvalue", "op": "Get", "body": b"k"}),

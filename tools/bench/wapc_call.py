@@ -1,12 +1,17 @@
 """waPC echo calls per second through edgehost's WapcHost against the bare pywasm3 exchange.
 
     .venv/bin/python tools/bench/wapc_call.py [--calls N] [--payload BYTES] [--rounds R]
+                                              [--only host|bare|host_relay|bare_relay]
 
 Both run the same echo actor in the same process; the bare exchange (the floor) is the
 fewest Python steps pywasm3 allows: host functions that copy the request in and the response
 out, nothing else. A host-call round trip (hostcall actor, Relay) is measured the same way.
 Rounds alternate host and bare, and the best round of each counts, so a noisy machine
 disturbs both alike. Ends with `host_overhead_ratio=<host time per call / bare time per call>`.
+
+With --only, that one runs alone and no ratio is printed: under `valgrind --tool=callgrind`,
+two runs that differ only in --calls give the CPU instructions of one call, which a busy
+machine does not move (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -89,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=20000, help="calls per round")
     parser.add_argument("--payload", type=int, default=64, help="echo payload size in bytes")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=("host", "bare", "host_relay", "bare_relay"),
+                        help="time only this one (for instruction counts)")
     args = parser.parse_args(argv)
 
     built = actorbuild.build_all()
@@ -106,20 +113,24 @@ def main(argv: list[str] | None = None) -> int:
     for h, b, op in ((host, bare, "Echo"), (host_relay, bare_relay, "Relay")):
         assert h.call(op, payload) == b.call(op.encode(), payload) == payload
 
-    best = {"host": 1e9, "bare": 1e9, "host_relay": 1e9, "bare_relay": 1e9}
+    runs = {
+        "host": lambda: host.call("Echo", payload),
+        "bare": lambda: bare.call(b"Echo", payload),
+        "host_relay": lambda: host_relay.call("Relay", payload),
+        "bare_relay": lambda: bare_relay.call(b"Relay", payload),
+    }
+    if args.only:
+        runs = {args.only: runs[args.only]}
+    best = dict.fromkeys(runs, 1e9)
     for _ in range(args.rounds):
-        best["host"] = min(best["host"], per_call(lambda: host.call("Echo", payload), args.calls))
-        best["bare"] = min(best["bare"], per_call(lambda: bare.call(b"Echo", payload), args.calls))
-        best["host_relay"] = min(
-            best["host_relay"], per_call(lambda: host_relay.call("Relay", payload), args.calls)
-        )
-        best["bare_relay"] = min(
-            best["bare_relay"], per_call(lambda: bare_relay.call(b"Relay", payload), args.calls)
-        )
+        for name, run in runs.items():
+            best[name] = min(best[name], per_call(run, args.calls))
 
     print(f"payload {args.payload} bytes, {args.calls} calls x {args.rounds} rounds, best round")
     for name, seconds in best.items():
         print(f"{name:>11}: {1 / seconds:10.0f} calls/s  {seconds * 1e6:7.2f} us/call")
+    if args.only:
+        return 0
     print(f"host_call_ratio={best['host_relay'] / best['bare_relay']:.2f}")
     print(f"host_overhead_ratio={best['host'] / best['bare']:.2f}")
     return 0

@@ -163,7 +163,7 @@ def _print_summary(summary: dict[str, Any], where: str) -> None:
     if not actors:
         return
     # one row per actor under a header; full keys and digests, as the JSON has them
-    columns = ("key", "alias", "name", "sha256")
+    columns = ("key", "alias", "name", "engine", "sha256")
     rows = [[c.upper() for c in columns]]
     rows += [[str(actor[c] or "-") for c in columns] for actor in actors]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]

@@ -16,6 +16,7 @@ from edgecli.boardfiles import BoardFiles, BoardFilesError
 from edgecli.output import fail, note, report, usage
 from edgecli.serialports import AUTO
 from edgegate.devices import registry
+from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.transports import parse_tcp_address
 from edgehost.config import BoardConfig, ConfigError
 from edgelink import pairing
@@ -127,12 +128,18 @@ def provision(args: argparse.Namespace) -> int:
         profile_data = profiles.profile_json(args.profile)
         pairing.board_id_bytes(args.board_id)
         key = os.urandom(pairing.KEY_BYTES)
+        # the native-code key: the board takes translations its gateway signs with it
+        native_key = os.urandom(pairing.KEY_BYTES) if args.native_code else None
         transport = _transport(args, profile_data)
         item = _registry_item(args, args.board_id, key, transport)
+        if native_key is not None:
+            item["native_key"] = native_key.hex()
     except (profiles.ProfileError, pairing.PairingError, ValueError) as exc:
         return fail("provision: %s" % exc)
     config = {"board_id": args.board_id, "pairing_key": key.hex(), "profile": profile.name,
               "transport": transport}
+    if native_key is not None:
+        config["native_key"] = native_key.hex()
     try:
         BoardConfig(config, "the config for board %s" % args.board_id,
                     str(profiles.PROFILES_DIR))
@@ -159,25 +166,22 @@ def provision(args: argparse.Namespace) -> int:
     except registry.RegistryError as exc:
         return fail("the board has its config, but the registry was not changed: %s" % exc)
     if args.key_file:
-        _write_key_file(Path(args.key_file), args.board_id, key)
+        BoardKey(args.board_id, key, native_key).write(Path(args.key_file), replace=True)
     where = {k: item[k] for k in ("port", "tcp", "listen") if k in item}
     shown = key.hex() if args.show_key else "not shown; --show-key prints it"
     report(args, "board %s provisioned on %s: profile %s, %s link\n"
            "config.json and profiles/%s.json written%s\n"
-           "registry %s: %s at %s\npairing key: %s"
+           "registry %s: %s at %s\npairing key: %s%s"
            % (args.board_id, args.port, profile.name, transport["kind"], profile.name,
               ", board reset" if reset else "", registry_path, args.board_id,
-              " ".join("%s %s" % kv for kv in where.items()), shown),
+              " ".join("%s %s" % kv for kv in where.items()), shown,
+              "\nnative code: on (the native-code key is in config.json and the registry)"
+              if native_key else ""),
            {"board_id": args.board_id, "profile": profile.name, "transport": transport["kind"],
+            "native_code": native_key is not None,
             "registry": str(registry_path), "gateway": where, "reset": reset,
             **({"pairing_key": key.hex()} if args.show_key else {})})
     return 0
-
-
-def _write_key_file(path: Path, board_id: str, key: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps({"board_id": board_id, "pairing_key": key.hex()}) + "\n")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -226,6 +230,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     pro.add_argument("--key-file", metavar="FILE",
                      help="also write the id and key to this key file (for edgehost board)")
     pro.add_argument("--show-key", action="store_true", help="print the pairing key")
+    pro.add_argument("--native-code", action="store_true",
+                     help="the board takes actors translated to native code by its gateway "
+                          "(the ahead-of-time tier): a native-code key for both (README)")
     pro.add_argument("--no-reset", action="store_true", help="do not reset the board after")
     pro.add_argument("--json", action="store_true", help="print one JSON object")
     pro.set_defaults(run=provision)

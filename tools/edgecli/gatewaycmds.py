@@ -34,7 +34,9 @@ def gateway(args: argparse.Namespace) -> int:
         print(f"edgehost: {config.seed_note}", file=sys.stderr)
 
     async def serve() -> int:
-        gw = Gateway(config, boards)
+        from edgecli import aottranslator  # the ahead-of-time tier's, for boards that opt in
+
+        gw = Gateway(config, boards, translator=aottranslator.translate)
         gw.on_host = _announce
         try:
             await gw.start()

@@ -135,6 +135,10 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     runtime.add_argument("--circuitpython", action="store_true",
                          help="run the firmware on the board's CircuitPython with its wasm3 "
                               "engine, as on a CircuitPython ESP32-S3")
+    sim.add_argument("--native-code", action="store_true",
+                     help="take actors translated to native code from the gateway (the "
+                          "ahead-of-time tier; needs --micropython): a native-code key is "
+                          "added to the key file")
     sim.add_argument("--stop-with-stdin", action="store_true",
                      help="stop when stdin closes (for a program that runs the simulator and "
                           "holds a pipe to it, so the simulator ends with it)")
@@ -515,6 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
                     default="cpython",
                     help="what runs the simulated board's firmware: CPython (the default), or "
                          "the board's MicroPython or CircuitPython with the wasm3 engine")
+    up.add_argument("--native-code", action="store_true",
+                    help="the simulated board takes actors translated to native code (the "
+                         "ahead-of-time tier; needs --board-runtime micropython)")
     add_lattice_options(up)
     up.add_argument("--nats-port", type=int, default=4222,
                     help="port of the embedded nats-server (default 4222)")

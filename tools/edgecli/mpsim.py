@@ -45,13 +45,18 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def board_config(sim: Simulator, port: int) -> dict[str, Any]:
-    """The simulator's config as the board's config.json, listening on `port`."""
+def board_config(sim: Simulator, port: int, native_key: bytes | None = None) -> dict[str, Any]:
+    """The simulator's config as the board's config.json, listening on `port`; with a
+    native-code key (`native_key`, or the config's own) the board takes native code."""
     config = sim.config
-    return {"board_id": config.board_id, "pairing_key": config.pairing_key.hex(),
+    data = {"board_id": config.board_id, "pairing_key": config.pairing_key.hex(),
             "profile": config.profile, "health_period_s": config.health_period_s,
             "host_call_timeout_ms": config.host_call_timeout_ms, "limits": config.limits,
             "transport": {"kind": "tcp-listen", "host": "127.0.0.1", "port": port}}
+    native_key = native_key or config.native_key
+    if native_key is not None:
+        data["native_key"] = native_key.hex()
+    return data
 
 
 class MicroPythonBoard:
@@ -59,7 +64,8 @@ class MicroPythonBoard:
     CircuitPython process (`runtime`), its console lines shown as the simulator shows a
     board's."""
 
-    def __init__(self, sim: Simulator, runtime: str = "micropython"):
+    def __init__(self, sim: Simulator, runtime: str = "micropython",
+                 native_key: bytes | None = None):
         build, path_first = RUNTIMES[runtime]
         try:
             binary = build()
@@ -69,7 +75,7 @@ class MicroPythonBoard:
         self._sim = sim
         self._port = _free_loopback_port()
         folder = sim.flash_dir
-        (folder / "config.json").write_text(json.dumps(board_config(sim, self._port)))
+        (folder / "config.json").write_text(json.dumps(board_config(sim, self._port, native_key)))
         # the board reads its profile beside its config, as deploying puts it there
         shutil.copytree(packagedata.profiles_dir(), folder / "profiles", dirs_exist_ok=True)
         (folder / "start.py").write_text(START)

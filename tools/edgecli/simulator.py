@@ -300,7 +300,7 @@ class SimOptions:
     def __init__(self, config: str | None = None, key_file: str | None = None,
                  tcp: str | None = None, pty: bool = False, flash_dir: str | None = None,
                  baud: int | None = None, profile: str | None = None,
-                 board_id: str | None = None):
+                 board_id: str | None = None, native_code: bool = False):
         self.config = config
         self.key_file = key_file
         self.tcp = tcp
@@ -309,6 +309,7 @@ class SimOptions:
         self.baud = baud
         self.profile = profile
         self.board_id = board_id
+        self.native_code = native_code  # the board takes native code (--native-code)
 
 
 def _key_for(path: Path, board_id: str | None) -> BoardKey:
@@ -328,6 +329,27 @@ def _key_for(path: Path, board_id: str | None) -> BoardKey:
     sys.stderr.write(f"edgehost sim: made key file {path} for board "
                      f"{board_key.board_id} (keep it: the gateway needs the same key)\n")
     return board_key
+
+
+def native_key(options: SimOptions) -> bytes | None:
+    """The native-code key of `--native-code`: the key file's, added to it when it has none
+    (the gateway reads it there); None without the option."""
+    if not options.native_code:
+        return None
+    if not options.key_file:
+        raise SimError("--native-code: give --key-file FILE (the gateway reads the native-code "
+                       "key there); with --config, put native_key in the config instead")
+    path = Path(options.key_file)
+    board_key = _key_for(path, options.board_id)
+    if board_key.native_key is None:
+        try:
+            board_key.with_native_key(path)
+        except OSError as exc:
+            raise SimError(f"key file {path}: cannot add a native-code key ({exc.strerror})"
+                           ) from None
+        sys.stderr.write(f"edgehost sim: added a native-code key to key file {path}: the "
+                         f"gateway translates this board's actors to native code\n")
+    return board_key.native_key
 
 
 def _check_before_making_anything(options: SimOptions) -> None:

@@ -176,7 +176,8 @@ class Up:
             how, address = ("port", args.port) if args.port else ("tcp", args.tcp)
             if how == "tcp":
                 parse_tcp_address(address)
-            return [BoardEntry(key.board_id, key.pairing_key, how, address, baud=args.baud)]
+            return [BoardEntry(key.board_id, key.pairing_key, how, address, baud=args.baud,
+                               native_key=key.native_key)]
         return [self._simulated_board()]
 
     def _simulated_board(self) -> BoardEntry:
@@ -185,19 +186,29 @@ class Up:
         key = (BoardKey.load(self.key_file) if self.key_file.exists()
                else BoardKey.create(self.key_file, "sim"))
         runtime = getattr(self.args, "board_runtime", "cpython")
+        native = getattr(self.args, "native_code", False)
+        if native and runtime != "micropython":
+            raise UpError("--native-code needs --board-runtime micropython: only the board's "
+                          "MicroPython loads native code")
+        if native and key.native_key is None:
+            key.with_native_key(self.key_file)
         keep_previous(self.state / SIM_LOG)
         try:
             self.sim = SimProcess(["--tcp", "127.0.0.1:0", "--key-file", str(self.key_file),
                                    "--flash-dir", str(self.state / "flash"),
-                                   *([] if runtime == "cpython" else ["--" + runtime])],
+                                   *([] if runtime == "cpython" else ["--" + runtime]),
+                                   *(["--native-code"] if native else [])],
                                   self.state / SIM_LOG)
         except SimError as exc:
             raise UpError(f"the simulated board did not start: {exc}") from None
         return BoardEntry(key.board_id, key.pairing_key, "tcp",
-                          self.sim.where.removeprefix("tcp://"), friendly_name="simulated board")
+                          self.sim.where.removeprefix("tcp://"), friendly_name="simulated board",
+                          native_key=key.native_key if native else None)
 
     async def start_gateway(self, boards: list[BoardEntry]) -> None:
-        self.gateway = Gateway(self.config, boards)
+        from edgecli import aottranslator  # the ahead-of-time tier's, for boards that opt in
+
+        self.gateway = Gateway(self.config, boards, translator=aottranslator.translate)
         await self.gateway.start()
         deadline = time.monotonic() + BOARD_WAIT_SECONDS
         while not all(self._served(b.board_id) for b in boards):

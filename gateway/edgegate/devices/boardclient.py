@@ -31,13 +31,15 @@ class BoardView:
 
     @property
     def actors(self) -> dict[str, dict[str, Any]]:
-        """The board's actors from its hello: {key: {sha256, alias, name, rpc_version}}."""
+        """The board's actors from its hello: {key: {sha256, alias, name, rpc_version,
+        engine}} (engine: "aot" for one the board runs translated to native code)."""
         info = self.hello.get("actor_info") or {}
         out = {}
         for key, digest in (self.hello.get("actors") or {}).items():
             details = info.get(key) if isinstance(info.get(key), dict) else {}
             out[key] = {"sha256": bytes(digest).hex(), "alias": details.get("alias"),
-                        "name": details.get("name"), "rpc_version": details.get("rpc_version")}
+                        "name": details.get("name"), "rpc_version": details.get("rpc_version"),
+                        "engine": details.get("engine")}
         return out
 
     def info(self) -> dict[str, Any]:

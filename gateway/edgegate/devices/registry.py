@@ -12,6 +12,9 @@
 `port` is a serial device or pyserial URL, `tcp` an address the gateway dials, `listen` an
 address where the gateway waits for Wi-Fi boards to dial in (boards may share one).
 `key_file` is a key file as `edgehost sim` writes it, relative to the registry file.
+`native_key` (64 hex digits, or in the key file) is the board's native-code key: with it, the
+gateway translates the board's actors to native code for a board that takes it (see
+edgegate.vhost.nativecode).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from edgegate.devices.boardkey import BoardKey
 from edgegate.devices.session import BoardError
 from edgegate.devices.transports import parse_tcp_address
+from edgelink import pairing
 
 DEFAULT_BAUD = 921600
 PLACES = ("port", "tcp", "listen")
@@ -45,6 +49,7 @@ class BoardEntry:
     baud: int = DEFAULT_BAUD
     labels: dict[str, str] = field(default_factory=dict)
     friendly_name: str = ""
+    native_key: bytes | None = None  # signs translations for the ahead-of-time tier
 
     @property
     def tcp_address(self) -> tuple[str, int]:
@@ -90,13 +95,13 @@ def _entry(path: Path, number: int, item: Any) -> BoardEntry:
     if not isinstance(board_id, str) or not 0 < len(board_id.encode()) <= 64:
         raise RegistryError(f"{where}: board_id must be a string of 1 to 64 bytes")
     where = f"board registry {path}, board {board_id!r}"
-    key = _pairing_key(path, where, item, board_id)
+    key, native_key = _keys(path, where, item, board_id)
     places = [name for name in PLACES if name in item]
     if len(places) != 1 or not isinstance(item[places[0]], str) or not item[places[0]]:
         raise RegistryError(f"{where}: give exactly one of port (serial), tcp (dial) or "
                             f"listen (boards dial in), as a string")
     how = places[0]
-    entry = BoardEntry(board_id, key, how, item[how])
+    entry = BoardEntry(board_id, key, how, item[how], native_key=native_key)
     if how != "port":
         try:
             entry.tcp_address  # noqa: B018 - checks the address now, not at first use
@@ -118,7 +123,9 @@ def _entry(path: Path, number: int, item: Any) -> BoardEntry:
     return entry
 
 
-def _pairing_key(path: Path, where: str, item: dict[str, Any], board_id: str) -> bytes:
+def _keys(path: Path, where: str, item: dict[str, Any],
+          board_id: str) -> tuple[bytes, bytes | None]:
+    """(pairing key, native-code key or None) of a registry item."""
     if "key_file" in item:
         key_path = path.parent / str(item["key_file"])
         try:
@@ -127,7 +134,7 @@ def _pairing_key(path: Path, where: str, item: dict[str, Any], board_id: str) ->
             raise RegistryError(f"{where}: {exc}") from None
         if key.board_id != board_id:
             raise RegistryError(f"{where}: key file {key_path} is for board {key.board_id!r}")
-        return key.pairing_key
+        return key.pairing_key, key.native_key
     text = item.get("pairing_key")
     try:
         key = bytes.fromhex(text) if isinstance(text, str) else b""
@@ -136,7 +143,12 @@ def _pairing_key(path: Path, where: str, item: dict[str, Any], board_id: str) ->
     if len(key) != 32:
         raise RegistryError(f"{where}: pairing_key must be 64 hex digits (32 bytes), or give "
                             f"key_file")
-    return key
+    if item.get("native_key") is None:
+        return key, None
+    try:
+        return key, pairing.pairing_key(item["native_key"], pairing.NATIVE_KEY_RULE)
+    except pairing.PairingError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
 
 
 def registry_items(path: Path) -> list[Any]:

@@ -28,6 +28,7 @@ from edgegate.vhost.actors import ActorOnBoard, ActorsOnLattice, unsubscribe
 from edgegate.vhost.heartbeat import Heartbeat
 from edgegate.vhost.hostcalls import HostCalls
 from edgegate.vhost.labels import board_labels, uptime_human
+from edgegate.vhost.nativecode import NativeCode
 from edgegate.wascap import KeyPair
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,10 @@ class BoardHost:
     """The lattice host of one board. `attach(session)` each time its board is greeted."""
 
     def __init__(self, lattice: Lattice, entry: BoardEntry, router: Router,
-                 on_stopped: Callable[[BoardHost], None] | None = None):
+                 on_stopped: Callable[[BoardHost], None] | None = None,
+                 native: NativeCode | None = None):
         self.lattice = lattice
+        self.native = native  # translates its actors for the ahead-of-time tier
         self.entry = entry
         self.router = router
         self.key = KeyPair.generate("server")

@@ -66,8 +66,11 @@ async def put_on_board(session: BoardSession, host_id: str, module: bytes, mode:
             session.hello["budget"] = reply["budget"]
         wascap = claims.get("wascap") or {}
         info = session.hello.setdefault("actor_info", {})
+        # as the next hello says; a new module runs on the board's wasm engine until its
+        # translation, if any, is taken (edgegate.vhost.nativecode)
         info[actor] = {**(info.get(actor) or {}), "name": wascap.get("name"),
-                       "alias": wascap.get("call_alias") or ""}  # as the next hello says
+                       "alias": wascap.get("call_alias") or "",
+                       "engine": session.hello.get("engine")}
     return Installed(actor, what, claims, digest, signed.token.text)
 
 
@@ -83,9 +86,15 @@ async def take_off_board(session: BoardSession, actor: str) -> str:
 
 async def install_on_board(host: BoardHost, module: bytes, mode: str = "any",
                            expect_actor: str | None = None) -> Installed:
-    """`put_on_board` on the host's board, then serve the actor on the lattice."""
-    installed = await put_on_board(_session(host), host.id, module, mode, expect_actor)
+    """`put_on_board` on the host's board, then serve the actor on the lattice; where the
+    gateway translates for the board, its translation follows (wasm3 serves meanwhile)."""
+    session = _session(host)
+    installed = await put_on_board(session, host.id, module, mode, expect_actor)
     await host.add_actor(installed.actor, installed.sha256.hex(), installed.token)
+    engine = ((session.hello.get("actor_info") or {}).get(installed.actor) or {}).get("engine")
+    if host.native is not None and (installed.what != "held" or engine != "aot"):
+        await host.native.offer(session, host.entry.board_id, host.entry.native_key,
+                                installed.actor, installed.sha256, module)
     return installed
 
 

@@ -44,6 +44,30 @@ def run(actor, wasm_path, mpy_path, engine_name, out=print):
     host.close()
 
 
+def host_time(actor, wasm_path, mpy_path, engine_name, *passes, out=print):
+    """The afterhost actor with a 200 ms deadline whose host call and console line each take
+    300 ms, followed by each of `passes` loop passes of its own: time in the host does not
+    count against the deadline, the guest's own does."""
+    from edgelink.clock import sleep_ms
+
+    module, engine = _module_and_engine(wasm_path, mpy_path, engine_name)
+
+    def slow_host(binding, namespace, operation, payload):
+        sleep_ms(300)
+        return b"relayed"
+
+    def slow_log(text):
+        sleep_ms(300)
+        out("log: " + text)
+
+    host = WapcHost(actor, module, limits=Limits(deadline_ms=200), host_call=slow_host,
+                    on_log=slow_log, engine=engine)
+    for count in passes:
+        for operation in ("Relay", "Log"):
+            out("%d passes: %s" % (count, _outcome(host, operation, struct.pack("<I", count))))
+    host.close()
+
+
 def mismatched(wasm_path, mpy_path, out=print):
     """Offers the translation of one actor with another actor's module."""
     with open(wasm_path, "rb") as f:

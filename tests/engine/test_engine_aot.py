@@ -12,7 +12,8 @@ from boardcode import BoardPython, run_board_code
 from support.bench import short_run
 
 from edgecli import actorbuild, aot
-from edgecli.aotdeadline import instrument
+from edgecli.aotdeadline import LOOP_BATCH, instrument
+from edgehost.aotengine import COUNTDOWN
 
 pytestmark = pytest.mark.micropython
 
@@ -25,16 +26,17 @@ def translations(tmp_path_factory):
 
 
 def _both_engines(actor: str, arch: str, request, translations: Path, tmp_path: Path,
-                  scenario: str = "run"):
-    """The lines aot_scenarios.`scenario` prints for `actor` on wasm3 and on the tier."""
+                  scenario: str = "run", *more):
+    """The lines aot_scenarios.`scenario` prints for `actor` on wasm3 and on the tier (`more`:
+    its arguments after the engine's name)."""
     wasm = actorbuild.OUTPUT / (actor + ".wasm")
     mpy = aot.translate(wasm.read_bytes(), arch, translations)
     board = BoardPython("micropython", request.getfixturevalue(ARCHES[arch]))
     lines = {}
     for engine in ("wasm3", "aot"):
         lines[engine] = run_board_code(
-            board, "import aot_scenarios\naot_scenarios.%s(%r, %r, %r, %r)\n"
-            % (scenario, actor, str(wasm), str(mpy), engine), tmp_path)
+            board, "import aot_scenarios\naot_scenarios.%s%r\n"
+            % (scenario, (actor, str(wasm), str(mpy), engine, *more)), tmp_path)
     return lines
 
 
@@ -83,6 +85,29 @@ def test_a_runaway_call_on_the_tier_stops_at_its_deadline_and_memory_at_its_cap(
     assert lines["aot"][1] == "Count -> b'\\x01'"
     assert lines["aot"][2] == "Grow -> b'\\xff\\xff\\xff\\xff'"  # 20 more pages: past the cap
     assert not lines["aot"][3].startswith("Grow -> b'\\xff")  # one more page: within it
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_time_in_the_host_does_not_count_against_the_deadline_on_the_tier_as_on_wasm3(
+        arch, actors, request, translations, tmp_path):
+    """A host call and a console line that each take longer than the deadline, followed by a
+    little work of the guest's own, answer on both engines; a guest that spins after them
+    still stops at the deadline."""
+    # more loop passes than the tier's countdown lets go by between two looks at the clock
+    short, endless = 2 * LOOP_BATCH * COUNTDOWN, 0  # 0: the actor never stops
+    lines = _both_engines("afterhost", arch, request, translations, tmp_path, "host_time",
+                          short, endless)
+    assert lines["aot"] == lines["wasm3"]
+    assert lines["aot"] == [
+        "%d passes: Relay -> b'relayed'" % short,
+        "log: working",
+        "%d passes: Log -> b'logged'" % short,
+        "%d passes: Relay -> TrapError: actor afterhost: trapped in Relay: deadline exceeded"
+        % endless,
+        "log: working",
+        "%d passes: Log -> TrapError: actor afterhost: trapped in Log: deadline exceeded"
+        % endless,
+    ]
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))

@@ -28,6 +28,7 @@ from edgecli.aotdeadline import InstrumentError, instrument, uleb
 from edgehost.aotengine import COUNTDOWN, DEADLINE_IMPORT
 
 RUNTIME = Path(__file__).parent / "aotnative" / "aotrt.c"
+CLOCK = RUNTIME.parent / "aotclock.c"
 EXCHANGE = RUNTIME.parent / "aotexchange.c"
 ENTRY = RUNTIME.parent / "aotentry.c"
 INSTRUMENTER = Path(__file__).parent / "aotdeadline.py"
@@ -48,7 +49,7 @@ CFLAGS = ("-w -Wno-error -DWASM_RT_USE_MMAP=0 -DWASM_RT_MEMCHECK_BOUNDS_CHECK=1 
           "-DWASM_RT_STACK_DEPTH_COUNT=1 -DWASM_RT_USE_SEGUE=0 "
           "-O2 -fno-align-functions -fno-align-jumps -fno-align-loops -fno-align-labels "
           "-fno-tree-loop-distribute-patterns -fno-builtin")
-RECIPE = "8"  # bump when the steps or the runtime change in a way the inputs do not show
+RECIPE = "9"  # bump when the steps or the runtime change in a way the inputs do not show
 C_TYPES = {"i": "u32", "I": "u64", "f": "f32", "F": "f64"}
 # The waPC host functions the exchange serves in C (aotexchange.c), with their signatures
 # (edgemodule.fit's): {name: (signature, C function)}
@@ -101,7 +102,8 @@ def cross_compiler(arch: str) -> str:
 def cache_key(module: bytes, arch: str, cross: str = "") -> str:
     digest = hashlib.sha256()
     # the translator's own sources: a change to any of them changes every translation
-    native_sources = [path.read_text() for path in (RUNTIME, EXCHANGE, ENTRY, INSTRUMENTER)]
+    native_sources = [path.read_text()
+                      for path in (RUNTIME, CLOCK, EXCHANGE, ENTRY, INSTRUMENTER)]
     for part in (hashlib.sha256(module).hexdigest(), arch, cross, RECIPE, CFLAGS,
                  mpbuild.MICROPYTHON.commit, wabt_version(), *native_sources):
         digest.update(str(part).encode() + b"\0")
@@ -148,9 +150,11 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
              "MP_QSTR_repr MP_QSTR_clock MP_QSTR_function MP_QSTR_Function */",
              '#include "aotrt.c"', '#include "module.c"', "",
              "typedef struct { w2c_%s module; uint32_t stack_bytes; mp_obj_t stack_probe; "
-             "mp_obj_t exchange; mp_int_t deadline_ms; mp_obj_t ticks_ms, ticks_diff, started; "
+             "mp_obj_t exchange; mp_int_t deadline_ms, host_ms; "
+             "mp_obj_t ticks_ms, ticks_diff, started; "
              "mp_obj_t imports[%d]; } aot_instance_t;" % (module, max(len(imports), 1)),
-             "static uint32_t aot_deadline_step(aot_instance_t *inst);",
+             "#define AOT_COUNTDOWN %d" % COUNTDOWN,
+             '#include "aotclock.c"',
              "#define AOT_MEMORY(inst) %s(&(inst)->module)" % memory[0],
              '#include "aotexchange.c"']
     for struct in structs:
@@ -177,8 +181,8 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
                 lines.append("        return;")
             lines.append("    }")
         lines.append("    mp_obj_t args[%d] = {%s};" % (max(len(params), 1), values or "0"))
-        call = ("mp_call_function_n_kw(((aot_instance_t *)self)->imports[%d], %d, 0, args)"
-                % (index, len(params)))
+        call = ("aot_call_out((aot_instance_t *)self, ((aot_instance_t *)self)->imports[%d], "
+                "%d, args)" % (index, len(params)))
         if result == "v":
             lines += ["    %s;" % call, "}"]
         else:
@@ -202,7 +206,6 @@ def glue(module: str, header: str, imports: list, exports: list, source_sha256: 
     lines += ["    }", "    return mp_const_none;", "}", "",
               "static const uint8_t aot_arity[] = {%s};"
               % (", ".join(str(len(signature) - 3) for _, signature in exports) or "0"),
-              "#define AOT_COUNTDOWN %d" % COUNTDOWN,
               "#define AOT_INSTANTIATE(inst) wasm2c_%s_instantiate(&(inst)->module%s)"
               % (module, "".join(", (struct %s *)(inst)" % s for s in structs)),
               "#define AOT_FREE(inst) wasm2c_%s_free(&(inst)->module)" % module,
@@ -327,7 +330,7 @@ def translate(module: bytes, arch: str = "x64", cache: Path | None = None) -> Pa
          work, "wasm2c")
     header = (work / "module.h").read_text()
     (work / "glue.c").write_text(glue(name, header, imports, exports, source_sha256))
-    for path in (RUNTIME, EXCHANGE, ENTRY, wabt_dir() / "wasm2c" / "wasm-rt.h"):
+    for path in (RUNTIME, CLOCK, EXCHANGE, ENTRY, wabt_dir() / "wasm2c" / "wasm-rt.h"):
         shutil.copy2(path, work / path.name)
     (work / "Makefile").write_text(
         "MPY_DIR = %s\nMOD = %s\nSRC = glue.c\nARCH = %s\nLINK_RUNTIME = 1\n"

@@ -51,24 +51,9 @@ static mp_obj_t aot_run(aot_instance_t *inst, mp_int_t index, size_t n_args,
     if (index < 0 || (size_t)index >= sizeof(aot_arity) || n_args != aot_arity[index]) {
         mp_raise_TypeError(MP_ERROR_TEXT("no such export, or the wrong number of arguments"));
     }
-    if (inst->deadline_ms) {
-        inst->started = mp_call_function_n_kw(inst->ticks_ms, 0, 0, NULL);
-    }
+    aot_clock_start(inst);
     aot_enter(inst);
     return aot_export(inst, index, args);
-}
-
-/* The countdown the instrumentation keeps (edgecli.aotdeadline) ran out: the call traps once
- * it has run past its deadline, and otherwise counts down again */
-static uint32_t aot_deadline_step(aot_instance_t *inst) {
-    if (inst->deadline_ms) {
-        mp_obj_t args[2] = {mp_call_function_n_kw(inst->ticks_ms, 0, 0, NULL), inst->started};
-        if (mp_obj_get_int(mp_call_function_n_kw(inst->ticks_diff, 2, 0, args))
-            > inst->deadline_ms) {
-            mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("[trap] deadline exceeded"));
-        }
-    }
-    return AOT_COUNTDOWN;
 }
 
 /* clock(buffer, deadline_ms, ticks_ms, ticks_diff): how long one entry may run (0: no limit),
@@ -78,7 +63,7 @@ static mp_obj_t aot_clock(size_t n_args, const mp_obj_t *args) {
     inst->deadline_ms = mp_obj_get_int(args[1]);
     inst->ticks_ms = args[2];
     inst->ticks_diff = args[3];
-    inst->started = mp_call_function_n_kw(inst->ticks_ms, 0, 0, NULL);
+    aot_clock_start(inst);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aot_clock_obj, 4, 4, aot_clock);

@@ -174,7 +174,7 @@ static void aot_console_log(aot_exchange_t *self, uint32_t ptr, uint32_t length)
                             mp_binary_op(MP_BINARY_OP_MODULO, aot_new_text("... (%d bytes)"),
                                          mp_obj_new_int_from_uint(length)));
     }
-    aot_call1(self->on_log, text);
+    aot_call_out(aot_instance(self->instance), self->on_log, 1, &text);
 }
 
 /* exchange(buffer, max_payload, max_log, on_log): the exchange of the instance in `buffer`;

@@ -31,6 +31,14 @@ def test_a_runaway_call_ends_in_deadline_exceeded_and_the_board_serves_on(
                         f"deadline exceeded\n")
     counted = edgehost(*board, "call", "runaway", "Count")
     assert (counted.code, counted.out_bytes) == (0, b"\x01"), counted  # a fresh instance
+    # a counted loop without calls, closing with br_if, is stopped the same way
+    spun = edgehost(*board, "call", "--file", "-", "runaway", "SpinCounted",
+                    stdin=(2**32 - 1).to_bytes(4, "little"))
+    assert (spun.code, spun.out) == (1, ""), spun
+    assert spun.err == (f"edgehost: board sim: runaway SpinCounted: actor {key}: trapped in "
+                        f"SpinCounted: deadline exceeded\n")
+    counted = edgehost(*board, "call", "runaway", "Count")
+    assert (counted.code, counted.out_bytes) == (0, b"\x01"), counted
 
 
 def test_sigterm_stops_a_simulator_while_its_actor_runs_away(start_sim, key_file, signed,

@@ -90,17 +90,20 @@ def test_the_dry_run_prints_the_files_and_the_commands(edgehost):
     assert any(name.endswith("sdkconfig.edgehost") for name in plan["files"])
 
 
-def test_the_dry_run_lists_the_pystack_set_up_it_patches_into_the_esp32_port(edgehost):
+def test_the_dry_run_lists_the_patches_of_the_esp32_port_and_of_wasm3(edgehost):
     done = edgehost("firmware", "build", "--profile", "esp32-devkitc", "--dry-run")
     assert done.code == 0, done
     assert ("# patch ports/esp32/main.c (pystack), after the line "
             "'mp_cstack_init_with_top((void *)sp, MICROPY_TASK_STACK_SIZE);':") in done.out
     assert "    mp_pystack_init(edgehost_pystack, " in done.out
     assert "#define MICROPY_ENABLE_PYSTACK (1)" in done.out.splitlines()
+    assert ("# patch wasm3/source/m3_exec.h (loop-if-deadline), after the line '{':\n"
+            "        m3StackCheck();  // edgehost: the deadline's probe, as op_ContinueLoop has "
+            "it\n") in done.out
     plan = json.loads(edgehost("firmware", "build", "--profile", "esp32-devkitc", "--dry-run",
                                "--json").out)
-    assert [(p["name"], p["file"]) for p in plan["patches"]] == [("pystack",
-                                                                   "ports/esp32/main.c")]
+    assert [(p["name"], p["file"]) for p in plan["patches"]] == [
+        ("pystack", "ports/esp32/main.c"), ("loop-if-deadline", "wasm3/source/m3_exec.h")]
 
 
 def esp32_port_copy(micropython_tree: Path, into: Path) -> Path:

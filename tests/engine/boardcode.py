@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgecli import cpbuild
+from edgecli import actorbuild, cpbuild
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -51,3 +51,9 @@ def run_board_code(board: BoardPython, code: str, cwd: Path, timeout: float = 60
         pytest.fail(f"board code failed under {board.name} (exit {done.returncode}):\n{output}",
                     pytrace=False)
     return done.stdout.splitlines()
+
+
+def scenario_lines(board: BoardPython, name: str, cwd: Path) -> list[str]:
+    """The lines host_scenarios.run(name) prints on the board interpreter."""
+    return run_board_code(board, "import host_scenarios\nhost_scenarios.run(%r, %r)\n"
+                          % (name, str(actorbuild.OUTPUT)), cwd)

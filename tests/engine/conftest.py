@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from boardcode import BOARD_ENGINES, board_python, run_board_code
+from boardcode import BOARD_ENGINES, board_python, scenario_lines
 
 from edgecli import actorbuild, cpbuild, mpbuild
 
@@ -56,9 +56,7 @@ def _scenario_runner(engine: str, request, tmp_path: Path):
             lines: list[str] = []
             host_scenarios.run(name, actors_dir, lines.append)
             return lines
-        return run_board_code(board_python(engine, request),
-                              "import host_scenarios\nhost_scenarios.run(%r, %r)\n"
-                              % (name, actors_dir), tmp_path)
+        return scenario_lines(board_python(engine, request), name, tmp_path)
 
     return run
 

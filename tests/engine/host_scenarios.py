@@ -238,9 +238,13 @@ def deadline(out, load):
 
     host = WapcHost("runaway", load("runaway"), limits=Limits(deadline_ms=100))
     out(repr(host.call("Count")))
-    for operation in ("Spin", "SpinCalls"):
-        trap = attempt(out, operation, host.call, operation)
-        out("rebuilt %s, then Count %r" % (trap.rebuilt, host.call("Count")))
+    out("SpinCounted 3: %r" % host.call("SpinCounted", u32(3)))
+    # Spin's loop closes with br, SpinCounted's with br_if: each must reach the deadline's probe
+    for operation, payload in (("Spin", b""), ("SpinCalls", b""),
+                               ("SpinCounted", u32(0xFFFFFFFF))):
+        trap = attempt(out, operation, host.call, operation, payload)
+        out("rebuilt %s, then Count %r" % (getattr(trap, "rebuilt", "(no trap)"),
+                                           host.call("Count")))
     relay = WapcHost("hostcall", load("hostcall"), host_call=slow_host,
                      limits=Limits(deadline_ms=100))
     attempt(out, "slow host", relay.call, "Relay", b"slow host")

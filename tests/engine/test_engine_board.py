@@ -110,6 +110,10 @@ async def test_the_board_installs_and_runs_actors_and_stops_a_runaway(engine_boa
         stopped = await gw.invoke(runaway.key, "Spin")
         assert (stopped["code"], stopped["message"]) == (
             "trap", f"actor {runaway.key}: trapped in Spin: deadline exceeded")
+        # a counted loop without calls (it closes with br_if) meets the same deadline
+        stopped = await gw.invoke(runaway.key, "SpinCounted", (2**32 - 1).to_bytes(4, "little"))
+        assert (stopped["code"], stopped["message"]) == (
+            "trap", f"actor {runaway.key}: trapped in SpinCounted: deadline exceeded")
         counted = await gw.invoke(runaway.key, "Count")  # a fresh instance serves it
         assert (counted["t"], counted["body"]) == ("invoke_result", b"\x01")
         # the profile's 4 pages hold: from 2, one more is granted, then none

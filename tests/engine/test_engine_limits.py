@@ -4,23 +4,38 @@ and the board keeps serving), the native-stack floor, and its waPC exchange in C
 from __future__ import annotations
 
 import pytest
+from boardcode import BoardPython, scenario_lines
 
 from edgehost import engine
 
 pytestmark = pytest.mark.micropython
 
 
+DEADLINE_LINES = [
+    "b'\\x01'",
+    "SpinCounted 3: b'\\x03\\x00\\x00\\x00'",
+    "Spin: TrapError actor runaway: trapped in Spin: deadline exceeded",
+    "rebuilt True, then Count b'\\x01'",
+    "SpinCalls: TrapError actor runaway: trapped in SpinCalls: deadline exceeded",
+    "rebuilt True, then Count b'\\x01'",
+    # a counted loop without calls: 2**32 - 1 passes, each closing with br_if
+    "SpinCounted: TrapError actor runaway: trapped in SpinCounted: deadline exceeded",
+    "rebuilt True, then Count b'\\x01'",
+    # 300 ms in the host against a deadline of 100 ms: host time does not count
+    "slow host: b'slow host'",
+    "['Relay.Forward']",
+]
+
+
 def test_a_runaway_actor_is_stopped_by_the_deadline_and_serves_again(board_scenario):
-    assert board_scenario("deadline") == [
-        "b'\\x01'",
-        "Spin: TrapError actor runaway: trapped in Spin: deadline exceeded",
-        "rebuilt True, then Count b'\\x01'",
-        "SpinCalls: TrapError actor runaway: trapped in SpinCalls: deadline exceeded",
-        "rebuilt True, then Count b'\\x01'",
-        # 300 ms in the host against a deadline of 100 ms: host time does not count
-        "slow host: b'slow host'",
-        "['Relay.Forward']",
-    ]
+    assert board_scenario("deadline") == DEADLINE_LINES
+
+
+def test_the_32_bit_build_stops_a_runaway_actor_by_the_deadline_too(sim_micropython, actors,
+                                                                    tmp_path):
+    # the ESP32's word size: the board's own build of the deadline's probes
+    assert scenario_lines(BoardPython("micropython", sim_micropython), "deadline",
+                          tmp_path) == DEADLINE_LINES
 
 
 def test_pywasm3_says_it_enforces_neither_limit():

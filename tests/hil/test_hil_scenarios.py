@@ -90,6 +90,12 @@ async def test_a_runaway_actor_is_stopped_by_the_deadline_and_the_board_serves_o
         timeout=board.deadline_ms / 1000 + 10)
     assert (stopped["code"], stopped["message"]) == (
         "trap", "actor %s: trapped in Spin: deadline exceeded" % runaway.key)
+    # a counted loop without calls, closing with br_if, meets the same deadline
+    stopped = await session.device.request(
+        {"t": "invoke", "actor": runaway.key, "op": "SpinCounted", "origin": ""},
+        (2**32 - 1).to_bytes(4, "little"), timeout=board.deadline_ms / 1000 + 10)
+    assert (stopped["code"], stopped["message"]) == (
+        "trap", "actor %s: trapped in SpinCounted: deadline exceeded" % runaway.key)
     counted = await session.invoke(runaway.key, "Count")  # a fresh instance serves it
     assert (counted["t"], counted["body"]) == ("invoke_result", b"\x01")
     assert (await session.invoke(echo.key, "Echo", b"still here"))["body"] == b"still here"

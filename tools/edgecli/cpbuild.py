@@ -32,6 +32,7 @@ from edgecli.mpbuild import (
     hash_inputs,
     run_make,
     source_tree,
+    wasm3_tree,
 )
 
 OUTPUT = packagedata.build_dir() / "circuitpython"
@@ -87,7 +88,7 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR) -> Path:
     src = output / "src"
     circuitpython = source_tree(CIRCUITPYTHON, vendor, src)
     micropython = source_tree(MICROPYTHON, vendor, src)
-    wasm3 = source_tree(WASM3, vendor, src)
+    wasm3 = wasm3_tree(vendor, src)
     modules = _user_modules(output, micropython)
     log = output / "build.log"
     log.write_text("")

@@ -301,7 +301,7 @@ def _run(cmd: list[str], log: Path, what: str) -> None:
 
 def _sources(plan: BuildPlan, runner: IdfRunner, log: Path) -> None:
     """A git checkout of MicroPython at the pin with the ESP32 port's submodules (the archive
-    has none), and wasm3's tree."""
+    has none), and wasm3's tree with its patches."""
     mark = plan.micropython / ".edgehost-esp32-ready"
     if not (mark.exists() and mark.read_text() == mpbuild.MICROPYTHON.commit):
         shutil.rmtree(plan.micropython, ignore_errors=True)
@@ -313,11 +313,10 @@ def _sources(plan: BuildPlan, runner: IdfRunner, log: Path) -> None:
         _say("fetching the ESP32 port's submodules")
         _run(runner.idf(plan.idf_args(ESP32_SUBMODULE_STEP)), log, "idf.py submodules")
         mark.write_text(mpbuild.MICROPYTHON.commit)
-    if not plan.wasm3.exists():
-        try:
-            mpbuild.source_tree(mpbuild.WASM3, mpbuild.VENDOR, plan.wasm3.parent)
-        except mpbuild.MicroPythonBuildError as exc:
-            raise FirmwareError(str(exc)) from None
+    try:  # reused while its pin and its patches are the same
+        mpbuild.wasm3_tree(mpbuild.VENDOR, plan.wasm3.parent)
+    except mpbuild.MicroPythonBuildError as exc:
+        raise FirmwareError(str(exc)) from None
 
 
 def patch_port(micropython: Path) -> None:

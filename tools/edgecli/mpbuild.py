@@ -35,7 +35,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from edgecli import packagedata
+from edgecli import packagedata, portpatch
 
 VENDOR = packagedata.vendor_dir()
 OUTPUT = packagedata.build_dir() / "micropython"
@@ -134,6 +134,7 @@ def hash_inputs(digest, sources: tuple[PinnedSource, ...], settings: list[str]) 
     """Finish `digest` with the pinned sources, the board's C modules and the build settings."""
     for source in sources:
         digest.update(("%s %s %s\n" % (source.name, source.sha256, source.commit)).encode())
+    digest.update(portpatch.digest(portpatch.of("wasm3")).encode())
     for path in sorted(p for p in CMODULES.rglob("*") if p.suffix in BUILD_SUFFIXES):
         digest.update(str(path.relative_to(CMODULES)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -182,11 +183,15 @@ def _fetch_upstream(source: PinnedSource, vendor: Path, into: Path) -> None:
                                         % (source.upstream, source.commit[:7], detail))
 
 
-def source_tree(source: PinnedSource, vendor: Path, src_dir: Path) -> Path:
-    """The unpacked (or fetched) tree of one pinned source, reused while its pin is the same."""
+def source_tree(source: PinnedSource, vendor: Path, src_dir: Path,
+                patches: tuple[portpatch.Insertion, ...] = ()) -> Path:
+    """The unpacked (or fetched) tree of one pinned source with `patches` made in it, reused
+    while its pin and those patches are the same (a changed patch gets a fresh tree, and the
+    new timestamps make make recompile what includes the file)."""
     into = src_dir / source.name
     mark = into / ".edgehost-pin"
-    if mark.exists() and mark.read_text() == source.sha256 + source.commit:
+    pin = source.sha256 + source.commit + (portpatch.digest(patches) if patches else "")
+    if mark.exists() and mark.read_text() == pin:
         return into
     shutil.rmtree(into, ignore_errors=True)
     src_dir.mkdir(parents=True, exist_ok=True)
@@ -195,8 +200,17 @@ def source_tree(source: PinnedSource, vendor: Path, src_dir: Path) -> Path:
         _unpack_archive(source, archive, into)
     else:
         _fetch_upstream(source, vendor, into)
-    mark.write_text(source.sha256 + source.commit)
+    try:
+        portpatch.apply(into, source.name, patches)
+    except portpatch.PatchError as exc:
+        raise MicroPythonBuildError(str(exc)) from None
+    mark.write_text(pin)
     return into
+
+
+def wasm3_tree(vendor: Path, src_dir: Path) -> Path:
+    """wasm3's tree in `src_dir`, with edgecli.portpatch's changes to it."""
+    return source_tree(WASM3, vendor, src_dir, portpatch.of(WASM3.name))
 
 
 def check_tools(building: str = "MicroPython", also: tuple[str, ...] = ()) -> None:
@@ -276,7 +290,7 @@ def ensure_built(output: Path | None = None, vendor: Path = VENDOR,
     defaults = (FROZEN_OUTPUT, OUTPUT_32, FROZEN_OUTPUT_32)
     src = (OUTPUT if output in defaults else output) / "src"
     mpy = source_tree(MICROPYTHON, vendor, src)
-    wasm3 = source_tree(WASM3, vendor, src)
+    wasm3 = wasm3_tree(vendor, src)
     # The manifest step wants micropython-lib, a submodule the pinned sources do not carry.
     readme = mpy / "lib" / "micropython-lib" / "README.md"
     readme.parent.mkdir(parents=True, exist_ok=True)

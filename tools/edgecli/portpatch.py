@@ -1,5 +1,6 @@
-"""What the firmware build changes in MicroPython's ESP32 port: insertions after lines of the pinned
-sources, each checked to be there before anything is written.
+"""What the builds change in the pinned sources: insertions after lines of MicroPython's ESP32 port
+(the firmware build) and of wasm3's interpreter (every build of the wasm3 module), each checked
+to be there before anything is written.
 
 What is verified without ESP-IDF (tests/boards/test_boards_firmware.py): each insertion lands
 where it must in the pinned sources, and its C, with the board header's defines, compiles
@@ -31,6 +32,7 @@ from pathlib import Path
 # (py/modthread.c); the host code starts none.
 PYSTACK_BYTES = 8 * 1024
 MARK = "// edgehost:"
+WRITTEN_FOR = {"micropython": "MicroPython 1.28.0", "wasm3": "wasm3 0.9.0 (c9b579d)"}
 
 
 class PatchError(RuntimeError):
@@ -42,9 +44,15 @@ class Insertion:
     """`text` goes right after `after`, which must be in the file `path` exactly once."""
 
     name: str
-    path: str  # inside the MicroPython tree
+    path: str  # inside the tree of `source`
     after: str
     text: str
+    source: str = "micropython"  # the pinned source (edgecli.mpbuild's name) it patches
+
+    @property
+    def shown_path(self) -> str:
+        """The file as the dry run names it: wasm3's from above its tree."""
+        return self.path if self.source == "micropython" else self.source + "/" + self.path
 
     def applied_to(self, source: str) -> str:
         """`source` with the insertion made (unchanged if it is there already)."""
@@ -53,8 +61,8 @@ class Insertion:
             first = self.after.strip().splitlines()[0]
             raise PatchError("%s: the %s patch no longer applies: the lines it goes after "
                              "(from %r) are there %d times, not once; it is written for "
-                             "MicroPython 1.28.0's sources" % (self.path, self.name, first,
-                                                               found))
+                             "%s's sources" % (self.shown_path, self.name, first, found,
+                                               WRITTEN_FOR[self.source]))
         if self.after + self.text in source:
             return source
         return source.replace(self.after, self.after + self.text)
@@ -73,7 +81,23 @@ PYSTACK_SETUP = Insertion(
     "    mp_pystack_init(edgehost_pystack, &edgehost_pystack[MP_ARRAY_SIZE(edgehost_pystack)]);\n"
     "    #endif\n" % MARK)
 
-INSERTIONS = (PYSTACK_SETUP,)
+# wasm3 probes the deadline (m3StackCheck, see the board's m3_board_config.h) where a loop
+# branches back unconditionally (op_ContinueLoop), but not where it branches back on a condition
+# (op_ContinueLoopIf): a counted loop without calls, which ends in br_if, never looked at the
+# clock and ran on past the deadline. Its taken branch gets the same probe.
+LOOP_IF_PROBE = Insertion(
+    "loop-if-deadline", "source/m3_exec.h",
+    "d_m3Op  (ContinueLoopIf)\n"
+    "{\n"
+    "    i32 condition = (i32) _r0;\n"
+    "    void * loopId = immediate (void *);\n"
+    "\n"
+    "    if (condition)\n"
+    "    {\n",
+    "        m3StackCheck();  %s the deadline's probe, as op_ContinueLoop has it\n" % MARK,
+    "wasm3")
+
+INSERTIONS = (PYSTACK_SETUP, LOOP_IF_PROBE)
 
 
 def config_defines() -> str:
@@ -83,15 +107,22 @@ def config_defines() -> str:
             "#define EDGEHOST_PYSTACK_BYTES (%d)\n" % (MARK, PYSTACK_BYTES))
 
 
-def apply(tree: Path) -> None:
-    """Make every insertion in the MicroPython tree at `tree`."""
-    for insertion in INSERTIONS:
+def of(source: str) -> tuple[Insertion, ...]:
+    """The insertions in the pinned source named `source`."""
+    return tuple(i for i in INSERTIONS if i.source == source)
+
+
+def apply(tree: Path, source: str = "micropython",
+          insertions: tuple[Insertion, ...] | None = None) -> None:
+    """Make `insertions` (by default every one of the pinned source `source`) in that source's
+    tree at `tree`."""
+    for insertion in of(source) if insertions is None else insertions:
         path = tree / insertion.path
         try:
             source = path.read_text()
         except OSError as exc:
             raise PatchError("%s: the %s patch cannot read it: %s"
-                             % (insertion.path, insertion.name, exc.strerror)) from None
+                             % (insertion.shown_path, insertion.name, exc.strerror)) from None
         patched = insertion.applied_to(source)
         if patched != source:
             path.write_text(patched)
@@ -99,13 +130,13 @@ def apply(tree: Path) -> None:
 
 def listing() -> list[dict[str, str]]:
     """The insertions as the dry run shows them."""
-    return [{"name": i.name, "file": i.path, "after": i.after, "text": i.text}
+    return [{"name": i.name, "file": i.shown_path, "after": i.after, "text": i.text}
             for i in INSERTIONS]
 
 
-def digest() -> str:
-    """SHA-256 of every insertion, for the image's manifest."""
+def digest(insertions: tuple[Insertion, ...] = INSERTIONS) -> str:
+    """SHA-256 of the insertions (all of them, for the image's manifest)."""
     h = hashlib.sha256()
-    for insertion in INSERTIONS:
+    for insertion in insertions:
         h.update(("%s\0%s\0%s\0" % (insertion.path, insertion.after, insertion.text)).encode())
     return h.hexdigest()

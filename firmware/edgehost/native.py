@@ -66,8 +66,8 @@ class TierEngine:
         if self.natives:
             native = self.natives.get(_hex(hmac256.sha256(module_bytes).digest()))
             if native is not None:
-                return aotengine.AotEngine(native).Instance(module_bytes, stack_bytes,
-                                                            memory_pages, deadline_ms)
+                # found by the hash just taken: AotEngine.Instance would take it again
+                return aotengine.AotInstance(native, stack_bytes, memory_pages, deadline_ms)
         return self._fallback.Instance(module_bytes, stack_bytes, memory_pages, deadline_ms)
 
     def name_of(self, digest):
